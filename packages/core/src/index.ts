@@ -1,0 +1,70 @@
+export { randomIds, systemClock } from "./clock.js";
+export {
+  ConfigurationError,
+  DroverError,
+  ImpurityError,
+  MachineContractError,
+  StoreUnavailableError,
+} from "./errors.js";
+export { describeIssues, toIssues } from "./issues.js";
+export type { Json } from "./json.js";
+export { fingerprint, stableStringify } from "./json.js";
+export type {
+  Accepted,
+  AnyMachine,
+  Decision,
+  Machine,
+  MachineDefinition,
+  MachineEvent,
+  MachineId,
+  MachineIntent,
+  MachineRejection,
+  MachineState,
+  Rejected,
+  StepContext,
+  Typed,
+} from "./machine.js";
+export { accept, DecisionKind, defineMachine, reject } from "./machine.js";
+export { MemoryStore } from "./memory-store.js";
+export type {
+  AcceptedWrite,
+  Clock,
+  CommitOutcome,
+  EntityRef,
+  IdGenerator,
+  InboxRecord,
+  JournalEntry,
+  ListQuery,
+  LoadResult,
+  OutboxItem,
+  OutboxQuery,
+  OutboxRecord,
+  RejectionWrite,
+  StepWrite,
+  Store,
+  StoredEntity,
+  TimerItem,
+  TimerRecord,
+} from "./ports.js";
+export { CommitOutcomeKind, OutboxStatus, TimerStatus } from "./ports.js";
+export type { Divergence } from "./replay.js";
+export { DivergenceKind, replayJournal } from "./replay.js";
+export type {
+  Conflict,
+  Duplicate,
+  IntentRecord,
+  Invalid,
+  Issue,
+  NotFound,
+  Outcome,
+  Processed,
+  RejectedResult,
+  RunResult,
+} from "./result.js";
+export { InvalidReason, RunResultKind } from "./result.js";
+export type { RunOptions, RuntimeOptions } from "./runtime.js";
+export { Runtime } from "./runtime.js";
+export type { Schedule } from "./schedule.js";
+export { Instant, isSchedule, SCHEDULE, schedule, scheduleSchema } from "./schedule.js";
+export type { StepOutcome } from "./step.js";
+export { decide, decideChecked, deepFreeze, PurityMode } from "./step.js";

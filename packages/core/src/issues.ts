@@ -1,0 +1,16 @@
+import type { z } from "zod";
+import type { Issue } from "./result.js";
+
+/** Turn a zod error into drover's plain, JSON-able issues. */
+export function toIssues(error: z.ZodError): Issue[] {
+  return error.issues.map((issue) => ({
+    path: issue.path.map((key) => (typeof key === "number" ? key : String(key))),
+    message: issue.message,
+    code: issue.code,
+  }));
+}
+
+/** One line summarising issues: `amount: Too small: expected number to be >0`. */
+export function describeIssues(issues: readonly Issue[]): string {
+  return issues.map((issue) => (issue.path.length > 0 ? `${issue.path.join(".")}: ` : "") + issue.message).join("; ");
+}

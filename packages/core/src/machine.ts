@@ -1,0 +1,215 @@
+import type { z } from "zod";
+
+/** The two answers a machine can give: the smart enum behind {@link Decision}. */
+export const DecisionKind = {
+  Accepted: "accepted",
+  Rejected: "rejected",
+} as const;
+export type DecisionKind = (typeof DecisionKind)[keyof typeof DecisionKind];
+
+/** The machine took the event: here is the next state and the side effects it wants. */
+export interface Accepted<State, Intent> {
+  readonly kind: typeof DecisionKind.Accepted;
+  readonly state: State;
+  readonly intents: readonly Intent[];
+}
+
+/** The machine refused the event, for a typed reason. A value, never an exception. */
+export interface Rejected<Reason extends string> {
+  readonly kind: typeof DecisionKind.Rejected;
+  readonly reason: Reason;
+  /** A sentence for humans; never parsed. */
+  readonly detail?: string;
+}
+
+/** What `handle` returns. */
+export type Decision<State, Intent, Reason extends string> = Accepted<State, Intent> | Rejected<Reason>;
+
+/**
+ * Accept an event: the next state, then the intents (side effects) wanted, in order.
+ *
+ * @example
+ * return accept({ ...state, status: "open" }, { type: "NotifyOwner", door: ctx.entityId });
+ */
+export function accept<State, const Intents extends readonly unknown[] = []>(
+  state: State,
+  ...intents: Intents
+): Accepted<State, Intents[number]> {
+  return { kind: DecisionKind.Accepted, state, intents };
+}
+
+/**
+ * Reject an event with a typed reason (take it from the machine's rejection smart enum).
+ *
+ * @example
+ * return reject(DoorRejection.Locked, "the door is locked");
+ */
+export function reject<Reason extends string>(reason: Reason, detail?: string): Rejected<Reason> {
+  return detail === undefined
+    ? { kind: DecisionKind.Rejected, reason }
+    : { kind: DecisionKind.Rejected, reason, detail };
+}
+
+/**
+ * The envelope that travels beside an event: everything a pure machine may not invent by
+ * itself. Time and ids come from here, never from `Date.now()` or a random generator.
+ */
+export interface StepContext<Id extends string = string> {
+  /** The entity the event is addressed to. */
+  readonly entityId: Id;
+  /** The event's id: the idempotency key of this step. */
+  readonly eventId: string;
+  /** When the event happened, in milliseconds since the Unix epoch (UTC). */
+  readonly at: number;
+}
+
+/** Every event and intent is a flat object with a `type`. */
+export interface Typed {
+  readonly type: string;
+}
+
+/**
+ * A pure definition of one entity type. Build one with {@link defineMachine}.
+ *
+ * `create` answers the events that may bring a new entity into being (listed in `creates`);
+ * `handle` answers every event sent to an entity that exists. Both are synchronous and pure.
+ */
+export interface Machine<
+  Name extends string = string,
+  Id extends string = string,
+  State = unknown,
+  Event extends Typed = Typed,
+  Intent extends Typed = Typed,
+  Reason extends string = string,
+> {
+  readonly name: Name;
+  readonly schemas: {
+    readonly id: z.ZodType<Id>;
+    readonly state: z.ZodType<State>;
+    readonly event: z.ZodType<Event>;
+    readonly intent: z.ZodType<Intent>;
+    readonly rejection: z.ZodType<Reason>;
+  };
+  /** Event types that may create an entity; any other event to a missing entity is `not_found`. */
+  readonly creates: readonly Event["type"][];
+  create(event: Event, ctx: StepContext<Id>): Decision<State, Intent, Reason>;
+  handle(state: State, event: Event, ctx: StepContext<Id>): Decision<State, Intent, Reason>;
+}
+
+/** Any machine, as the runtime sees it: schemas and functions, no domain types. */
+export type AnyMachine = Machine<string, string, unknown, Typed, Typed, string>;
+
+/** Machine types, recovered from a machine value. */
+export type MachineId<M> = M extends Machine<string, infer Id, unknown, Typed, Typed, string> ? Id : never;
+export type MachineState<M> = M extends Machine<string, string, infer S, Typed, Typed, string> ? S : never;
+export type MachineEvent<M> = M extends Machine<string, string, unknown, infer E, Typed, string> ? E : never;
+export type MachineIntent<M> = M extends Machine<string, string, unknown, Typed, infer I, string> ? I : never;
+export type MachineRejection<M> = M extends Machine<string, string, unknown, Typed, Typed, infer R> ? R : never;
+
+const MACHINE_NAME = /^[a-z][a-z0-9_-]{0,62}$/;
+
+/** The definition {@link defineMachine} takes. */
+export interface MachineDefinition<
+  Name extends string,
+  IdSchema extends z.ZodType<string>,
+  StateSchema extends z.ZodType,
+  EventSchema extends z.ZodType<Typed>,
+  IntentSchema extends z.ZodType<Typed>,
+  RejectionSchema extends z.ZodType<string>,
+  Creates extends z.output<EventSchema>["type"],
+> {
+  /** Lower-case name used in URLs, intent ids and tables, e.g. `"doors"`. */
+  readonly name: Name;
+  readonly id: IdSchema;
+  readonly state: StateSchema;
+  readonly events: EventSchema;
+  readonly intents: IntentSchema;
+  readonly rejections: RejectionSchema;
+  readonly creates: readonly Creates[];
+  create(
+    event: Extract<z.output<EventSchema>, { type: Creates }>,
+    ctx: StepContext<z.output<IdSchema>>,
+  ): Decision<z.output<StateSchema>, z.output<IntentSchema>, z.output<RejectionSchema>>;
+  handle(
+    state: z.output<StateSchema>,
+    event: z.output<EventSchema>,
+    ctx: StepContext<z.output<IdSchema>>,
+  ): Decision<z.output<StateSchema>, z.output<IntentSchema>, z.output<RejectionSchema>>;
+}
+
+/**
+ * Define a machine: its schemas, the events that create an entity, and the pure rules.
+ *
+ * @example
+ * const doors = defineMachine({
+ *   name: "doors",
+ *   id: DoorId,
+ *   state: z.object({ status: z.enum(["open", "closed"]) }),
+ *   events: z.discriminatedUnion("type", [
+ *     z.object({ type: z.literal("Install") }),
+ *     z.object({ type: z.literal("Open") }),
+ *   ]),
+ *   intents: z.object({ type: z.literal("Ring") }),
+ *   rejections: z.enum(DoorRejection),
+ *   creates: ["Install"],
+ *   create: () => accept({ status: "closed" }),
+ *   handle: (state, event) =>
+ *     event.type === "Open" && state.status === "closed"
+ *       ? accept({ status: "open" }, { type: "Ring" })
+ *       : reject(DoorRejection.InvalidTransition),
+ * });
+ */
+export function defineMachine<
+  const Name extends string,
+  IdSchema extends z.ZodType<string>,
+  StateSchema extends z.ZodType,
+  EventSchema extends z.ZodType<Typed>,
+  IntentSchema extends z.ZodType<Typed>,
+  RejectionSchema extends z.ZodType<string>,
+  const Creates extends z.output<EventSchema>["type"],
+>(
+  definition: MachineDefinition<Name, IdSchema, StateSchema, EventSchema, IntentSchema, RejectionSchema, Creates>,
+): Machine<
+  Name,
+  z.output<IdSchema>,
+  z.output<StateSchema>,
+  z.output<EventSchema>,
+  z.output<IntentSchema>,
+  z.output<RejectionSchema>
+> {
+  if (!MACHINE_NAME.test(definition.name)) {
+    throw new TypeError(
+      `machine name must match ${MACHINE_NAME} (lower-case, used in URLs and intent ids), got ${JSON.stringify(definition.name)}`,
+    );
+  }
+  if (definition.creates.length === 0) {
+    throw new TypeError(`machine "${definition.name}" must list at least one event type in "creates"`);
+  }
+  type Event = z.output<EventSchema>;
+  type Schemas = Machine<
+    Name,
+    z.output<IdSchema>,
+    z.output<StateSchema>,
+    Event,
+    z.output<IntentSchema>,
+    z.output<RejectionSchema>
+  >["schemas"];
+  const creates = Object.freeze([...definition.creates]);
+  return Object.freeze({
+    name: definition.name,
+    // zod's schema types are invariant in their internals; their outputs are what we promise.
+    schemas: Object.freeze({
+      id: definition.id,
+      state: definition.state,
+      event: definition.events,
+      intent: definition.intents,
+      rejection: definition.rejections,
+    }) as unknown as Schemas,
+    creates,
+    // The runtime only calls `create` for an event whose type is in `creates`.
+    create: (event: Event, ctx: StepContext<z.output<IdSchema>>) =>
+      definition.create(event as Extract<Event, { type: Creates }>, ctx),
+    handle: (state: z.output<StateSchema>, event: Event, ctx: StepContext<z.output<IdSchema>>) =>
+      definition.handle(state, event, ctx),
+  });
+}

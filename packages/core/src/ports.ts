@@ -1,0 +1,205 @@
+import type { Json } from "./json.js";
+import type { IntentRecord, Outcome, Processed, RejectedResult } from "./result.js";
+
+/** Which entity: a machine name and an id valid for that machine. */
+export interface EntityRef {
+  readonly machine: string;
+  readonly id: string;
+}
+
+/** An entity as stored: its state at `version` (1 after creation, +1 per accepted event). */
+export interface StoredEntity {
+  readonly machine: string;
+  readonly id: string;
+  readonly version: number;
+  readonly state: Json;
+  /** Epoch milliseconds. */
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+/** One accepted event, as the journal keeps it: enough to replay the step. */
+export interface JournalEntry {
+  readonly machine: string;
+  readonly id: string;
+  readonly version: number;
+  readonly eventId: string;
+  readonly event: Json;
+  /** The state the machine decided on. */
+  readonly state: Json;
+  readonly intents: readonly IntentRecord[];
+  /** The event's time (the `at` the machine saw), epoch milliseconds. */
+  readonly at: number;
+}
+
+/** What the inbox remembers of an event id. */
+export interface InboxRecord {
+  readonly eventId: string;
+  readonly machine: string;
+  readonly id: string;
+  /** Hash of (machine, id, event): the same id with another fingerprint is a reused key. */
+  readonly fingerprint: string;
+  readonly result: Outcome;
+  readonly at: number;
+}
+
+/** Outbox row states, a smart enum. */
+export const OutboxStatus = {
+  Pending: "pending",
+  Done: "done",
+  Dead: "dead",
+} as const;
+export type OutboxStatus = (typeof OutboxStatus)[keyof typeof OutboxStatus];
+
+/** An intent waiting to be (or already) executed. */
+export interface OutboxRecord {
+  readonly intentId: string;
+  readonly machine: string;
+  readonly entityId: string;
+  readonly intent: Json;
+  readonly status: OutboxStatus;
+  readonly attempts: number;
+  readonly nextAttemptAt: number;
+  readonly leaseOwner: string | null;
+  readonly leaseUntil: number | null;
+  readonly lastError: string | null;
+  readonly createdAt: number;
+}
+
+/** Timer states, a smart enum. */
+export const TimerStatus = {
+  Pending: "pending",
+  Fired: "fired",
+} as const;
+export type TimerStatus = (typeof TimerStatus)[keyof typeof TimerStatus];
+
+/** A durable timer: `event` goes to the entity at `dueAt`, with the timer id as event id. */
+export interface TimerRecord {
+  readonly timerId: string;
+  readonly machine: string;
+  readonly entityId: string;
+  readonly event: Json;
+  readonly dueAt: number;
+  readonly status: TimerStatus;
+}
+
+/** An outbox row to insert. */
+export interface OutboxItem {
+  readonly intentId: string;
+  readonly intent: Json;
+}
+
+/** A timer to insert. */
+export interface TimerItem {
+  readonly timerId: string;
+  readonly event: Json;
+  readonly dueAt: number;
+}
+
+/** Fields every step write has. */
+interface StepWriteBase {
+  readonly ref: EntityRef;
+  readonly eventId: string;
+  readonly fingerprint: string;
+  readonly at: number;
+  /** The version the step was decided on; 0 means "the entity must not exist". */
+  readonly expectedVersion: number;
+}
+
+/**
+ * An accepted event: the entity moves to `expectedVersion + 1`, and journal, inbox, outbox
+ * and timer rows are written with it, all or nothing.
+ */
+export interface AcceptedWrite extends StepWriteBase {
+  readonly kind: "accepted";
+  readonly event: Json;
+  readonly state: Json;
+  readonly intents: readonly IntentRecord[];
+  readonly outbox: readonly OutboxItem[];
+  readonly timers: readonly TimerItem[];
+  readonly result: Processed;
+}
+
+/** A rejected event: only the inbox row is written, and only if the version still holds. */
+export interface RejectionWrite extends StepWriteBase {
+  readonly kind: "rejected";
+  readonly result: RejectedResult;
+}
+
+/** One step for {@link Store.commit}. */
+export type StepWrite = AcceptedWrite | RejectionWrite;
+
+/** Kinds of {@link CommitOutcome}, a smart enum. */
+export const CommitOutcomeKind = {
+  Committed: "committed",
+  Conflict: "conflict",
+  Duplicate: "duplicate",
+  Failed: "failed",
+} as const;
+export type CommitOutcomeKind = (typeof CommitOutcomeKind)[keyof typeof CommitOutcomeKind];
+
+/** What became of one step of a commit. */
+export type CommitOutcome =
+  | { readonly kind: typeof CommitOutcomeKind.Committed }
+  /** The entity's version was not `expectedVersion`: decide again from a fresh load. */
+  | { readonly kind: typeof CommitOutcomeKind.Conflict; readonly currentVersion: number }
+  /** The event id is already in the inbox (another writer got there first). */
+  | { readonly kind: typeof CommitOutcomeKind.Duplicate; readonly record: InboxRecord }
+  /** The step's writes failed (a broken constraint…) and were rolled back; its neighbours were not. */
+  | { readonly kind: typeof CommitOutcomeKind.Failed; readonly error: unknown };
+
+/** What a step needs to know before deciding: the entity and whether the event was seen. */
+export interface LoadResult {
+  readonly entity: StoredEntity | undefined;
+  readonly inbox: InboxRecord | undefined;
+}
+
+/** A page of entities, in id order. */
+export interface ListQuery {
+  readonly limit: number;
+  /** Return ids strictly after this one (the cursor). */
+  readonly after?: string;
+}
+
+/** Which outbox rows to list. */
+export interface OutboxQuery {
+  readonly status?: OutboxStatus;
+  readonly limit?: number;
+}
+
+/**
+ * The port every backend implements. A store is the transaction boundary: `commit` takes
+ * a unit of work of one or more steps and applies them in one transaction, each step all
+ * or nothing on its own (a failing step does not take its neighbours down).
+ *
+ * Implementations must pass `runStoreConformance` from `@drover/core/testing`.
+ */
+export interface Store {
+  /** Read an entity and the inbox record of an event id, in one go. */
+  load(ref: EntityRef, eventId: string): Promise<LoadResult>;
+  /** Apply steps in one transaction; one outcome per step, in order. */
+  commit(steps: readonly StepWrite[]): Promise<CommitOutcome[]>;
+
+  getEntity(ref: EntityRef): Promise<StoredEntity | undefined>;
+  listEntities(machine: string, query: ListQuery): Promise<StoredEntity[]>;
+  /** An entity's journal, oldest first. */
+  history(ref: EntityRef): Promise<JournalEntry[]>;
+  findInbox(eventId: string): Promise<InboxRecord | undefined>;
+  /** Outbox rows in the order their intents were committed. */
+  listOutbox(query?: OutboxQuery): Promise<OutboxRecord[]>;
+  /** Timers, soonest first. */
+  listTimers(): Promise<TimerRecord[]>;
+
+  close(): Promise<void>;
+}
+
+/** Where time comes from; inject a fake one in tests. */
+export interface Clock {
+  /** Epoch milliseconds. */
+  now(): number;
+}
+
+/** Where fresh ids come from (event ids when the caller gives none). */
+export interface IdGenerator {
+  next(): string;
+}

@@ -1,0 +1,281 @@
+import { randomIds, systemClock } from "./clock.js";
+import { ConfigurationError } from "./errors.js";
+import { toIssues } from "./issues.js";
+import type { Json } from "./json.js";
+import { fingerprint as hash } from "./json.js";
+import { KeyedQueue } from "./key-queue.js";
+import type { AnyMachine, Typed } from "./machine.js";
+import { DecisionKind } from "./machine.js";
+import type { Clock, EntityRef, IdGenerator, InboxRecord, OutboxItem, StepWrite, Store, TimerItem } from "./ports.js";
+import { CommitOutcomeKind } from "./ports.js";
+import type {
+  Conflict,
+  IntentRecord,
+  Invalid,
+  Issue,
+  Outcome,
+  Processed,
+  RejectedResult,
+  RunResult,
+} from "./result.js";
+import { InvalidReason, RunResultKind } from "./result.js";
+import { isSchedule } from "./schedule.js";
+import { decideChecked, PurityMode } from "./step.js";
+
+/** What {@link Runtime} is built from. */
+export interface RuntimeOptions {
+  readonly store: Store;
+  readonly machines: readonly AnyMachine[];
+  readonly clock?: Clock;
+  readonly ids?: IdGenerator;
+  /** Loads and decisions per event before giving up with `conflict` (default 10). */
+  readonly maxAttempts?: number;
+  /** Run each step twice on frozen input to catch impure machines (default `off`). */
+  readonly purity?: PurityMode;
+}
+
+/** Per-call options of {@link Runtime.run}. */
+export interface RunOptions {
+  /** The event's id (idempotency key). A fresh one is generated when absent. */
+  readonly eventId?: string;
+  /** The event's time, epoch ms. Defaults to the clock's now. */
+  readonly at?: number;
+}
+
+const EVENT_ID = /^[\x21-\x7e]{1,255}$/;
+
+/**
+ * The loop: Load → Step (the pure machine decides) → Save, one unit of work per event.
+ *
+ * Steps on one entity are serialised in-process; a version conflict with another writer
+ * is retried from Load. The runtime holds no business rule: it only looks at result kinds.
+ *
+ * @example
+ * const runtime = new Runtime({ store: new MemoryStore(), machines: [doors] });
+ * const result = await runtime.run({ machine: "doors", id: "door_1" }, { type: "Install" });
+ * if (result.kind === RunResultKind.Processed) console.log(result.version); // 1
+ */
+export class Runtime {
+  readonly #store: Store;
+  readonly #machines: ReadonlyMap<string, AnyMachine>;
+  readonly #clock: Clock;
+  readonly #ids: IdGenerator;
+  readonly #maxAttempts: number;
+  readonly #purity: PurityMode;
+  readonly #queue = new KeyedQueue();
+
+  constructor(options: RuntimeOptions) {
+    const machines = new Map<string, AnyMachine>();
+    for (const machine of options.machines) {
+      if (machines.has(machine.name)) throw new ConfigurationError(`two machines are named "${machine.name}"`);
+      machines.set(machine.name, machine);
+    }
+    const maxAttempts = options.maxAttempts ?? 10;
+    if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
+      throw new ConfigurationError(`maxAttempts must be a positive integer, got ${maxAttempts}`);
+    }
+    this.#store = options.store;
+    this.#machines = machines;
+    this.#clock = options.clock ?? systemClock;
+    this.#ids = options.ids ?? randomIds;
+    this.#maxAttempts = maxAttempts;
+    this.#purity = options.purity ?? PurityMode.Off;
+  }
+
+  /** The registered machines, by name. */
+  get machines(): ReadonlyMap<string, AnyMachine> {
+    return this.#machines;
+  }
+
+  /**
+   * Apply one event to one entity. Never throws for bad input or a domain refusal: those
+   * are results. Throws only for bugs (an impure machine, one that breaks its schemas) and
+   * for an unavailable store; then nothing of the step was written.
+   */
+  async run(
+    ref: { readonly machine: string; readonly id: string },
+    event: unknown,
+    options: RunOptions = {},
+  ): Promise<RunResult> {
+    const machine = this.#machines.get(ref.machine);
+    if (machine === undefined) {
+      const known = [...this.#machines.keys()].join(", ");
+      return invalid(InvalidReason.UnknownMachine, `unknown machine "${ref.machine}" (known: ${known})`, []);
+    }
+    const id = machine.schemas.id.safeParse(ref.id);
+    if (!id.success) {
+      return invalid(
+        InvalidReason.InvalidId,
+        `invalid ${machine.name} id ${JSON.stringify(ref.id)}`,
+        toIssues(id.error),
+      );
+    }
+    const parsed = machine.schemas.event.safeParse(event);
+    if (!parsed.success) {
+      return invalid(InvalidReason.InvalidEvent, `invalid ${machine.name} event`, toIssues(parsed.error));
+    }
+    const eventId = options.eventId ?? this.#ids.next();
+    if (!EVENT_ID.test(eventId)) {
+      return invalid(
+        InvalidReason.InvalidEventId,
+        "an event id must be 1 to 255 printable ASCII characters without spaces",
+        [],
+      );
+    }
+    const at = options.at ?? this.#clock.now();
+    if (!Number.isSafeInteger(at) || at < 0) {
+      return invalid(InvalidReason.InvalidTime, `event time must be epoch milliseconds, got ${at}`, []);
+    }
+    const entity: EntityRef = { machine: machine.name, id: id.data };
+    const input: Step = {
+      machine,
+      ref: entity,
+      event: parsed.data,
+      eventId,
+      at,
+      fingerprint: hash([entity.machine, entity.id, parsed.data]),
+    };
+    return this.#queue.run(`${entity.machine}\u0000${entity.id}`, () => this.#step(input));
+  }
+
+  async #step(step: Step): Promise<RunResult> {
+    for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
+      const loaded = await this.#store.load(step.ref, step.eventId);
+      if (loaded.inbox !== undefined) return replay(loaded.inbox, step);
+
+      const current = loaded.entity;
+      const expectedVersion = current?.version ?? 0;
+      const ctx = { entityId: step.ref.id, eventId: step.eventId, at: step.at };
+      const outcome = decideChecked(step.machine, current?.state, current !== undefined, step.event, ctx, this.#purity);
+
+      let write: StepWrite;
+      switch (outcome.kind) {
+        case "not_found":
+          return { kind: RunResultKind.NotFound, machine: step.ref.machine, id: step.ref.id, eventId: step.eventId };
+        case DecisionKind.Rejected:
+          write = rejectionWrite(step, expectedVersion, outcome.reason, outcome.detail);
+          break;
+        case DecisionKind.Accepted:
+          write = acceptedWrite(step, expectedVersion, outcome.state as Json, outcome.intents);
+          break;
+        default: {
+          const exhaustive: never = outcome;
+          throw new Error(`unknown decision ${JSON.stringify(exhaustive)}`);
+        }
+      }
+
+      const [committed] = await this.#store.commit([write]);
+      switch (committed?.kind) {
+        case CommitOutcomeKind.Committed:
+          return write.result;
+        case CommitOutcomeKind.Duplicate:
+          return replay(committed.record, step);
+        case CommitOutcomeKind.Conflict:
+          continue;
+        case CommitOutcomeKind.Failed:
+          throw committed.error;
+        case undefined:
+          throw new Error("store.commit returned no outcome for a step");
+        default: {
+          const exhaustive: never = committed;
+          throw new Error(`unknown commit outcome ${JSON.stringify(exhaustive)}`);
+        }
+      }
+    }
+    const conflict: Conflict = {
+      kind: RunResultKind.Conflict,
+      machine: step.ref.machine,
+      id: step.ref.id,
+      eventId: step.eventId,
+      attempts: this.#maxAttempts,
+    };
+    return conflict;
+  }
+}
+
+interface Step {
+  readonly machine: AnyMachine;
+  readonly ref: EntityRef;
+  readonly event: Typed;
+  readonly eventId: string;
+  readonly at: number;
+  readonly fingerprint: string;
+}
+
+function invalid(reason: InvalidReason, message: string, issues: readonly Issue[]): Invalid {
+  return { kind: RunResultKind.Invalid, reason, message, issues };
+}
+
+/** A known event id: the same request is a duplicate; a different one reuses the key. */
+function replay(record: InboxRecord, step: Step): RunResult {
+  if (record.fingerprint !== step.fingerprint) {
+    return invalid(
+      InvalidReason.IdempotencyKeyReused,
+      `event id "${step.eventId}" was already used for a different request; use a new id for a new event`,
+      [],
+    );
+  }
+  const original: Outcome = record.result;
+  return { kind: RunResultKind.Duplicate, eventId: step.eventId, original };
+}
+
+function rejectionWrite(step: Step, expectedVersion: number, reason: string, detail: string | undefined): StepWrite {
+  const result: RejectedResult = {
+    kind: RunResultKind.Rejected,
+    machine: step.ref.machine,
+    id: step.ref.id,
+    eventId: step.eventId,
+    version: expectedVersion,
+    reason,
+    ...(detail === undefined ? {} : { detail }),
+  };
+  return {
+    kind: "rejected",
+    ref: step.ref,
+    eventId: step.eventId,
+    fingerprint: step.fingerprint,
+    at: step.at,
+    expectedVersion,
+    result,
+  };
+}
+
+function acceptedWrite(step: Step, expectedVersion: number, state: Json, decided: readonly Typed[]): StepWrite {
+  const version = expectedVersion + 1;
+  const prefix = `${step.ref.machine}/${step.ref.id}/${version}/`;
+  const intents: IntentRecord[] = decided.map((intent, index) => ({
+    id: prefix + index,
+    intent: intent as unknown as Json,
+  }));
+  const outbox: OutboxItem[] = [];
+  const timers: TimerItem[] = [];
+  decided.forEach((intent, index) => {
+    const intentId = prefix + index;
+    if (isSchedule(intent))
+      timers.push({ timerId: intentId, event: intent.event as unknown as Json, dueAt: intent.at });
+    else outbox.push({ intentId, intent: intent as unknown as Json });
+  });
+  const result: Processed = {
+    kind: RunResultKind.Processed,
+    machine: step.ref.machine,
+    id: step.ref.id,
+    eventId: step.eventId,
+    version,
+    state,
+    intents,
+  };
+  return {
+    kind: "accepted",
+    ref: step.ref,
+    eventId: step.eventId,
+    fingerprint: step.fingerprint,
+    at: step.at,
+    expectedVersion,
+    event: step.event as unknown as Json,
+    state,
+    intents,
+    outbox,
+    timers,
+    result,
+  };
+}

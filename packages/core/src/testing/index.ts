@@ -1,0 +1,5 @@
+export type { GivenEvent } from "./scenario.js";
+export { SCENARIO_EPOCH, Scenario, scenario, Then } from "./scenario.js";
+export type { ConformanceOptions, TestApi } from "./store-conformance.js";
+export { runStoreConformance } from "./store-conformance.js";
+export { TALLY_LIMIT, TallyId, TallyRejection, tallyMachine } from "./tally-machine.js";

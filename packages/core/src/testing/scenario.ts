@@ -1,0 +1,190 @@
+import assert from "node:assert/strict";
+import { describeIssues, toIssues } from "../issues.js";
+import type { Machine, StepContext, Typed } from "../machine.js";
+import { DecisionKind } from "../machine.js";
+import { decideChecked, PurityMode } from "../step.js";
+
+/** The epoch a scenario's clock starts at: 2026-01-01T00:00:00Z. */
+export const SCENARIO_EPOCH = Date.UTC(2026, 0, 1);
+
+/** What a `given` event may carry: the event, or the event with its time. */
+export type GivenEvent<Event> = Event | { readonly event: Event; readonly at: number };
+
+/**
+ * Given/when/then for one machine and one entity: replay some events, send one more, and
+ * check the decision. Events are parsed with the machine's schema (a typo in a test fails
+ * loudly), every step runs under the purity guard, and each event gets a distinct id and a
+ * time one second after the previous one unless you give one.
+ *
+ * @example
+ * scenario(doors, DoorId.parse("door_1"))
+ *   .given({ type: "Install" })
+ *   .when({ type: "Open" })
+ *   .accepted({ status: "open" })
+ *   .intents([{ type: "Ring" }]);
+ */
+export function scenario<Id extends string, State, Event extends Typed, Intent extends Typed, Reason extends string>(
+  machine: Machine<string, Id, State, Event, Intent, Reason>,
+  id: Id,
+): Scenario<Id, State, Event, Intent, Reason> {
+  return new Scenario(machine, id, []);
+}
+
+/** A machine, an entity and the events already applied to it. */
+export class Scenario<Id extends string, State, Event extends Typed, Intent extends Typed, Reason extends string> {
+  readonly #machine: Machine<string, Id, State, Event, Intent, Reason>;
+  readonly #id: Id;
+  readonly #history: readonly GivenEvent<Event>[];
+
+  constructor(
+    machine: Machine<string, Id, State, Event, Intent, Reason>,
+    id: Id,
+    history: readonly GivenEvent<Event>[],
+  ) {
+    this.#machine = machine;
+    this.#id = id;
+    this.#history = history;
+  }
+
+  /** Events that happened before (each must be accepted). */
+  given(...events: GivenEvent<Event>[]): Scenario<Id, State, Event, Intent, Reason> {
+    return new Scenario(this.#machine, this.#id, [...this.#history, ...events]);
+  }
+
+  /** The state after the given events (`undefined`: no entity yet). */
+  get state(): State | undefined {
+    return this.#replay().state;
+  }
+
+  /** Send one more event, at `at` if given, and look at the answer. */
+  when(event: Event, options: { readonly at?: number } = {}): Then<State, Intent, Reason> {
+    const { state, exists, step } = this.#replay();
+    const at = options.at ?? SCENARIO_EPOCH + (step + 1) * 1000;
+    const outcome = this.#decide(state, exists, event, step + 1, at);
+    return new Then(this.#machine.name, event.type, outcome);
+  }
+
+  #replay(): { state: State | undefined; exists: boolean; step: number } {
+    let state: State | undefined;
+    let exists = false;
+    let at = SCENARIO_EPOCH;
+    this.#history.forEach((given, index) => {
+      const [event, time] = isTimed(given) ? [given.event, given.at] : [given, SCENARIO_EPOCH + (index + 1) * 1000];
+      at = time;
+      const outcome = this.#decide(state, exists, event, index + 1, at);
+      if (outcome.kind !== DecisionKind.Accepted) {
+        assert.fail(
+          `given event #${index + 1} (${event.type}) was not accepted: ${outcome.kind === DecisionKind.Rejected ? `rejected ${outcome.reason}${outcome.detail ? ` (${outcome.detail})` : ""}` : "not found"}`,
+        );
+      }
+      state = outcome.state;
+      exists = true;
+    });
+    return { state, exists, step: this.#history.length };
+  }
+
+  #decide(state: State | undefined, exists: boolean, event: Event, n: number, at: number) {
+    const parsed = this.#machine.schemas.event.safeParse(event);
+    if (!parsed.success) {
+      assert.fail(
+        `event ${JSON.stringify(event)} does not match the ${this.#machine.name} event schema: ${describeIssues(toIssues(parsed.error))}`,
+      );
+    }
+    const ctx: StepContext<Id> = { entityId: this.#id, eventId: `evt_scenario_${n}`, at };
+    // The machine is generic here; the runtime's view of it is the untyped one.
+    const outcome = decideChecked(this.#machine as never, state, exists, parsed.data, ctx, PurityMode.Check);
+    return outcome as Outcome<State, Intent, Reason>;
+  }
+}
+
+type Outcome<State, Intent, Reason extends string> =
+  | { readonly kind: typeof DecisionKind.Accepted; readonly state: State; readonly intents: readonly Intent[] }
+  | { readonly kind: typeof DecisionKind.Rejected; readonly reason: Reason; readonly detail?: string }
+  | { readonly kind: "not_found" };
+
+function isTimed<Event>(given: GivenEvent<Event>): given is { readonly event: Event; readonly at: number } {
+  return typeof given === "object" && given !== null && "event" in given && "at" in given && !("type" in given);
+}
+
+/** The answer to `when`, with assertions that read like the rule they check. */
+export class Then<State, Intent, Reason extends string> {
+  readonly #machine: string;
+  readonly #eventType: string;
+  readonly #outcome: Outcome<State, Intent, Reason>;
+
+  constructor(machine: string, eventType: string, outcome: Outcome<State, Intent, Reason>) {
+    this.#machine = machine;
+    this.#eventType = eventType;
+    this.#outcome = outcome;
+  }
+
+  /** Assert the event was accepted and the new state contains `expected` (a partial match). */
+  accepted(expected: Partial<State> = {}): this {
+    const outcome = this.#accepted();
+    const actual = outcome.state as Record<string, unknown>;
+    const subset = Object.fromEntries(Object.keys(expected).map((key) => [key, actual[key]]));
+    assert.deepEqual(subset, expected, `${this.#machine}: state after ${this.#eventType}`);
+    return this;
+  }
+
+  /** Assert the intents, in order: full intents, or just their types. */
+  intents(expected: readonly (Intent | (Intent extends Typed ? Intent["type"] : never))[]): this {
+    const actual = this.#accepted().intents;
+    const comparable = expected.map((item, index) =>
+      typeof item === "string" ? (actual[index] as Typed | undefined)?.type : actual[index],
+    );
+    assert.deepEqual(
+      comparable,
+      expected,
+      `${this.#machine}: intents after ${this.#eventType} were ${JSON.stringify(actual)}`,
+    );
+    assert.equal(actual.length, expected.length, `${this.#machine}: number of intents after ${this.#eventType}`);
+    return this;
+  }
+
+  /** Assert the event was rejected for `reason`. */
+  rejected(reason: Reason): this {
+    const outcome = this.#outcome;
+    if (outcome.kind !== DecisionKind.Rejected) {
+      assert.fail(
+        `${this.#machine}: expected ${this.#eventType} to be rejected with ${reason}, but it was ${describe(outcome)}`,
+      );
+    }
+    assert.equal(outcome.reason, reason, `${this.#machine}: rejection reason of ${this.#eventType}`);
+    return this;
+  }
+
+  /** Assert there is no entity and this event does not create one. */
+  notFound(): this {
+    if (this.#outcome.kind !== "not_found") {
+      assert.fail(
+        `${this.#machine}: expected ${this.#eventType} to be not_found, but it was ${describe(this.#outcome)}`,
+      );
+    }
+    return this;
+  }
+
+  /** The new state (asserts acceptance). */
+  get state(): State {
+    return this.#accepted().state;
+  }
+
+  /** The decision as given by the machine. */
+  get outcome(): Outcome<State, Intent, Reason> {
+    return this.#outcome;
+  }
+
+  #accepted() {
+    const outcome = this.#outcome;
+    if (outcome.kind !== DecisionKind.Accepted) {
+      assert.fail(`${this.#machine}: expected ${this.#eventType} to be accepted, but it was ${describe(outcome)}`);
+    }
+    return outcome;
+  }
+}
+
+function describe(outcome: { readonly kind: string; readonly reason?: string; readonly detail?: string }): string {
+  if (outcome.kind === DecisionKind.Rejected)
+    return `rejected (${outcome.reason}${outcome.detail ? `: ${outcome.detail}` : ""})`;
+  return outcome.kind;
+}
