@@ -65,6 +65,6 @@ export { InvalidReason, RunResultKind } from "./result.js";
 export type { RunOptions, RuntimeOptions } from "./runtime.js";
 export { Runtime } from "./runtime.js";
 export type { Schedule } from "./schedule.js";
-export { Instant, isSchedule, SCHEDULE, schedule, scheduleSchema } from "./schedule.js";
+export { Instant, isSchedule, MAX_EVENT_TIME, SCHEDULE, schedule, scheduleSchema } from "./schedule.js";
 export type { StepOutcome } from "./step.js";
 export { decide, decideChecked, deepFreeze, PurityMode } from "./step.js";

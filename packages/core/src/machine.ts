@@ -81,12 +81,14 @@ export interface Machine<
   Event extends Typed = Typed,
   Intent extends Typed = Typed,
   Reason extends string = string,
+  /** What callers may write before parsing (e.g. plain numbers where the event has branded ones). */
+  EventInput = Event,
 > {
   readonly name: Name;
   readonly schemas: {
     readonly id: z.ZodType<Id>;
     readonly state: z.ZodType<State>;
-    readonly event: z.ZodType<Event>;
+    readonly event: z.ZodType<Event, EventInput>;
     readonly intent: z.ZodType<Intent>;
     readonly rejection: z.ZodType<Reason>;
   };
@@ -97,7 +99,7 @@ export interface Machine<
 }
 
 /** Any machine, as the runtime sees it: schemas and functions, no domain types. */
-export type AnyMachine = Machine<string, string, unknown, Typed, Typed, string>;
+export type AnyMachine = Machine<string, string, unknown, Typed, Typed, string, unknown>;
 
 /** Machine types, recovered from a machine value. */
 export type MachineId<M> = M extends Machine<string, infer Id, unknown, Typed, Typed, string> ? Id : never;
@@ -175,7 +177,8 @@ export function defineMachine<
   z.output<StateSchema>,
   z.output<EventSchema>,
   z.output<IntentSchema>,
-  z.output<RejectionSchema>
+  z.output<RejectionSchema>,
+  z.input<EventSchema>
 > {
   if (!MACHINE_NAME.test(definition.name)) {
     throw new TypeError(
@@ -192,7 +195,8 @@ export function defineMachine<
     z.output<StateSchema>,
     Event,
     z.output<IntentSchema>,
-    z.output<RejectionSchema>
+    z.output<RejectionSchema>,
+    z.input<EventSchema>
   >["schemas"];
   const creates = Object.freeze([...definition.creates]);
   return Object.freeze({

@@ -19,7 +19,7 @@ import type {
   RunResult,
 } from "./result.js";
 import { InvalidReason, RunResultKind } from "./result.js";
-import { isSchedule } from "./schedule.js";
+import { isSchedule, MAX_EVENT_TIME } from "./schedule.js";
 import { decideChecked, PurityMode } from "./step.js";
 
 /** What {@link Runtime} is built from. */
@@ -123,8 +123,12 @@ export class Runtime {
       );
     }
     const at = options.at ?? this.#clock.now();
-    if (!Number.isSafeInteger(at) || at < 0) {
-      return invalid(InvalidReason.InvalidTime, `event time must be epoch milliseconds, got ${at}`, []);
+    if (!Number.isSafeInteger(at) || at < 0 || at > MAX_EVENT_TIME) {
+      return invalid(
+        InvalidReason.InvalidTime,
+        `event time must be integer epoch milliseconds between 1970 and 9999, got ${at}`,
+        [],
+      );
     }
     const entity: EntityRef = { machine: machine.name, id: id.data };
     const input: Step = {

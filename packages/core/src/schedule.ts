@@ -11,7 +11,13 @@ export interface Schedule<Event extends Typed = Typed> {
   readonly event: Event;
 }
 
-/** Milliseconds since the Unix epoch, as an integer. */
+/** The latest event time drover accepts: 9999-12-31T23:59:59.999Z. */
+export const MAX_EVENT_TIME = 253_402_300_799_999;
+
+/**
+ * Milliseconds since the Unix epoch, as an integer. Timers may lie beyond the latest event
+ * time (up to JavaScript's last date), so `at + a long delay` never breaks a schema.
+ */
 export const Instant = z.number().int().nonnegative().max(8_640_000_000_000_000);
 
 /**
@@ -32,7 +38,7 @@ export function scheduleSchema<EventSchema extends z.ZodType<Typed>>(events: Eve
  * @example
  * return accept(next, schedule(ctx.at + 60_000, { type: "AutoClose" }));
  */
-export function schedule<Event extends Typed>(at: number, event: Event): Schedule<Event> {
+export function schedule<const Event extends Typed>(at: number, event: Event): Schedule<Event> {
   return { type: SCHEDULE, at, event };
 }
 

@@ -1,4 +1,4 @@
-export type { GivenEvent } from "./scenario.js";
+export type { Expected, ExpectedIntent, GivenEvent } from "./scenario.js";
 export { SCENARIO_EPOCH, Scenario, scenario, Then } from "./scenario.js";
 export type { ConformanceOptions, TestApi } from "./store-conformance.js";
 export { runStoreConformance } from "./store-conformance.js";

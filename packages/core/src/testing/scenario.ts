@@ -10,6 +10,14 @@ export const SCENARIO_EPOCH = Date.UTC(2026, 0, 1);
 /** What a `given` event may carry: the event, or the event with its time. */
 export type GivenEvent<Event> = Event | { readonly event: Event; readonly at: number };
 
+/** A partial expectation of a state: its keys are checked by type, its values by deep equality. */
+export type Expected<State> = State extends unknown ? { readonly [K in keyof State]?: unknown } : never;
+
+/** An expected intent: its type alone, or the whole intent. */
+export type ExpectedIntent<Intent> = Intent extends Typed
+  ? Intent["type"] | { readonly type: Intent["type"]; readonly [key: string]: unknown }
+  : never;
+
 /**
  * Given/when/then for one machine and one entity: replay some events, send one more, and
  * check the decision. Events are parsed with the machine's schema (a typo in a test fails
@@ -23,23 +31,27 @@ export type GivenEvent<Event> = Event | { readonly event: Event; readonly at: nu
  *   .accepted({ status: "open" })
  *   .intents([{ type: "Ring" }]);
  */
-export function scenario<Id extends string, State, Event extends Typed, Intent extends Typed, Reason extends string>(
-  machine: Machine<string, Id, State, Event, Intent, Reason>,
-  id: Id,
-): Scenario<Id, State, Event, Intent, Reason> {
-  return new Scenario(machine, id, []);
+export function scenario<Id extends string, State, Event extends Typed, Intent extends Typed, Reason extends string, In>(
+  machine: Machine<string, Id, State, Event, Intent, Reason, In>,
+  id: string,
+): Scenario<Id, State, Event, Intent, Reason, In> {
+  const parsed = machine.schemas.id.safeParse(id);
+  if (!parsed.success) {
+    assert.fail(`${JSON.stringify(id)} is not a valid ${machine.name} id: ${describeIssues(toIssues(parsed.error))}`);
+  }
+  return new Scenario(machine, parsed.data, []);
 }
 
 /** A machine, an entity and the events already applied to it. */
-export class Scenario<Id extends string, State, Event extends Typed, Intent extends Typed, Reason extends string> {
-  readonly #machine: Machine<string, Id, State, Event, Intent, Reason>;
+export class Scenario<Id extends string, State, Event extends Typed, Intent extends Typed, Reason extends string, In> {
+  readonly #machine: Machine<string, Id, State, Event, Intent, Reason, In>;
   readonly #id: Id;
-  readonly #history: readonly GivenEvent<Event>[];
+  readonly #history: readonly GivenEvent<In>[];
 
   constructor(
-    machine: Machine<string, Id, State, Event, Intent, Reason>,
+    machine: Machine<string, Id, State, Event, Intent, Reason, In>,
     id: Id,
-    history: readonly GivenEvent<Event>[],
+    history: readonly GivenEvent<In>[],
   ) {
     this.#machine = machine;
     this.#id = id;
@@ -47,7 +59,7 @@ export class Scenario<Id extends string, State, Event extends Typed, Intent exte
   }
 
   /** Events that happened before (each must be accepted). */
-  given(...events: GivenEvent<Event>[]): Scenario<Id, State, Event, Intent, Reason> {
+  given(...events: GivenEvent<In>[]): Scenario<Id, State, Event, Intent, Reason, In> {
     return new Scenario(this.#machine, this.#id, [...this.#history, ...events]);
   }
 
@@ -57,11 +69,11 @@ export class Scenario<Id extends string, State, Event extends Typed, Intent exte
   }
 
   /** Send one more event, at `at` if given, and look at the answer. */
-  when(event: Event, options: { readonly at?: number } = {}): Then<State, Intent, Reason> {
+  when(event: In, options: { readonly at?: number } = {}): Then<State, Intent, Reason> {
     const { state, exists, step } = this.#replay();
     const at = options.at ?? SCENARIO_EPOCH + (step + 1) * 1000;
-    const outcome = this.#decide(state, exists, event, step + 1, at);
-    return new Then(this.#machine.name, event.type, outcome);
+    const [type, outcome] = this.#decide(state, exists, event, step + 1, at);
+    return new Then(this.#machine.name, type, outcome);
   }
 
   #replay(): { state: State | undefined; exists: boolean; step: number } {
@@ -71,10 +83,10 @@ export class Scenario<Id extends string, State, Event extends Typed, Intent exte
     this.#history.forEach((given, index) => {
       const [event, time] = isTimed(given) ? [given.event, given.at] : [given, SCENARIO_EPOCH + (index + 1) * 1000];
       at = time;
-      const outcome = this.#decide(state, exists, event, index + 1, at);
+      const [type, outcome] = this.#decide(state, exists, event, index + 1, at);
       if (outcome.kind !== DecisionKind.Accepted) {
         assert.fail(
-          `given event #${index + 1} (${event.type}) was not accepted: ${outcome.kind === DecisionKind.Rejected ? `rejected ${outcome.reason}${outcome.detail ? ` (${outcome.detail})` : ""}` : "not found"}`,
+          `given event #${index + 1} (${type}) was not accepted: ${outcome.kind === DecisionKind.Rejected ? `rejected ${outcome.reason}${outcome.detail ? ` (${outcome.detail})` : ""}` : "not found"}`,
         );
       }
       state = outcome.state;
@@ -83,7 +95,7 @@ export class Scenario<Id extends string, State, Event extends Typed, Intent exte
     return { state, exists, step: this.#history.length };
   }
 
-  #decide(state: State | undefined, exists: boolean, event: Event, n: number, at: number) {
+  #decide(state: State | undefined, exists: boolean, event: In, n: number, at: number): [string, Outcome<State, Intent, Reason>] {
     const parsed = this.#machine.schemas.event.safeParse(event);
     if (!parsed.success) {
       assert.fail(
@@ -93,7 +105,7 @@ export class Scenario<Id extends string, State, Event extends Typed, Intent exte
     const ctx: StepContext<Id> = { entityId: this.#id, eventId: `evt_scenario_${n}`, at };
     // The machine is generic here; the runtime's view of it is the untyped one.
     const outcome = decideChecked(this.#machine as never, state, exists, parsed.data, ctx, PurityMode.Check);
-    return outcome as Outcome<State, Intent, Reason>;
+    return [parsed.data.type, outcome as Outcome<State, Intent, Reason>];
   }
 }
 
@@ -102,7 +114,7 @@ type Outcome<State, Intent, Reason extends string> =
   | { readonly kind: typeof DecisionKind.Rejected; readonly reason: Reason; readonly detail?: string }
   | { readonly kind: "not_found" };
 
-function isTimed<Event>(given: GivenEvent<Event>): given is { readonly event: Event; readonly at: number } {
+function isTimed<In>(given: GivenEvent<In>): given is { readonly event: In; readonly at: number } {
   return typeof given === "object" && given !== null && "event" in given && "at" in given && !("type" in given);
 }
 
@@ -118,8 +130,11 @@ export class Then<State, Intent, Reason extends string> {
     this.#outcome = outcome;
   }
 
-  /** Assert the event was accepted and the new state contains `expected` (a partial match). */
-  accepted(expected: Partial<State> = {}): this {
+  /**
+   * Assert the event was accepted and the new state has `expected`'s members (a partial
+   * match; values compared deeply, as plain JSON, so write `5000` for a branded amount).
+   */
+  accepted(expected: Expected<State> = {} as Expected<State>): this {
     const outcome = this.#accepted();
     const actual = outcome.state as Record<string, unknown>;
     const subset = Object.fromEntries(Object.keys(expected).map((key) => [key, actual[key]]));
@@ -128,7 +143,7 @@ export class Then<State, Intent, Reason extends string> {
   }
 
   /** Assert the intents, in order: full intents, or just their types. */
-  intents(expected: readonly (Intent | (Intent extends Typed ? Intent["type"] : never))[]): this {
+  intents(expected: readonly ExpectedIntent<Intent>[]): this {
     const actual = this.#accepted().intents;
     const comparable = expected.map((item, index) =>
       typeof item === "string" ? (actual[index] as Typed | undefined)?.type : actual[index],

@@ -1,0 +1,467 @@
+import type { Decision, Machine, StepContext } from "@drover/core";
+import { accept, defineMachine, reject, schedule, scheduleSchema } from "@drover/core";
+import { z } from "zod";
+import { AuthorizationId, CustomerId, OperatorId, PaymentId } from "./ids.js";
+import type { Money } from "./money.js";
+import {
+  addWithin,
+  Currency,
+  compare,
+  format,
+  isZero,
+  MinorUnits,
+  MoneyErrorKind,
+  majorUnits,
+  money,
+  NO_MINOR_UNITS,
+  PositiveMinorUnits,
+} from "./money.js";
+
+// ─── Rules' constants ──────────────────────────────────────────────────────────────────
+
+/** How long an authorization holds before it expires unless captured: 7 days, in ms. */
+export const AUTHORIZATION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
+
+/** Payments strictly above this many major units (10,000.00 in their currency) need verification. */
+export const VERIFICATION_THRESHOLD = 10_000;
+
+// ─── Smart enums ───────────────────────────────────────────────────────────────────────
+
+/** Where a payment is in its life: the `status` of its state. **contract** */
+export const PaymentStatus = {
+  AwaitingVerification: "awaiting_verification",
+  Authorizing: "authorizing",
+  Authorized: "authorized",
+  Captured: "captured",
+  PartiallyRefunded: "partially_refunded",
+  Refunded: "refunded",
+  Declined: "declined",
+  Cancelled: "cancelled",
+  Expired: "expired",
+} as const;
+export type PaymentStatus = (typeof PaymentStatus)[keyof typeof PaymentStatus];
+
+/** Why the payments machine refused an event. **contract** */
+export const PaymentRejection = {
+  /** `RequestPayment` to an id that already has a payment. */
+  AlreadyExists: "already_exists",
+  /** The event makes no sense in the payment's current status. */
+  InvalidTransition: "invalid_transition",
+  /** A capture above the authorized amount. */
+  AmountExceedsAuthorized: "amount_exceeds_authorized",
+  /** A refund above what is left of the captured total. */
+  RefundExceedsCaptured: "refund_exceeds_captured",
+  /** A capture or refund in another currency than the payment's. */
+  CurrencyMismatch: "currency_mismatch",
+} as const;
+export type PaymentRejection = (typeof PaymentRejection)[keyof typeof PaymentRejection];
+
+/** Which message `NotifyCustomer` sends. */
+export const NotificationTemplate = {
+  Authorized: "authorized",
+  Declined: "declined",
+  Captured: "captured",
+  Refunded: "refunded",
+  Cancelled: "cancelled",
+  Expired: "expired",
+} as const;
+export type NotificationTemplate = (typeof NotificationTemplate)[keyof typeof NotificationTemplate];
+
+// ─── State ─────────────────────────────────────────────────────────────────────────────
+
+/** The provider's reason for a decline, as it gave it. */
+const DeclineReason = z.string().min(1).max(500);
+
+/** What every payment has, whatever its status. */
+const common = {
+  /** The requested (and authorized) amount. */
+  amount: PositiveMinorUnits,
+  currency: Currency,
+  customerId: CustomerId,
+  /** Captured so far (0 until captured). */
+  captured: MinorUnits,
+  /** Refunded so far, at most `captured`. */
+  refunded: MinorUnits,
+  /** How many refunds were made: the next refund is number `refunds + 1`. */
+  refunds: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  /** The operator who verified a payment above the threshold. */
+  verifiedBy: OperatorId.optional(),
+};
+
+function stateOf<const S extends PaymentStatus, Extra extends z.ZodRawShape = Record<never, never>>(
+  status: S,
+  extra?: Extra,
+) {
+  return z.strictObject({ status: z.literal(status), ...common, ...(extra ?? ({} as Extra)) });
+}
+
+const authorized = { authorizationId: AuthorizationId };
+
+/**
+ * A payment as stored: a JSON object whose `status` says which fields it has. **contract**
+ * `{ status, amount, currency, customerId, captured, refunded }` always (`refunds`, the
+ * number of refunds, too), plus `authorizationId` once the provider authorized,
+ * `verifiedBy` once an operator verified, `declineReason` when declined.
+ * The schema also holds the invariant `refunded ≤ captured ≤ amount`.
+ */
+export const PaymentState = z
+  .discriminatedUnion("status", [
+    stateOf(PaymentStatus.AwaitingVerification),
+    stateOf(PaymentStatus.Authorizing),
+    stateOf(PaymentStatus.Authorized, authorized),
+    stateOf(PaymentStatus.Captured, authorized),
+    stateOf(PaymentStatus.PartiallyRefunded, authorized),
+    stateOf(PaymentStatus.Refunded, authorized),
+    stateOf(PaymentStatus.Declined, { declineReason: DeclineReason }),
+    // Cancelled before or after the provider authorized: the id is there only if it had.
+    stateOf(PaymentStatus.Cancelled, { authorizationId: AuthorizationId.optional() }),
+    stateOf(PaymentStatus.Expired, authorized),
+  ])
+  .refine((state) => state.refunded <= state.captured && state.captured <= state.amount, {
+    message: "a payment must keep refunded ≤ captured ≤ amount",
+  });
+export type PaymentState = z.infer<typeof PaymentState>;
+
+// ─── Events ────────────────────────────────────────────────────────────────────────────
+
+/** A customer asks to pay: creates the payment. The only event that does. **contract** */
+export const RequestPayment = z.strictObject({
+  type: z.literal("RequestPayment"),
+  amount: PositiveMinorUnits,
+  currency: Currency,
+  customerId: CustomerId,
+});
+export type RequestPayment = z.infer<typeof RequestPayment>;
+/** An operator verified a payment above the threshold. **contract** */
+export const VerifyPayment = z.strictObject({ type: z.literal("VerifyPayment"), verifiedBy: OperatorId });
+export type VerifyPayment = z.infer<typeof VerifyPayment>;
+/** The provider put a hold on the funds (from the `AuthorizeWithProvider` effect). */
+export const ProviderAuthorized = z.strictObject({
+  type: z.literal("ProviderAuthorized"),
+  authorizationId: AuthorizationId,
+});
+export type ProviderAuthorized = z.infer<typeof ProviderAuthorized>;
+/** The provider refused the payment (from the `AuthorizeWithProvider` effect). */
+export const ProviderDeclined = z.strictObject({ type: z.literal("ProviderDeclined"), reason: DeclineReason });
+export type ProviderDeclined = z.infer<typeof ProviderDeclined>;
+/** Take (part of) the authorized amount; `currency`, if given, must be the payment's. **contract** */
+export const CapturePayment = z.strictObject({
+  type: z.literal("CapturePayment"),
+  amount: PositiveMinorUnits,
+  currency: Currency.optional(),
+});
+export type CapturePayment = z.infer<typeof CapturePayment>;
+/** Give (part of) the captured amount back; `currency`, if given, must be the payment's. **contract** */
+export const RefundPayment = z.strictObject({
+  type: z.literal("RefundPayment"),
+  amount: PositiveMinorUnits,
+  currency: Currency.optional(),
+});
+export type RefundPayment = z.infer<typeof RefundPayment>;
+/** Call the payment off before capture. **contract** */
+export const CancelPayment = z.strictObject({ type: z.literal("CancelPayment") });
+export type CancelPayment = z.infer<typeof CancelPayment>;
+/** The authorization's timer ran out (from the `Schedule` intent). */
+export const AuthorizationExpired = z.strictObject({ type: z.literal("AuthorizationExpired") });
+export type AuthorizationExpired = z.infer<typeof AuthorizationExpired>;
+
+/** Every event the payments machine takes: flat JSON objects told apart by `type`. **contract** */
+export const PaymentEvent = z.discriminatedUnion("type", [
+  RequestPayment,
+  VerifyPayment,
+  ProviderAuthorized,
+  ProviderDeclined,
+  CapturePayment,
+  RefundPayment,
+  CancelPayment,
+  AuthorizationExpired,
+]);
+export type PaymentEvent = z.infer<typeof PaymentEvent>;
+
+// ─── Intents ───────────────────────────────────────────────────────────────────────────
+
+const charge = {
+  paymentId: PaymentId,
+  amount: PositiveMinorUnits,
+  currency: Currency,
+  customerId: CustomerId,
+};
+
+/** Ask the provider to authorize (hold) the amount. */
+export const AuthorizeWithProvider = z.strictObject({ type: z.literal("AuthorizeWithProvider"), ...charge });
+export type AuthorizeWithProvider = z.infer<typeof AuthorizeWithProvider>;
+/** Ask an operator to verify a payment above the threshold. */
+export const RequestVerification = z.strictObject({ type: z.literal("RequestVerification"), ...charge });
+export type RequestVerification = z.infer<typeof RequestVerification>;
+/** Tell the customer what happened. */
+export const NotifyCustomer = z.strictObject({
+  type: z.literal("NotifyCustomer"),
+  paymentId: PaymentId,
+  customerId: CustomerId,
+  template: z.enum(NotificationTemplate),
+});
+export type NotifyCustomer = z.infer<typeof NotifyCustomer>;
+/** Ask the provider to take `amount` of the authorization (the rest is released). */
+export const CaptureWithProvider = z.strictObject({
+  type: z.literal("CaptureWithProvider"),
+  paymentId: PaymentId,
+  authorizationId: AuthorizationId,
+  amount: PositiveMinorUnits,
+  currency: Currency,
+});
+export type CaptureWithProvider = z.infer<typeof CaptureWithProvider>;
+/** Ask the provider to release the hold. */
+export const VoidAuthorization = z.strictObject({
+  type: z.literal("VoidAuthorization"),
+  paymentId: PaymentId,
+  authorizationId: AuthorizationId,
+});
+export type VoidAuthorization = z.infer<typeof VoidAuthorization>;
+/** Ask the provider to give `amount` back; `refundNumber` (1, 2, …) keys it per payment. */
+export const RefundWithProvider = z.strictObject({
+  type: z.literal("RefundWithProvider"),
+  paymentId: PaymentId,
+  authorizationId: AuthorizationId,
+  refundNumber: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+  amount: PositiveMinorUnits,
+  currency: Currency,
+});
+export type RefundWithProvider = z.infer<typeof RefundWithProvider>;
+
+/** Every side effect the payments machine may ask for. */
+export const PaymentIntent = z.discriminatedUnion("type", [
+  AuthorizeWithProvider,
+  RequestVerification,
+  NotifyCustomer,
+  CaptureWithProvider,
+  VoidAuthorization,
+  RefundWithProvider,
+  scheduleSchema(AuthorizationExpired),
+]);
+export type PaymentIntent = z.infer<typeof PaymentIntent>;
+
+// ─── Rules ─────────────────────────────────────────────────────────────────────────────
+
+type PaymentContext = StepContext<PaymentId>;
+type PaymentDecision = Decision<PaymentState, PaymentIntent, PaymentRejection>;
+
+// Typed up front: `schedule` would widen an inline `{ type: "AuthorizationExpired" }` to `string`.
+const EXPIRY: AuthorizationExpired = { type: "AuthorizationExpired" };
+
+/** True when `requested` is above 10,000.00 in its own currency. */
+export function needsVerification(requested: Money): boolean {
+  const order = compare(requested, money(majorUnits(VERIFICATION_THRESHOLD, requested.currency), requested.currency));
+  // Both sides share a currency, so `ok` is always true; were it not, verifying is the safe side.
+  return !order.ok || order.value > 0;
+}
+
+function create(event: RequestPayment, ctx: PaymentContext): PaymentDecision {
+  const base = {
+    amount: event.amount,
+    currency: event.currency,
+    customerId: event.customerId,
+    captured: NO_MINOR_UNITS,
+    refunded: NO_MINOR_UNITS,
+    refunds: 0,
+  };
+  if (needsVerification(money(event.amount, event.currency))) {
+    return accept(
+      { status: PaymentStatus.AwaitingVerification, ...base },
+      { type: "RequestVerification", ...chargeOf(base, ctx) },
+    );
+  }
+  return accept(
+    { status: PaymentStatus.Authorizing, ...base },
+    { type: "AuthorizeWithProvider", ...chargeOf(base, ctx) },
+  );
+}
+
+function handle(state: PaymentState, event: PaymentEvent, ctx: PaymentContext): PaymentDecision {
+  switch (event.type) {
+    case "RequestPayment":
+      return reject(PaymentRejection.AlreadyExists, `payment ${ctx.entityId} already exists (it is ${state.status})`);
+    case "VerifyPayment":
+      return verify(state, event, ctx);
+    case "ProviderAuthorized":
+      return authorize(state, event, ctx);
+    case "ProviderDeclined":
+      return decline(state, event, ctx);
+    case "CapturePayment":
+      return capture(state, event, ctx);
+    case "RefundPayment":
+      return refund(state, event, ctx);
+    case "CancelPayment":
+      return cancel(state, event, ctx);
+    case "AuthorizationExpired":
+      return expire(state, event, ctx);
+    default: {
+      const _exhaustive: never = event;
+      return _exhaustive;
+    }
+  }
+}
+
+function verify(state: PaymentState, event: VerifyPayment, ctx: PaymentContext): PaymentDecision {
+  if (state.status !== PaymentStatus.AwaitingVerification) return invalidTransition(event, state);
+  return accept(
+    { ...state, status: PaymentStatus.Authorizing, verifiedBy: event.verifiedBy },
+    { type: "AuthorizeWithProvider", ...chargeOf(state, ctx) },
+  );
+}
+
+function authorize(state: PaymentState, event: ProviderAuthorized, ctx: PaymentContext): PaymentDecision {
+  switch (state.status) {
+    case PaymentStatus.Authorizing:
+      return accept(
+        { ...state, status: PaymentStatus.Authorized, authorizationId: event.authorizationId },
+        schedule(ctx.at + AUTHORIZATION_TTL_MS, EXPIRY),
+        notify(state, NotificationTemplate.Authorized, ctx),
+      );
+    case PaymentStatus.Cancelled:
+      // The customer cancelled while the provider was authorizing: release the late hold.
+      // A payment cancelled after authorization already voided its hold; a second one is odd.
+      if (state.authorizationId !== undefined) return invalidTransition(event, state);
+      return accept(
+        { ...state, authorizationId: event.authorizationId },
+        { type: "VoidAuthorization", paymentId: ctx.entityId, authorizationId: event.authorizationId },
+      );
+    default:
+      return invalidTransition(event, state);
+  }
+}
+
+function decline(state: PaymentState, event: ProviderDeclined, ctx: PaymentContext): PaymentDecision {
+  if (state.status !== PaymentStatus.Authorizing) return invalidTransition(event, state);
+  return accept(
+    { ...state, status: PaymentStatus.Declined, declineReason: event.reason },
+    notify(state, NotificationTemplate.Declined, ctx),
+  );
+}
+
+function capture(state: PaymentState, event: CapturePayment, ctx: PaymentContext): PaymentDecision {
+  if (state.status !== PaymentStatus.Authorized) return invalidTransition(event, state);
+  const requested = money(event.amount, event.currency ?? state.currency);
+  const authorizedAmount = money(state.amount, state.currency);
+  const order = compare(requested, authorizedAmount);
+  if (!order.ok) {
+    return reject(PaymentRejection.CurrencyMismatch, `this payment is in ${state.currency}, not ${requested.currency}`);
+  }
+  if (order.value > 0) {
+    return reject(
+      PaymentRejection.AmountExceedsAuthorized,
+      `cannot capture ${format(requested)}: only ${format(authorizedAmount)} is authorized`,
+    );
+  }
+  // A capture below the authorized amount is a partial capture: the provider releases the rest.
+  return accept(
+    { ...state, status: PaymentStatus.Captured, captured: requested.amount },
+    {
+      type: "CaptureWithProvider",
+      paymentId: ctx.entityId,
+      authorizationId: state.authorizationId,
+      amount: event.amount,
+      currency: state.currency,
+    },
+    notify(state, NotificationTemplate.Captured, ctx),
+  );
+}
+
+function refund(state: PaymentState, event: RefundPayment, ctx: PaymentContext): PaymentDecision {
+  if (state.status !== PaymentStatus.Captured && state.status !== PaymentStatus.PartiallyRefunded) {
+    return invalidTransition(event, state);
+  }
+  const requested = money(event.amount, event.currency ?? state.currency);
+  const refunded = addWithin(money(state.refunded, state.currency), requested, money(state.captured, state.currency));
+  if (!refunded.ok) {
+    return refunded.error.kind === MoneyErrorKind.CurrencyMismatch
+      ? reject(PaymentRejection.CurrencyMismatch, `this payment is in ${state.currency}, not ${requested.currency}`)
+      : reject(PaymentRejection.RefundExceedsCaptured, `cannot refund ${format(requested)}: ${refunded.error.message}`);
+  }
+  const refundNumber = state.refunds + 1;
+  return accept(
+    {
+      ...state,
+      status: isZero(refunded.value.remaining) ? PaymentStatus.Refunded : PaymentStatus.PartiallyRefunded,
+      refunded: refunded.value.total.amount,
+      refunds: refundNumber,
+    },
+    {
+      type: "RefundWithProvider",
+      paymentId: ctx.entityId,
+      authorizationId: state.authorizationId,
+      refundNumber,
+      amount: event.amount,
+      currency: state.currency,
+    },
+    notify(state, NotificationTemplate.Refunded, ctx),
+  );
+}
+
+function cancel(state: PaymentState, event: CancelPayment, ctx: PaymentContext): PaymentDecision {
+  switch (state.status) {
+    case PaymentStatus.AwaitingVerification:
+    case PaymentStatus.Authorizing:
+      return accept({ ...state, status: PaymentStatus.Cancelled }, notify(state, NotificationTemplate.Cancelled, ctx));
+    case PaymentStatus.Authorized:
+      return accept(
+        { ...state, status: PaymentStatus.Cancelled },
+        { type: "VoidAuthorization", paymentId: ctx.entityId, authorizationId: state.authorizationId },
+        notify(state, NotificationTemplate.Cancelled, ctx),
+      );
+    default:
+      return invalidTransition(event, state);
+  }
+}
+
+function expire(state: PaymentState, event: AuthorizationExpired, ctx: PaymentContext): PaymentDecision {
+  if (state.status !== PaymentStatus.Authorized) return invalidTransition(event, state);
+  return accept({ ...state, status: PaymentStatus.Expired }, notify(state, NotificationTemplate.Expired, ctx));
+}
+
+function invalidTransition(event: PaymentEvent, state: PaymentState): PaymentDecision {
+  return reject(PaymentRejection.InvalidTransition, `cannot ${event.type} a payment that is ${state.status}`);
+}
+
+function chargeOf(payment: Pick<PaymentState, "amount" | "currency" | "customerId">, ctx: PaymentContext) {
+  return {
+    paymentId: ctx.entityId,
+    amount: payment.amount,
+    currency: payment.currency,
+    customerId: payment.customerId,
+  };
+}
+
+function notify(state: PaymentState, template: NotificationTemplate, ctx: PaymentContext) {
+  return { type: "NotifyCustomer" as const, paymentId: ctx.entityId, customerId: state.customerId, template };
+}
+
+/**
+ * The payments machine: requests, verification of large amounts, authorization, capture,
+ * refunds, cancellation and expiry. Pure: time arrives as `ctx.at`, ids in events.
+ *
+ * @example
+ * const runtime = new Runtime({ store: new MemoryStore(), machines: [payments] });
+ * await runtime.run(
+ *   { machine: "payments", id: "pay_2x8kQm4Lr7Tz9WcB" },
+ *   { type: "RequestPayment", amount: 125000, currency: "EUR", customerId: "cus_42" },
+ * ); // processed; 1,250.00 EUR is not above 10,000.00, so the state's status is "authorizing"
+ */
+export const payments: Machine<
+  "payments",
+  PaymentId,
+  PaymentState,
+  PaymentEvent,
+  PaymentIntent,
+  PaymentRejection,
+  z.input<typeof PaymentEvent>
+> = defineMachine({
+  name: "payments",
+  id: PaymentId,
+  state: PaymentState,
+  events: PaymentEvent,
+  intents: PaymentIntent,
+  rejections: z.enum(PaymentRejection),
+  creates: ["RequestPayment"],
+  create,
+  handle,
+});
