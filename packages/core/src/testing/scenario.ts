@@ -31,7 +31,14 @@ export type ExpectedIntent<Intent> = Intent extends Typed
  *   .accepted({ status: "open" })
  *   .intents([{ type: "Ring" }]);
  */
-export function scenario<Id extends string, State, Event extends Typed, Intent extends Typed, Reason extends string, In>(
+export function scenario<
+  Id extends string,
+  State,
+  Event extends Typed,
+  Intent extends Typed,
+  Reason extends string,
+  In,
+>(
   machine: Machine<string, Id, State, Event, Intent, Reason, In>,
   id: string,
 ): Scenario<Id, State, Event, Intent, Reason, In> {
@@ -95,7 +102,13 @@ export class Scenario<Id extends string, State, Event extends Typed, Intent exte
     return { state, exists, step: this.#history.length };
   }
 
-  #decide(state: State | undefined, exists: boolean, event: In, n: number, at: number): [string, Outcome<State, Intent, Reason>] {
+  #decide(
+    state: State | undefined,
+    exists: boolean,
+    event: In,
+    n: number,
+    at: number,
+  ): [string, Outcome<State, Intent, Reason>] {
     const parsed = this.#machine.schemas.event.safeParse(event);
     if (!parsed.success) {
       assert.fail(

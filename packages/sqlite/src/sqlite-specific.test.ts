@@ -1,0 +1,387 @@
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import type { AcceptedWrite, Json, RejectionWrite } from "@drover/core";
+import { CommitOutcomeKind, ConfigurationError, RunResultKind, Runtime, StoreUnavailableError } from "@drover/core";
+import Database from "better-sqlite3";
+import { tally } from "./crash-child.js";
+import type { Migration } from "./migrations.js";
+import { migrate, migrations } from "./migrations.js";
+import { SqliteStore } from "./sqlite-store.js";
+
+const root = mkdtempSync(join(tmpdir(), "drover-sqlite-specific-"));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+function freshPath(): string {
+  return join(mkdtempSync(join(root, "t-")), "drover.db");
+}
+
+/** Run `body` on a store at a fresh path, always closing it. */
+async function withStore(body: (store: SqliteStore, path: string) => Promise<void>): Promise<void> {
+  const path = freshPath();
+  const store = SqliteStore.open({ path });
+  try {
+    await body(store, path);
+  } finally {
+    await store.close();
+  }
+}
+
+/** Run `body` on a plain better-sqlite3 connection to `path`, always closing it. */
+function withRaw<T>(path: string, body: (db: Database.Database) => T): T {
+  const db = new Database(path);
+  try {
+    return body(db);
+  } finally {
+    db.close();
+  }
+}
+
+const T0 = Date.UTC(2026, 0, 1);
+
+function accepted(
+  id: string,
+  eventId: string,
+  expectedVersion: number,
+  intentIds: readonly string[] = [],
+): AcceptedWrite {
+  const version = expectedVersion + 1;
+  const state: Json = { total: version };
+  const intents = intentIds.map((intentId) => ({ id: intentId, intent: { type: "Noted", n: 1 } }));
+  return {
+    kind: "accepted",
+    ref: { machine: "tally", id },
+    eventId,
+    fingerprint: `fp:${eventId}`,
+    at: T0 + version,
+    expectedVersion,
+    event: { type: "Add", n: 1 },
+    state,
+    intents,
+    outbox: intents.map((record) => ({ intentId: record.id, intent: record.intent })),
+    timers: [],
+    result: { kind: RunResultKind.Processed, machine: "tally", id, eventId, version, state, intents },
+  };
+}
+
+function rejected(id: string, eventId: string, expectedVersion: number): RejectionWrite {
+  return {
+    kind: "rejected",
+    ref: { machine: "tally", id },
+    eventId,
+    fingerprint: `fp:${eventId}`,
+    at: T0,
+    expectedVersion,
+    result: {
+      kind: RunResultKind.Rejected,
+      machine: "tally",
+      id,
+      eventId,
+      version: expectedVersion,
+      reason: "already_open",
+    },
+  };
+}
+
+describe("SqliteStore: connection settings", () => {
+  it("runs in WAL mode with synchronous FULL by default", () =>
+    withStore(async (store, path) => {
+      assert.equal(store.info().journalMode, "wal");
+      assert.equal(store.info().synchronous, "FULL");
+      // WAL is a property of the file: a second connection sees it too.
+      assert.equal(
+        withRaw(path, (db) => db.pragma("journal_mode", { simple: true })),
+        "wal",
+      );
+    }));
+
+  it("uses synchronous NORMAL when asked", async () => {
+    const store = SqliteStore.open({ path: freshPath(), synchronous: "NORMAL" });
+    try {
+      assert.equal(store.info().synchronous, "NORMAL");
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("creates missing parent directories", async () => {
+    const path = join(root, "deep", "er", "drover.db");
+    const store = SqliteStore.open({ path });
+    await store.close();
+    assert.ok(existsSync(path));
+  });
+
+  it("refuses bad options with a ConfigurationError", () => {
+    assert.throws(() => SqliteStore.open({ path: "" }), ConfigurationError);
+    assert.throws(
+      () => SqliteStore.open({ path: freshPath(), synchronous: "OFF" as "FULL" }),
+      (error: unknown) => error instanceof ConfigurationError && /"FULL" or "NORMAL", got "OFF"/.test(error.message),
+    );
+    assert.throws(() => SqliteStore.open({ path: freshPath(), busyTimeout: -1 }), ConfigurationError);
+  });
+});
+
+describe("SqliteStore: migrations", () => {
+  it("records each migration once and does not apply it again on reopen", async () => {
+    const path = freshPath();
+    await SqliteStore.open({ path }).close();
+    const first = withRaw(path, (db) => db.prepare("SELECT version, name, applied_at FROM drover_migrations").all());
+    await SqliteStore.open({ path }).close();
+    const store = SqliteStore.open({ path });
+    try {
+      assert.equal(store.info().schemaVersion, migrations.length);
+    } finally {
+      await store.close();
+    }
+    const again = withRaw(path, (db) => db.prepare("SELECT version, name, applied_at FROM drover_migrations").all());
+    assert.equal(first.length, migrations.length);
+    assert.deepEqual(again, first);
+  });
+
+  it("applies only the migrations a database lacks, in one transaction each open", () => {
+    const path = freshPath();
+    const next: Migration = { version: 2, name: "a test table", sql: "CREATE TABLE test_extra (x INTEGER)" };
+    withRaw(path, (db) => {
+      assert.deepEqual(migrate(db, path), { from: 0, to: 1, applied: [1] });
+      assert.deepEqual(migrate(db, path, [...migrations, next]), { from: 1, to: 2, applied: [2] });
+      assert.deepEqual(migrate(db, path, [...migrations, next]), { from: 2, to: 2, applied: [] });
+    });
+  });
+
+  it("leaves the previous version intact when a migration fails halfway", () => {
+    const path = freshPath();
+    const broken: Migration = { version: 2, name: "broken", sql: "CREATE TABLE half_done (x INTEGER); CREATE TABLE (" };
+    withRaw(path, (db) => {
+      migrate(db, path);
+      assert.throws(() => migrate(db, path, [...migrations, broken]), /syntax error/);
+      assert.equal(db.prepare("SELECT max(version) FROM drover_migrations").pluck().get(), 1);
+      assert.equal(db.prepare("SELECT count(*) FROM sqlite_schema WHERE name = 'half_done'").pluck().get(), 0);
+    });
+  });
+
+  it("refuses to open a database written by a newer schema version, saying what to do", async () => {
+    const path = freshPath();
+    await SqliteStore.open({ path }).close();
+    withRaw(path, (db) =>
+      db.prepare("INSERT INTO drover_migrations (version, name, applied_at) VALUES (99, 'from the future', 0)").run(),
+    );
+    assert.throws(
+      () => SqliteStore.open({ path }),
+      (error: unknown) =>
+        error instanceof ConfigurationError &&
+        error.message.includes(path) &&
+        /schema version 99, but this @drover\/sqlite knows versions up to 1; upgrade @drover\/sqlite/.test(
+          error.message,
+        ),
+    );
+    // Refusing must not have touched the file.
+    assert.equal(
+      withRaw(path, (db) => db.prepare("SELECT count(*) FROM drover_migrations").pluck().get()),
+      2,
+    );
+  });
+});
+
+describe("SqliteStore: commit", () => {
+  it("isolates a failing step of a batch in its savepoint; its neighbours commit", () =>
+    withStore(async (store) => {
+      const outcomes = await store.commit([
+        accepted("c_01", "evt_1", 0, ["tally/c_01/1/0"]),
+        // The second outbox row repeats an intent id: the UNIQUE constraint fails the step.
+        accepted("c_02", "evt_2", 0, ["tally/c_02/1/0", "tally/c_02/1/0"]),
+        accepted("c_03", "evt_3", 0, ["tally/c_03/1/0"]),
+      ]);
+      assert.deepEqual(
+        outcomes.map((outcome) => outcome.kind),
+        [CommitOutcomeKind.Committed, CommitOutcomeKind.Failed, CommitOutcomeKind.Committed],
+      );
+      const failure = outcomes[1];
+      assert.ok(failure?.kind === CommitOutcomeKind.Failed);
+      assert.equal((failure.error as { code?: unknown }).code, "SQLITE_CONSTRAINT_UNIQUE");
+      assert.equal(await store.getEntity({ machine: "tally", id: "c_02" }), undefined);
+      assert.deepEqual(await store.history({ machine: "tally", id: "c_02" }), []);
+      assert.equal(await store.findInbox("evt_2"), undefined);
+      assert.deepEqual(
+        (await store.listOutbox()).map((row) => row.intentId),
+        ["tally/c_01/1/0", "tally/c_03/1/0"],
+      );
+    }));
+
+  it("rolls a failing single step back whole and stays usable", () =>
+    withStore(async (store) => {
+      const [outcome] = await store.commit([accepted("c_01", "evt_1", 0, ["x/1", "x/1"])]);
+      assert.equal(outcome?.kind, CommitOutcomeKind.Failed);
+      assert.equal(await store.getEntity({ machine: "tally", id: "c_01" }), undefined);
+      assert.equal(await store.findInbox("evt_1"), undefined);
+      assert.deepEqual(await store.commit([accepted("c_01", "evt_1", 0, ["x/1"])]), [
+        { kind: CommitOutcomeKind.Committed },
+      ]);
+    }));
+
+  it("fails a step whose value JSON cannot hold, without touching the others", () =>
+    withStore(async (store) => {
+      const cyclic: Record<string, unknown> = {};
+      cyclic.self = cyclic;
+      const bad: AcceptedWrite = { ...accepted("c_02", "evt_2", 0), event: cyclic as unknown as Json };
+      const outcomes = await store.commit([accepted("c_01", "evt_1", 0), bad]);
+      assert.deepEqual(
+        outcomes.map((outcome) => outcome.kind),
+        [CommitOutcomeKind.Committed, CommitOutcomeKind.Failed],
+      );
+      assert.equal(await store.getEntity({ machine: "tally", id: "c_02" }), undefined);
+    }));
+
+  it("answers a stale version with conflict and the current version", () =>
+    withStore(async (store) => {
+      await store.commit([accepted("c_01", "evt_1", 0)]);
+      await store.commit([accepted("c_01", "evt_2", 1)]);
+      assert.deepEqual(await store.commit([accepted("c_01", "evt_3", 1)]), [
+        { kind: CommitOutcomeKind.Conflict, currentVersion: 2 },
+      ]);
+      assert.deepEqual(await store.commit([accepted("c_01", "evt_4", 0)]), [
+        { kind: CommitOutcomeKind.Conflict, currentVersion: 2 },
+      ]);
+      assert.deepEqual(await store.commit([rejected("c_01", "evt_5", 1)]), [
+        { kind: CommitOutcomeKind.Conflict, currentVersion: 2 },
+      ]);
+      assert.equal((await store.history({ machine: "tally", id: "c_01" })).length, 2);
+    }));
+
+  it("answers a known event id with duplicate and the stored record, ahead of any version check", () =>
+    withStore(async (store) => {
+      const first = accepted("c_01", "evt_1", 0, ["tally/c_01/1/0"]);
+      await store.commit([first]);
+      const outcomes = await store.commit([accepted("c_01", "evt_1", 5), rejected("c_09", "evt_1", 0)]);
+      for (const outcome of outcomes) {
+        assert.ok(outcome.kind === CommitOutcomeKind.Duplicate);
+        assert.deepEqual(outcome.record, {
+          eventId: "evt_1",
+          machine: "tally",
+          id: "c_01",
+          fingerprint: "fp:evt_1",
+          result: first.result,
+          at: first.at,
+        });
+      }
+      assert.equal((await store.listOutbox()).length, 1);
+    }));
+
+  it("commits one event per step when a batch repeats an event id", () =>
+    withStore(async (store) => {
+      const outcomes = await store.commit([accepted("c_01", "evt_1", 0), accepted("c_02", "evt_1", 0)]);
+      assert.deepEqual(
+        outcomes.map((outcome) => outcome.kind),
+        [CommitOutcomeKind.Committed, CommitOutcomeKind.Duplicate],
+      );
+      assert.equal(await store.getEntity({ machine: "tally", id: "c_02" }), undefined);
+    }));
+
+  it("compiles no SQL after opening: every statement is prepared once", () =>
+    withStore(async (store) => {
+      const runtime = new Runtime({ store, machines: [tally] });
+      const ref = { machine: "tally", id: "c_01" };
+      await runtime.run(ref, { type: "Open" });
+      const prepare = Database.prototype.prepare;
+      let compiled = 0;
+      Database.prototype.prepare = function (this: Database.Database, ...args: Parameters<typeof prepare>) {
+        compiled++;
+        return prepare.apply(this, args);
+      } as typeof prepare;
+      try {
+        for (let i = 0; i < 20; i++) await runtime.run(ref, { type: "Add", n: 1 });
+        await runtime.run(ref, { type: "Open" });
+        await store.commit([accepted("c_02", "evt_a", 0), accepted("c_03", "evt_b", 0)]);
+        await store.listEntities("tally", { limit: 10 });
+        await store.listEntities("tally", { limit: 10, after: "c_01" });
+        await store.history(ref);
+        await store.listOutbox();
+        await store.listOutbox({ status: "pending", limit: 3 });
+        await store.listTimers();
+        store.info();
+        assert.equal(compiled, 0);
+        // The spy does see a compilation on another connection.
+        withRaw(":memory:", (db) => db.prepare("SELECT 1").get());
+        assert.equal(compiled, 1);
+      } finally {
+        Database.prototype.prepare = prepare;
+      }
+    }));
+});
+
+describe("SqliteStore: lifecycle and failures", () => {
+  it("keeps data through close and reopen", async () => {
+    const path = freshPath();
+    const ref = { machine: "tally", id: "c_01" };
+    const first = SqliteStore.open({ path });
+    const runtime = new Runtime({ store: first, machines: [tally] });
+    await runtime.run(ref, { type: "Open" });
+    for (let n = 1; n <= 5; n++) await runtime.run(ref, { type: "Add", n });
+    const before = await first.history(ref);
+    await first.close();
+
+    const second = SqliteStore.open({ path });
+    try {
+      assert.deepEqual((await second.getEntity(ref))?.state, { total: 15, adds: 5, ticks: 0 });
+      assert.deepEqual(await second.history(ref), before);
+      assert.equal((await second.listOutbox()).length, 5);
+      assert.equal((await second.listTimers()).length, 1);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it("closes idempotently, then refuses work with StoreUnavailableError", async () => {
+    const store = SqliteStore.open({ path: freshPath() });
+    await store.close();
+    await store.close();
+    await assert.rejects(store.getEntity({ machine: "tally", id: "c_01" }), StoreUnavailableError);
+    await assert.rejects(store.commit([accepted("c_01", "evt_1", 0)]), /is closed; open a new one/);
+  });
+
+  it("reports a path it cannot open as StoreUnavailableError with the cause", () => {
+    const file = join(mkdtempSync(join(root, "t-")), "not-a-dir");
+    writeFileSync(file, "");
+    const path = join(file, "drover.db");
+    assert.throws(
+      () => SqliteStore.open({ path }),
+      (error: unknown) =>
+        error instanceof StoreUnavailableError &&
+        error.message.startsWith(`cannot open SQLite database at ${path}: `) &&
+        error.message.endsWith("; check the path and permissions") &&
+        error.cause instanceof Error,
+    );
+  });
+
+  it("reports a file that is not a database as StoreUnavailableError", () => {
+    const path = join(mkdtempSync(join(root, "t-")), "garbage.db");
+    writeFileSync(path, "this is not a database, just text long enough to have a header".repeat(20));
+    assert.throws(
+      () => SqliteStore.open({ path }),
+      (error: unknown) => error instanceof StoreUnavailableError && /file is not a database/.test(error.message),
+    );
+  });
+
+  it("reports a write lock held past the busy timeout as StoreUnavailableError, writing nothing", async () => {
+    const path = freshPath();
+    const store = SqliteStore.open({ path, busyTimeout: 50 });
+    const other = new Database(path);
+    try {
+      other.prepare("BEGIN IMMEDIATE").run();
+      await assert.rejects(
+        store.commit([accepted("c_01", "evt_1", 0)]),
+        (error: unknown) =>
+          error instanceof StoreUnavailableError &&
+          (error.cause as { code?: unknown }).code === "SQLITE_BUSY" &&
+          /unavailable while committing: .*; another connection held the write lock/.test(error.message),
+      );
+      other.prepare("ROLLBACK").run();
+      assert.equal(await store.findInbox("evt_1"), undefined);
+      assert.deepEqual(await store.commit([accepted("c_01", "evt_1", 0)]), [{ kind: CommitOutcomeKind.Committed }]);
+    } finally {
+      other.close();
+      await store.close();
+    }
+  });
+});

@@ -1,0 +1,438 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import type {
+  AcceptedWrite,
+  CommitOutcome,
+  EntityRef,
+  InboxRecord,
+  JournalEntry,
+  ListQuery,
+  LoadResult,
+  OutboxQuery,
+  OutboxRecord,
+  StepWrite,
+  Store,
+  StoredEntity,
+  TimerRecord,
+} from "@drover/core";
+import { CommitOutcomeKind, ConfigurationError, OutboxStatus, StoreUnavailableError, TimerStatus } from "@drover/core";
+import Database from "better-sqlite3";
+import { migrate } from "./migrations.js";
+import type { EntityRow, InboxRow, JournalRow, LoadRow, OutboxRow, TimerRow } from "./rows.js";
+import { fromLoadRow, toEntity, toInbox, toJournalEntry, toOutbox, toTimer } from "./rows.js";
+import { cannotOpen, isUnavailable, translate } from "./unavailable.js";
+
+/** How durable a commit is: the value of SQLite's `synchronous` pragma in WAL mode. */
+export const SqliteSynchronous = {
+  /** fsync the WAL on every commit: a committed step survives a power cut. The default. */
+  Full: "FULL",
+  /** fsync only at checkpoints: survives a process crash, may lose the last commits on power loss. */
+  Normal: "NORMAL",
+} as const;
+export type SqliteSynchronous = (typeof SqliteSynchronous)[keyof typeof SqliteSynchronous];
+
+/** What {@link SqliteStore} is opened with. */
+export interface SqliteStoreOptions {
+  /** The database file. Its directory is created if missing. */
+  readonly path: string;
+  /** Durability of a commit (default `"FULL"`). */
+  readonly synchronous?: SqliteSynchronous;
+  /** Milliseconds a writer waits for another connection's write lock (default 5000). */
+  readonly busyTimeout?: number;
+}
+
+/** What {@link SqliteStore.info} reports about the open connection. */
+export interface SqliteStoreInfo {
+  readonly path: string;
+  /** `"wal"` for a file database. */
+  readonly journalMode: string;
+  readonly synchronous: SqliteSynchronous;
+  /** The newest migration applied to the file. */
+  readonly schemaVersion: number;
+}
+
+const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+
+const COMMITTED: CommitOutcome = Object.freeze({ kind: CommitOutcomeKind.Committed });
+
+/**
+ * The embedded {@link Store}: one SQLite file through better-sqlite3, in WAL mode, with
+ * `synchronous=FULL` unless told otherwise. Opening applies pending migrations. Every SQL
+ * statement is prepared once, here; a {@link SqliteStore.commit} of many steps is one
+ * `BEGIN IMMEDIATE` transaction with one savepoint per step.
+ *
+ * better-sqlite3 is synchronous, so each method does its work before returning an already
+ * settled promise; one store per process and file is the intended shape.
+ *
+ * @example
+ * const store = SqliteStore.open({ path: "./data/drover.db" });
+ * const runtime = new Runtime({ store, machines: [doors] });
+ * await runtime.run({ machine: "doors", id: "door_1" }, { type: "Install" });
+ * await store.close();
+ */
+export class SqliteStore implements Store {
+  readonly #options: Readonly<Required<SqliteStoreOptions>>;
+  readonly #db: Database.Database;
+  readonly #sql: Statements;
+  readonly #transaction: (step: StepWrite) => CommitOutcome;
+  readonly #batch: (steps: readonly StepWrite[]) => CommitOutcome[];
+  #closed = false;
+
+  /**
+   * Open (or create) the database at `options.path` and migrate it.
+   *
+   * @throws {StoreUnavailableError} the file cannot be opened or written.
+   * @throws {ConfigurationError} bad options, or a database written by a newer @drover/sqlite.
+   */
+  constructor(options: SqliteStoreOptions) {
+    this.#options = Object.freeze({
+      path: options.path,
+      synchronous: options.synchronous ?? SqliteSynchronous.Full,
+      busyTimeout: options.busyTimeout ?? DEFAULT_BUSY_TIMEOUT_MS,
+    });
+    const { path, synchronous, busyTimeout } = this.#options;
+    if (typeof path !== "string" || path.length === 0) {
+      throw new ConfigurationError(`SqliteStore needs a file path, got ${JSON.stringify(path)}`);
+    }
+    if (synchronous !== SqliteSynchronous.Full && synchronous !== SqliteSynchronous.Normal) {
+      throw new ConfigurationError(
+        `SqliteStore synchronous must be "FULL" or "NORMAL", got ${JSON.stringify(synchronous)}`,
+      );
+    }
+    if (!Number.isSafeInteger(busyTimeout) || busyTimeout < 0) {
+      throw new ConfigurationError(
+        `SqliteStore busyTimeout must be a non-negative integer of milliseconds, got ${busyTimeout}`,
+      );
+    }
+    this.#db = connect(this.#options);
+    this.#sql = prepare(this.#db);
+    // Called inside #batch, the same function runs in a savepoint: a failing step rolls back alone.
+    const transaction = this.#db.transaction((step: StepWrite) => this.#apply(step));
+    this.#transaction = transaction.immediate;
+    this.#batch = this.#db.transaction((steps: readonly StepWrite[]) =>
+      steps.map((step) => {
+        try {
+          return transaction(step);
+        } catch (error) {
+          if (isUnavailable(error)) throw error;
+          return { kind: CommitOutcomeKind.Failed, error };
+        }
+      }),
+    ).immediate;
+  }
+
+  /**
+   * Open (or create) and migrate a database: the same as `new SqliteStore(options)`.
+   *
+   * @example
+   * const store = SqliteStore.open({ path: "./data/drover.db", synchronous: "NORMAL" });
+   */
+  static open(options: SqliteStoreOptions): SqliteStore {
+    return new SqliteStore(options);
+  }
+
+  /** The file, journal mode, durability and schema version of the open connection. */
+  info(): SqliteStoreInfo {
+    this.#live();
+    return {
+      path: this.#options.path,
+      journalMode: this.#sql.journalMode.get() ?? "unknown",
+      synchronous: this.#sql.synchronous.get() === 1 ? SqliteSynchronous.Normal : SqliteSynchronous.Full,
+      schemaVersion: this.#sql.schemaVersion.get() ?? 0,
+    };
+  }
+
+  async load(ref: EntityRef, eventId: string): Promise<LoadResult> {
+    this.#live();
+    try {
+      // One statement, so one read snapshot (and one round of WAL read locks) for both rows.
+      const row = this.#sql.load.get(ref.machine, ref.id, eventId);
+      return row === undefined ? { entity: undefined, inbox: undefined } : fromLoadRow(row, ref, eventId);
+    } catch (error) {
+      throw translate(error, this.#options.path, "loading an entity");
+    }
+  }
+
+  async commit(steps: readonly StepWrite[]): Promise<CommitOutcome[]> {
+    this.#live();
+    const [first] = steps;
+    if (first === undefined) return [];
+    try {
+      // One step needs no savepoint: the transaction itself is its all-or-nothing boundary.
+      if (steps.length === 1) return [this.#commitOne(first)];
+      return this.#batch(steps);
+    } catch (error) {
+      throw translate(error, this.#options.path, "committing");
+    }
+  }
+
+  #commitOne(step: StepWrite): CommitOutcome {
+    try {
+      return this.#transaction(step);
+    } catch (error) {
+      if (isUnavailable(error)) throw error;
+      return { kind: CommitOutcomeKind.Failed, error };
+    }
+  }
+
+  /** One step, inside a transaction or savepoint: throwing undoes it. */
+  #apply(step: StepWrite): CommitOutcome {
+    const sql = this.#sql;
+    const seen = sql.inbox.get(step.eventId);
+    if (seen !== undefined) return { kind: CommitOutcomeKind.Duplicate, record: toInbox(seen) };
+    const { machine, id } = step.ref;
+
+    if (step.kind === "rejected") {
+      const current = sql.version.get(machine, id) ?? 0;
+      if (current !== step.expectedVersion) return { kind: CommitOutcomeKind.Conflict, currentVersion: current };
+      sql.insertInbox.run(step.eventId, machine, id, step.fingerprint, JSON.stringify(step.result), step.at);
+      return COMMITTED;
+    }
+
+    const state = JSON.stringify(step.state);
+    const moved =
+      step.expectedVersion === 0
+        ? sql.createEntity.run(machine, id, state, step.at, step.at)
+        : sql.updateEntity.run(state, step.at, machine, id, step.expectedVersion);
+    if (moved.changes === 0) {
+      return { kind: CommitOutcomeKind.Conflict, currentVersion: sql.version.get(machine, id) ?? 0 };
+    }
+    this.#writeAccepted(step, state);
+    return COMMITTED;
+  }
+
+  #writeAccepted(step: AcceptedWrite, state: string): void {
+    const sql = this.#sql;
+    const { machine, id } = step.ref;
+    const version = step.expectedVersion + 1;
+    const { at } = step;
+    sql.insertJournal.run(
+      machine,
+      id,
+      version,
+      step.eventId,
+      JSON.stringify(step.event),
+      state,
+      JSON.stringify(step.intents),
+      at,
+    );
+    sql.insertInbox.run(step.eventId, machine, id, step.fingerprint, JSON.stringify(step.result), at);
+    for (const item of step.outbox) {
+      sql.insertOutbox.run(item.intentId, machine, id, JSON.stringify(item.intent), OutboxStatus.Pending, at, at);
+    }
+    for (const item of step.timers) {
+      sql.insertTimer.run(item.timerId, machine, id, JSON.stringify(item.event), item.dueAt, TimerStatus.Pending);
+    }
+  }
+
+  async getEntity(ref: EntityRef): Promise<StoredEntity | undefined> {
+    this.#live();
+    try {
+      const row = this.#sql.entity.get(ref.machine, ref.id);
+      return row === undefined ? undefined : toEntity(row);
+    } catch (error) {
+      throw translate(error, this.#options.path, "reading an entity");
+    }
+  }
+
+  async listEntities(machine: string, query: ListQuery): Promise<StoredEntity[]> {
+    this.#live();
+    try {
+      const rows =
+        query.after === undefined
+          ? this.#sql.entities.all(machine, query.limit)
+          : this.#sql.entitiesAfter.all(machine, query.after, query.limit);
+      return rows.map(toEntity);
+    } catch (error) {
+      throw translate(error, this.#options.path, "listing entities");
+    }
+  }
+
+  async history(ref: EntityRef): Promise<JournalEntry[]> {
+    this.#live();
+    try {
+      return this.#sql.journal.all(ref.machine, ref.id).map(toJournalEntry);
+    } catch (error) {
+      throw translate(error, this.#options.path, "reading a journal");
+    }
+  }
+
+  async findInbox(eventId: string): Promise<InboxRecord | undefined> {
+    this.#live();
+    try {
+      const row = this.#sql.inbox.get(eventId);
+      return row === undefined ? undefined : toInbox(row);
+    } catch (error) {
+      throw translate(error, this.#options.path, "reading the inbox");
+    }
+  }
+
+  async listOutbox(query: OutboxQuery = {}): Promise<OutboxRecord[]> {
+    this.#live();
+    // LIMIT -1 is SQLite for "no limit".
+    const limit = query.limit ?? -1;
+    try {
+      const rows =
+        query.status === undefined ? this.#sql.outbox.all(limit) : this.#sql.outboxByStatus.all(query.status, limit);
+      return rows.map(toOutbox);
+    } catch (error) {
+      throw translate(error, this.#options.path, "listing the outbox");
+    }
+  }
+
+  async listTimers(): Promise<TimerRecord[]> {
+    this.#live();
+    try {
+      return this.#sql.timers.all().map(toTimer);
+    } catch (error) {
+      throw translate(error, this.#options.path, "listing timers");
+    }
+  }
+
+  /** Close the connection (checkpointing the WAL). Calling it again does nothing. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#db.close();
+  }
+
+  #live(): void {
+    if (this.#closed) {
+      throw new StoreUnavailableError(`the SqliteStore for ${this.#options.path} is closed; open a new one`);
+    }
+  }
+}
+
+/** Open the file in WAL mode and migrate it; every failure becomes one clear error. */
+function connect({ path, synchronous, busyTimeout }: Required<SqliteStoreOptions>): Database.Database {
+  let db: Database.Database | undefined;
+  try {
+    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+    db = new Database(path, { timeout: busyTimeout });
+    const mode = db.pragma("journal_mode = WAL", { simple: true });
+    if (mode !== "wal" && path !== ":memory:") {
+      throw new Error(`SQLite refused WAL mode (journal_mode is ${String(mode)}); put the file on a local disk`);
+    }
+    db.pragma(`synchronous = ${synchronous}`);
+    migrate(db, path);
+    return db;
+  } catch (error) {
+    db?.close();
+    if (error instanceof ConfigurationError) throw error;
+    throw cannotOpen(error, path);
+  }
+}
+
+/** Every statement the store runs, compiled once per connection. */
+interface Statements {
+  readonly schemaVersion: Database.Statement<[], number | null>;
+  readonly journalMode: Database.Statement<[], string>;
+  /** 1 for NORMAL, 2 for FULL. */
+  readonly synchronous: Database.Statement<[], number>;
+  readonly load: Database.Statement<[machine: string, id: string, eventId: string], LoadRow>;
+  readonly entity: Database.Statement<[machine: string, id: string], EntityRow>;
+  readonly version: Database.Statement<[machine: string, id: string], number>;
+  readonly inbox: Database.Statement<[eventId: string], InboxRow>;
+  readonly createEntity: Database.Statement<
+    [machine: string, id: string, state: string, createdAt: number, updatedAt: number]
+  >;
+  readonly updateEntity: Database.Statement<
+    [state: string, updatedAt: number, machine: string, id: string, expectedVersion: number]
+  >;
+  readonly insertJournal: Database.Statement<
+    [
+      machine: string,
+      id: string,
+      version: number,
+      eventId: string,
+      event: string,
+      decision: string,
+      intents: string,
+      at: number,
+    ]
+  >;
+  readonly insertInbox: Database.Statement<
+    [eventId: string, machine: string, id: string, fingerprint: string, result: string, at: number]
+  >;
+  readonly insertOutbox: Database.Statement<
+    [
+      intentId: string,
+      machine: string,
+      entityId: string,
+      intent: string,
+      status: string,
+      nextAttemptAt: number,
+      createdAt: number,
+    ]
+  >;
+  readonly insertTimer: Database.Statement<
+    [timerId: string, machine: string, entityId: string, event: string, dueAt: number, status: string]
+  >;
+  readonly entities: Database.Statement<[machine: string, limit: number], EntityRow>;
+  readonly entitiesAfter: Database.Statement<[machine: string, after: string, limit: number], EntityRow>;
+  readonly journal: Database.Statement<[machine: string, id: string], JournalRow>;
+  readonly outbox: Database.Statement<[limit: number], OutboxRow>;
+  readonly outboxByStatus: Database.Statement<[status: string, limit: number], OutboxRow>;
+  readonly timers: Database.Statement<[], TimerRow>;
+}
+
+function prepare(db: Database.Database): Statements {
+  const entityColumns = "machine, id, version, state, created_at, updated_at";
+  const outboxColumns =
+    "intent_id, machine, entity_id, intent, status, attempts, next_attempt_at, lease_owner, lease_until, last_error, created_at";
+  return Object.freeze({
+    schemaVersion: db.prepare<[], number | null>("SELECT max(version) FROM drover_migrations").pluck(),
+    journalMode: db.prepare<[], string>("PRAGMA journal_mode").pluck(),
+    synchronous: db.prepare<[], number>("PRAGMA synchronous").pluck(),
+    // Always one row: the LEFT JOINs leave the columns of what is missing NULL.
+    load: db.prepare<[string, string, string], LoadRow>(
+      `SELECT e.version, e.state, e.created_at, e.updated_at,
+              i.machine AS inbox_machine, i.id AS inbox_id, i.fingerprint, i.result, i.at
+         FROM (SELECT 1) AS one
+         LEFT JOIN entities AS e ON e.machine = ? AND e.id = ?
+         LEFT JOIN inbox AS i ON i.event_id = ?`,
+    ),
+    entity: db.prepare<[string, string], EntityRow>(
+      `SELECT ${entityColumns} FROM entities WHERE machine = ? AND id = ?`,
+    ),
+    version: db.prepare<[string, string], number>("SELECT version FROM entities WHERE machine = ? AND id = ?").pluck(),
+    inbox: db.prepare<[string], InboxRow>(
+      "SELECT event_id, machine, id, fingerprint, result, at FROM inbox WHERE event_id = ?",
+    ),
+    createEntity: db.prepare<[string, string, string, number, number]>(
+      `INSERT INTO entities (${entityColumns}) VALUES (?, ?, 1, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    ),
+    updateEntity: db.prepare<[string, number, string, string, number]>(
+      "UPDATE entities SET version = version + 1, state = ?, updated_at = ? WHERE machine = ? AND id = ? AND version = ?",
+    ),
+    insertJournal: db.prepare<[string, string, number, string, string, string, string, number]>(
+      "INSERT INTO journal (machine, id, version, event_id, event, decision, intents, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    ),
+    insertInbox: db.prepare<[string, string, string, string, string, number]>(
+      "INSERT INTO inbox (event_id, machine, id, fingerprint, result, at) VALUES (?, ?, ?, ?, ?, ?)",
+    ),
+    insertOutbox: db.prepare<[string, string, string, string, string, number, number]>(
+      `INSERT INTO outbox (${outboxColumns}) VALUES (?, ?, ?, ?, ?, 0, ?, NULL, NULL, NULL, ?)`,
+    ),
+    insertTimer: db.prepare<[string, string, string, string, number, string]>(
+      "INSERT INTO timers (timer_id, machine, entity_id, event, due_at, status) VALUES (?, ?, ?, ?, ?, ?)",
+    ),
+    entities: db.prepare<[string, number], EntityRow>(
+      `SELECT ${entityColumns} FROM entities WHERE machine = ? ORDER BY id LIMIT ?`,
+    ),
+    entitiesAfter: db.prepare<[string, string, number], EntityRow>(
+      `SELECT ${entityColumns} FROM entities WHERE machine = ? AND id > ? ORDER BY id LIMIT ?`,
+    ),
+    journal: db.prepare<[string, string], JournalRow>(
+      "SELECT machine, id, version, event_id, event, decision, intents, at FROM journal WHERE machine = ? AND id = ? ORDER BY version",
+    ),
+    outbox: db.prepare<[number], OutboxRow>(`SELECT ${outboxColumns} FROM outbox ORDER BY seq LIMIT ?`),
+    outboxByStatus: db.prepare<[string, number], OutboxRow>(
+      `SELECT ${outboxColumns} FROM outbox WHERE status = ? ORDER BY seq LIMIT ?`,
+    ),
+    // Equal due times keep commit order, as the reference store does.
+    timers: db.prepare<[], TimerRow>(
+      "SELECT timer_id, machine, entity_id, event, due_at, status FROM timers ORDER BY due_at, rowid",
+    ),
+  });
+}
