@@ -1,3 +1,4 @@
+import { StoreUnavailableError } from "./errors.js";
 import { jsonClone } from "./json.js";
 import type {
   CommitOutcome,
@@ -177,7 +178,7 @@ export class MemoryStore implements Store {
   }
 
   #open(): void {
-    if (this.#closed) throw new Error("MemoryStore is closed");
+    if (this.#closed) throw new StoreUnavailableError("this MemoryStore is closed; create a new one");
   }
 }
 

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { StoreUnavailableError } from "../errors.js";
 import type { Json } from "../json.js";
 import type { AcceptedWrite, EntityRef, RejectionWrite, StepWrite, Store } from "../ports.js";
 import { CommitOutcomeKind, OutboxStatus, TimerStatus } from "../ports.js";
@@ -161,6 +162,24 @@ export function runStoreConformance(options: ConformanceOptions): void {
           assert.deepEqual((await store.history(ref("t_a")))[0]?.state, { n: 1, list: [1] });
         }),
       );
+    });
+
+    describe("life cycle", () => {
+      it(
+        "answers an empty commit with no outcomes",
+        withStore(async (store) => {
+          assert.deepEqual(await store.commit([]), []);
+        }),
+      );
+
+      it("refuses work after close with StoreUnavailableError, and closes twice quietly", async () => {
+        const store = await options.open();
+        await store.close();
+        await store.close();
+        await assert.rejects(store.load(ref("t_a"), "evt_1"), StoreUnavailableError);
+        await assert.rejects(store.commit([accepted("t_a", "evt_1", 0, {})]), StoreUnavailableError);
+        await assert.rejects(store.getEntity(ref("t_a")), StoreUnavailableError);
+      });
     });
 
     describe("version check", () => {
