@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import type { AcceptedWrite, Json, RejectionWrite } from "@drover/core";
-import { CommitOutcomeKind, ConfigurationError, RunResultKind, Runtime, StoreUnavailableError } from "@drover/core";
+import { CommitOutcomeKind, ConfigurationError, Runtime, StoreUnavailableError } from "@drover/core";
+import { acceptedWrite, rejectionWrite } from "@drover/core/testing";
 import Database from "better-sqlite3";
 import { tally } from "./crash-child.js";
 import type { Migration } from "./migrations.js";
@@ -39,50 +40,25 @@ function withRaw<T>(path: string, body: (db: Database.Database) => T): T {
   }
 }
 
-const T0 = Date.UTC(2026, 0, 1);
-
+/** A tally step whose outbox rows carry the given intent ids (to provoke clashes). */
 function accepted(
   id: string,
   eventId: string,
   expectedVersion: number,
   intentIds: readonly string[] = [],
 ): AcceptedWrite {
-  const version = expectedVersion + 1;
-  const state: Json = { total: version };
+  const base = acceptedWrite(id, eventId, expectedVersion, { total: expectedVersion + 1 });
   const intents = intentIds.map((intentId) => ({ id: intentId, intent: { type: "Noted", n: 1 } }));
   return {
-    kind: "accepted",
-    ref: { machine: "tally", id },
-    eventId,
-    fingerprint: `fp:${eventId}`,
-    at: T0 + version,
-    expectedVersion,
-    event: { type: "Add", n: 1 },
-    state,
+    ...base,
     intents,
     outbox: intents.map((record) => ({ intentId: record.id, intent: record.intent })),
-    timers: [],
-    result: { kind: RunResultKind.Processed, machine: "tally", id, eventId, version, state, intents },
+    result: { ...base.result, intents },
   };
 }
 
 function rejected(id: string, eventId: string, expectedVersion: number): RejectionWrite {
-  return {
-    kind: "rejected",
-    ref: { machine: "tally", id },
-    eventId,
-    fingerprint: `fp:${eventId}`,
-    at: T0,
-    expectedVersion,
-    result: {
-      kind: RunResultKind.Rejected,
-      machine: "tally",
-      id,
-      eventId,
-      version: expectedVersion,
-      reason: "already_open",
-    },
-  };
+  return rejectionWrite(id, eventId, expectedVersion, "already_open");
 }
 
 describe("SqliteStore: connection settings", () => {

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { StoreUnavailableError } from "../errors.js";
-import type { Json } from "../json.js";
-import type { AcceptedWrite, EntityRef, RejectionWrite, StepWrite, Store } from "../ports.js";
+import type { AcceptedWrite, EntityRef, StepWrite, Store } from "../ports.js";
 import { CommitOutcomeKind, OutboxStatus, TimerStatus } from "../ports.js";
 import { RunResultKind } from "../result.js";
 import { Runtime } from "../runtime.js";
+import { acceptedWrite, rejectionWrite, STEP_EPOCH } from "./step-writes.js";
 import { tallyMachine } from "./tally-machine.js";
 
 /** The two functions of a test framework the suite needs (node:test, vitest, jest…). */
@@ -23,7 +23,7 @@ export interface ConformanceOptions extends TestApi {
   reopen?(store: Store): Promise<Store>;
 }
 
-const T0 = Date.UTC(2026, 0, 1);
+const T0 = STEP_EPOCH;
 
 /**
  * The shared specification of a {@link Store}: every adapter runs it against its real
@@ -63,7 +63,7 @@ export function runStoreConformance(options: ConformanceOptions): void {
       it(
         "creates an entity at version 1 with its journal, inbox, outbox and timer rows",
         withStore(async (store) => {
-          const step = accepted("t_a", "evt_1", 0, { n: 1 }, [{ type: "Noted", n: 1 }], [{ type: "Close" }]);
+          const step = acceptedWrite("t_a", "evt_1", 0, { n: 1 }, [{ type: "Noted", n: 1 }], [{ type: "Close" }]);
           assert.deepEqual(await store.commit([step]), [{ kind: CommitOutcomeKind.Committed }]);
 
           const loaded = await store.load(ref("t_a"), "evt_1");
@@ -126,8 +126,8 @@ export function runStoreConformance(options: ConformanceOptions): void {
       it(
         "updates at the expected version, keeps createdAt and moves updatedAt",
         withStore(async (store) => {
-          await commitOk(store, accepted("t_a", "evt_1", 0, { n: 1 }));
-          await commitOk(store, accepted("t_a", "evt_2", 1, { n: 2 }));
+          await commitOk(store, acceptedWrite("t_a", "evt_1", 0, { n: 1 }));
+          await commitOk(store, acceptedWrite("t_a", "evt_2", 1, { n: 2 }));
           const entity = await store.getEntity(ref("t_a"));
           assert.equal(entity?.version, 2);
           assert.deepEqual(entity?.state, { n: 2 });
@@ -145,7 +145,7 @@ export function runStoreConformance(options: ConformanceOptions): void {
             big: Number.MAX_SAFE_INTEGER,
             negative: -42,
           };
-          await commitOk(store, accepted("t_json", "evt_j", 0, state));
+          await commitOk(store, acceptedWrite("t_json", "evt_j", 0, state));
           assert.deepEqual((await store.getEntity(ref("t_json")))?.state, state);
         }),
       );
@@ -153,7 +153,7 @@ export function runStoreConformance(options: ConformanceOptions): void {
       it(
         "hands out copies: changing a returned value does not change the store",
         withStore(async (store) => {
-          await commitOk(store, accepted("t_a", "evt_1", 0, { n: 1, list: [1] }));
+          await commitOk(store, acceptedWrite("t_a", "evt_1", 0, { n: 1, list: [1] }));
           const first = await store.getEntity(ref("t_a"));
           (first?.state as { n: number }).n = 99;
           const history = await store.history(ref("t_a"));
@@ -177,7 +177,7 @@ export function runStoreConformance(options: ConformanceOptions): void {
         await store.close();
         await store.close();
         await assert.rejects(store.load(ref("t_a"), "evt_1"), StoreUnavailableError);
-        await assert.rejects(store.commit([accepted("t_a", "evt_1", 0, {})]), StoreUnavailableError);
+        await assert.rejects(store.commit([acceptedWrite("t_a", "evt_1", 0, {})]), StoreUnavailableError);
         await assert.rejects(store.getEntity(ref("t_a")), StoreUnavailableError);
       });
     });
@@ -186,10 +186,10 @@ export function runStoreConformance(options: ConformanceOptions): void {
       it(
         "refuses a stale expected version with conflict and writes nothing",
         withStore(async (store) => {
-          await commitOk(store, accepted("t_a", "evt_1", 0, { n: 1 }));
-          await commitOk(store, accepted("t_a", "evt_2", 1, { n: 2 }));
+          await commitOk(store, acceptedWrite("t_a", "evt_1", 0, { n: 1 }));
+          await commitOk(store, acceptedWrite("t_a", "evt_2", 1, { n: 2 }));
           const before = await snapshot(store, "t_a");
-          const outcomes = await store.commit([accepted("t_a", "evt_3", 1, { n: 3 }, [{ type: "Noted", n: 3 }])]);
+          const outcomes = await store.commit([acceptedWrite("t_a", "evt_3", 1, { n: 3 }, [{ type: "Noted", n: 3 }])]);
           assert.deepEqual(outcomes, [{ kind: CommitOutcomeKind.Conflict, currentVersion: 2 }]);
           assert.deepEqual(await snapshot(store, "t_a"), before);
           assert.equal(await store.findInbox("evt_3"), undefined);
@@ -199,9 +199,9 @@ export function runStoreConformance(options: ConformanceOptions): void {
       it(
         "refuses to create an entity that already exists",
         withStore(async (store) => {
-          await commitOk(store, accepted("t_a", "evt_1", 0, { n: 1 }));
+          await commitOk(store, acceptedWrite("t_a", "evt_1", 0, { n: 1 }));
           const before = await snapshot(store, "t_a");
-          const outcomes = await store.commit([accepted("t_a", "evt_2", 0, { n: 9 })]);
+          const outcomes = await store.commit([acceptedWrite("t_a", "evt_2", 0, { n: 9 })]);
           assert.deepEqual(outcomes, [{ kind: CommitOutcomeKind.Conflict, currentVersion: 1 }]);
           assert.deepEqual(await snapshot(store, "t_a"), before);
         }),
@@ -210,7 +210,7 @@ export function runStoreConformance(options: ConformanceOptions): void {
       it(
         "refuses an update of an entity that does not exist",
         withStore(async (store) => {
-          const outcomes = await store.commit([accepted("t_ghost", "evt_1", 3, { n: 1 })]);
+          const outcomes = await store.commit([acceptedWrite("t_ghost", "evt_1", 3, { n: 1 })]);
           assert.deepEqual(outcomes, [{ kind: CommitOutcomeKind.Conflict, currentVersion: 0 }]);
           assert.equal(await store.getEntity(ref("t_ghost")), undefined);
           assert.equal(await store.findInbox("evt_1"), undefined);
@@ -222,11 +222,11 @@ export function runStoreConformance(options: ConformanceOptions): void {
       it(
         "answers a known event id with duplicate and the original record, and writes nothing",
         withStore(async (store) => {
-          const first = accepted("t_a", "evt_1", 0, { n: 1 }, [{ type: "Noted", n: 1 }]);
+          const first = acceptedWrite("t_a", "evt_1", 0, { n: 1 }, [{ type: "Noted", n: 1 }]);
           await commitOk(store, first);
           const before = await snapshot(store, "t_a");
           // Same event id, decided again on the current version: still a duplicate.
-          const outcomes = await store.commit([accepted("t_a", "evt_1", 1, { n: 2 }, [{ type: "Noted", n: 2 }])]);
+          const outcomes = await store.commit([acceptedWrite("t_a", "evt_1", 1, { n: 2 }, [{ type: "Noted", n: 2 }])]);
           assert.equal(outcomes[0]?.kind, CommitOutcomeKind.Duplicate);
           assert.deepEqual(
             outcomes[0]?.kind === CommitOutcomeKind.Duplicate && outcomes[0].record.result,
@@ -240,9 +240,9 @@ export function runStoreConformance(options: ConformanceOptions): void {
       it(
         "records a rejection in the inbox only",
         withStore(async (store) => {
-          await commitOk(store, accepted("t_a", "evt_1", 0, { n: 1 }));
+          await commitOk(store, acceptedWrite("t_a", "evt_1", 0, { n: 1 }));
           const before = await snapshot(store, "t_a");
-          const refusal = rejected("t_a", "evt_2", 1, "closed");
+          const refusal = rejectionWrite("t_a", "evt_2", 1, "closed");
           await commitOk(store, refusal);
           const after = await snapshot(store, "t_a");
           assert.deepEqual({ ...after, inbox: before.inbox }, before);
@@ -253,9 +253,9 @@ export function runStoreConformance(options: ConformanceOptions): void {
       it(
         "records a rejection only while the version it was decided on holds",
         withStore(async (store) => {
-          await commitOk(store, accepted("t_a", "evt_1", 0, { n: 1 }));
-          await commitOk(store, accepted("t_a", "evt_2", 1, { n: 2 }));
-          const outcomes = await store.commit([rejected("t_a", "evt_3", 1, "closed")]);
+          await commitOk(store, acceptedWrite("t_a", "evt_1", 0, { n: 1 }));
+          await commitOk(store, acceptedWrite("t_a", "evt_2", 1, { n: 2 }));
+          const outcomes = await store.commit([rejectionWrite("t_a", "evt_3", 1, "closed")]);
           assert.deepEqual(outcomes, [{ kind: CommitOutcomeKind.Conflict, currentVersion: 2 }]);
           assert.equal(await store.findInbox("evt_3"), undefined);
         }),
@@ -264,7 +264,7 @@ export function runStoreConformance(options: ConformanceOptions): void {
       it(
         "records a rejection of a creating event for an entity that does not exist",
         withStore(async (store) => {
-          await commitOk(store, rejected("t_new", "evt_1", 0, "limit_exceeded"));
+          await commitOk(store, rejectionWrite("t_new", "evt_1", 0, "limit_exceeded"));
           assert.equal(await store.getEntity(ref("t_new")), undefined);
           assert.equal((await store.findInbox("evt_1"))?.result.kind, RunResultKind.Rejected);
         }),
@@ -276,10 +276,10 @@ export function runStoreConformance(options: ConformanceOptions): void {
         "applies several steps of one entity in order with consecutive versions",
         withStore(async (store) => {
           const outcomes = await store.commit([
-            accepted("t_a", "evt_1", 0, { n: 1 }),
-            accepted("t_a", "evt_2", 1, { n: 2 }),
-            accepted("t_b", "evt_3", 0, { n: 3 }),
-            accepted("t_a", "evt_4", 2, { n: 4 }),
+            acceptedWrite("t_a", "evt_1", 0, { n: 1 }),
+            acceptedWrite("t_a", "evt_2", 1, { n: 2 }),
+            acceptedWrite("t_b", "evt_3", 0, { n: 3 }),
+            acceptedWrite("t_a", "evt_4", 2, { n: 4 }),
           ]);
           assert.deepEqual(
             outcomes.map((o) => o.kind),
@@ -299,21 +299,21 @@ export function runStoreConformance(options: ConformanceOptions): void {
       it(
         "fails a step whose save breaks a constraint as a whole, and commits its neighbours",
         withStore(async (store) => {
-          await commitOk(store, accepted("t_a", "evt_1", 0, { n: 1 }));
+          await commitOk(store, acceptedWrite("t_a", "evt_1", 0, { n: 1 }));
           const before = await snapshot(store, "t_a");
           // Two intents with one id: the outbox insert of the second fails after the entity
           // update, journal and inbox rows of the step were written. All must roll back.
           const broken: AcceptedWrite = {
-            ...accepted("t_a", "evt_2", 1, { n: 2 }, [{ type: "Noted", n: 2 }]),
+            ...acceptedWrite("t_a", "evt_2", 1, { n: 2 }, [{ type: "Noted", n: 2 }]),
             outbox: [
               { intentId: "tally/t_a/2/0", intent: { type: "Noted", n: 2 } },
               { intentId: "tally/t_a/2/0", intent: { type: "Noted", n: 2 } },
             ],
           };
           const outcomes = await store.commit([
-            accepted("t_b", "evt_b1", 0, { n: 10 }, [{ type: "Noted", n: 10 }]),
+            acceptedWrite("t_b", "evt_b1", 0, { n: 10 }, [{ type: "Noted", n: 10 }]),
             broken,
-            accepted("t_c", "evt_c1", 0, { n: 20 }, [{ type: "Noted", n: 20 }]),
+            acceptedWrite("t_c", "evt_c1", 0, { n: 20 }, [{ type: "Noted", n: 20 }]),
           ]);
           assert.deepEqual(
             outcomes.map((o) => o.kind),
@@ -337,9 +337,9 @@ export function runStoreConformance(options: ConformanceOptions): void {
       it(
         "fails a step that clashes with an existing outbox row and leaves no trace of it",
         withStore(async (store) => {
-          await commitOk(store, accepted("t_a", "evt_1", 0, { n: 1 }, [{ type: "Noted", n: 1 }]));
+          await commitOk(store, acceptedWrite("t_a", "evt_1", 0, { n: 1 }, [{ type: "Noted", n: 1 }]));
           const clash: AcceptedWrite = {
-            ...accepted("t_z", "evt_z", 0, { n: 5 }),
+            ...acceptedWrite("t_z", "evt_z", 0, { n: 5 }),
             outbox: [{ intentId: "tally/t_a/1/0", intent: { type: "Noted", n: 5 } }],
           };
           const [outcome] = await store.commit([clash]);
@@ -358,16 +358,16 @@ export function runStoreConformance(options: ConformanceOptions): void {
         withStore(async (store) => {
           await commitOk(
             store,
-            accepted("t_b", "evt_1", 0, {}, [
+            acceptedWrite("t_b", "evt_1", 0, {}, [
               { type: "X", i: 0 },
               { type: "X", i: 1 },
               { type: "X", i: 2 },
             ]),
           );
-          await commitOk(store, accepted("t_a", "evt_2", 0, {}, [{ type: "X", i: 3 }]));
+          await commitOk(store, acceptedWrite("t_a", "evt_2", 0, {}, [{ type: "X", i: 3 }]));
           await commitOk(
             store,
-            accepted("t_b", "evt_3", 1, {}, [
+            acceptedWrite("t_b", "evt_3", 1, {}, [
               { type: "X", i: 4 },
               { type: "X", i: 5 },
             ]),
@@ -390,7 +390,7 @@ export function runStoreConformance(options: ConformanceOptions): void {
       it(
         "returns an entity's journal oldest first",
         withStore(async (store) => {
-          for (let v = 0; v < 12; v++) await commitOk(store, accepted("t_a", `evt_${v}`, v, { n: v }));
+          for (let v = 0; v < 12; v++) await commitOk(store, acceptedWrite("t_a", `evt_${v}`, v, { n: v }));
           const history = await store.history(ref("t_a"));
           assert.deepEqual(
             history.map((entry) => entry.version),
@@ -406,8 +406,9 @@ export function runStoreConformance(options: ConformanceOptions): void {
       it(
         "pages entities of one machine by id with a cursor",
         withStore(async (store) => {
-          for (const id of ["t_d", "t_a", "t_c", "t_b", "t_e"]) await commitOk(store, accepted(id, `evt_${id}`, 0, {}));
-          await commitOk(store, { ...accepted("t_x", "evt_other", 0, {}), ref: { machine: "other", id: "t_x" } });
+          for (const id of ["t_d", "t_a", "t_c", "t_b", "t_e"])
+            await commitOk(store, acceptedWrite(id, `evt_${id}`, 0, {}));
+          await commitOk(store, { ...acceptedWrite("t_x", "evt_other", 0, {}), ref: { machine: "other", id: "t_x" } });
           const first = await store.listEntities("tally", { limit: 2 });
           assert.deepEqual(
             first.map((e) => e.id),
@@ -431,7 +432,7 @@ export function runStoreConformance(options: ConformanceOptions): void {
         "lists timers soonest first",
         withStore(async (store) => {
           await commitOk(store, {
-            ...accepted("t_a", "evt_1", 0, {}),
+            ...acceptedWrite("t_a", "evt_1", 0, {}),
             timers: [
               { timerId: "tally/t_a/1/0", event: { type: "Close" }, dueAt: T0 + 3000 },
               { timerId: "tally/t_a/1/1", event: { type: "Close" }, dueAt: T0 + 1000 },
@@ -524,14 +525,14 @@ export function runStoreConformance(options: ConformanceOptions): void {
           try {
             await commitOk(
               store,
-              accepted("t_a", "evt_1", 0, { n: 1 }, [{ type: "Noted", n: 1 }], [{ type: "Close" }]),
+              acceptedWrite("t_a", "evt_1", 0, { n: 1 }, [{ type: "Noted", n: 1 }], [{ type: "Close" }]),
             );
-            await commitOk(store, rejected("t_a", "evt_2", 1, "closed"));
+            await commitOk(store, rejectionWrite("t_a", "evt_2", 1, "closed"));
             const before = await snapshot(store, "t_a");
             store = await reopen(store);
             assert.deepEqual(await snapshot(store, "t_a"), before);
             assert.equal((await store.listTimers()).length, 1);
-            await commitOk(store, accepted("t_a", "evt_3", 1, { n: 3 }));
+            await commitOk(store, acceptedWrite("t_a", "evt_3", 1, { n: 3 }));
             assert.equal((await store.getEntity(ref("t_a")))?.version, 2);
           } finally {
             await store.close();
@@ -564,70 +565,5 @@ async function snapshot(store: Store, id: string) {
     outbox: await store.listOutbox(),
     timers: await store.listTimers(),
     inbox: await Promise.all((await store.history(ref(id))).map((e) => store.findInbox(e.eventId))),
-  };
-}
-
-function accepted(
-  id: string,
-  eventId: string,
-  expectedVersion: number,
-  state: Json,
-  intents: readonly { readonly type: string; readonly [key: string]: Json }[] = [],
-  timers: readonly Json[] = [],
-): AcceptedWrite {
-  const version = expectedVersion + 1;
-  const at = T0 + Number(eventId.replace(/\D/g, "") || 0);
-  const records = [
-    ...intents.map((intent, i) => ({ id: `tally/${id}/${version}/${i}`, intent })),
-    ...timers.map((event, i) => ({
-      id: `tally/${id}/${version}/${intents.length + i}`,
-      intent: { type: "Schedule", at: T0 + 60_000, event },
-    })),
-  ];
-  return {
-    kind: "accepted",
-    ref: ref(id),
-    eventId,
-    fingerprint: `fp:${eventId}`,
-    at,
-    expectedVersion,
-    event: { type: "Add", n: version },
-    state,
-    intents: records,
-    outbox: intents.map((intent, i) => ({ intentId: `tally/${id}/${version}/${i}`, intent })),
-    timers: timers.map((event, i) => ({
-      timerId: `tally/${id}/${version}/${intents.length + i}`,
-      event,
-      dueAt: T0 + 60_000,
-    })),
-    result: {
-      kind: RunResultKind.Processed,
-      machine: "tally",
-      id,
-      eventId,
-      version,
-      state,
-      intents: records,
-    },
-  };
-}
-
-function rejected(id: string, eventId: string, expectedVersion: number, reason: string): RejectionWrite {
-  return {
-    kind: "rejected",
-    ref: ref(id),
-    eventId,
-    fingerprint: `fp:${eventId}`,
-    at: T0 + 5,
-    expectedVersion,
-    result: {
-      kind: RunResultKind.Rejected,
-      machine: "tally",
-      id,
-      eventId,
-      version: expectedVersion,
-      reason,
-      detail: "refused",
-    },
   };
 }

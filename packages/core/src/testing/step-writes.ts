@@ -1,0 +1,78 @@
+import type { Json } from "../json.js";
+import type { AcceptedWrite, RejectionWrite } from "../ports.js";
+import { RunResultKind } from "../result.js";
+
+/** The time of the step writes built here: 2026-01-01T00:00:00Z plus the event id's digits in ms. */
+export const STEP_EPOCH = Date.UTC(2026, 0, 1);
+const T0 = STEP_EPOCH;
+
+/**
+ * A hand-built accepted step of the `tally` machine for store tests: the entity `id` moves
+ * from `expectedVersion` to the next version with `state`, one outbox row per intent and
+ * one timer per `timers` event (due a minute after the epoch).
+ */
+export function acceptedWrite(
+  id: string,
+  eventId: string,
+  expectedVersion: number,
+  state: Json,
+  intents: readonly { readonly type: string; readonly [key: string]: Json }[] = [],
+  timers: readonly Json[] = [],
+): AcceptedWrite {
+  const version = expectedVersion + 1;
+  const at = T0 + Number(eventId.replace(/\D/g, "") || 0);
+  const records = [
+    ...intents.map((intent, i) => ({ id: `tally/${id}/${version}/${i}`, intent })),
+    ...timers.map((event, i) => ({
+      id: `tally/${id}/${version}/${intents.length + i}`,
+      intent: { type: "Schedule", at: T0 + 60_000, event },
+    })),
+  ];
+  return {
+    kind: "accepted",
+    ref: { machine: "tally", id },
+    eventId,
+    fingerprint: `fp:${eventId}`,
+    at,
+    expectedVersion,
+    event: { type: "Add", n: version },
+    state,
+    intents: records,
+    outbox: intents.map((intent, i) => ({ intentId: `tally/${id}/${version}/${i}`, intent })),
+    timers: timers.map((event, i) => ({
+      timerId: `tally/${id}/${version}/${intents.length + i}`,
+      event,
+      dueAt: T0 + 60_000,
+    })),
+    result: {
+      kind: RunResultKind.Processed,
+      machine: "tally",
+      id,
+      eventId,
+      version,
+      state,
+      intents: records,
+    },
+  };
+}
+
+/** A hand-built rejected step of the `tally` machine for store tests. */
+export function rejectionWrite(id: string, eventId: string, expectedVersion: number, reason: string): RejectionWrite {
+  return {
+    kind: "rejected",
+    ref: { machine: "tally", id },
+    eventId,
+    fingerprint: `fp:${eventId}`,
+    at: T0 + 5,
+    expectedVersion,
+    result: {
+      kind: RunResultKind.Rejected,
+      machine: "tally",
+      id,
+      eventId,
+      version: expectedVersion,
+      reason,
+      detail: "refused",
+    },
+  };
+}
