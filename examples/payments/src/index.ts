@@ -1,17 +1,32 @@
 /**
- * The reference drover domain: a payment state machine and its value objects.
+ * The reference drover domain: a payment state machine, its value objects, its effect
+ * handlers and the simulated payment provider they talk to.
  *
  * @example
- * import { MemoryStore, Runtime } from "@drover/core";
- * import { payments } from "@drover/example-payments";
+ * import { App, MemoryStore } from "@drover/core";
+ * import { MemoryMailer, MemoryVerificationQueue, paymentEffects, payments, SimulatedProvider } from "@drover/example-payments";
  *
- * const runtime = new Runtime({ store: new MemoryStore(), machines: [payments] });
- * const result = await runtime.run(
+ * const provider = new SimulatedProvider({ latencyMs: 5 });
+ * const effects = paymentEffects({ provider, verifications: new MemoryVerificationQueue(), mailer: new MemoryMailer() });
+ * const app = new App({ store: new MemoryStore(), machines: [payments], effects: [effects] });
+ * await app.start();
+ * await app.run(
  *   { machine: "payments", id: "pay_2x8kQm4Lr7Tz9WcB" },
  *   { type: "RequestPayment", amount: 125000, currency: "EUR", customerId: "cus_42" },
- * );
- * // result.kind === "processed", result.state.status === "authorizing"
+ * ); // processed: "authorizing", with an AuthorizeWithProvider intent
+ * await app.idle(); // the dispatcher asked the provider; the payment is now "authorized"
  */
+export type {
+  CustomerMessage,
+  Mailer,
+  QueuedVerification,
+  SentMessage,
+  VerificationQueue,
+  VerificationRequest,
+} from "./back-office.js";
+export { MemoryMailer, MemoryVerificationQueue } from "./back-office.js";
+export type { PaymentEffectsDependencies } from "./effects.js";
+export { paymentEffects } from "./effects.js";
 export { AuthorizationId, CustomerId, OperatorId, PaymentId } from "./ids.js";
 export type { Allotment, CurrencyExponent, MoneyError, MoneyResult, Ordering } from "./money.js";
 export {
@@ -59,3 +74,35 @@ export {
   VerifyPayment,
   VoidAuthorization,
 } from "./payments.js";
+export type {
+  AuthorizeRequest,
+  AuthorizeResult,
+  CaptureRequest,
+  LedgerEntry,
+  PaymentLedger,
+  PaymentProvider,
+  ProviderLedger,
+  ProviderReceipt,
+  ProviderSettings,
+  RefundRequest,
+  SimulatedProviderOptions,
+  Sleep,
+  VoidRequest,
+} from "./provider.js";
+export {
+  AuthorizeOutcome,
+  DECLINED_CUSTOMER_PREFIX,
+  LedgerOutcome,
+  ledgerByKey,
+  ledgerByPayment,
+  ProviderErrorCode,
+  ProviderOperation,
+  ProviderRejectedError,
+  ProviderUnavailableError,
+  providerSettingsFromEnv,
+  SimulatedProvider,
+} from "./provider.js";
+export type { HttpProviderOptions, ProviderServer, ServeProviderOptions } from "./provider-http.js";
+export { HttpProvider, serveProvider } from "./provider-http.js";
+export type { Random } from "./random.js";
+export { seededRandom } from "./random.js";

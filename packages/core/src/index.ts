@@ -1,4 +1,10 @@
-export { randomIds, systemClock } from "./clock.js";
+export type { AppOptions } from "./app.js";
+export { App } from "./app.js";
+export { randomIds, systemClock, uuidv7 } from "./clock.js";
+export type { Backoff, DispatcherOptions, DispatcherSettings, RunFunction } from "./dispatcher.js";
+export { Dispatcher, EffectTimeoutError, FollowUpError } from "./dispatcher.js";
+export type { EffectContext, EffectHandler, EffectHandlers, Effects, FollowUp } from "./effects.js";
+export { declaredIntentTypes, defineEffects, followUp } from "./effects.js";
 export {
   ConfigurationError,
   DroverError,
@@ -9,6 +15,8 @@ export {
 export { describeIssues, toIssues } from "./issues.js";
 export type { Json } from "./json.js";
 export { fingerprint, stableStringify } from "./json.js";
+export type { Logger } from "./logger.js";
+export { jsonLogger, silentLogger } from "./logger.js";
 export type {
   Accepted,
   AnyMachine,
@@ -28,6 +36,8 @@ export { accept, DecisionKind, defineMachine, reject } from "./machine.js";
 export { MemoryStore } from "./memory-store.js";
 export type {
   AcceptedWrite,
+  AttemptFailure,
+  ClaimQuery,
   Clock,
   CommitOutcome,
   EntityRef,
@@ -66,5 +76,8 @@ export type { RunOptions, RuntimeOptions } from "./runtime.js";
 export { Runtime } from "./runtime.js";
 export type { Schedule } from "./schedule.js";
 export { Instant, isSchedule, MAX_EVENT_TIME, SCHEDULE, schedule, scheduleSchema } from "./schedule.js";
+export type { SchedulerOptions, SchedulerSettings } from "./scheduler.js";
+export { Scheduler } from "./scheduler.js";
 export type { StepOutcome } from "./step.js";
 export { decide, decideChecked, deepFreeze, PurityMode } from "./step.js";
+export { backoffDelay, describeError } from "./work-loop.js";

@@ -1,6 +1,8 @@
 import { StoreUnavailableError } from "./errors.js";
 import { jsonClone } from "./json.js";
 import type {
+  AttemptFailure,
+  ClaimQuery,
   CommitOutcome,
   EntityRef,
   InboxRecord,
@@ -124,6 +126,11 @@ export class MemoryStore implements Store {
         event: item.event,
         dueAt: item.dueAt,
         status: TimerStatus.Pending,
+        attempts: 0,
+        nextAttemptAt: item.dueAt,
+        leaseOwner: null,
+        leaseUntil: null,
+        lastError: null,
       }),
     );
 
@@ -173,6 +180,108 @@ export class MemoryStore implements Store {
     return jsonClone([...this.#timers.values()].sort((a, b) => a.dueAt - b.dueAt));
   }
 
+  async claimOutbox(query: ClaimQuery): Promise<OutboxRecord[]> {
+    this.#open();
+    const claimed: OutboxRecord[] = [];
+    // Only the oldest pending row of an entity may run: later ones wait behind it.
+    const blocked = new Set<string>();
+    for (const row of this.#outbox.values()) {
+      if (claimed.length >= query.limit) break;
+      if (row.status !== OutboxStatus.Pending) continue;
+      const entity = key({ machine: row.machine, id: row.entityId });
+      if (blocked.has(entity)) continue;
+      blocked.add(entity);
+      if (row.nextAttemptAt > query.now || !leaseFree(row, query.now)) continue;
+      const leased = {
+        ...row,
+        attempts: row.attempts + 1,
+        leaseOwner: query.owner,
+        leaseUntil: query.now + query.leaseMs,
+      };
+      this.#outbox.set(row.intentId, leased);
+      claimed.push(jsonClone(leased));
+    }
+    return claimed;
+  }
+
+  async completeOutbox(intentId: string, owner: string, _now: number): Promise<boolean> {
+    this.#open();
+    const row = this.#outbox.get(intentId);
+    if (row === undefined || row.status !== OutboxStatus.Pending || row.leaseOwner !== owner) return false;
+    this.#outbox.set(intentId, { ...row, status: OutboxStatus.Done, leaseOwner: null, leaseUntil: null });
+    return true;
+  }
+
+  async failOutbox(intentId: string, owner: string, failure: AttemptFailure): Promise<boolean> {
+    this.#open();
+    const row = this.#outbox.get(intentId);
+    if (row === undefined || row.status !== OutboxStatus.Pending || row.leaseOwner !== owner) return false;
+    this.#outbox.set(intentId, {
+      ...row,
+      status: failure.retryAt === null ? OutboxStatus.Dead : OutboxStatus.Pending,
+      nextAttemptAt: failure.retryAt ?? row.nextAttemptAt,
+      lastError: failure.error,
+      leaseOwner: null,
+      leaseUntil: null,
+    });
+    return true;
+  }
+
+  async retryDead(intentId: string, now: number): Promise<boolean> {
+    this.#open();
+    const row = this.#outbox.get(intentId);
+    if (row === undefined || row.status !== OutboxStatus.Dead) return false;
+    this.#outbox.set(intentId, {
+      ...row,
+      status: OutboxStatus.Pending,
+      attempts: 0,
+      nextAttemptAt: now,
+      leaseOwner: null,
+      leaseUntil: null,
+    });
+    return true;
+  }
+
+  async claimTimers(query: ClaimQuery): Promise<TimerRecord[]> {
+    this.#open();
+    const due = [...this.#timers.values()]
+      .filter((t) => t.status === TimerStatus.Pending && t.nextAttemptAt <= query.now && leaseFree(t, query.now))
+      .sort((a, b) => a.dueAt - b.dueAt)
+      .slice(0, query.limit);
+    return due.map((timer) => {
+      const leased = {
+        ...timer,
+        attempts: timer.attempts + 1,
+        leaseOwner: query.owner,
+        leaseUntil: query.now + query.leaseMs,
+      };
+      this.#timers.set(timer.timerId, leased);
+      return jsonClone(leased);
+    });
+  }
+
+  async completeTimer(timerId: string, owner: string, _now: number): Promise<boolean> {
+    this.#open();
+    const timer = this.#timers.get(timerId);
+    if (timer === undefined || timer.status !== TimerStatus.Pending || timer.leaseOwner !== owner) return false;
+    this.#timers.set(timerId, { ...timer, status: TimerStatus.Fired, leaseOwner: null, leaseUntil: null });
+    return true;
+  }
+
+  async failTimer(timerId: string, owner: string, failure: AttemptFailure): Promise<boolean> {
+    this.#open();
+    const timer = this.#timers.get(timerId);
+    if (timer === undefined || timer.status !== TimerStatus.Pending || timer.leaseOwner !== owner) return false;
+    this.#timers.set(timerId, {
+      ...timer,
+      nextAttemptAt: failure.retryAt ?? failure.now,
+      lastError: failure.error,
+      leaseOwner: null,
+      leaseUntil: null,
+    });
+    return true;
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
   }
@@ -180,6 +289,10 @@ export class MemoryStore implements Store {
   #open(): void {
     if (this.#closed) throw new StoreUnavailableError("this MemoryStore is closed; create a new one");
   }
+}
+
+function leaseFree(row: { readonly leaseUntil: number | null }, now: number): boolean {
+  return row.leaseUntil === null || row.leaseUntil <= now;
 }
 
 function key(ref: EntityRef): string {

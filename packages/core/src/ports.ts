@@ -81,6 +81,13 @@ export interface TimerRecord {
   readonly event: Json;
   readonly dueAt: number;
   readonly status: TimerStatus;
+  /** Times the scheduler claimed it. */
+  readonly attempts: number;
+  /** Not claimable before this (starts at `dueAt`; pushed back after a failed firing). */
+  readonly nextAttemptAt: number;
+  readonly leaseOwner: string | null;
+  readonly leaseUntil: number | null;
+  readonly lastError: string | null;
 }
 
 /** An outbox row to insert. */
@@ -161,6 +168,24 @@ export interface ListQuery {
   readonly after?: string;
 }
 
+/** Which due rows to lease, to whom, for how long. */
+export interface ClaimQuery {
+  /** Who claims: a dispatcher's or scheduler's unique name. */
+  readonly owner: string;
+  /** The claimer's clock, epoch ms: rows due at or before it are claimable. */
+  readonly now: number;
+  /** The lease lasts until `now + leaseMs`; after that another claimer may take the row. */
+  readonly leaseMs: number;
+  readonly limit: number;
+}
+
+/** A failed attempt: try again at `retryAt`, or give up (`retryAt: null`, the row is dead). */
+export interface AttemptFailure {
+  readonly error: string;
+  readonly now: number;
+  readonly retryAt: number | null;
+}
+
 /** Which outbox rows to list. */
 export interface OutboxQuery {
   readonly status?: OutboxStatus;
@@ -189,6 +214,26 @@ export interface Store {
   listOutbox(query?: OutboxQuery): Promise<OutboxRecord[]>;
   /** Timers, soonest first. */
   listTimers(): Promise<TimerRecord[]>;
+
+  /**
+   * Lease due outbox rows to `owner`: pending, `nextAttemptAt <= now`, lease free or expired,
+   * and the oldest pending row of its entity (an entity's intents run in commit order).
+   * Each claim counts as an attempt: the rows come back with `attempts` already increased.
+   */
+  claimOutbox(query: ClaimQuery): Promise<OutboxRecord[]>;
+  /** Mark a claimed row done. `false` (and no change) if `owner` no longer holds its lease. */
+  completeOutbox(intentId: string, owner: string, now: number): Promise<boolean>;
+  /** Record a failed attempt of a claimed row. `false` (and no change) if the lease was lost. */
+  failOutbox(intentId: string, owner: string, failure: AttemptFailure): Promise<boolean>;
+  /** Make a dead row pending again with a fresh count of attempts. `false` if it is not dead. */
+  retryDead(intentId: string, now: number): Promise<boolean>;
+
+  /** Lease due timers (`nextAttemptAt <= now`, pending, lease free or expired), soonest first. */
+  claimTimers(query: ClaimQuery): Promise<TimerRecord[]>;
+  /** Mark a claimed timer fired. `false` (and no change) if `owner` no longer holds its lease. */
+  completeTimer(timerId: string, owner: string, now: number): Promise<boolean>;
+  /** Record a failed firing; the timer stays pending until `failure.retryAt` (never null here). */
+  failTimer(timerId: string, owner: string, failure: AttemptFailure): Promise<boolean>;
 
   close(): Promise<void>;
 }

@@ -89,6 +89,11 @@ describe("Runtime", () => {
           event: { type: "Close" },
           dueAt: T0 + 9 + 60_000,
           status: "pending",
+          attempts: 0,
+          nextAttemptAt: T0 + 9 + 60_000,
+          leaseOwner: null,
+          leaseUntil: null,
+          lastError: null,
         },
       ]);
       assert.equal((await store.listOutbox()).length, 10);

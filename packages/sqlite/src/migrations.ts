@@ -75,6 +75,31 @@ export const migrations: readonly Migration[] = Object.freeze([
       CREATE INDEX timers_due ON timers (status, due_at);
     `,
   },
+  {
+    version: 2,
+    name: "outbox and timer claims",
+    // Claiming walks pending outbox rows in commit order (outbox_by_status is (status, seq), seq
+    // being the rowid) and stops at the limit, so a backlog drains without sorting all of it;
+    // the partial index answers "is there an older pending row of this entity?" from pending
+    // rows alone, however many done rows pile up. outbox_due (status, next_attempt_at) would
+    // only tempt the planner into reading every due row and sorting: it goes.
+    // Timers gain the claim columns the outbox has, and are first claimable at their due time;
+    // claims look for due rows by next_attempt_at, so timers_due (status, due_at) goes too.
+    sql: `
+      DROP INDEX outbox_due;
+      CREATE INDEX outbox_by_status ON outbox (status);
+      CREATE INDEX outbox_pending_by_entity ON outbox (machine, entity_id, seq) WHERE status = 'pending';
+
+      ALTER TABLE timers ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE timers ADD COLUMN next_attempt_at INTEGER;
+      ALTER TABLE timers ADD COLUMN lease_owner TEXT;
+      ALTER TABLE timers ADD COLUMN lease_until INTEGER;
+      ALTER TABLE timers ADD COLUMN last_error TEXT;
+      UPDATE timers SET next_attempt_at = due_at;
+      DROP INDEX timers_due;
+      CREATE INDEX timers_claim ON timers (status, next_attempt_at);
+    `,
+  },
 ]);
 
 /** What {@link migrate} did. */

@@ -63,6 +63,21 @@ export interface TimerRow {
   readonly event: string;
   readonly due_at: number;
   readonly status: string;
+  readonly attempts: number;
+  readonly next_attempt_at: number;
+  readonly lease_owner: string | null;
+  readonly lease_until: number | null;
+  readonly last_error: string | null;
+}
+
+/** An outbox row as a claim returns it: with its commit order, since RETURNING has none. */
+export interface ClaimedOutboxRow extends OutboxRow {
+  readonly seq: number;
+}
+
+/** A timer row as a claim returns it: with its rowid, the tie-break among equal due times. */
+export interface ClaimedTimerRow extends TimerRow {
+  readonly seq: number;
 }
 
 /** The entity and the inbox record of one `load`, fetched together; NULLs where one is missing. */
@@ -167,6 +182,12 @@ export function toTimer(row: TimerRow): TimerRecord {
     entityId: row.entity_id,
     event: JSON.parse(row.event) as Json,
     dueAt: row.due_at,
+    // Only this package writes the column, and only with TimerStatus values.
     status: row.status as TimerStatus,
+    attempts: row.attempts,
+    nextAttemptAt: row.next_attempt_at,
+    leaseOwner: row.lease_owner,
+    leaseUntil: row.lease_until,
+    lastError: row.last_error,
   };
 }

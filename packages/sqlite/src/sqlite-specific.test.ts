@@ -116,24 +116,133 @@ describe("SqliteStore: migrations", () => {
     assert.deepEqual(again, first);
   });
 
+  it("knows two schema versions", () => {
+    assert.deepEqual(
+      migrations.map((migration) => migration.version),
+      [1, 2],
+    );
+  });
+
   it("applies only the migrations a database lacks, in one transaction each open", () => {
     const path = freshPath();
-    const next: Migration = { version: 2, name: "a test table", sql: "CREATE TABLE test_extra (x INTEGER)" };
+    const next: Migration = { version: 3, name: "a test table", sql: "CREATE TABLE test_extra (x INTEGER)" };
     withRaw(path, (db) => {
-      assert.deepEqual(migrate(db, path), { from: 0, to: 1, applied: [1] });
-      assert.deepEqual(migrate(db, path, [...migrations, next]), { from: 1, to: 2, applied: [2] });
-      assert.deepEqual(migrate(db, path, [...migrations, next]), { from: 2, to: 2, applied: [] });
+      assert.deepEqual(migrate(db, path, migrations.slice(0, 1)), { from: 0, to: 1, applied: [1] });
+      assert.deepEqual(migrate(db, path), { from: 1, to: 2, applied: [2] });
+      assert.deepEqual(migrate(db, path, [...migrations, next]), { from: 2, to: 3, applied: [3] });
+      assert.deepEqual(migrate(db, path, [...migrations, next]), { from: 3, to: 3, applied: [] });
     });
+    const fresh = freshPath();
+    withRaw(fresh, (db) => assert.deepEqual(migrate(db, fresh), { from: 0, to: 2, applied: [1, 2] }));
   });
 
   it("leaves the previous version intact when a migration fails halfway", () => {
     const path = freshPath();
-    const broken: Migration = { version: 2, name: "broken", sql: "CREATE TABLE half_done (x INTEGER); CREATE TABLE (" };
+    const broken: Migration = { version: 3, name: "broken", sql: "CREATE TABLE half_done (x INTEGER); CREATE TABLE (" };
     withRaw(path, (db) => {
       migrate(db, path);
       assert.throws(() => migrate(db, path, [...migrations, broken]), /syntax error/);
-      assert.equal(db.prepare("SELECT max(version) FROM drover_migrations").pluck().get(), 1);
+      assert.equal(db.prepare("SELECT max(version) FROM drover_migrations").pluck().get(), 2);
       assert.equal(db.prepare("SELECT count(*) FROM sqlite_schema WHERE name = 'half_done'").pluck().get(), 0);
+    });
+  });
+
+  it("brings a version 1 database with data to version 2, and it keeps working", async () => {
+    const path = freshPath();
+    const T = 1_767_225_600_000;
+    withRaw(path, (db) => {
+      migrate(db, path, migrations.slice(0, 1));
+      db.exec(`
+        INSERT INTO entities VALUES ('tally', 'c_01', 1, '{"total":0,"adds":0,"ticks":0}', ${T}, ${T});
+        INSERT INTO outbox (intent_id, machine, entity_id, intent, status, attempts, next_attempt_at,
+                            lease_owner, lease_until, last_error, created_at)
+        VALUES ('o/1', 'tally', 'c_01', '{"type":"Noted","n":1}', 'done', 1, ${T}, NULL, NULL, NULL, ${T}),
+               ('o/2', 'tally', 'c_01', '{"type":"Noted","n":2}', 'pending', 2, ${T + 50}, NULL, NULL, 'timeout', ${T}),
+               ('o/3', 'tally', 'c_01', '{"type":"Noted","n":3}', 'pending', 0, ${T}, NULL, NULL, NULL, ${T});
+        INSERT INTO timers (timer_id, machine, entity_id, event, due_at, status)
+        VALUES ('t/late', 'tally', 'c_01', '{"type":"Tick"}', ${T + 300}, 'pending'),
+               ('t/soon', 'tally', 'c_01', '{"type":"Tick"}', ${T + 100}, 'pending'),
+               ('t/past', 'tally', 'c_01', '{"type":"Tick"}', ${T + 10}, 'fired');
+      `);
+    });
+
+    const store = SqliteStore.open({ path });
+    try {
+      assert.equal(store.info().schemaVersion, 2);
+      const claimColumns = { attempts: 0, leaseOwner: null, leaseUntil: null, lastError: null };
+      assert.deepEqual(await store.listTimers(), [
+        {
+          timerId: "t/past",
+          machine: "tally",
+          entityId: "c_01",
+          event: { type: "Tick" },
+          dueAt: T + 10,
+          status: "fired",
+          ...claimColumns,
+          nextAttemptAt: T + 10,
+        },
+        {
+          timerId: "t/soon",
+          machine: "tally",
+          entityId: "c_01",
+          event: { type: "Tick" },
+          dueAt: T + 100,
+          status: "pending",
+          ...claimColumns,
+          nextAttemptAt: T + 100,
+        },
+        {
+          timerId: "t/late",
+          machine: "tally",
+          entityId: "c_01",
+          event: { type: "Tick" },
+          dueAt: T + 300,
+          status: "pending",
+          ...claimColumns,
+          nextAttemptAt: T + 300,
+        },
+      ]);
+      assert.deepEqual(
+        (await store.listOutbox()).map((row) => [row.intentId, row.status, row.attempts, row.lastError]),
+        [
+          ["o/1", "done", 1, null],
+          ["o/2", "pending", 2, "timeout"],
+          ["o/3", "pending", 0, null],
+        ],
+      );
+
+      // Timers are claimable from their due time; the old outbox rows keep their order.
+      assert.deepEqual(await store.claimTimers({ owner: "s", now: T + 99, leaseMs: 1000, limit: 10 }), []);
+      assert.deepEqual(
+        (await store.claimTimers({ owner: "s", now: T + 300, leaseMs: 1000, limit: 10 })).map((t) => t.timerId),
+        ["t/soon", "t/late"],
+      );
+      assert.equal(await store.completeTimer("t/soon", "s", T + 301), true);
+      assert.deepEqual(await store.claimOutbox({ owner: "d", now: T + 49, leaseMs: 1000, limit: 10 }), []);
+      const [first] = await store.claimOutbox({ owner: "d", now: T + 50, leaseMs: 1000, limit: 10 });
+      assert.deepEqual([first?.intentId, first?.attempts], ["o/2", 3]);
+      assert.equal(await store.completeOutbox("o/2", "d", T + 60), true);
+
+      // New steps write the new timer columns.
+      const runtime = new Runtime({ store, machines: [tally] });
+      const ref = { machine: "tally", id: "c_01" };
+      for (let n = 1; n <= 5; n++) assert.equal((await runtime.run(ref, { type: "Add", n })).kind, "processed");
+      const added = (await store.listTimers()).filter((t) => !t.timerId.startsWith("t/"));
+      assert.equal(added.length, 1);
+      assert.deepEqual(
+        [added[0]?.attempts, added[0]?.nextAttemptAt, added[0]?.leaseOwner, added[0]?.status],
+        [0, added[0]?.dueAt, null, "pending"],
+      );
+    } finally {
+      await store.close();
+    }
+    withRaw(path, (db) => {
+      assert.equal(db.pragma("integrity_check", { simple: true }), "ok");
+      const indexes = db
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL ORDER BY name")
+        .pluck()
+        .all();
+      assert.deepEqual(indexes, ["outbox_by_status", "outbox_pending_by_entity", "timers_claim"]);
     });
   });
 
@@ -148,14 +257,14 @@ describe("SqliteStore: migrations", () => {
       (error: unknown) =>
         error instanceof ConfigurationError &&
         error.message.includes(path) &&
-        /schema version 99, but this @drover\/sqlite knows versions up to 1; upgrade @drover\/sqlite/.test(
+        /schema version 99, but this @drover\/sqlite knows versions up to 2; upgrade @drover\/sqlite/.test(
           error.message,
         ),
     );
     // Refusing must not have touched the file.
     assert.equal(
       withRaw(path, (db) => db.prepare("SELECT count(*) FROM drover_migrations").pluck().get()),
-      2,
+      migrations.length + 1,
     );
   });
 });
@@ -275,6 +384,18 @@ describe("SqliteStore: commit", () => {
         await store.listOutbox();
         await store.listOutbox({ status: "pending", limit: 3 });
         await store.listTimers();
+        const query = { owner: "w", now: Date.now() + 60_000, leaseMs: 1000, limit: 5 };
+        const [row] = await store.claimOutbox(query);
+        assert.ok(row !== undefined);
+        await store.failOutbox(row.intentId, "w", { error: "x", now: query.now, retryAt: null });
+        await store.retryDead(row.intentId, query.now);
+        const [again] = await store.claimOutbox(query);
+        await store.failOutbox(again?.intentId ?? "", "w", { error: "x", now: query.now, retryAt: query.now + 1 });
+        await store.completeOutbox(again?.intentId ?? "", "w", query.now);
+        const [timer] = await store.claimTimers({ ...query, now: query.now + 3_600_000 });
+        assert.ok(timer !== undefined);
+        await store.failTimer(timer.timerId, "w", { error: "x", now: query.now, retryAt: query.now });
+        await store.completeTimer(timer.timerId, "w", query.now);
         store.info();
         assert.equal(compiled, 0);
         // The spy does see a compilation on another connection.

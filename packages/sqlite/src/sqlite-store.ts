@@ -2,6 +2,8 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type {
   AcceptedWrite,
+  AttemptFailure,
+  ClaimQuery,
   CommitOutcome,
   EntityRef,
   InboxRecord,
@@ -18,7 +20,16 @@ import type {
 import { CommitOutcomeKind, ConfigurationError, OutboxStatus, StoreUnavailableError, TimerStatus } from "@drover/core";
 import Database from "better-sqlite3";
 import { migrate } from "./migrations.js";
-import type { EntityRow, InboxRow, JournalRow, LoadRow, OutboxRow, TimerRow } from "./rows.js";
+import type {
+  ClaimedOutboxRow,
+  ClaimedTimerRow,
+  EntityRow,
+  InboxRow,
+  JournalRow,
+  LoadRow,
+  OutboxRow,
+  TimerRow,
+} from "./rows.js";
 import { fromLoadRow, toEntity, toInbox, toJournalEntry, toOutbox, toTimer } from "./rows.js";
 import { cannotOpen, isUnavailable, translate } from "./unavailable.js";
 
@@ -76,6 +87,8 @@ export class SqliteStore implements Store {
   readonly #sql: Statements;
   readonly #transaction: (step: StepWrite) => CommitOutcome;
   readonly #batch: (steps: readonly StepWrite[]) => CommitOutcome[];
+  readonly #claimOutbox: (claim: ClaimParams) => ClaimedOutboxRow[];
+  readonly #claimTimers: (claim: ClaimParams) => ClaimedTimerRow[];
   #closed = false;
 
   /**
@@ -119,6 +132,11 @@ export class SqliteStore implements Store {
         }
       }),
     ).immediate;
+    // One statement each, but in BEGIN IMMEDIATE: the write lock is taken (or waited for)
+    // before anything is read, so two connections never lease the same row.
+    const sql = this.#sql;
+    this.#claimOutbox = this.#db.transaction((claim: ClaimParams) => sql.claimOutbox.all(claim)).immediate;
+    this.#claimTimers = this.#db.transaction((claim: ClaimParams) => sql.claimTimers.all(claim)).immediate;
   }
 
   /**
@@ -221,7 +239,7 @@ export class SqliteStore implements Store {
       sql.insertOutbox.run(item.intentId, machine, id, JSON.stringify(item.intent), OutboxStatus.Pending, at, at);
     }
     for (const item of step.timers) {
-      sql.insertTimer.run(item.timerId, machine, id, JSON.stringify(item.event), item.dueAt, TimerStatus.Pending);
+      sql.insertTimer.run(item.timerId, machine, id, JSON.stringify(item.event), item.dueAt, item.dueAt);
     }
   }
 
@@ -289,6 +307,85 @@ export class SqliteStore implements Store {
     }
   }
 
+  async claimOutbox(query: ClaimQuery): Promise<OutboxRecord[]> {
+    this.#live();
+    const claim = claimParams(query);
+    if (claim === undefined) return [];
+    try {
+      // RETURNING yields rows in no particular order: put them back in commit order.
+      return this.#claimOutbox(claim)
+        .sort((a, b) => a.seq - b.seq)
+        .map(toOutbox);
+    } catch (error) {
+      throw translate(error, this.#options.path, "claiming outbox rows");
+    }
+  }
+
+  async completeOutbox(intentId: string, owner: string, _now: number): Promise<boolean> {
+    this.#live();
+    try {
+      return this.#sql.completeOutbox.run(intentId, owner).changes > 0;
+    } catch (error) {
+      throw translate(error, this.#options.path, "completing an outbox row");
+    }
+  }
+
+  async failOutbox(intentId: string, owner: string, failure: AttemptFailure): Promise<boolean> {
+    this.#live();
+    try {
+      const changed =
+        failure.retryAt === null
+          ? this.#sql.buryOutbox.run(failure.error, intentId, owner)
+          : this.#sql.retryOutbox.run(failure.retryAt, failure.error, intentId, owner);
+      return changed.changes > 0;
+    } catch (error) {
+      throw translate(error, this.#options.path, "recording a failed outbox attempt");
+    }
+  }
+
+  async retryDead(intentId: string, now: number): Promise<boolean> {
+    this.#live();
+    try {
+      return this.#sql.reviveOutbox.run(now, intentId).changes > 0;
+    } catch (error) {
+      throw translate(error, this.#options.path, "retrying a dead outbox row");
+    }
+  }
+
+  async claimTimers(query: ClaimQuery): Promise<TimerRecord[]> {
+    this.#live();
+    const claim = claimParams(query);
+    if (claim === undefined) return [];
+    try {
+      // RETURNING yields rows in no particular order: soonest first, commit order among equals.
+      return this.#claimTimers(claim)
+        .sort((a, b) => a.due_at - b.due_at || a.seq - b.seq)
+        .map(toTimer);
+    } catch (error) {
+      throw translate(error, this.#options.path, "claiming timers");
+    }
+  }
+
+  async completeTimer(timerId: string, owner: string, _now: number): Promise<boolean> {
+    this.#live();
+    try {
+      return this.#sql.completeTimer.run(timerId, owner).changes > 0;
+    } catch (error) {
+      throw translate(error, this.#options.path, "completing a timer");
+    }
+  }
+
+  async failTimer(timerId: string, owner: string, failure: AttemptFailure): Promise<boolean> {
+    this.#live();
+    try {
+      // The port never passes null here; should it, the timer is due again at once, as in MemoryStore.
+      const retryAt = failure.retryAt ?? failure.now;
+      return this.#sql.retryTimer.run(retryAt, failure.error, timerId, owner).changes > 0;
+    } catch (error) {
+      throw translate(error, this.#options.path, "recording a failed timer firing");
+    }
+  }
+
   /** Close the connection (checkpointing the WAL). Calling it again does nothing. */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -301,6 +398,21 @@ export class SqliteStore implements Store {
       throw new StoreUnavailableError(`the SqliteStore for ${this.#options.path} is closed; open a new one`);
     }
   }
+}
+
+/** A {@link ClaimQuery} as the claim statements bind it. */
+interface ClaimParams {
+  readonly owner: string;
+  readonly now: number;
+  readonly leaseUntil: number;
+  readonly limit: number;
+}
+
+/** The claim's parameters, or undefined when it asks for no rows (LIMIT -1 would mean all). */
+function claimParams(query: ClaimQuery): ClaimParams | undefined {
+  const limit = Math.floor(query.limit);
+  if (!(limit > 0)) return undefined;
+  return { owner: query.owner, now: query.now, leaseUntil: query.now + query.leaseMs, limit };
 }
 
 /** Open the file in WAL mode and migrate it; every failure becomes one clear error. */
@@ -366,7 +478,7 @@ interface Statements {
     ]
   >;
   readonly insertTimer: Database.Statement<
-    [timerId: string, machine: string, entityId: string, event: string, dueAt: number, status: string]
+    [timerId: string, machine: string, entityId: string, event: string, dueAt: number, nextAttemptAt: number]
   >;
   readonly entities: Database.Statement<[machine: string, limit: number], EntityRow>;
   readonly entitiesAfter: Database.Statement<[machine: string, after: string, limit: number], EntityRow>;
@@ -374,12 +486,29 @@ interface Statements {
   readonly outbox: Database.Statement<[limit: number], OutboxRow>;
   readonly outboxByStatus: Database.Statement<[status: string, limit: number], OutboxRow>;
   readonly timers: Database.Statement<[], TimerRow>;
+  readonly claimOutbox: Database.Statement<[ClaimParams], ClaimedOutboxRow>;
+  readonly completeOutbox: Database.Statement<[intentId: string, owner: string]>;
+  readonly retryOutbox: Database.Statement<[retryAt: number, error: string, intentId: string, owner: string]>;
+  readonly buryOutbox: Database.Statement<[error: string, intentId: string, owner: string]>;
+  readonly reviveOutbox: Database.Statement<[now: number, intentId: string]>;
+  readonly claimTimers: Database.Statement<[ClaimParams], ClaimedTimerRow>;
+  readonly completeTimer: Database.Statement<[timerId: string, owner: string]>;
+  readonly retryTimer: Database.Statement<[retryAt: number, error: string, timerId: string, owner: string]>;
 }
 
 function prepare(db: Database.Database): Statements {
   const entityColumns = "machine, id, version, state, created_at, updated_at";
   const outboxColumns =
     "intent_id, machine, entity_id, intent, status, attempts, next_attempt_at, lease_owner, lease_until, last_error, created_at";
+  const timerColumns =
+    "timer_id, machine, entity_id, event, due_at, status, attempts, next_attempt_at, lease_owner, lease_until, last_error";
+  // Statuses are literals in the SQL: the partial index outbox_pending_by_entity only serves
+  // a query whose WHERE names its status literally.
+  const pending = `'${OutboxStatus.Pending}'`;
+  const done = `'${OutboxStatus.Done}'`;
+  const dead = `'${OutboxStatus.Dead}'`;
+  const timerPending = `'${TimerStatus.Pending}'`;
+  const fired = `'${TimerStatus.Fired}'`;
   return Object.freeze({
     schemaVersion: db.prepare<[], number | null>("SELECT max(version) FROM drover_migrations").pluck(),
     journalMode: db.prepare<[], string>("PRAGMA journal_mode").pluck(),
@@ -414,8 +543,9 @@ function prepare(db: Database.Database): Statements {
     insertOutbox: db.prepare<[string, string, string, string, string, number, number]>(
       `INSERT INTO outbox (${outboxColumns}) VALUES (?, ?, ?, ?, ?, 0, ?, NULL, NULL, NULL, ?)`,
     ),
-    insertTimer: db.prepare<[string, string, string, string, number, string]>(
-      "INSERT INTO timers (timer_id, machine, entity_id, event, due_at, status) VALUES (?, ?, ?, ?, ?, ?)",
+    // A timer is first claimable when it is due.
+    insertTimer: db.prepare<[string, string, string, string, number, number]>(
+      `INSERT INTO timers (${timerColumns}) VALUES (?, ?, ?, ?, ?, ${timerPending}, 0, ?, NULL, NULL, NULL)`,
     ),
     entities: db.prepare<[string, number], EntityRow>(
       `SELECT ${entityColumns} FROM entities WHERE machine = ? ORDER BY id LIMIT ?`,
@@ -431,8 +561,56 @@ function prepare(db: Database.Database): Statements {
       `SELECT ${outboxColumns} FROM outbox WHERE status = ? ORDER BY seq LIMIT ?`,
     ),
     // Equal due times keep commit order, as the reference store does.
-    timers: db.prepare<[], TimerRow>(
-      "SELECT timer_id, machine, entity_id, event, due_at, status FROM timers ORDER BY due_at, rowid",
+    timers: db.prepare<[], TimerRow>(`SELECT ${timerColumns} FROM timers ORDER BY due_at, rowid`),
+    // Due, unleased (or lease expired), and no older pending row of the same entity, whether
+    // that one is due, leased or backing off: an entity's intents run in commit order. The IN
+    // list is computed before any row changes.
+    claimOutbox: db.prepare<[ClaimParams], ClaimedOutboxRow>(
+      `UPDATE outbox SET attempts = attempts + 1, lease_owner = @owner, lease_until = @leaseUntil
+        WHERE seq IN (
+          SELECT o.seq FROM outbox AS o
+           WHERE o.status = ${pending} AND o.next_attempt_at <= @now
+             AND (o.lease_until IS NULL OR o.lease_until <= @now)
+             AND NOT EXISTS (
+               SELECT 1 FROM outbox AS older
+                WHERE older.status = ${pending} AND older.machine = o.machine
+                  AND older.entity_id = o.entity_id AND older.seq < o.seq)
+           ORDER BY o.seq LIMIT @limit)
+        RETURNING seq, ${outboxColumns}`,
+    ),
+    completeOutbox: db.prepare<[string, string]>(
+      `UPDATE outbox SET status = ${done}, lease_owner = NULL, lease_until = NULL
+        WHERE intent_id = ? AND lease_owner = ? AND status = ${pending}`,
+    ),
+    retryOutbox: db.prepare<[number, string, string, string]>(
+      `UPDATE outbox SET next_attempt_at = ?, last_error = ?, lease_owner = NULL, lease_until = NULL
+        WHERE intent_id = ? AND lease_owner = ? AND status = ${pending}`,
+    ),
+    buryOutbox: db.prepare<[string, string, string]>(
+      `UPDATE outbox SET status = ${dead}, last_error = ?, lease_owner = NULL, lease_until = NULL
+        WHERE intent_id = ? AND lease_owner = ? AND status = ${pending}`,
+    ),
+    // The last error stays, to show what killed the row before.
+    reviveOutbox: db.prepare<[number, string]>(
+      `UPDATE outbox SET status = ${pending}, attempts = 0, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL
+        WHERE intent_id = ? AND status = ${dead}`,
+    ),
+    claimTimers: db.prepare<[ClaimParams], ClaimedTimerRow>(
+      `UPDATE timers SET attempts = attempts + 1, lease_owner = @owner, lease_until = @leaseUntil
+        WHERE rowid IN (
+          SELECT rowid FROM timers
+           WHERE status = ${timerPending} AND next_attempt_at <= @now
+             AND (lease_until IS NULL OR lease_until <= @now)
+           ORDER BY due_at, rowid LIMIT @limit)
+        RETURNING rowid AS seq, ${timerColumns}`,
+    ),
+    completeTimer: db.prepare<[string, string]>(
+      `UPDATE timers SET status = ${fired}, lease_owner = NULL, lease_until = NULL
+        WHERE timer_id = ? AND lease_owner = ? AND status = ${timerPending}`,
+    ),
+    retryTimer: db.prepare<[number, string, string, string]>(
+      `UPDATE timers SET next_attempt_at = ?, last_error = ?, lease_owner = NULL, lease_until = NULL
+        WHERE timer_id = ? AND lease_owner = ? AND status = ${timerPending}`,
     ),
   });
 }

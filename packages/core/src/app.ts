@@ -1,0 +1,172 @@
+import { systemClock } from "./clock.js";
+import type { DispatcherSettings } from "./dispatcher.js";
+import { Dispatcher } from "./dispatcher.js";
+import type { Effects } from "./effects.js";
+import { declaredIntentTypes } from "./effects.js";
+import { ConfigurationError } from "./errors.js";
+import type { Logger } from "./logger.js";
+import { jsonLogger } from "./logger.js";
+import type { AnyMachine } from "./machine.js";
+import type { Clock, IdGenerator, OutboxRecord, Store } from "./ports.js";
+import { OutboxStatus } from "./ports.js";
+import type { RunResult } from "./result.js";
+import { RunResultKind } from "./result.js";
+import type { RunOptions } from "./runtime.js";
+import { Runtime } from "./runtime.js";
+import type { SchedulerSettings } from "./scheduler.js";
+import { Scheduler } from "./scheduler.js";
+import type { PurityMode } from "./step.js";
+
+/** What an {@link App} is wired from. */
+export interface AppOptions {
+  readonly store: Store;
+  readonly machines: readonly AnyMachine[];
+  /** Effect handlers, one {@link Effects} per machine that has intents to perform. */
+  readonly effects?: readonly Effects[];
+  readonly clock?: Clock;
+  readonly ids?: IdGenerator;
+  /** Default: JSON lines on stderr from level `info`. pino loggers fit. */
+  readonly logger?: Logger;
+  readonly purity?: PurityMode;
+  /** Loads and decisions per event before `conflict` (default 10). */
+  readonly maxAttempts?: number;
+  readonly dispatcher?: DispatcherSettings;
+  readonly scheduler?: SchedulerSettings;
+}
+
+/**
+ * A drover application: machines, a store, effect handlers, the dispatcher that executes
+ * intents and the scheduler that fires timers. `run` applies an event and wakes the
+ * dispatcher right after the commit; polling is only the fallback.
+ *
+ * @example
+ * const app = new App({ store: SqliteStore.open({ path: "./data/drover.db" }), machines: [doors], effects: [doorEffects] });
+ * await app.start();
+ * await app.run({ machine: "doors", id: "door_1" }, { type: "Install" });
+ * await app.stop();
+ */
+export class App {
+  readonly store: Store;
+  readonly runtime: Runtime;
+  readonly dispatcher: Dispatcher;
+  readonly scheduler: Scheduler;
+  readonly logger: Logger;
+  readonly #clock: Clock;
+  readonly #machines: readonly AnyMachine[];
+  #started = false;
+
+  constructor(options: AppOptions) {
+    this.store = options.store;
+    this.logger = options.logger ?? jsonLogger("info");
+    this.#clock = options.clock ?? systemClock;
+    this.#machines = options.machines;
+    this.runtime = new Runtime({
+      store: options.store,
+      machines: options.machines,
+      clock: this.#clock,
+      ...(options.ids === undefined ? {} : { ids: options.ids }),
+      ...(options.purity === undefined ? {} : { purity: options.purity }),
+      ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),
+    });
+    const effects = options.effects ?? [];
+    for (const e of effects) {
+      if (!this.runtime.machines.has(e.machine)) {
+        throw new ConfigurationError(`effects are registered for machine "${e.machine}", which is not in this app`);
+      }
+    }
+    const run = this.run.bind(this);
+    this.dispatcher = new Dispatcher({
+      ...options.dispatcher,
+      store: options.store,
+      run,
+      effects,
+      clock: this.#clock,
+      logger: this.logger,
+    });
+    this.scheduler = new Scheduler({
+      ...options.scheduler,
+      store: options.store,
+      run,
+      clock: this.#clock,
+      logger: this.logger,
+    });
+  }
+
+  /**
+   * Apply one event (see {@link Runtime.run}); when it produced intents, wake the dispatcher
+   * and the scheduler at once.
+   */
+  async run(
+    ref: { readonly machine: string; readonly id: string },
+    event: unknown,
+    options?: RunOptions,
+  ): Promise<RunResult> {
+    const result = await this.runtime.run(ref, event, options);
+    if (result.kind === RunResultKind.Processed && result.intents.length > 0) {
+      this.dispatcher.wake();
+      this.scheduler.wake();
+    }
+    return result;
+  }
+
+  /** Intent types the machines declare that no effect handler serves (they would be dead-lettered). */
+  unservedIntents(): { machine: string; intents: string[] }[] {
+    return this.#machines.flatMap((machine) => {
+      const unserved = (declaredIntentTypes(machine) ?? []).filter(
+        (type) => !this.dispatcher.serves(machine.name, type),
+      );
+      return unserved.length === 0 ? [] : [{ machine: machine.name, intents: unserved }];
+    });
+  }
+
+  /** Start the dispatcher and scheduler loops (warns about intents nobody serves). */
+  async start(): Promise<void> {
+    if (this.#started) return;
+    for (const { machine, intents } of this.unservedIntents()) {
+      this.logger.warn(
+        { machine, intents },
+        `machine "${machine}" declares intents that no effect handler serves; they will be dead-lettered: ${intents.join(", ")}`,
+      );
+    }
+    this.#started = true;
+    this.dispatcher.start();
+    this.scheduler.start();
+  }
+
+  /**
+   * Stop the loops and wait for the intents in flight, at most `timeoutMs` (default 10 s);
+   * stragglers are aborted and retried after the next start. Does not close the store.
+   */
+  async stop(options: { readonly timeoutMs?: number } = {}): Promise<void> {
+    this.#started = false;
+    await Promise.all([this.dispatcher.stop(options), this.scheduler.stop()]);
+  }
+
+  /**
+   * Resolve once nothing is due: no outbox row or timer whose time has come, and no intent in
+   * flight. Rows waiting for a later retry and future timers do not count. Drives the work
+   * itself, so it also works before `start()`. Rejects after `timeoutMs` (default 30 s).
+   */
+  async idle(options: { readonly timeoutMs?: number } = {}): Promise<void> {
+    const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+    for (;;) {
+      const [intents, timers] = await Promise.all([this.dispatcher.runOnce(), this.scheduler.runOnce()]);
+      if (intents === 0 && timers === 0 && this.dispatcher.inFlight === 0) return;
+      if (Date.now() > deadline)
+        throw new Error(`the app did not become idle within ${options.timeoutMs ?? 30_000} ms`);
+      if (intents === 0 && timers === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
+  /** Intents that failed for good, with their last error. */
+  deadLetters(limit = 100): Promise<OutboxRecord[]> {
+    return this.store.listOutbox({ status: OutboxStatus.Dead, limit });
+  }
+
+  /** Give a dead-lettered intent a fresh set of attempts. `false` if it is not dead. */
+  async retryDeadLetter(intentId: string): Promise<boolean> {
+    const revived = await this.store.retryDead(intentId, this.#clock.now());
+    if (revived) this.dispatcher.wake();
+    return revived;
+  }
+}

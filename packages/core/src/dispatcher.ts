@@ -1,0 +1,332 @@
+import { hostname } from "node:os";
+import { systemClock } from "./clock.js";
+import type { EffectContext, EffectHandler, Effects, FollowUp } from "./effects.js";
+import { ConfigurationError, DroverError } from "./errors.js";
+import type { Logger } from "./logger.js";
+import { silentLogger } from "./logger.js";
+import type { Typed } from "./machine.js";
+import type { Clock, OutboxRecord, Store } from "./ports.js";
+import type { RunResult } from "./result.js";
+import { RunResultKind } from "./result.js";
+import type { RunOptions } from "./runtime.js";
+import { backoffDelay, describeError, positive, WorkLoop } from "./work-loop.js";
+
+/** How follow-up events are applied: `Runtime.run`, or an App's `run` (which also wakes it). */
+export type RunFunction = (
+  ref: { readonly machine: string; readonly id: string },
+  event: unknown,
+  options?: RunOptions,
+) => Promise<RunResult>;
+
+/** Retry timing of failed attempts. */
+export interface Backoff {
+  /** Delay after the first failure (default 500 ms); doubles each time. */
+  readonly initialMs?: number;
+  /** The longest delay (default 60 s). */
+  readonly maxMs?: number;
+}
+
+/** Settings of a {@link Dispatcher}. */
+export interface DispatcherSettings {
+  /** This dispatcher's name in leases; unique per process (default host:pid:random). */
+  readonly owner?: string;
+  /** How long a claimed intent is ours before another dispatcher may take it (default 30 s). */
+  readonly leaseMs?: number;
+  /** Attempts before an intent is dead-lettered (default 10). */
+  readonly maxAttempts?: number;
+  readonly backoff?: Backoff;
+  /** A handler attempt that takes longer fails (default 10 s). */
+  readonly timeoutMs?: number;
+  /** Intents executed at once (default 16). */
+  readonly concurrency?: number;
+  /** Sleep between polls when idle and not woken (default 1 s). */
+  readonly pollMs?: number;
+  /** Jitter source (default Math.random). */
+  readonly random?: () => number;
+}
+
+/** What a {@link Dispatcher} is built from. */
+export interface DispatcherOptions extends DispatcherSettings {
+  readonly store: Store;
+  readonly run: RunFunction;
+  readonly effects: readonly Effects[];
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+}
+
+/** An effect handler attempt that ran past its time. */
+export class EffectTimeoutError extends DroverError {
+  override readonly name = "EffectTimeoutError";
+}
+
+/** A follow-up event that could not be applied (and so fails the attempt). */
+export class FollowUpError extends DroverError {
+  override readonly name = "FollowUpError";
+}
+
+/**
+ * Drains the outbox: leases due intents, runs their effect handlers, applies the follow-up
+ * events they return, marks them done; retries failures with exponential backoff and
+ * jitter and dead-letters an intent after `maxAttempts`. An entity's intents run in commit
+ * order; intents of different entities run concurrently. Safe with many dispatchers on one
+ * store: a row belongs to whoever holds its lease.
+ *
+ * @example
+ * const dispatcher = new Dispatcher({ store, run: (ref, e, o) => runtime.run(ref, e, o), effects: [doorEffects] });
+ * dispatcher.start();
+ * …
+ * await dispatcher.stop();
+ */
+export class Dispatcher {
+  readonly owner: string;
+  readonly #store: Store;
+  readonly #run: RunFunction;
+  readonly #handlers: ReadonlyMap<string, EffectHandler<Typed>>;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  readonly #leaseMs: number;
+  readonly #maxAttempts: number;
+  readonly #backoff: Required<Backoff>;
+  readonly #timeoutMs: number;
+  readonly #concurrency: number;
+  readonly #random: () => number;
+  readonly #loop: WorkLoop;
+  readonly #inFlight = new Set<Promise<void>>();
+  #stopping = new AbortController();
+
+  constructor(options: DispatcherOptions) {
+    this.owner = options.owner ?? defaultOwner("dispatcher");
+    this.#store = options.store;
+    this.#run = options.run;
+    this.#clock = options.clock ?? systemClock;
+    this.#logger = options.logger ?? silentLogger;
+    this.#leaseMs = positive("leaseMs", options.leaseMs ?? 30_000);
+    this.#maxAttempts = positive("maxAttempts", options.maxAttempts ?? 10);
+    this.#backoff = {
+      initialMs: positive("backoff.initialMs", options.backoff?.initialMs ?? 500),
+      maxMs: positive("backoff.maxMs", options.backoff?.maxMs ?? 60_000),
+    };
+    this.#timeoutMs = positive("timeoutMs", options.timeoutMs ?? 10_000);
+    this.#concurrency = positive("concurrency", options.concurrency ?? 16);
+    this.#random = options.random ?? Math.random;
+    const handlers = new Map<string, EffectHandler<Typed>>();
+    for (const effects of options.effects) {
+      for (const [type, handler] of Object.entries(effects.handlers)) {
+        const key = handlerKey(effects.machine, type);
+        if (handlers.has(key))
+          throw new ConfigurationError(`two effect handlers for ${effects.machine} intent ${type}`);
+        handlers.set(key, handler);
+      }
+    }
+    this.#handlers = handlers;
+    this.#loop = new WorkLoop(
+      () => this.#fill(),
+      positive("pollMs", options.pollMs ?? 1000),
+      (error) => this.#logger.error({ err: error, owner: this.owner }, "dispatcher: claiming intents failed"),
+    );
+  }
+
+  /** True when a handler is registered for this machine's intent type. */
+  serves(machine: string, intentType: string): boolean {
+    return this.#handlers.has(handlerKey(machine, intentType));
+  }
+
+  /** Intents being executed right now. */
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+
+  /**
+   * Claim what is due now (up to the concurrency), execute it all and wait for it. Returns
+   * how many intents were handled. For tests and `App.idle`; the background loop does the same.
+   */
+  async runOnce(): Promise<number> {
+    const rows = await this.#claim(this.#concurrency);
+    await Promise.all(rows.map((row) => this.#execute(row)));
+    return rows.length;
+  }
+
+  /** Start the background loop. */
+  start(): void {
+    if (this.#stopping.signal.aborted) this.#stopping = new AbortController();
+    this.#loop.start();
+  }
+
+  /** There may be new intents (a step just committed): look now instead of at the next poll. */
+  wake(): void {
+    this.#loop.wake();
+  }
+
+  /**
+   * Stop claiming, wait for the intents in flight up to `timeoutMs` (default 10 s), then
+   * abort the stragglers (their attempt fails and is retried after a restart).
+   */
+  async stop(options: { readonly timeoutMs?: number } = {}): Promise<void> {
+    const stopped = this.#loop.stop();
+    const drained = Promise.all([stopped, ...this.#inFlight]).then(() => true);
+    const timedOut = await Promise.race([drained, delay(options.timeoutMs ?? 10_000).then(() => false)]);
+    if (!timedOut) {
+      this.#stopping.abort(new Error("the dispatcher is stopping"));
+      await Promise.all([stopped, ...this.#inFlight]);
+    }
+  }
+
+  /** Keep up to `concurrency` intents in flight; returns how many were started. */
+  async #fill(): Promise<number> {
+    const free = this.#concurrency - this.#inFlight.size;
+    if (free <= 0) return 0;
+    const rows = await this.#claim(free);
+    for (const row of rows) {
+      const running = this.#execute(row).finally(() => {
+        this.#inFlight.delete(running);
+        // A finished intent may unblock the next one of its entity.
+        this.#loop.wake();
+      });
+      this.#inFlight.add(running);
+    }
+    return rows.length;
+  }
+
+  #claim(limit: number): Promise<OutboxRecord[]> {
+    return this.#store.claimOutbox({ owner: this.owner, now: this.#clock.now(), leaseMs: this.#leaseMs, limit });
+  }
+
+  /** Never rejects: whatever goes wrong is recorded on the row or logged. */
+  async #execute(row: OutboxRecord): Promise<void> {
+    try {
+      await this.#executeOrThrow(row);
+    } catch (error) {
+      this.#logger.error(
+        { err: error, intentId: row.intentId },
+        "dispatcher: could not record the outcome of an intent; its lease will expire and it runs again",
+      );
+    }
+  }
+
+  async #executeOrThrow(row: OutboxRecord): Promise<void> {
+    const intent = row.intent as unknown as Typed;
+    const log = { intentId: row.intentId, machine: row.machine, entityId: row.entityId, intent: intent.type };
+    const handler = this.#handlers.get(handlerKey(row.machine, intent.type));
+    if (handler === undefined) {
+      await this.#fail(
+        row,
+        `no effect handler for ${row.machine} intent ${intent.type}: register one with defineEffects(${row.machine}, { ${intent.type}: … })`,
+        true,
+      );
+      return;
+    }
+    if (row.attempts > this.#maxAttempts) {
+      // Its lease ran out more often than it may be tried: the process died or the handler hung.
+      await this.#fail(
+        row,
+        `gave up after ${row.attempts - 1} attempts; the last ended without an answer (process killed or hung?)${row.lastError ? `; error before: ${row.lastError}` : ""}`,
+        true,
+      );
+      return;
+    }
+    try {
+      const ctx = { intentId: row.intentId, machine: row.machine, entityId: row.entityId, attempt: row.attempts };
+      const followUps = await this.#attempt(handler, intent, ctx);
+      await this.#applyFollowUps(row, followUps ?? []);
+      if (!(await this.#store.completeOutbox(row.intentId, this.owner, this.#clock.now()))) {
+        this.#logger.warn(
+          log,
+          "dispatcher: lost the lease of an intent before finishing it; another dispatcher retries it",
+        );
+        return;
+      }
+      this.#logger.debug({ ...log, attempt: row.attempts }, "dispatcher: intent done");
+    } catch (error) {
+      await this.#fail(row, describeError(error), row.attempts >= this.#maxAttempts);
+    }
+  }
+
+  #attempt(
+    handler: EffectHandler<Typed>,
+    intent: Typed,
+    ctx: Omit<EffectContext, "signal">,
+    // biome-ignore lint/suspicious/noConfusingVoidType: mirrors EffectHandler's answer.
+  ): Promise<readonly FollowUp[] | void> {
+    const controller = new AbortController();
+    const stopping = this.#stopping.signal;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const error = new EffectTimeoutError(`the ${intent.type} handler did not finish within ${this.#timeoutMs} ms`);
+        controller.abort(error);
+        reject(error);
+      }, this.#timeoutMs);
+      const onStop = () => {
+        controller.abort(stopping.reason);
+        reject(new EffectTimeoutError(`the ${intent.type} handler was aborted: the dispatcher is stopping`));
+      };
+      stopping.addEventListener("abort", onStop, { once: true });
+      Promise.resolve()
+        .then(() => handler(intent, { ...ctx, signal: controller.signal }))
+        .then(resolve, reject)
+        .finally(() => {
+          clearTimeout(timer);
+          stopping.removeEventListener("abort", onStop);
+        });
+    });
+  }
+
+  async #applyFollowUps(row: OutboxRecord, followUps: readonly FollowUp[]): Promise<void> {
+    if (!Array.isArray(followUps))
+      throw new FollowUpError("an effect handler must resolve to nothing or an array of follow-ups");
+    for (const [index, followUp] of followUps.entries()) {
+      const eventId = `${row.intentId}#${index}`;
+      const result = await this.#run({ machine: followUp.machine, id: followUp.id }, followUp.event, { eventId });
+      const log = { intentId: row.intentId, eventId, machine: followUp.machine, entityId: followUp.id };
+      switch (result.kind) {
+        case RunResultKind.Processed:
+        case RunResultKind.Duplicate:
+          break;
+        case RunResultKind.Rejected:
+          this.#logger.info(
+            { ...log, reason: result.reason },
+            "dispatcher: a follow-up event was rejected by its machine",
+          );
+          break;
+        case RunResultKind.NotFound:
+          this.#logger.warn(log, "dispatcher: a follow-up event was sent to an entity that does not exist");
+          break;
+        case RunResultKind.Invalid:
+          throw new FollowUpError(
+            `follow-up #${index} to ${followUp.machine}/${followUp.id} is invalid: ${result.message}`,
+          );
+        case RunResultKind.Conflict:
+          throw new FollowUpError(`follow-up #${index} to ${followUp.machine}/${followUp.id} kept conflicting`);
+        default: {
+          const exhaustive: never = result;
+          throw new FollowUpError(`unknown result ${JSON.stringify(exhaustive)}`);
+        }
+      }
+    }
+  }
+
+  async #fail(row: OutboxRecord, error: string, dead: boolean): Promise<void> {
+    const now = this.#clock.now();
+    const retryAt = dead ? null : now + backoffDelay(row.attempts, this.#backoff, this.#random);
+    const log = { intentId: row.intentId, machine: row.machine, entityId: row.entityId, attempt: row.attempts, error };
+    if (!(await this.#store.failOutbox(row.intentId, this.owner, { error, now, retryAt }))) {
+      this.#logger.warn(log, "dispatcher: lost the lease of a failed intent; another dispatcher retries it");
+    } else if (retryAt === null) {
+      this.#logger.error(log, "dispatcher: intent dead-lettered");
+    } else {
+      this.#logger.warn({ ...log, retryAt }, "dispatcher: intent failed; will retry");
+    }
+  }
+}
+
+function handlerKey(machine: string, type: string): string {
+  return `${machine}\u0000${type}`;
+}
+
+/** A name for a lease owner: host, process and a random suffix. */
+export function defaultOwner(role: string): string {
+  return `${role}@${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

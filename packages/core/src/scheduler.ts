@@ -1,0 +1,152 @@
+import { systemClock } from "./clock.js";
+import type { Backoff, RunFunction } from "./dispatcher.js";
+import { defaultOwner } from "./dispatcher.js";
+import type { Logger } from "./logger.js";
+import { silentLogger } from "./logger.js";
+import type { Clock, Store, TimerRecord } from "./ports.js";
+import { RunResultKind } from "./result.js";
+import { backoffDelay, describeError, positive, WorkLoop } from "./work-loop.js";
+
+/** Settings of a {@link Scheduler}. */
+export interface SchedulerSettings {
+  /** This scheduler's name in leases (default host:pid:random). */
+  readonly owner?: string;
+  /** How long a claimed timer is ours (default 30 s). */
+  readonly leaseMs?: number;
+  /** Timers fired per claim (default 64). */
+  readonly batchSize?: number;
+  /** Sleep between polls when idle and not woken (default 1 s). */
+  readonly pollMs?: number;
+  /** Retry timing when firing fails (the store is down…): default 500 ms doubling to 60 s. */
+  readonly backoff?: Backoff;
+  readonly random?: () => number;
+}
+
+/** What a {@link Scheduler} is built from. */
+export interface SchedulerOptions extends SchedulerSettings {
+  readonly store: Store;
+  readonly run: RunFunction;
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+}
+
+/**
+ * Fires due timers: each `Schedule { at, event }` intent becomes a timer row when its step
+ * commits; once the clock passes `at`, the scheduler sends `event` to the entity with the
+ * timer id as event id (so a timer fires its event at most once, even if it is claimed
+ * again after a crash) and the timer's due time as the event's time.
+ *
+ * @example
+ * const scheduler = new Scheduler({ store, run: (ref, e, o) => runtime.run(ref, e, o) });
+ * scheduler.start();
+ */
+export class Scheduler {
+  readonly owner: string;
+  readonly #store: Store;
+  readonly #run: RunFunction;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  readonly #leaseMs: number;
+  readonly #batchSize: number;
+  readonly #backoff: Required<Backoff>;
+  readonly #random: () => number;
+  readonly #loop: WorkLoop;
+
+  constructor(options: SchedulerOptions) {
+    this.owner = options.owner ?? defaultOwner("scheduler");
+    this.#store = options.store;
+    this.#run = options.run;
+    this.#clock = options.clock ?? systemClock;
+    this.#logger = options.logger ?? silentLogger;
+    this.#leaseMs = positive("leaseMs", options.leaseMs ?? 30_000);
+    this.#batchSize = positive("batchSize", options.batchSize ?? 64);
+    this.#backoff = { initialMs: options.backoff?.initialMs ?? 500, maxMs: options.backoff?.maxMs ?? 60_000 };
+    this.#random = options.random ?? Math.random;
+    this.#loop = new WorkLoop(
+      () => this.runOnce(),
+      positive("pollMs", options.pollMs ?? 1000),
+      (error) => this.#logger.error({ err: error, owner: this.owner }, "scheduler: claiming timers failed"),
+    );
+  }
+
+  /** Fire every timer due now (one batch); returns how many were claimed. */
+  async runOnce(): Promise<number> {
+    const now = this.#clock.now();
+    const timers = await this.#store.claimTimers({
+      owner: this.owner,
+      now,
+      leaseMs: this.#leaseMs,
+      limit: this.#batchSize,
+    });
+    await Promise.all(timers.map((timer) => this.#fire(timer)));
+    return timers.length;
+  }
+
+  start(): void {
+    this.#loop.start();
+  }
+
+  /** A timer may have been scheduled: look now. */
+  wake(): void {
+    this.#loop.wake();
+  }
+
+  /** Stop polling; resolves once the batch being fired is done. */
+  async stop(): Promise<void> {
+    await this.#loop.stop();
+  }
+
+  async #fire(timer: TimerRecord): Promise<void> {
+    const log = { timerId: timer.timerId, machine: timer.machine, entityId: timer.entityId, dueAt: timer.dueAt };
+    try {
+      const result = await this.#run({ machine: timer.machine, id: timer.entityId }, timer.event, {
+        eventId: timer.timerId,
+        at: timer.dueAt,
+      });
+      switch (result.kind) {
+        case RunResultKind.Processed:
+        case RunResultKind.Duplicate:
+          this.#logger.debug(log, "scheduler: timer fired");
+          break;
+        case RunResultKind.Rejected:
+          this.#logger.info({ ...log, reason: result.reason }, "scheduler: timer fired; its event was rejected");
+          break;
+        case RunResultKind.NotFound:
+          this.#logger.warn(log, "scheduler: timer fired for an entity that does not exist");
+          break;
+        case RunResultKind.Invalid:
+          // The timer's event no longer fits its machine (a schema changed): retrying cannot help.
+          this.#logger.error(
+            { ...log, error: result.message, issues: result.issues },
+            "scheduler: timer event is invalid",
+          );
+          break;
+        case RunResultKind.Conflict:
+          throw new Error(`the timer's event kept conflicting after ${result.attempts} attempts`);
+        default: {
+          const exhaustive: never = result;
+          throw new Error(`unknown result ${JSON.stringify(exhaustive)}`);
+        }
+      }
+      if (!(await this.#store.completeTimer(timer.timerId, this.owner, this.#clock.now()))) {
+        this.#logger.warn(
+          log,
+          "scheduler: lost the lease of a timer after firing it (its event id makes a re-fire harmless)",
+        );
+      }
+    } catch (error) {
+      const now = this.#clock.now();
+      const retryAt = now + backoffDelay(timer.attempts, this.#backoff, this.#random);
+      const message = describeError(error);
+      this.#logger.warn({ ...log, error: message, retryAt }, "scheduler: firing a timer failed; will retry");
+      await this.#store
+        .failTimer(timer.timerId, this.owner, { error: message, now, retryAt })
+        .catch((failure: unknown) => {
+          this.#logger.error(
+            { ...log, err: failure },
+            "scheduler: could not record a failed timer; its lease will expire",
+          );
+        });
+    }
+  }
+}
