@@ -92,23 +92,9 @@ async function send(label: string, id: string, event: object, eventId?: string):
   return result;
 }
 
-/**
- * Let the dispatcher do everything that is due, including retries of failed attempts:
- * `app.idle()` returns while a failed intent waits for its backoff, so look again.
- */
-async function settle(): Promise<void> {
-  for (;;) {
-    await app.idle();
-    const pending = await store.listOutbox({ status: OutboxStatus.Pending });
-    if (pending.length === 0) return;
-    const next = Math.min(...pending.map((row) => row.nextAttemptAt));
-    await new Promise((resolve) => setTimeout(resolve, Math.max(5, next - Date.now())));
-  }
-}
-
 /** Wait for the dispatcher, then print where the payment stands. */
 async function dispatched(id: string): Promise<void> {
-  await settle();
+  await app.settled({ timeoutMs: 120_000 });
   const state = (await store.getEntity({ machine: "payments", id }))?.state as PaymentState | undefined;
   const extra =
     state === undefined
@@ -130,7 +116,7 @@ if (leftOver.length > 0) {
   );
 }
 await app.start();
-await settle();
+await app.settled({ timeoutMs: 120_000 });
 
 const small = newId();
 console.log(`\nA small payment (${small}):`);

@@ -48,19 +48,7 @@ function harness(options: { provider?: SimulatedProviderOptions; app?: Partial<A
     assert.ok(entity !== undefined, `${id} does not exist`);
     return entity.state as unknown as PaymentState;
   };
-  /**
-   * Wait until no intent is pending at all: `app.idle()` returns while a failed intent waits
-   * for its retry, so look again until the outbox holds no pending row.
-   */
-  const settle = async (timeoutMs = 10_000): Promise<void> => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      await app.idle({ timeoutMs });
-      if ((await store.listOutbox({ status: OutboxStatus.Pending, limit: 1 })).length === 0) return;
-      assert.ok(Date.now() < deadline, "intents still pending after the deadline");
-      await new Promise((resolve) => setTimeout(resolve, 2));
-    }
-  };
+  const settle = (timeoutMs = 10_000): Promise<void> => app.settled({ timeoutMs });
   return { app, store, provider, verifications, mailer, clock, send, state, settle };
 }
 
@@ -169,6 +157,22 @@ describe("payments effects: the life of a payment through the dispatcher", () =>
       books?.voids.map((e) => e.authorizationId),
       [cancelled.authorizationId],
     );
+  });
+
+  it("dead-letters at once an intent the provider refuses for good", async () => {
+    const { app, send, settle } = harness();
+    const id = "pay_refused0000000001";
+    processed(await send(id, request(5_000)));
+    // An authorization the provider never made (as if another provider account had made it).
+    processed(await send(id, { type: "ProviderAuthorized", authorizationId: "auth_elsewhere" }));
+    processed(await send(id, { type: "CapturePayment", amount: 5_000 }));
+    await settle();
+    const dead = await app.deadLetters();
+    assert.deepEqual(
+      dead.map((row) => [(row.intent as { type: string }).type, row.attempts]),
+      [["CaptureWithProvider", 1]],
+    );
+    assert.match(dead[0]?.lastError ?? "", /PermanentEffectError: .*unknown_authorization/);
   });
 
   it("converges with a flaky provider: every payment settles, with one charge each", async () => {

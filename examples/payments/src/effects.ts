@@ -1,9 +1,9 @@
 import type { Effects } from "@drover/core";
-import { defineEffects, followUp } from "@drover/core";
+import { defineEffects, followUp, PermanentEffectError } from "@drover/core";
 import type { Mailer, VerificationQueue } from "./back-office.js";
 import { payments } from "./payments.js";
 import type { PaymentProvider } from "./provider.js";
-import { AuthorizeOutcome } from "./provider.js";
+import { AuthorizeOutcome, ProviderRejectedError } from "./provider.js";
 
 /** What the payments' effect handlers talk to. */
 export interface PaymentEffectsDependencies {
@@ -18,7 +18,8 @@ export interface PaymentEffectsDependencies {
  * abort signal, so a retried intent is recognised by the provider and the back office, and
  * a timed-out one stops waiting. `AuthorizeWithProvider` answers with `ProviderAuthorized`
  * or `ProviderDeclined`; the others have nothing to say back. A transient provider failure
- * throws, so the dispatcher retries the intent with backoff.
+ * throws, so the dispatcher retries the intent with backoff; a permanent refusal becomes a
+ * {@link PermanentEffectError}, so the intent is dead-lettered at once for an operator.
  *
  * @example
  * const app = new App({
@@ -30,7 +31,9 @@ export interface PaymentEffectsDependencies {
 export function paymentEffects({ provider, verifications, mailer }: PaymentEffectsDependencies): Effects {
   return defineEffects(payments, {
     AuthorizeWithProvider: async ({ paymentId, amount, currency, customerId }, ctx) => {
-      const answer = await provider.authorize(ctx.intentId, { paymentId, amount, currency, customerId }, ctx.signal);
+      const answer = await permanent(
+        provider.authorize(ctx.intentId, { paymentId, amount, currency, customerId }, ctx.signal),
+      );
       switch (answer.outcome) {
         case AuthorizeOutcome.Authorized:
           return [
@@ -45,13 +48,13 @@ export function paymentEffects({ provider, verifications, mailer }: PaymentEffec
       }
     },
     CaptureWithProvider: async ({ authorizationId, amount, currency }, ctx) => {
-      await provider.capture(ctx.intentId, { authorizationId, amount, currency }, ctx.signal);
+      await permanent(provider.capture(ctx.intentId, { authorizationId, amount, currency }, ctx.signal));
     },
     VoidAuthorization: async ({ authorizationId }, ctx) => {
-      await provider.void(ctx.intentId, { authorizationId }, ctx.signal);
+      await permanent(provider.void(ctx.intentId, { authorizationId }, ctx.signal));
     },
     RefundWithProvider: async ({ authorizationId, amount, currency }, ctx) => {
-      await provider.refund(ctx.intentId, { authorizationId, amount, currency }, ctx.signal);
+      await permanent(provider.refund(ctx.intentId, { authorizationId, amount, currency }, ctx.signal));
     },
     RequestVerification: async ({ paymentId, amount, currency, customerId }, ctx) => {
       await verifications.enqueue(ctx.intentId, { paymentId, amount, currency, customerId }, ctx.signal);
@@ -60,4 +63,14 @@ export function paymentEffects({ provider, verifications, mailer }: PaymentEffec
       await mailer.send(ctx.intentId, { paymentId, customerId, template }, ctx.signal);
     },
   });
+}
+
+/** A refusal the provider will repeat forever is not worth retrying: dead-letter it at once. */
+async function permanent<T>(call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (error) {
+    if (error instanceof ProviderRejectedError) throw new PermanentEffectError(error.message, { cause: error });
+    throw error;
+  }
 }

@@ -158,6 +158,26 @@ export class App {
     }
   }
 
+  /**
+   * Resolve once no intent is pending at all (dead letters aside) and nothing is due: unlike
+   * {@link App.idle}, it also waits out intents whose retry time lies ahead, on the app's
+   * clock — so with a hand-driven test clock, advance it or use `idle`. Rejects after
+   * `timeoutMs` (default 30 s).
+   */
+  async settled(options: { readonly timeoutMs?: number } = {}): Promise<void> {
+    const timeoutMs = options.timeoutMs ?? 30_000;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      await this.idle({ timeoutMs: Math.max(1, deadline - Date.now()) });
+      const pending = await this.store.listOutbox({ status: OutboxStatus.Pending, limit: 1 });
+      if (pending.length === 0) return;
+      if (Date.now() > deadline) {
+        throw new Error(`intents were still pending after ${timeoutMs} ms (first: ${pending[0]?.intentId})`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
   /** Intents that failed for good, with their last error. */
   deadLetters(limit = 100): Promise<OutboxRecord[]> {
     return this.store.listOutbox({ status: OutboxStatus.Dead, limit });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { App } from "./app.js";
-import { Dispatcher } from "./dispatcher.js";
+import { Dispatcher, PermanentEffectError } from "./dispatcher.js";
 import type { EffectContext, EffectHandlers } from "./effects.js";
 import { defineEffects, followUp } from "./effects.js";
 import { silentLogger } from "./logger.js";
@@ -124,6 +124,18 @@ describe("Dispatcher", () => {
     await app.dispatcher.runOnce();
     assert.equal((await outboxRow(store, "tally/t_a/2/0"))?.status, "done");
     assert.deepEqual(await app.deadLetters(), []);
+  });
+
+  it("dead-letters at once an intent whose handler says retrying cannot help", async () => {
+    const { app, add } = setup({
+      Noted: async () => {
+        throw new PermanentEffectError("the provider refused for good");
+      },
+    });
+    await add("t_a", 5);
+    await app.dispatcher.runOnce();
+    const [dead] = await app.deadLetters();
+    assert.deepEqual([dead?.attempts, dead?.lastError], [1, "PermanentEffectError: the provider refused for good"]);
   });
 
   it("dead-letters at once an intent no handler serves, saying which", async () => {

@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { hostname } from "node:os";
 import { systemClock } from "./clock.js";
 import type { EffectContext, EffectHandler, Effects, FollowUp } from "./effects.js";
@@ -59,6 +60,18 @@ export class EffectTimeoutError extends DroverError {
   override readonly name = "EffectTimeoutError";
 }
 
+/**
+ * Throw this from an effect handler when trying again cannot help (the provider refused for
+ * good, the request is malformed): the intent is dead-lettered at once with this message,
+ * instead of being retried `maxAttempts` times.
+ *
+ * @example
+ * if (response.status === 422) throw new PermanentEffectError(`provider refused: ${await response.text()}`);
+ */
+export class PermanentEffectError extends DroverError {
+  override readonly name = "PermanentEffectError";
+}
+
 /** A follow-up event that could not be applied (and so fails the attempt). */
 export class FollowUpError extends DroverError {
   override readonly name = "FollowUpError";
@@ -92,7 +105,7 @@ export class Dispatcher {
   readonly #random: () => number;
   readonly #loop: WorkLoop;
   readonly #inFlight = new Set<Promise<void>>();
-  #stopping = new AbortController();
+  #stopping = stoppingController();
 
   constructor(options: DispatcherOptions) {
     this.owner = options.owner ?? defaultOwner("dispatcher");
@@ -148,7 +161,7 @@ export class Dispatcher {
 
   /** Start the background loop. */
   start(): void {
-    if (this.#stopping.signal.aborted) this.#stopping = new AbortController();
+    if (this.#stopping.signal.aborted) this.#stopping = stoppingController();
     this.#loop.start();
   }
 
@@ -237,7 +250,11 @@ export class Dispatcher {
       }
       this.#logger.debug({ ...log, attempt: row.attempts }, "dispatcher: intent done");
     } catch (error) {
-      await this.#fail(row, describeError(error), row.attempts >= this.#maxAttempts);
+      await this.#fail(
+        row,
+        describeError(error),
+        error instanceof PermanentEffectError || row.attempts >= this.#maxAttempts,
+      );
     }
   }
 
@@ -316,6 +333,13 @@ export class Dispatcher {
       this.#logger.warn({ ...log, retryAt }, "dispatcher: intent failed; will retry");
     }
   }
+}
+
+/** Every attempt in flight listens to this signal: many listeners are expected, not a leak. */
+function stoppingController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
 }
 
 function handlerKey(machine: string, type: string): string {

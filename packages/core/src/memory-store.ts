@@ -182,11 +182,12 @@ export class MemoryStore implements Store {
 
   async claimOutbox(query: ClaimQuery): Promise<OutboxRecord[]> {
     this.#open();
+    const limit = Math.floor(query.limit);
     const claimed: OutboxRecord[] = [];
     // Only the oldest pending row of an entity may run: later ones wait behind it.
     const blocked = new Set<string>();
     for (const row of this.#outbox.values()) {
-      if (claimed.length >= query.limit) break;
+      if (claimed.length >= limit) break;
       if (row.status !== OutboxStatus.Pending) continue;
       const entity = key({ machine: row.machine, id: row.entityId });
       if (blocked.has(entity)) continue;
@@ -247,7 +248,7 @@ export class MemoryStore implements Store {
     const due = [...this.#timers.values()]
       .filter((t) => t.status === TimerStatus.Pending && t.nextAttemptAt <= query.now && leaseFree(t, query.now))
       .sort((a, b) => a.dueAt - b.dueAt)
-      .slice(0, query.limit);
+      .slice(0, Math.max(0, Math.floor(query.limit)));
     return due.map((timer) => {
       const leased = {
         ...timer,

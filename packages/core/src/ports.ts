@@ -216,9 +216,15 @@ export interface Store {
   listTimers(): Promise<TimerRecord[]>;
 
   /**
-   * Lease due outbox rows to `owner`: pending, `nextAttemptAt <= now`, lease free or expired,
-   * and the oldest pending row of its entity (an entity's intents run in commit order).
-   * Each claim counts as an attempt: the rows come back with `attempts` already increased.
+   * Lease due outbox rows to `owner`: pending, `nextAttemptAt <= now`, lease free or expired
+   * (`leaseUntil <= now`), and the oldest pending row of its entity — an entity's intents run
+   * in commit order, so a row leased or waiting for its retry holds back the later rows of its
+   * entity; done and dead rows hold back nothing (a revived dead row may thus run after later
+   * ones). At most `limit` rows (a limit below 1 claims nothing), in commit order. Each claim
+   * counts as an attempt: the rows come back with `attempts` already increased.
+   *
+   * A lease is held by name: its owner may still settle the row after `leaseUntil` as long
+   * as nobody else has claimed it since.
    */
   claimOutbox(query: ClaimQuery): Promise<OutboxRecord[]>;
   /** Mark a claimed row done. `false` (and no change) if `owner` no longer holds its lease. */

@@ -488,6 +488,7 @@ export function runStoreConformance(options: ConformanceOptions): void {
           for (const id of ["t_a", "t_b", "t_c"])
             await commitOk(store, acceptedWrite(id, `evt_${id}9`, 0, {}, intents(1)));
           assert.deepEqual(await claim(store, "w1", T0), []);
+          assert.deepEqual(await claim(store, "w1", T0 + 100, 0), []);
           assert.equal((await claim(store, "w1", T0 + 100, 2)).length, 2);
           assert.equal((await claim(store, "w1", T0 + 100, 2)).length, 1);
         }),
