@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { AppOptions, Clock, RunResult } from "@drover/core";
-import { App, MemoryStore, OutboxStatus, RunResultKind, silentLogger } from "@drover/core";
+import { App, MemoryStore, RunResultKind, silentLogger } from "@drover/core";
 import { MemoryMailer, MemoryVerificationQueue } from "./back-office.js";
 import { paymentEffects } from "./effects.js";
 import type { PaymentState } from "./payments.js";
