@@ -462,6 +462,8 @@ export const payments: Machine<
   intents: PaymentIntent,
   rejections: z.enum(PaymentRejection),
   creates: ["RequestPayment"],
+  // Sent by the effect handlers and the expiry timer, never by callers.
+  internal: ["ProviderAuthorized", "ProviderDeclined", "AuthorizationExpired"],
   create,
   handle,
 });

@@ -1,5 +1,5 @@
 import { systemClock } from "./clock.js";
-import type { DispatcherSettings } from "./dispatcher.js";
+import type { AttemptReport, DispatcherSettings } from "./dispatcher.js";
 import { Dispatcher } from "./dispatcher.js";
 import type { Effects } from "./effects.js";
 import { declaredIntentTypes } from "./effects.js";
@@ -16,6 +16,19 @@ import { Runtime } from "./runtime.js";
 import type { SchedulerSettings } from "./scheduler.js";
 import { Scheduler } from "./scheduler.js";
 import type { PurityMode } from "./step.js";
+
+/** One event's result, as reported to observers (metrics, logs). */
+export interface ResultReport {
+  readonly machine: string;
+  readonly result: RunResult;
+  readonly durationMs: number;
+}
+
+/** Listens to what an {@link App} does; every method optional, none may throw. */
+export interface AppObserver {
+  onResult?(report: ResultReport): void;
+  onAttempt?(report: AttemptReport): void;
+}
 
 /** What an {@link App} is wired from. */
 export interface AppOptions {
@@ -53,6 +66,7 @@ export class App {
   readonly logger: Logger;
   readonly #clock: Clock;
   readonly #machines: readonly AnyMachine[];
+  readonly #observers = new Set<AppObserver>();
   #started = false;
 
   constructor(options: AppOptions) {
@@ -82,6 +96,9 @@ export class App {
       effects,
       clock: this.#clock,
       logger: this.logger,
+      onAttempt: (report) => {
+        for (const observer of this.#observers) observer.onAttempt?.(report);
+      },
     });
     this.scheduler = new Scheduler({
       ...options.scheduler,
@@ -101,12 +118,28 @@ export class App {
     event: unknown,
     options?: RunOptions,
   ): Promise<RunResult> {
+    const started = performance.now();
     const result = await this.runtime.run(ref, event, options);
+    if (this.#observers.size > 0) {
+      const report = { machine: ref.machine, result, durationMs: performance.now() - started };
+      for (const observer of this.#observers) observer.onResult?.(report);
+    }
     if (result.kind === RunResultKind.Processed && result.intents.length > 0) {
       this.dispatcher.wake();
       this.scheduler.wake();
     }
     return result;
+  }
+
+  /** Start reporting to `observer`; returns a function that stops it. */
+  observe(observer: AppObserver): () => void {
+    this.#observers.add(observer);
+    return () => this.#observers.delete(observer);
+  }
+
+  /** The machines of this app. */
+  get machines(): readonly AnyMachine[] {
+    return this.#machines;
   }
 
   /** Intent types the machines declare that no effect handler serves (they would be dead-lettered). */

@@ -46,6 +46,22 @@ export interface DispatcherSettings {
   readonly random?: () => number;
 }
 
+/** How an attempt ended: a smart enum. */
+export const AttemptOutcome = {
+  Done: "done",
+  Retry: "retry",
+  Dead: "dead",
+} as const;
+export type AttemptOutcome = (typeof AttemptOutcome)[keyof typeof AttemptOutcome];
+
+/** One attempt at an intent, as reported to observers (metrics). */
+export interface AttemptReport {
+  readonly machine: string;
+  readonly intentType: string;
+  readonly outcome: AttemptOutcome;
+  readonly durationMs: number;
+}
+
 /** What a {@link Dispatcher} is built from. */
 export interface DispatcherOptions extends DispatcherSettings {
   readonly store: Store;
@@ -53,6 +69,8 @@ export interface DispatcherOptions extends DispatcherSettings {
   readonly effects: readonly Effects[];
   readonly clock?: Clock;
   readonly logger?: Logger;
+  /** Called after every attempt (metrics). Must not throw. */
+  readonly onAttempt?: (report: AttemptReport) => void;
 }
 
 /** An effect handler attempt that ran past its time. */
@@ -105,6 +123,7 @@ export class Dispatcher {
   readonly #random: () => number;
   readonly #loop: WorkLoop;
   readonly #inFlight = new Set<Promise<void>>();
+  readonly #onAttempt: (report: AttemptReport) => void;
   #stopping = stoppingController();
 
   constructor(options: DispatcherOptions) {
@@ -122,6 +141,7 @@ export class Dispatcher {
     this.#timeoutMs = positive("timeoutMs", options.timeoutMs ?? 10_000);
     this.#concurrency = positive("concurrency", options.concurrency ?? 16);
     this.#random = options.random ?? Math.random;
+    this.#onAttempt = options.onAttempt ?? (() => {});
     const handlers = new Map<string, EffectHandler<Typed>>();
     for (const effects of options.effects) {
       for (const [type, handler] of Object.entries(effects.handlers)) {
@@ -217,6 +237,14 @@ export class Dispatcher {
   }
 
   async #executeOrThrow(row: OutboxRecord): Promise<void> {
+    const started = performance.now();
+    const outcome = await this.#settle(row);
+    const intentType = (row.intent as unknown as Typed).type;
+    this.#onAttempt({ machine: row.machine, intentType, outcome, durationMs: performance.now() - started });
+  }
+
+  /** Run one claimed intent and record how it ended. */
+  async #settle(row: OutboxRecord): Promise<AttemptOutcome> {
     const intent = row.intent as unknown as Typed;
     const log = { intentId: row.intentId, machine: row.machine, entityId: row.entityId, intent: intent.type };
     const handler = this.#handlers.get(handlerKey(row.machine, intent.type));
@@ -226,7 +254,7 @@ export class Dispatcher {
         `no effect handler for ${row.machine} intent ${intent.type}: register one with defineEffects(${row.machine}, { ${intent.type}: … })`,
         true,
       );
-      return;
+      return AttemptOutcome.Dead;
     }
     if (row.attempts > this.#maxAttempts) {
       // Its lease ran out more often than it may be tried: the process died or the handler hung.
@@ -235,7 +263,7 @@ export class Dispatcher {
         `gave up after ${row.attempts - 1} attempts; the last ended without an answer (process killed or hung?)${row.lastError ? `; error before: ${row.lastError}` : ""}`,
         true,
       );
-      return;
+      return AttemptOutcome.Dead;
     }
     try {
       const ctx = { intentId: row.intentId, machine: row.machine, entityId: row.entityId, attempt: row.attempts };
@@ -246,15 +274,14 @@ export class Dispatcher {
           log,
           "dispatcher: lost the lease of an intent before finishing it; another dispatcher retries it",
         );
-        return;
+        return AttemptOutcome.Retry;
       }
       this.#logger.debug({ ...log, attempt: row.attempts }, "dispatcher: intent done");
+      return AttemptOutcome.Done;
     } catch (error) {
-      await this.#fail(
-        row,
-        describeError(error),
-        error instanceof PermanentEffectError || row.attempts >= this.#maxAttempts,
-      );
+      const dead = error instanceof PermanentEffectError || row.attempts >= this.#maxAttempts;
+      await this.#fail(row, describeError(error), dead);
+      return dead ? AttemptOutcome.Dead : AttemptOutcome.Retry;
     }
   }
 

@@ -1,8 +1,8 @@
-export type { AppOptions } from "./app.js";
+export type { AppObserver, AppOptions, ResultReport } from "./app.js";
 export { App } from "./app.js";
 export { randomIds, systemClock, uuidv7 } from "./clock.js";
-export type { Backoff, DispatcherOptions, DispatcherSettings, RunFunction } from "./dispatcher.js";
-export { Dispatcher, EffectTimeoutError, FollowUpError, PermanentEffectError } from "./dispatcher.js";
+export type { AttemptReport, Backoff, DispatcherOptions, DispatcherSettings, RunFunction } from "./dispatcher.js";
+export { AttemptOutcome, Dispatcher, EffectTimeoutError, FollowUpError, PermanentEffectError } from "./dispatcher.js";
 export type { EffectContext, EffectHandler, EffectHandlers, Effects, FollowUp } from "./effects.js";
 export { declaredIntentTypes, defineEffects, followUp } from "./effects.js";
 export {

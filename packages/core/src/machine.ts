@@ -94,6 +94,11 @@ export interface Machine<
   };
   /** Event types that may create an entity; any other event to a missing entity is `not_found`. */
   readonly creates: readonly Event["type"][];
+  /**
+   * Event types only drover itself sends (follow-ups of effects, timers): edges such as the
+   * HTTP API refuse them from callers. The runtime accepts every event type.
+   */
+  readonly internal: readonly Event["type"][];
   create(event: Event, ctx: StepContext<Id>): Decision<State, Intent, Reason>;
   handle(state: State, event: Event, ctx: StepContext<Id>): Decision<State, Intent, Reason>;
 }
@@ -128,6 +133,8 @@ export interface MachineDefinition<
   readonly intents: IntentSchema;
   readonly rejections: RejectionSchema;
   readonly creates: readonly Creates[];
+  /** Event types callers may not send (see {@link Machine.internal}); none by default. */
+  readonly internal?: readonly z.output<EventSchema>["type"][];
   create(
     event: Extract<z.output<EventSchema>, { type: Creates }>,
     ctx: StepContext<z.output<IdSchema>>,
@@ -210,6 +217,7 @@ export function defineMachine<
       rejection: definition.rejections,
     }) as unknown as Schemas,
     creates,
+    internal: Object.freeze([...(definition.internal ?? [])]),
     // The runtime only calls `create` for an event whose type is in `creates`.
     create: (event: Event, ctx: StepContext<z.output<IdSchema>>) =>
       definition.create(event as Extract<Event, { type: Creates }>, ctx),

@@ -175,6 +175,18 @@ export class MemoryStore implements Store {
     return jsonClone(rows.slice(0, query.limit ?? rows.length));
   }
 
+  async findOutbox(intentId: string): Promise<OutboxRecord | undefined> {
+    this.#open();
+    return copy(this.#outbox.get(intentId));
+  }
+
+  async outboxStats(): Promise<Record<OutboxStatus, number>> {
+    this.#open();
+    const stats: Record<OutboxStatus, number> = { pending: 0, done: 0, dead: 0 };
+    for (const row of this.#outbox.values()) stats[row.status]++;
+    return stats;
+  }
+
   async listTimers(): Promise<TimerRecord[]> {
     this.#open();
     return jsonClone([...this.#timers.values()].sort((a, b) => a.dueAt - b.dueAt));

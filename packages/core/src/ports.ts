@@ -212,6 +212,9 @@ export interface Store {
   findInbox(eventId: string): Promise<InboxRecord | undefined>;
   /** Outbox rows in the order their intents were committed. */
   listOutbox(query?: OutboxQuery): Promise<OutboxRecord[]>;
+  findOutbox(intentId: string): Promise<OutboxRecord | undefined>;
+  /** How many outbox rows are in each status (for gauges). */
+  outboxStats(): Promise<Record<OutboxStatus, number>>;
   /** Timers, soonest first. */
   listTimers(): Promise<TimerRecord[]>;
 

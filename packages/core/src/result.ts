@@ -18,6 +18,7 @@ export const InvalidReason = {
   InvalidEvent: "invalid_event",
   InvalidEventId: "invalid_event_id",
   InvalidTime: "invalid_time",
+  InvalidVersion: "invalid_version",
   IdempotencyKeyReused: "idempotency_key_reused",
 } as const;
 export type InvalidReason = (typeof InvalidReason)[keyof typeof InvalidReason];
@@ -76,13 +77,19 @@ export interface Duplicate {
   readonly original: Outcome;
 }
 
-/** The entity kept changing under us until retries ran out. Nothing written; safe to retry. */
+/**
+ * The entity kept changing under us until retries ran out — or, when the caller named the
+ * version it expected (`RunOptions.expectedVersion`), it is at another version
+ * (`expectedVersion` and `currentVersion` are then set). Nothing written; safe to retry.
+ */
 export interface Conflict {
   readonly kind: typeof RunResultKind.Conflict;
   readonly machine: string;
   readonly id: string;
   readonly eventId: string;
   readonly attempts: number;
+  readonly expectedVersion?: number;
+  readonly currentVersion?: number;
 }
 
 /** The input was refused at the edge. Nothing written. */

@@ -295,6 +295,34 @@ describe("Runtime", () => {
     });
   });
 
+  describe("expected version (If-Match)", () => {
+    it("applies the event when the entity is at the expected version", async () => {
+      const { runtime } = setup();
+      await runtime.run(tally(), { type: "Open" }, { expectedVersion: 0 });
+      expectKind(await runtime.run(tally(), { type: "Add", n: 1 }, { expectedVersion: 1 }), "processed");
+    });
+
+    it("answers conflict with both versions when the entity moved on, and writes nothing", async () => {
+      const { runtime, store } = setup();
+      await runtime.run(tally(), { type: "Open" });
+      await runtime.run(tally(), { type: "Add", n: 1 });
+      const before = await everything(store);
+      const result = expectKind(
+        await runtime.run(tally(), { type: "Add", n: 1 }, { expectedVersion: 1, eventId: "evt_stale" }),
+        "conflict",
+      );
+      assert.deepEqual([result.expectedVersion, result.currentVersion], [1, 2]);
+      assert.deepEqual(await everything(store), before);
+      assert.equal(await store.findInbox("evt_stale"), undefined);
+    });
+
+    it("refuses a negative or fractional expected version as invalid", async () => {
+      const { runtime } = setup();
+      const result = expectKind(await runtime.run(tally(), { type: "Open" }, { expectedVersion: -1 }), "invalid");
+      assert.equal(result.reason, InvalidReason.InvalidVersion);
+    });
+  });
+
   describe("faults", () => {
     it("writes nothing and throws when the machine throws (a bug, not a result)", async () => {
       const broken = defineMachine({

@@ -40,6 +40,11 @@ export interface RunOptions {
   readonly eventId?: string;
   /** The event's time, epoch ms. Defaults to the clock's now. */
   readonly at?: number;
+  /**
+   * Apply the event only if the entity is at this version (0: does not exist yet); otherwise
+   * answer `conflict` with `expectedVersion` and `currentVersion` (HTTP's `If-Match`).
+   */
+  readonly expectedVersion?: number;
 }
 
 const EVENT_ID = /^[\x21-\x7e]{1,255}$/;
@@ -130,9 +135,18 @@ export class Runtime {
         [],
       );
     }
+    const expectedVersion = options.expectedVersion;
+    if (expectedVersion !== undefined && (!Number.isSafeInteger(expectedVersion) || expectedVersion < 0)) {
+      return invalid(
+        InvalidReason.InvalidVersion,
+        `an expected version must be a whole number ≥ 0, got ${expectedVersion}`,
+        [],
+      );
+    }
     const entity: EntityRef = { machine: machine.name, id: id.data };
     const input: Step = {
       machine,
+      expectedVersion,
       ref: entity,
       event: parsed.data,
       eventId,
@@ -149,6 +163,18 @@ export class Runtime {
 
       const current = loaded.entity;
       const expectedVersion = current?.version ?? 0;
+      if (step.expectedVersion !== undefined && step.expectedVersion !== expectedVersion) {
+        const mismatch: Conflict = {
+          kind: RunResultKind.Conflict,
+          machine: step.ref.machine,
+          id: step.ref.id,
+          eventId: step.eventId,
+          attempts: attempt,
+          expectedVersion: step.expectedVersion,
+          currentVersion: expectedVersion,
+        };
+        return mismatch;
+      }
       const ctx = { entityId: step.ref.id, eventId: step.eventId, at: step.at };
       const outcome = decideChecked(step.machine, current?.state, current !== undefined, step.event, ctx, this.#purity);
 
@@ -204,6 +230,7 @@ interface Step {
   readonly eventId: string;
   readonly at: number;
   readonly fingerprint: string;
+  readonly expectedVersion: number | undefined;
 }
 
 function invalid(reason: InvalidReason, message: string, issues: readonly Issue[]): Invalid {

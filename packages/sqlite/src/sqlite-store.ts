@@ -285,6 +285,29 @@ export class SqliteStore implements Store {
     }
   }
 
+  async findOutbox(intentId: string): Promise<OutboxRecord | undefined> {
+    this.#live();
+    try {
+      const row = this.#sql.outboxRow.get(intentId);
+      return row === undefined ? undefined : toOutbox(row);
+    } catch (error) {
+      throw translate(error, this.#options.path, "reading the outbox");
+    }
+  }
+
+  async outboxStats(): Promise<Record<OutboxStatus, number>> {
+    this.#live();
+    try {
+      const stats: Record<OutboxStatus, number> = { pending: 0, done: 0, dead: 0 };
+      for (const { status, n } of this.#sql.outboxStats.all()) {
+        if (status in stats) stats[status as OutboxStatus] = n;
+      }
+      return stats;
+    } catch (error) {
+      throw translate(error, this.#options.path, "counting the outbox");
+    }
+  }
+
   async listOutbox(query: OutboxQuery = {}): Promise<OutboxRecord[]> {
     this.#live();
     // LIMIT -1 is SQLite for "no limit".
@@ -485,6 +508,8 @@ interface Statements {
   readonly journal: Database.Statement<[machine: string, id: string], JournalRow>;
   readonly outbox: Database.Statement<[limit: number], OutboxRow>;
   readonly outboxByStatus: Database.Statement<[status: string, limit: number], OutboxRow>;
+  readonly outboxRow: Database.Statement<[intentId: string], OutboxRow>;
+  readonly outboxStats: Database.Statement<[], { status: string; n: number }>;
   readonly timers: Database.Statement<[], TimerRow>;
   readonly claimOutbox: Database.Statement<[ClaimParams], ClaimedOutboxRow>;
   readonly completeOutbox: Database.Statement<[intentId: string, owner: string]>;
@@ -559,6 +584,10 @@ function prepare(db: Database.Database): Statements {
     outbox: db.prepare<[number], OutboxRow>(`SELECT ${outboxColumns} FROM outbox ORDER BY seq LIMIT ?`),
     outboxByStatus: db.prepare<[string, number], OutboxRow>(
       `SELECT ${outboxColumns} FROM outbox WHERE status = ? ORDER BY seq LIMIT ?`,
+    ),
+    outboxRow: db.prepare<[string], OutboxRow>(`SELECT ${outboxColumns} FROM outbox WHERE intent_id = ?`),
+    outboxStats: db.prepare<[], { status: string; n: number }>(
+      "SELECT status, count(*) AS n FROM outbox GROUP BY status",
     ),
     // Equal due times keep commit order, as the reference store does.
     timers: db.prepare<[], TimerRow>(`SELECT ${timerColumns} FROM timers ORDER BY due_at, rowid`),

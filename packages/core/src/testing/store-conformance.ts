@@ -393,6 +393,27 @@ export function runStoreConformance(options: ConformanceOptions): void {
       );
 
       it(
+        "finds one outbox row by intent id and counts rows by status",
+        withStore(async (store) => {
+          assert.deepEqual(await store.outboxStats(), { pending: 0, done: 0, dead: 0 });
+          await commitOk(
+            store,
+            acceptedWrite("t_a", "evt_1", 0, {}, [
+              { type: "X", i: 0 },
+              { type: "X", i: 1 },
+            ]),
+          );
+          await commitOk(store, acceptedWrite("t_b", "evt_2", 0, {}, [{ type: "X", i: 2 }]));
+          assert.deepEqual((await store.findOutbox("tally/t_a/1/1"))?.intent, { type: "X", i: 1 });
+          assert.equal(await store.findOutbox("tally/t_a/1/9"), undefined);
+          await store.claimOutbox({ owner: "w", now: T0 + 10, leaseMs: 100, limit: 10 });
+          await store.completeOutbox("tally/t_a/1/0", "w", T0 + 11);
+          await store.failOutbox("tally/t_b/1/0", "w", { error: "x", now: T0 + 11, retryAt: null });
+          assert.deepEqual(await store.outboxStats(), { pending: 1, done: 1, dead: 1 });
+        }),
+      );
+
+      it(
         "returns an entity's journal oldest first",
         withStore(async (store) => {
           for (let v = 0; v < 12; v++) await commitOk(store, acceptedWrite("t_a", `evt_${v}`, v, { n: v }));
