@@ -1,0 +1,153 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { Principal, TokenStore } from "./tokens.js";
+import { grants, Scope } from "./tokens.js";
+
+/** The route option that lets a route through without a token (`/healthz`, `/openapi.json`, `/`). */
+export const Public = "public";
+
+/** What a route asks of its caller: a scope, or nothing at all. */
+export type RouteScope = Scope | typeof Public;
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /**
+     * The scope a caller's token needs for this route, or `"public"`. A route that does not
+     * say needs `admin`, so that forgetting it fails closed.
+     */
+    scope?: RouteScope;
+  }
+  interface FastifyRequest {
+    /** The verified caller; `null` on public routes and before authentication. */
+    principal: Principal | null;
+  }
+}
+
+/** Why a request was turned away. */
+export const AuthFailureKind = {
+  MissingHeader: "missing_header",
+  MalformedHeader: "malformed_header",
+  InvalidToken: "invalid_token",
+  InsufficientScope: "insufficient_scope",
+} as const;
+export type AuthFailureKind = (typeof AuthFailureKind)[keyof typeof AuthFailureKind];
+
+/** Stable problem `type` URIs of the authentication answers. */
+export const AuthProblemType = {
+  Unauthorized: "https://drover.dev/problems/unauthorized",
+  Forbidden: "https://drover.dev/problems/forbidden",
+} as const;
+
+/** An RFC 9457 problem details body, with drover's `kind` member. */
+export interface AuthProblem {
+  readonly type: string;
+  readonly title: string;
+  readonly status: 401 | 403;
+  readonly detail: string;
+  readonly kind: "unauthorized" | "forbidden";
+}
+
+const REALM = 'Bearer realm="drover"';
+// "Bearer" (any case), one or more spaces, then exactly one RFC 6750 b64token.
+const BEARER = /^bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
+
+/**
+ * An `onRequest` hook that lets a request through only if its `Authorization: Bearer <token>`
+ * holds the scope its route asks for in `config.scope`, and sets `request.principal`.
+ * Otherwise it answers 401 or 403 with problem details and a `WWW-Authenticate` header that
+ * tell the caller what is missing, and never whether a token exists. Use
+ * {@link installAuth} to also declare `request.principal`.
+ *
+ * @example
+ * app.decorateRequest("principal", null);
+ * app.addHook("onRequest", authenticate(tokens));
+ * app.get("/v1/outbox", { config: { scope: "admin" } }, handler);
+ * app.get("/healthz", { config: { scope: "public" } }, () => ({ ok: true }));
+ */
+export function authenticate(
+  tokens: TokenStore,
+): (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined> {
+  return async (request, reply) => {
+    const needed = requiredScope(request);
+    if (needed === Public) return undefined;
+
+    const header = request.headers.authorization;
+    if (header === undefined || header === "") return deny(reply, { kind: AuthFailureKind.MissingHeader });
+    const match = BEARER.exec(header.trim());
+    if (!match?.[1]) return deny(reply, { kind: AuthFailureKind.MalformedHeader });
+
+    const principal = tokens.verify(match[1]);
+    if (principal === undefined) return deny(reply, { kind: AuthFailureKind.InvalidToken });
+    if (!grants(principal.scopes, needed)) {
+      return deny(reply, { kind: AuthFailureKind.InsufficientScope, needed, held: principal.scopes });
+    }
+    request.principal = principal;
+    return undefined;
+  };
+}
+
+/**
+ * Declares `request.principal` on `app` and adds the {@link authenticate} hook to it (and so
+ * to every route registered on it or its children).
+ */
+export function installAuth(app: FastifyInstance, tokens: TokenStore): void {
+  app.decorateRequest("principal", null);
+  app.addHook("onRequest", authenticate(tokens));
+}
+
+function requiredScope(request: FastifyRequest): RouteScope {
+  const scope = request.routeOptions.config.scope;
+  if (scope !== undefined) return scope;
+  // Unknown paths only need a valid token: callers who have one learn it is a 404, others
+  // learn nothing about which paths exist.
+  return request.is404 ? Scope.Read : Scope.Admin;
+}
+
+/** A reason to turn a request away, with what the answer needs to explain it. */
+export type AuthFailure =
+  | { kind: typeof AuthFailureKind.MissingHeader }
+  | { kind: typeof AuthFailureKind.MalformedHeader }
+  | { kind: typeof AuthFailureKind.InvalidToken }
+  | { kind: typeof AuthFailureKind.InsufficientScope; needed: Scope; held: readonly Scope[] };
+
+/** The status, `WWW-Authenticate` header and problem body that answer `failure`. */
+export function authProblem(failure: AuthFailure): { challenge: string; problem: AuthProblem } {
+  switch (failure.kind) {
+    case AuthFailureKind.MissingHeader:
+      return unauthorized(REALM, 'This route needs an "Authorization: Bearer <token>" header.');
+    case AuthFailureKind.MalformedHeader:
+      return unauthorized(REALM, 'The Authorization header must be "Bearer <token>", with exactly one token.');
+    case AuthFailureKind.InvalidToken:
+      return unauthorized(`${REALM}, error="invalid_token"`, "The bearer token is not valid.");
+    case AuthFailureKind.InsufficientScope:
+      return {
+        challenge: `${REALM}, error="insufficient_scope", scope="${failure.needed}"`,
+        problem: {
+          type: AuthProblemType.Forbidden,
+          title: "Forbidden",
+          status: 403,
+          detail: `This route needs the "${failure.needed}" scope; the token has ${failure.held.join(", ")}.`,
+          kind: "forbidden",
+        },
+      };
+    default: {
+      const _exhaustive: never = failure;
+      return _exhaustive;
+    }
+  }
+}
+
+function unauthorized(challenge: string, detail: string): { challenge: string; problem: AuthProblem } {
+  return {
+    challenge,
+    problem: { type: AuthProblemType.Unauthorized, title: "Unauthorized", status: 401, detail, kind: "unauthorized" },
+  };
+}
+
+function deny(reply: FastifyReply, failure: AuthFailure): FastifyReply {
+  const { challenge, problem } = authProblem(failure);
+  return reply
+    .code(problem.status)
+    .header("www-authenticate", challenge)
+    .type("application/problem+json")
+    .send(problem);
+}

@@ -1,0 +1,12 @@
+export type { RouteScope } from "./auth.js";
+export { authenticate, installAuth, Public } from "./auth.js";
+export { DroverMetrics } from "./metrics.js";
+export { buildOpenApi } from "./openapi.js";
+export type { Problem } from "./problem.js";
+export { ProblemKind, problem } from "./problem.js";
+export type { RunningServer, ServeSettings } from "./serve.js";
+export { serve, settingsFromEnv } from "./serve.js";
+export type { ServerOptions } from "./server.js";
+export { buildServer } from "./server.js";
+export type { CreatedToken, Principal, TokenInfo } from "./tokens.js";
+export { ensureAdminToken, grants, parseScopes, Scope, TokenStore } from "./tokens.js";

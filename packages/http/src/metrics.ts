@@ -1,0 +1,84 @@
+import type { App, AttemptReport, ResultReport } from "@drover/core";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+
+/**
+ * The Prometheus metrics of one drover server, in a registry of its own (so two servers in
+ * one process never share counters): events by machine and result kind, step latency,
+ * outbox depth by status, dispatcher attempts by outcome.
+ */
+export class DroverMetrics {
+  readonly registry = new Registry();
+  readonly #events: Counter<"machine" | "kind">;
+  readonly #latency: Histogram<"machine">;
+  readonly #attempts: Counter<"machine" | "intent" | "outcome">;
+  readonly #attemptLatency: Histogram<"machine" | "intent">;
+  readonly #unsubscribe: () => void;
+  readonly #known: ReadonlySet<string>;
+
+  constructor(app: App) {
+    // Label values come from our machine names only, never from what a caller typed.
+    this.#known = new Set(app.runtime.machines.keys());
+    const registers = [this.registry];
+    this.#events = new Counter({
+      name: "drover_events_total",
+      help: "Events run, by machine and result kind",
+      labelNames: ["machine", "kind"],
+      registers,
+    });
+    this.#latency = new Histogram({
+      name: "drover_step_duration_seconds",
+      help: "Time to load, decide and save one event",
+      labelNames: ["machine"],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers,
+    });
+    this.#attempts = new Counter({
+      name: "drover_dispatcher_attempts_total",
+      help: "Intent executions attempted by the dispatcher, by outcome (done, retry, dead)",
+      labelNames: ["machine", "intent", "outcome"],
+      registers,
+    });
+    this.#attemptLatency = new Histogram({
+      name: "drover_dispatcher_attempt_duration_seconds",
+      help: "Time of one intent execution attempt, follow-ups included",
+      labelNames: ["machine", "intent"],
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    const store = app.store;
+    new Gauge({
+      name: "drover_outbox_intents",
+      help: "Outbox rows by status (pending, dead, done)",
+      labelNames: ["status"],
+      registers,
+      async collect() {
+        const stats = await store.outboxStats();
+        for (const [status, count] of Object.entries(stats)) this.set({ status }, count);
+      },
+    });
+    this.#unsubscribe = app.observe({
+      onResult: (report) => this.#onResult(report),
+      onAttempt: (report) => this.#onAttempt(report),
+    });
+  }
+
+  #onResult({ machine: name, result, durationMs }: ResultReport): void {
+    const machine = this.#known.has(name) ? name : "unknown";
+    this.#events.inc({ machine, kind: result.kind });
+    this.#latency.observe({ machine }, durationMs / 1000);
+  }
+
+  #onAttempt({ machine, intentType, outcome, durationMs }: AttemptReport): void {
+    this.#attempts.inc({ machine, intent: intentType, outcome });
+    this.#attemptLatency.observe({ machine, intent: intentType }, durationMs / 1000);
+  }
+
+  /** The exposition text and its content type. */
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  close(): void {
+    this.#unsubscribe();
+  }
+}

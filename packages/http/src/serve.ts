@@ -1,0 +1,86 @@
+import { mkdirSync } from "node:fs";
+import { resolve } from "node:path";
+import type { App } from "@drover/core";
+import { ConfigurationError } from "@drover/core";
+import type { FastifyInstance } from "fastify";
+import type { Logger as PinoLogger } from "pino";
+import { pino } from "pino";
+import { z } from "zod";
+import { buildServer } from "./server.js";
+import { ensureAdminToken, TokenStore } from "./tokens.js";
+
+/** The server's settings, from the environment (DESIGN "Running it"). **contract** */
+export interface ServeSettings {
+  readonly host: string;
+  readonly port: number;
+  /** `sqlite:PATH` or `postgres://…` */
+  readonly db: string;
+  readonly dataDir: string;
+  readonly adminToken: string | undefined;
+}
+
+const Port = z.coerce.number().int().min(0).max(65_535);
+
+/**
+ * Read `DROVER_PORT`, `DROVER_HOST`, `DROVER_DB`, `DROVER_DATA_DIR`, `DROVER_ADMIN_TOKEN`,
+ * with their defaults (3000, 127.0.0.1, `sqlite:<data dir>/drover.db`, `./data`). Throws a
+ * {@link ConfigurationError} that names the variable and says what it must look like.
+ */
+export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): ServeSettings {
+  const port = Port.safeParse(env.DROVER_PORT === undefined || env.DROVER_PORT === "" ? 3000 : env.DROVER_PORT);
+  if (!port.success) {
+    throw new ConfigurationError(`DROVER_PORT must be a port number 0–65535, got ${JSON.stringify(env.DROVER_PORT)}`);
+  }
+  const dataDir = env.DROVER_DATA_DIR || "./data";
+  const db = env.DROVER_DB || `sqlite:${resolve(dataDir, "drover.db")}`;
+  if (!db.startsWith("sqlite:") && !/^postgres(ql)?:\/\//.test(db)) {
+    throw new ConfigurationError(`DROVER_DB must be sqlite:PATH or postgres://…, got ${JSON.stringify(db)}`);
+  }
+  const host = env.DROVER_HOST || "127.0.0.1";
+  return { host, port: port.data, db, dataDir, adminToken: env.DROVER_ADMIN_TOKEN || undefined };
+}
+
+/** A running server: where it listens, and how to stop it. */
+export interface RunningServer {
+  readonly url: string;
+  readonly server: FastifyInstance;
+  /** The admin token made on this first start, if one was (print it once). */
+  readonly generatedToken: string | undefined;
+  /** Stop taking requests, finish those in flight, stop the app (drains intents). */
+  close(): Promise<void>;
+}
+
+/**
+ * Serve `app`: open the token file in the data directory (making the first admin token if
+ * there is none and no `DROVER_ADMIN_TOKEN`), start the app's dispatcher and scheduler, and
+ * listen.
+ *
+ * @example
+ * const running = await serve(app, settingsFromEnv());
+ * console.log(`drover listening on ${running.url}`);
+ */
+export async function serve(
+  app: App,
+  settings: Pick<ServeSettings, "host" | "port" | "dataDir" | "adminToken">,
+  options: { readonly logger?: PinoLogger } = {},
+): Promise<RunningServer> {
+  mkdirSync(settings.dataDir, { recursive: true });
+  const tokens = TokenStore.open(settings.dataDir);
+  const { generated } = ensureAdminToken(tokens, { envAdminToken: settings.adminToken });
+  const logger = options.logger ?? pino({ level: process.env.DROVER_LOG_LEVEL ?? "info" });
+  const server = await buildServer({ app, tokens, logger });
+  await app.start();
+  await server.listen({ host: settings.host, port: settings.port });
+  const address = server.server.address();
+  const port = typeof address === "object" && address !== null ? address.port : settings.port;
+  const host = settings.host.includes(":") ? `[${settings.host}]` : settings.host;
+  return {
+    url: `http://${host}:${port}`,
+    server,
+    generatedToken: generated,
+    async close() {
+      await server.close();
+      await app.stop({ timeoutMs: 10_000 });
+    },
+  };
+}

@@ -1,0 +1,390 @@
+import { randomUUID } from "node:crypto";
+import type { App, RunResult, StoredEntity } from "@drover/core";
+import { InvalidReason, OutboxStatus, RunResultKind, StoreUnavailableError } from "@drover/core";
+import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import Fastify from "fastify";
+import { z } from "zod";
+import { installAuth, Public } from "./auth.js";
+import { DroverMetrics } from "./metrics.js";
+import {
+  buildOpenApi,
+  ENTITY_TAG_PATTERN,
+  entityBody,
+  IDEMPOTENCY_KEY_PATTERN,
+  journalEntryBody,
+  ListLimit,
+  outboxRecordBody,
+} from "./openapi.js";
+import type { Problem } from "./problem.js";
+import { ProblemKind, problem, sendProblem } from "./problem.js";
+import type { TokenStore } from "./tokens.js";
+import { Scope } from "./tokens.js";
+
+/** What {@link buildServer} needs. */
+export interface ServerOptions {
+  readonly app: App;
+  readonly tokens: TokenStore;
+  /** A pino logger for request logs; none: silent. */
+  readonly logger?: FastifyBaseLogger;
+  /** Largest request body in bytes (default 64 KiB). */
+  readonly bodyLimit?: number;
+  readonly title?: string;
+  readonly version?: string;
+}
+
+const EVENT_ID = new RegExp(IDEMPOTENCY_KEY_PATTERN);
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const IF_MATCH = new RegExp(ENTITY_TAG_PATTERN);
+const RESERVED = new Set(["outbox"]);
+
+const ListQuery = z.strictObject({
+  limit: z.coerce.number().int().min(ListLimit.Min).max(ListLimit.Max).default(ListLimit.Default),
+  cursor: z.string().max(400).optional(),
+});
+const OutboxQuery = z.strictObject({
+  status: z.enum([OutboxStatus.Pending, OutboxStatus.Dead]).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+
+/**
+ * The HTTP API of a drover {@link App} (DESIGN §6): routes derived from its machines, bearer
+ * tokens with scopes, `Idempotency-Key`, `If-Match`/`ETag`, RFC 9457 problems with `kind`,
+ * OpenAPI 3.1 at `/openapi.json`, Prometheus metrics at `/metrics`. Nothing in it knows a
+ * domain: every answer is derived from run results and the machines' schemas.
+ *
+ * @example
+ * const server = await buildServer({ app, tokens: TokenStore.open("./data") });
+ * await server.listen({ host: "127.0.0.1", port: 3000 });
+ */
+export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
+  const { app, tokens } = options;
+  for (const name of app.runtime.machines.keys()) {
+    if (RESERVED.has(name)) throw new Error(`a machine may not be named "${name}": /v1/${name} is a drover route`);
+  }
+  const server: FastifyInstance = Fastify({
+    ...(options.logger === undefined ? {} : { loggerInstance: options.logger as FastifyBaseLogger }),
+    bodyLimit: options.bodyLimit ?? 64 * 1024,
+    requestIdHeader: false,
+    genReqId: (request) => {
+      const given = request.headers["x-request-id"];
+      return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    return503OnClosing: true,
+  });
+  const metrics = new DroverMetrics(app);
+  const openapi = buildOpenApi({
+    machines: app.machines,
+    title: options.title ?? "drover",
+    version: options.version ?? "0.1.0",
+  });
+
+  server.addHook("onRequest", async (request, reply) => {
+    reply.header("x-request-id", request.id);
+  });
+  installAuth(server, tokens);
+  server.addHook("onClose", async () => metrics.close());
+
+  server.setErrorHandler((error: FastifyError, request, reply) => sendProblem(reply, errorProblem(error, request)));
+  server.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, problem(404, ProblemKind.NotFound, `no route ${request.method} ${request.url.split("?")[0]}`)),
+  );
+
+  server.get("/healthz", { config: { scope: Public } }, async () => ({ status: "ok" }));
+  server.get("/openapi.json", { config: { scope: Public } }, async () => openapi);
+  server.get("/metrics", { config: { scope: Scope.Read } }, async (_request, reply) => {
+    const { contentType, body } = await metrics.render();
+    return reply.type(contentType).send(body);
+  });
+  server.get("/", { config: { scope: Public } }, async (_request, reply) =>
+    reply.type("text/html; charset=utf-8").send(landingPage(app)),
+  );
+
+  server.get("/v1/outbox", { config: { scope: Scope.Admin } }, async (request, reply) => {
+    const query = OutboxQuery.safeParse(request.query);
+    if (!query.success) return sendProblem(reply, invalidQuery(query.error));
+    const { status, limit } = query.data;
+    const rows = await app.store.listOutbox(status === undefined ? { limit } : { status, limit });
+    return { items: rows.map(outboxRecordBody) };
+  });
+
+  server.post<{ Params: { intentId: string } }>(
+    "/v1/outbox/:intentId/retry",
+    { config: { scope: Scope.Admin } },
+    async (request, reply) => {
+      const { intentId } = request.params;
+      const row = await app.store.findOutbox(intentId);
+      if (row === undefined) return sendProblem(reply, problem(404, ProblemKind.NotFound, `no intent ${intentId}`));
+      if (row.status !== OutboxStatus.Dead) {
+        return sendProblem(
+          reply,
+          problem(409, ProblemKind.Conflict, `intent ${intentId} is ${row.status}; only dead letters can be retried`),
+        );
+      }
+      await app.retryDeadLetter(intentId);
+      const revived = await app.store.findOutbox(intentId);
+      return revived === undefined ? { intentId, status: OutboxStatus.Pending } : outboxRecordBody(revived);
+    },
+  );
+
+  server.post<{ Params: { machine: string; id: string } }>(
+    "/v1/:machine/:id/events",
+    { config: { scope: Scope.Write } },
+    async (request, reply) => {
+      const { machine: name, id } = request.params;
+      const machine = app.runtime.machines.get(name);
+      if (machine === undefined) return sendProblem(reply, unknownMachine(name, app));
+      const body: unknown = request.body;
+      if (body === null || typeof body !== "object" || Array.isArray(body)) {
+        return sendProblem(
+          reply,
+          problem(400, ProblemKind.Invalid, "the request body must be a JSON object with a `type`", {
+            reason: InvalidReason.InvalidEvent,
+          }),
+        );
+      }
+      const type = (body as { type?: unknown }).type;
+      if (typeof type === "string" && machine.internal.includes(type)) {
+        return sendProblem(
+          reply,
+          problem(400, ProblemKind.Invalid, `${type} is sent by drover itself (effects and timers), not by callers`, {
+            reason: "internal_event",
+          }),
+        );
+      }
+      const key = request.headers["idempotency-key"];
+      if (key !== undefined && (typeof key !== "string" || !EVENT_ID.test(key))) {
+        return sendProblem(
+          reply,
+          problem(400, ProblemKind.Invalid, "Idempotency-Key must be 1 to 255 printable ASCII characters, no spaces", {
+            reason: "invalid_idempotency_key",
+          }),
+        );
+      }
+      const ifMatch = request.headers["if-match"];
+      let expectedVersion: number | undefined;
+      if (ifMatch !== undefined) {
+        const match = typeof ifMatch === "string" ? IF_MATCH.exec(ifMatch.trim()) : null;
+        if (match?.[1] === undefined) {
+          return sendProblem(
+            reply,
+            problem(400, ProblemKind.Invalid, 'If-Match must be one entity tag, the version in quotes: "3"', {
+              reason: "invalid_if_match",
+            }),
+          );
+        }
+        expectedVersion = Number(match[1]);
+      }
+      const result = await app.run({ machine: name, id }, body, {
+        ...(key === undefined ? {} : { eventId: key }),
+        ...(expectedVersion === undefined ? {} : { expectedVersion }),
+      });
+      request.log.info(
+        { machine: name, entityId: id, eventId: eventIdOf(result), kind: result.kind },
+        `event ${typeof type === "string" ? type : "?"}: ${result.kind}`,
+      );
+      return sendResult(reply, result);
+    },
+  );
+
+  server.get<{ Params: { machine: string; id: string } }>(
+    "/v1/:machine/:id",
+    { config: { scope: Scope.Read } },
+    async (request, reply) => {
+      const found = await findEntity(app, request.params.machine, request.params.id);
+      if ("status" in found) return sendProblem(reply, found);
+      const etag = `"${found.version}"`;
+      reply.header("etag", etag);
+      if (request.headers["if-none-match"] === etag) return reply.code(304).send();
+      return entityBody(found);
+    },
+  );
+
+  server.get<{ Params: { machine: string; id: string } }>(
+    "/v1/:machine/:id/history",
+    { config: { scope: Scope.Read } },
+    async (request, reply) => {
+      const found = await findEntity(app, request.params.machine, request.params.id);
+      if ("status" in found) return sendProblem(reply, found);
+      const entries = await app.store.history({ machine: found.machine, id: found.id });
+      return { entries: entries.map(journalEntryBody) };
+    },
+  );
+
+  server.get<{ Params: { machine: string } }>(
+    "/v1/:machine",
+    { config: { scope: Scope.Read } },
+    async (request, reply) => {
+      const name = request.params.machine;
+      if (!app.runtime.machines.has(name)) return sendProblem(reply, unknownMachine(name, app));
+      const query = ListQuery.safeParse(request.query);
+      if (!query.success) return sendProblem(reply, invalidQuery(query.error));
+      const after = query.data.cursor === undefined ? undefined : decodeCursor(query.data.cursor);
+      if (after === null) {
+        return sendProblem(
+          reply,
+          problem(400, ProblemKind.Invalid, "cursor is not one this server gave out", { reason: "invalid_cursor" }),
+        );
+      }
+      const page = await app.store.listEntities(name, {
+        limit: query.data.limit + 1,
+        ...(after === undefined ? {} : { after }),
+      });
+      const items = page.slice(0, query.data.limit);
+      const last = items.at(-1);
+      return {
+        items: items.map(entityBody),
+        nextCursor: page.length > query.data.limit && last !== undefined ? encodeCursor(last.id) : null,
+      };
+    },
+  );
+
+  return server;
+}
+
+/** Turn a run result into the contract's answer. */
+function sendResult(reply: FastifyReply, result: RunResult): FastifyReply {
+  switch (result.kind) {
+    case RunResultKind.Processed:
+      return reply.code(200).header("etag", `"${result.version}"`).send(result);
+    case RunResultKind.Duplicate:
+      reply.header("idempotent-replayed", "true");
+      return sendResult(reply, result.original);
+    case RunResultKind.Rejected:
+      return sendProblem(
+        reply,
+        problem(422, ProblemKind.Rejected, result.detail ?? `the ${result.machine} machine rejected the event`, {
+          reason: result.reason,
+          version: result.version,
+        }),
+      );
+    case RunResultKind.NotFound:
+      return sendProblem(reply, problem(404, ProblemKind.NotFound, `no ${result.machine} ${result.id}`));
+    case RunResultKind.Conflict:
+      if (result.expectedVersion !== undefined) {
+        return sendProblem(
+          reply,
+          problem(
+            412,
+            ProblemKind.Conflict,
+            `If-Match expected version ${result.expectedVersion}, but ${result.machine} ${result.id} is at version ${result.currentVersion}`,
+            { reason: "version_mismatch", currentVersion: result.currentVersion },
+          ),
+        );
+      }
+      return sendProblem(
+        reply,
+        problem(409, ProblemKind.Conflict, `${result.machine} ${result.id} kept changing; try again`, {
+          reason: "retries_exhausted",
+        }),
+      );
+    case RunResultKind.Invalid: {
+      const status =
+        result.reason === InvalidReason.IdempotencyKeyReused
+          ? 422
+          : result.reason === InvalidReason.UnknownMachine
+            ? 404
+            : 400;
+      return sendProblem(
+        reply,
+        problem(status, ProblemKind.Invalid, result.message, { reason: result.reason, issues: result.issues }),
+      );
+    }
+    default: {
+      const exhaustive: never = result;
+      throw new Error(`unknown result ${JSON.stringify(exhaustive)}`);
+    }
+  }
+}
+
+function eventIdOf(result: RunResult): string | undefined {
+  return "eventId" in result ? result.eventId : undefined;
+}
+
+async function findEntity(app: App, name: string, id: string): Promise<StoredEntity | Problem> {
+  const machine = app.runtime.machines.get(name);
+  if (machine === undefined) return unknownMachine(name, app);
+  const parsed = machine.schemas.id.safeParse(id);
+  if (!parsed.success) {
+    return problem(400, ProblemKind.Invalid, `invalid ${name} id ${JSON.stringify(id)}`, {
+      reason: InvalidReason.InvalidId,
+      issues: parsed.error.issues.map((issue) => ({
+        path: issue.path.map(String),
+        message: issue.message,
+        code: issue.code,
+      })),
+    });
+  }
+  const entity = await app.store.getEntity({ machine: name, id: parsed.data });
+  return entity ?? problem(404, ProblemKind.NotFound, `no ${name} ${id}`);
+}
+
+function unknownMachine(name: string, app: App): Problem {
+  return problem(
+    404,
+    ProblemKind.NotFound,
+    `unknown machine "${name}"; this server has: ${[...app.runtime.machines.keys()].join(", ")}`,
+    { reason: InvalidReason.UnknownMachine },
+  );
+}
+
+function invalidQuery(error: z.ZodError): Problem {
+  const issues = error.issues.map((issue) => ({
+    path: issue.path.map(String),
+    message: issue.message,
+    code: issue.code,
+  }));
+  return problem(
+    400,
+    ProblemKind.Invalid,
+    `invalid query: ${issues.map((i) => `${i.path.join(".") || "query"}: ${i.message}`).join("; ")}`,
+    {
+      reason: "invalid_query",
+      issues,
+    },
+  );
+}
+
+function encodeCursor(id: string): string {
+  return Buffer.from(id, "utf8").toString("base64url");
+}
+
+/** The id a cursor stands for; `null` for a cursor we did not make. */
+function decodeCursor(cursor: string): string | null {
+  if (!/^[A-Za-z0-9_-]+$/.test(cursor)) return null;
+  const id = Buffer.from(cursor, "base64url").toString("utf8");
+  return encodeCursor(id) === cursor ? id : null;
+}
+
+/** Map an error thrown while handling a request to a problem: 4xx from parsing, 503, or 500. */
+function errorProblem(error: FastifyError, request: FastifyRequest): Problem {
+  if (error instanceof StoreUnavailableError) {
+    request.log.error({ err: error }, "store unavailable");
+    return problem(503, ProblemKind.Unavailable, "the database is unavailable; try again shortly");
+  }
+  const status = error.statusCode ?? 500;
+  if (status === 413) {
+    return problem(413, ProblemKind.PayloadTooLarge, "the request body is larger than the 64 KiB this server accepts");
+  }
+  if (status === 415) {
+    return problem(415, ProblemKind.UnsupportedMediaType, "send the event as application/json");
+  }
+  if (status >= 400 && status < 500) {
+    const detail =
+      error.code === "FST_ERR_CTP_EMPTY_JSON_BODY"
+        ? "the request body is empty; send a JSON object"
+        : error instanceof SyntaxError || error.code === "FST_ERR_CTP_INVALID_JSON_BODY"
+          ? `the request body is not valid JSON: ${error.message}`
+          : error.message;
+    return problem(status, ProblemKind.Invalid, detail, { reason: "malformed_request" });
+  }
+  request.log.error({ err: error }, "unexpected error");
+  return problem(500, ProblemKind.Internal, `something went wrong on our side; quote request id ${request.id}`);
+}
+
+function landingPage(app: App): string {
+  const machines = [...app.runtime.machines.keys()].map((name) => `<li><code>/v1/${name}</code></li>`).join("");
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>drover</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body><main><h1>drover</h1><p>This server speaks the drover HTTP API. Machines:</p><ul>${machines}</ul>
+<p>The API is described at <a href="/openapi.json">/openapi.json</a>; health at <a href="/healthz">/healthz</a>.</p></main></body></html>`;
+}
