@@ -15,13 +15,13 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
 import type { RunResult } from "@drover/core";
 import { App, jsonLogger, OutboxStatus, RunResultKind } from "@drover/core";
+import { between, seededRandom } from "@drover/core/testing";
 import { SqliteStore } from "@drover/sqlite";
 import { MemoryMailer, MemoryVerificationQueue } from "./back-office.js";
 import { paymentEffects } from "./effects.js";
 import type { PaymentState } from "./payments.js";
 import { PaymentStatus, payments } from "./payments.js";
 import { HttpProvider } from "./provider-http.js";
-import { between, seededRandom } from "./random.js";
 
 /** How many payments a run drives. */
 export const PAYMENTS = 40;

@@ -9,6 +9,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import type { JournalEntry, OutboxRecord } from "@drover/core";
 import { OutboxStatus, RunResultKind, replayJournal, stableStringify } from "@drover/core";
+import { between, seededRandom } from "@drover/core/testing";
 import { SqliteStore } from "@drover/sqlite";
 import type { PlannedPayment } from "./crash-app.js";
 import { crashPlan, FINAL_STATUSES, plannedEventIds } from "./crash-app.js";
@@ -17,7 +18,6 @@ import { PaymentStatus, payments } from "./payments.js";
 import type { ProviderLedger } from "./provider.js";
 import { LedgerOutcome, ledgerByKey, ledgerByPayment, SimulatedProvider } from "./provider.js";
 import { serveProvider } from "./provider-http.js";
-import { between, seededRandom } from "./random.js";
 
 const CHILD = fileURLToPath(new URL("./crash-app.js", import.meta.url));
 /** Kills of a child that was running; kills during start-up come on top. */

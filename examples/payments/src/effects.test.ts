@@ -2,13 +2,13 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { AppOptions, Clock, RunResult } from "@drover/core";
 import { App, MemoryStore, RunResultKind, silentLogger } from "@drover/core";
+import { seededRandom } from "@drover/core/testing";
 import { MemoryMailer, MemoryVerificationQueue } from "./back-office.js";
 import { paymentEffects } from "./effects.js";
 import type { PaymentState } from "./payments.js";
 import { AUTHORIZATION_TTL_MS, PaymentStatus, payments } from "./payments.js";
 import type { SimulatedProviderOptions } from "./provider.js";
 import { ledgerByPayment, SimulatedProvider } from "./provider.js";
-import { seededRandom } from "./random.js";
 
 /** A clock that runs with the wall clock, plus whatever the test moves it forward by. */
 class ShiftedClock implements Clock {

@@ -16,6 +16,9 @@
  * ); // processed: "authorizing", with an AuthorizeWithProvider intent
  * await app.idle(); // the dispatcher asked the provider; the payment is now "authorized"
  */
+
+export type { Random } from "@drover/core/testing";
+export { seededRandom } from "@drover/core/testing";
 export type {
   CustomerMessage,
   Mailer,
@@ -104,5 +107,3 @@ export {
 } from "./provider.js";
 export type { HttpProviderOptions, ProviderServer, ServeProviderOptions } from "./provider-http.js";
 export { HttpProvider, serveProvider } from "./provider-http.js";
-export type { Random } from "./random.js";
-export { seededRandom } from "./random.js";

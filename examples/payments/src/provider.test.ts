@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ConfigurationError } from "@drover/core";
+import { seededRandom } from "@drover/core/testing";
 import { AuthorizationId, CustomerId, PaymentId } from "./ids.js";
 import { Currency, MinorUnits } from "./money.js";
 import type { AuthorizeRequest, AuthorizeResult, ProviderLedger, Sleep } from "./provider.js";
@@ -15,7 +16,6 @@ import {
   providerSettingsFromEnv,
   SimulatedProvider,
 } from "./provider.js";
-import { seededRandom } from "./random.js";
 
 const PAY = PaymentId.parse("pay_provider0000000001");
 const units = (n: number) => MinorUnits.parse(n);

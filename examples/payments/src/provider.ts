@@ -1,10 +1,10 @@
 import { ConfigurationError } from "@drover/core";
+import type { Random } from "@drover/core/testing";
+import { between } from "@drover/core/testing";
 import type { CustomerId, PaymentId } from "./ids.js";
 import { AuthorizationId } from "./ids.js";
 import type { Currency, MinorUnits } from "./money.js";
 import { format, money } from "./money.js";
-import type { Random } from "./random.js";
-import { between } from "./random.js";
 
 // ─── The port ──────────────────────────────────────────────────────────────────────────
 

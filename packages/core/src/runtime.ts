@@ -1,4 +1,5 @@
 import { randomIds, systemClock } from "./clock.js";
+import { GroupCommitter } from "./committer.js";
 import { ConfigurationError } from "./errors.js";
 import { toIssues } from "./issues.js";
 import type { Json } from "./json.js";
@@ -6,7 +7,17 @@ import { fingerprint as hash } from "./json.js";
 import { KeyedQueue } from "./key-queue.js";
 import type { AnyMachine, Typed } from "./machine.js";
 import { DecisionKind } from "./machine.js";
-import type { Clock, EntityRef, IdGenerator, InboxRecord, OutboxItem, StepWrite, Store, TimerItem } from "./ports.js";
+import type {
+  Clock,
+  CommitOutcome,
+  EntityRef,
+  IdGenerator,
+  InboxRecord,
+  OutboxItem,
+  StepWrite,
+  Store,
+  TimerItem,
+} from "./ports.js";
 import { CommitOutcomeKind } from "./ports.js";
 import type {
   Conflict,
@@ -32,6 +43,12 @@ export interface RuntimeOptions {
   readonly maxAttempts?: number;
   /** Run each step twice on frozen input to catch impure machines (default `off`). */
   readonly purity?: PurityMode;
+  /**
+   * Group commit (default on): steps of different entities decided in the same turn of the
+   * event loop are saved in one transaction, each with its own version, journal row, inbox
+   * row and result; a step that fails fails alone. `false` commits every step on its own.
+   */
+  readonly groupCommit?: boolean | { readonly maxBatch?: number };
 }
 
 /** Per-call options of {@link Runtime.run}. */
@@ -68,6 +85,7 @@ export class Runtime {
   readonly #maxAttempts: number;
   readonly #purity: PurityMode;
   readonly #queue = new KeyedQueue();
+  readonly #commit: (step: StepWrite) => Promise<CommitOutcome | undefined>;
 
   constructor(options: RuntimeOptions) {
     const machines = new Map<string, AnyMachine>();
@@ -85,6 +103,18 @@ export class Runtime {
     this.#ids = options.ids ?? randomIds;
     this.#maxAttempts = maxAttempts;
     this.#purity = options.purity ?? PurityMode.Off;
+    const group = options.groupCommit ?? true;
+    if (group === false) {
+      const store = options.store;
+      this.#commit = async (step) => (await store.commit([step]))[0];
+    } else {
+      const maxBatch = group === true ? 256 : (group.maxBatch ?? 256);
+      if (!Number.isInteger(maxBatch) || maxBatch < 1) {
+        throw new ConfigurationError(`groupCommit.maxBatch must be a positive integer, got ${maxBatch}`);
+      }
+      const committer = new GroupCommitter(options.store, maxBatch);
+      this.#commit = (step) => committer.commit(step);
+    }
   }
 
   /** The registered machines, by name. */
@@ -194,7 +224,7 @@ export class Runtime {
         }
       }
 
-      const [committed] = await this.#store.commit([write]);
+      const committed = await this.#commit(write);
       switch (committed?.kind) {
         case CommitOutcomeKind.Committed:
           return write.result;

@@ -5,10 +5,12 @@
  *
  * Usage: node crash-child.js <db-file> <seed>
  */
+
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
 import type { RunResult } from "@drover/core";
 import { accept, defineMachine, RunResultKind, Runtime, reject, schedule, scheduleSchema } from "@drover/core";
+import { seededRandom } from "@drover/core/testing";
 import { z } from "zod";
 import { SqliteStore } from "./sqlite-store.js";
 
@@ -62,17 +64,8 @@ export function entityId(index: number): string {
   return `c_${String(index).padStart(2, "0")}`;
 }
 
-/** A small seeded PRNG (mulberry32), so a run can be replayed from its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small seeded PRNG, so a run can be replayed from its seed. */
+export const prng = seededRandom;
 
 const EXPECTED: readonly RunResult["kind"][] = [
   RunResultKind.Processed,

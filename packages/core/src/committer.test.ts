@@ -1,0 +1,94 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { StoreUnavailableError } from "./errors.js";
+import { MemoryStore } from "./memory-store.js";
+import type { CommitOutcome, StepWrite, Store } from "./ports.js";
+import { CommitOutcomeKind } from "./ports.js";
+import { Runtime } from "./runtime.js";
+import { tallyMachine } from "./testing/tally-machine.js";
+
+/** A memory store that records the size of every commit and can fail chosen steps. */
+function recordingStore(options: { failEvent?: string; throwOnce?: boolean } = {}) {
+  const inner = new MemoryStore();
+  const batches: number[] = [];
+  let throwOnce = options.throwOnce ?? false;
+  const store = new Proxy(inner, {
+    get(target, prop) {
+      if (prop === "commit") {
+        return async (steps: readonly StepWrite[]): Promise<CommitOutcome[]> => {
+          batches.push(steps.length);
+          if (throwOnce) {
+            throwOnce = false;
+            throw new StoreUnavailableError("disk unplugged");
+          }
+          const kept = steps.filter((step) => step.eventId !== options.failEvent);
+          const outcomes = await target.commit(kept);
+          return steps.map((step) =>
+            step.eventId === options.failEvent
+              ? { kind: CommitOutcomeKind.Failed, error: new Error(`constraint broken by ${step.eventId}`) }
+              : (outcomes.shift() as CommitOutcome),
+          );
+        };
+      }
+      const value = Reflect.get(target, prop);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  }) as Store;
+  return { store, inner, batches };
+}
+
+const ids = Array.from({ length: 40 }, (_, i) => `t_${i}`);
+
+describe("group commit", () => {
+  it("saves the steps of many entities decided together in one commit, each with its own result", async () => {
+    const { store, batches } = recordingStore();
+    const runtime = new Runtime({ store, machines: [tallyMachine] });
+    const results = await Promise.all(ids.map((id) => runtime.run({ machine: "tally", id }, { type: "Open" })));
+    assert.ok(results.every((r) => r.kind === "processed" && r.version === 1));
+    assert.ok(batches.length < ids.length / 4, `expected few commits, got ${batches.length}: ${batches}`);
+    assert.equal(
+      batches.reduce((a, b) => a + b, 0),
+      ids.length,
+    );
+  });
+
+  it("fails a failing step alone: its neighbours in the same commit are processed", async () => {
+    const { store, inner } = recordingStore({ failEvent: "evt_bad" });
+    const runtime = new Runtime({ store, machines: [tallyMachine] });
+    const outcomes = await Promise.allSettled(
+      ids.map((id, i) =>
+        runtime.run({ machine: "tally", id }, { type: "Open" }, { eventId: i === 7 ? "evt_bad" : `evt_${i}` }),
+      ),
+    );
+    assert.equal(outcomes[7]?.status, "rejected");
+    assert.match(String((outcomes[7] as PromiseRejectedResult).reason), /constraint broken by evt_bad/);
+    assert.equal(outcomes.filter((o) => o.status === "fulfilled").length, ids.length - 1);
+    assert.equal(await inner.getEntity({ machine: "tally", id: "t_7" }), undefined);
+    assert.equal((await inner.getEntity({ machine: "tally", id: "t_8" }))?.version, 1);
+  });
+
+  it("fails every step of a commit the store could not make, then carries on", async () => {
+    const { store, inner } = recordingStore({ throwOnce: true });
+    const runtime = new Runtime({ store, machines: [tallyMachine] });
+    const outcomes = await Promise.allSettled(
+      ids.slice(0, 5).map((id) => runtime.run({ machine: "tally", id }, { type: "Open" })),
+    );
+    assert.ok(outcomes.every((o) => o.status === "rejected" && o.reason instanceof StoreUnavailableError));
+    assert.equal((await inner.listEntities("tally", { limit: 10 })).length, 0);
+    assert.equal((await runtime.run({ machine: "tally", id: "t_0" }, { type: "Open" })).kind, "processed");
+  });
+
+  it("commits every step on its own when group commit is off", async () => {
+    const { store, batches } = recordingStore();
+    const runtime = new Runtime({ store, machines: [tallyMachine], groupCommit: false });
+    await Promise.all(ids.slice(0, 10).map((id) => runtime.run({ machine: "tally", id }, { type: "Open" })));
+    assert.deepEqual(batches, Array(10).fill(1));
+  });
+
+  it("caps a commit at maxBatch steps", async () => {
+    const { store, batches } = recordingStore();
+    const runtime = new Runtime({ store, machines: [tallyMachine], groupCommit: { maxBatch: 8 } });
+    await Promise.all(ids.map((id) => runtime.run({ machine: "tally", id }, { type: "Open" })));
+    assert.ok(Math.max(...batches) <= 8);
+  });
+});
