@@ -272,6 +272,12 @@ export function rawRequest(
   timeoutMs = 15_000,
 ): Promise<Answer> {
   const url = new URL(base);
+  // Always frame a body: node:http would send a GET's body unframed (no Content-Length, no
+  // chunking), and the server would read it as the next request on the connection.
+  const framed =
+    body === undefined || Object.keys(headers).some((name) => name.toLowerCase() === "content-length")
+      ? headers
+      : { ...headers, "content-length": String(Buffer.byteLength(body)) };
   return new Promise((resolve, reject) => {
     const request = http.request(
       {
@@ -279,7 +285,7 @@ export function rawRequest(
         port: url.port,
         method,
         path,
-        headers: headers as http.OutgoingHttpHeaders,
+        headers: framed as http.OutgoingHttpHeaders,
         agent: rawAgent,
         timeout: timeoutMs,
       },

@@ -70,19 +70,28 @@ export function authenticate(
     const needed = requiredScope(request);
     if (needed === Public) return undefined;
 
-    const header = request.headers.authorization;
-    if (header === undefined || header === "") return deny(reply, { kind: AuthFailureKind.MissingHeader });
-    const match = BEARER.exec(header.trim());
-    if (!match?.[1]) return deny(reply, { kind: AuthFailureKind.MalformedHeader });
-
-    const principal = tokens.verify(match[1]);
-    if (principal === undefined) return deny(reply, { kind: AuthFailureKind.InvalidToken });
-    if (!grants(principal.scopes, needed)) {
-      return deny(reply, { kind: AuthFailureKind.InsufficientScope, needed, held: principal.scopes });
-    }
+    const checked = check(tokens, request.headers.authorization, needed);
+    if ("kind" in checked) return deny(reply, checked);
+    const principal = checked;
     request.principal = principal;
     return undefined;
   };
+}
+
+/**
+ * Check an `Authorization` header against the scope a request needs: the verified principal,
+ * or why it is turned away. For requests that never reach a route (a URL Fastify cannot
+ * decode), where the hook does not run.
+ */
+export function check(tokens: TokenStore, header: string | undefined, needed: Scope): Principal | AuthFailure {
+  if (header === undefined || header === "") return { kind: AuthFailureKind.MissingHeader };
+  const match = BEARER.exec(header.trim());
+  if (!match?.[1]) return { kind: AuthFailureKind.MalformedHeader };
+  const principal = tokens.verify(match[1]);
+  if (principal === undefined) return { kind: AuthFailureKind.InvalidToken };
+  if (!grants(principal.scopes, needed))
+    return { kind: AuthFailureKind.InsufficientScope, needed, held: principal.scopes };
+  return principal;
 }
 
 /**
@@ -143,7 +152,8 @@ function unauthorized(challenge: string, detail: string): { challenge: string; p
   };
 }
 
-function deny(reply: FastifyReply, failure: AuthFailure): FastifyReply {
+/** Turn a request away with the problem and challenge for `failure`. */
+export function deny(reply: FastifyReply, failure: AuthFailure): FastifyReply {
   const { challenge, problem } = authProblem(failure);
   return reply
     .code(problem.status)

@@ -4,7 +4,7 @@ import { InvalidReason, OutboxStatus, RunResultKind, StoreUnavailableError } fro
 import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import Fastify from "fastify";
 import { z } from "zod";
-import { installAuth, Public } from "./auth.js";
+import { check, deny, installAuth, Public } from "./auth.js";
 import { DroverMetrics } from "./metrics.js";
 import {
   buildOpenApi,
@@ -70,7 +70,52 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
     },
     return503OnClosing: true,
+    // Ids are checked by each machine's schema (after authentication), not by the router.
+    maxParamLength: 2048,
+    // A URL Fastify cannot decode never reaches a route: authenticate here (a read needs
+    // `read`, anything else `write`), then answer with a problem like every other error.
+    frameworkErrors: (error, request, reply) => {
+      reply.header("x-request-id", request.id);
+      const needed = request.method === "GET" || request.method === "HEAD" ? Scope.Read : Scope.Write;
+      const checked = check(tokens, request.headers.authorization, needed);
+      if ("kind" in checked) return deny(reply, checked);
+      const tooLong = error.code === "FST_ERR_MAX_PARAM_LENGTH";
+      return sendProblem(
+        reply,
+        problem(
+          400,
+          ProblemKind.Invalid,
+          tooLong ? "a path segment is longer than 2048 characters" : "the URL is not validly percent-encoded",
+          { reason: tooLong ? InvalidReason.InvalidId : "malformed_request" },
+        ),
+      );
+    },
+    // Errors of the HTTP parser (headers too large, garbage): answered on the raw socket.
+    clientErrorHandler: (error: Error & { code?: string }, socket) => {
+      const status = error.code === "HPE_HEADER_OVERFLOW" ? 431 : 400;
+      const body = JSON.stringify(
+        problem(
+          status,
+          ProblemKind.Invalid,
+          status === 431 ? "the request headers are too large" : "malformed HTTP request",
+          {
+            reason: "malformed_request",
+          },
+        ),
+      );
+      if (socket.writable) {
+        socket.end(
+          `HTTP/1.1 ${status} ${status === 431 ? "Request Header Fields Too Large" : "Bad Request"}\r\n` +
+            `Content-Type: application/problem+json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+            `X-Request-Id: ${randomUUID()}\r\nConnection: close\r\n\r\n${body}`,
+        );
+      } else {
+        socket.destroy(error);
+      }
+    },
   });
+  // Events are JSON; a text/plain body is refused with 415 like any other type.
+  server.removeContentTypeParser("text/plain");
   const metrics = new DroverMetrics(app);
   const openapi = buildOpenApi({
     machines: app.machines,

@@ -1,0 +1,74 @@
+import type { CommitOutcome, StepWrite } from "@drover/core";
+import { RunResultKind, Runtime } from "@drover/core";
+import type { SqliteSynchronous } from "@drover/sqlite";
+import { SqliteStore } from "@drover/sqlite";
+import type { Timing } from "../measure.js";
+import { driveAsync } from "../measure.js";
+import { BENCH_MACHINE, paymentMachine } from "../payment-machine.js";
+import type { Workload } from "../workload.js";
+
+/** How the drover contestant runs. */
+export interface DroverOptions {
+  readonly path: string;
+  readonly synchronous: SqliteSynchronous;
+  /** Callers, each awaiting its own `run` before the next. */
+  readonly callers: number;
+  /** The Runtime's `groupCommit` option (default: on). */
+  readonly groupCommit?: boolean;
+}
+
+/** A drover run's timing, and how its steps went to the store. */
+export interface DroverTiming extends Timing {
+  /** `store.commit` calls. */
+  readonly commits: number;
+  /** Steps per commit, on average. */
+  readonly meanBatch: number;
+  readonly maxBatch: number;
+}
+
+/** A SqliteStore that counts its commits: the batch sizes group commit achieved. */
+class CountingStore extends SqliteStore {
+  commits = 0;
+  steps = 0;
+  maxBatch = 0;
+
+  override commit(steps: readonly StepWrite[]): Promise<CommitOutcome[]> {
+    this.commits += 1;
+    this.steps += steps.length;
+    if (steps.length > this.maxBatch) this.maxBatch = steps.length;
+    return super.commit(steps);
+  }
+}
+
+/**
+ * drover on `@drover/sqlite`, as a user runs it: `runtime.run(ref, event, { eventId, at })`
+ * with the benchmark's payment machine (schemas parsed, fingerprint hashed, one transaction
+ * per commit). Every result must be `processed`.
+ */
+export async function runDrover(workload: Workload, options: DroverOptions): Promise<DroverTiming> {
+  const store = new CountingStore({ path: options.path, synchronous: options.synchronous });
+  const runtime = new Runtime({
+    store,
+    machines: [paymentMachine],
+    ...(options.groupCommit === undefined ? {} : { groupCommit: options.groupCommit }),
+  });
+  try {
+    const result = await driveAsync(workload, options.callers, async (e) => {
+      const outcome = await runtime.run({ machine: BENCH_MACHINE, id: e.entity }, e.event, {
+        eventId: e.eventId,
+        at: e.at,
+      });
+      if (outcome.kind !== RunResultKind.Processed) {
+        throw new Error(`drover: event ${e.seq} to ${e.entity} came back ${JSON.stringify(outcome)}`);
+      }
+    });
+    return {
+      ...result,
+      commits: store.commits,
+      meanBatch: store.commits === 0 ? 0 : store.steps / store.commits,
+      maxBatch: store.maxBatch,
+    };
+  } finally {
+    await store.close();
+  }
+}

@@ -1,0 +1,125 @@
+import { createHash } from "node:crypto";
+import type { SqliteSynchronous } from "@drover/sqlite";
+import { openWal } from "../database.js";
+import type { Timing } from "../measure.js";
+import { Latencies, now, timing } from "../measure.js";
+import type { PaymentEvent, PaymentState } from "../payment-machine.js";
+import { BENCH_MACHINE, decidePayment } from "../payment-machine.js";
+import type { BenchEvent, Workload } from "../workload.js";
+
+/** How the raw contestant runs. */
+export interface RawOptions {
+  /** A database file with drover's schema (see `createDroverSchema`). */
+  readonly path: string;
+  readonly synchronous: SqliteSynchronous;
+  /** Events per transaction: 1 is the per-event limit, 100 "raw batched". */
+  readonly batch: number;
+}
+
+/**
+ * The limit: the step drover makes, written by hand with better-sqlite3 — inbox check, load,
+ * decide, version-checked update, journal row, inbox row, one outbox row — in one transaction
+ * per event (or per `batch` events). It writes exactly the rows drover writes (same JSON text,
+ * same fingerprint, same intent ids), with prepared statements and no schema parsing.
+ *
+ * In batched form an event's latency runs until its batch commits: only then is it durable.
+ */
+export function runRaw(workload: Workload, options: RawOptions): Timing {
+  const db = openWal(options.path, options.synchronous);
+  try {
+    const sql = {
+      seen: db.prepare<[string], number>("SELECT 1 FROM inbox WHERE event_id = ?").pluck(),
+      load: db.prepare<[string, string], { version: number; state: string }>(
+        "SELECT version, state FROM entities WHERE machine = ? AND id = ?",
+      ),
+      create: db.prepare<[string, string, string, number, number]>(
+        "INSERT INTO entities (machine, id, version, state, created_at, updated_at) VALUES (?, ?, 1, ?, ?, ?)",
+      ),
+      update: db.prepare<[string, number, string, string, number]>(
+        "UPDATE entities SET version = version + 1, state = ?, updated_at = ? WHERE machine = ? AND id = ? AND version = ?",
+      ),
+      journal: db.prepare<[string, string, number, string, string, string, string, number]>(
+        "INSERT INTO journal (machine, id, version, event_id, event, decision, intents, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      ),
+      inbox: db.prepare<[string, string, string, string, string, number]>(
+        "INSERT INTO inbox (event_id, machine, id, fingerprint, result, at) VALUES (?, ?, ?, ?, ?, ?)",
+      ),
+      outbox: db.prepare<[string, string, string, string, number, number]>(
+        `INSERT INTO outbox (intent_id, machine, entity_id, intent, status, attempts, next_attempt_at,
+                             lease_owner, lease_until, last_error, created_at)
+         VALUES (?, ?, ?, ?, 'pending', 0, ?, NULL, NULL, NULL, ?)`,
+      ),
+    };
+
+    const step = (e: BenchEvent): void => {
+      if (sql.seen.get(e.eventId) !== undefined) return;
+      const row = sql.load.get(BENCH_MACHINE, e.entity);
+      const current = row === undefined ? undefined : (JSON.parse(row.state) as PaymentState);
+      const expectedVersion = row?.version ?? 0;
+      const decided = decidePayment(current, e.event, e.entity);
+      const print = fingerprint(e.entity, e.event);
+      if ("rejected" in decided) {
+        const result = `{"kind":"rejected","machine":"${BENCH_MACHINE}","id":"${e.entity}","eventId":${JSON.stringify(e.eventId)},"version":${expectedVersion},"reason":"${decided.rejected}"}`;
+        sql.inbox.run(e.eventId, BENCH_MACHINE, e.entity, print, result, e.at);
+        return;
+      }
+      const version = expectedVersion + 1;
+      const state = JSON.stringify(decided.state);
+      const moved =
+        expectedVersion === 0
+          ? sql.create.run(BENCH_MACHINE, e.entity, state, e.at, e.at)
+          : sql.update.run(state, e.at, BENCH_MACHINE, e.entity, expectedVersion);
+      if (moved.changes !== 1) throw new Error(`raw: ${e.entity} moved under us`);
+      const intentId = `${BENCH_MACHINE}/${e.entity}/${version}/0`;
+      const intent = JSON.stringify(decided.intent);
+      const intents = `[{"id":"${intentId}","intent":${intent}}]`;
+      sql.journal.run(BENCH_MACHINE, e.entity, version, e.eventId, JSON.stringify(e.event), state, intents, e.at);
+      const result = `{"kind":"processed","machine":"${BENCH_MACHINE}","id":"${e.entity}","eventId":${JSON.stringify(e.eventId)},"version":${version},"state":${state},"intents":${intents}}`;
+      sql.inbox.run(e.eventId, BENCH_MACHINE, e.entity, print, result, e.at);
+      sql.outbox.run(intentId, BENCH_MACHINE, e.entity, intent, e.at, e.at);
+    };
+
+    const latencies = new Latencies(workload.size);
+    const started = now();
+    if (options.batch <= 1) {
+      const one = db.transaction(step).immediate;
+      for (let e = workload.next(); e !== undefined; e = workload.next()) {
+        const t0 = now();
+        one(e);
+        latencies.add(now() - t0);
+      }
+    } else {
+      const starts = new Float64Array(options.batch);
+      const many = db.transaction((events: readonly BenchEvent[]) => {
+        events.forEach((e, i) => {
+          starts[i] = now();
+          step(e);
+        });
+      }).immediate;
+      for (;;) {
+        const events: BenchEvent[] = [];
+        while (events.length < options.batch) {
+          const e = workload.next();
+          if (e === undefined) break;
+          events.push(e);
+        }
+        if (events.length === 0) break;
+        many(events);
+        const committed = now();
+        for (let i = 0; i < events.length; i++) latencies.add(committed - (starts[i] ?? committed));
+      }
+    }
+    return timing(workload.taken, (now() - started) / 1000, latencies);
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * drover's fingerprint of a request: sha-256 of the stable JSON of (machine, id, event),
+ * object keys sorted. Written out by hand here (`amount` sorts before `type`).
+ */
+function fingerprint(entity: string, event: PaymentEvent): string {
+  const text = `["${BENCH_MACHINE}","${entity}",{"amount":${event.amount},"type":"${event.type}"}]`;
+  return createHash("sha256").update(text).digest("hex");
+}

@@ -1,0 +1,91 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SqliteStore, type SqliteSynchronous } from "@drover/sqlite";
+import Database from "better-sqlite3";
+
+/** A folder for the run's database files, removed at the end. */
+export class ScratchDir {
+  readonly path: string;
+  #n = 0;
+
+  constructor(parent: string = tmpdir()) {
+    this.path = mkdtempSync(join(parent, "drover-bench-"));
+  }
+
+  /** A fresh database file name. */
+  file(label: string): string {
+    this.#n += 1;
+    return join(this.path, `${String(this.#n).padStart(3, "0")}-${label}.db`);
+  }
+
+  remove(): void {
+    rmSync(this.path, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Create drover's schema (DESIGN §3, its migrations with every index) in a new file, so the
+ * contestants that do not run drover write to exactly the same tables.
+ */
+export async function createDroverSchema(path: string): Promise<void> {
+  const store = SqliteStore.open({ path });
+  await store.close();
+}
+
+/** A better-sqlite3 connection in WAL mode at the given durability: the raw contestants' setup. */
+export function openWal(path: string, synchronous: SqliteSynchronous): Database.Database {
+  const db = new Database(path);
+  db.pragma("journal_mode = WAL");
+  db.pragma(`synchronous = ${synchronous}`);
+  return db;
+}
+
+/** Row counts of drover's tables. */
+export interface RowCounts {
+  readonly entities: number;
+  /** Sum of entity versions: one per accepted event. */
+  readonly versions: number;
+  readonly journal: number;
+  readonly inbox: number;
+  readonly outbox: number;
+}
+
+/** Count what a contestant left in drover's tables. */
+export function countRows(path: string): RowCounts {
+  const db = new Database(path, { readonly: true });
+  try {
+    const count = (sql: string): number => Number(db.prepare(sql).pluck().get() ?? 0);
+    return {
+      entities: count("SELECT count(*) FROM entities"),
+      versions: count("SELECT coalesce(sum(version), 0) FROM entities"),
+      journal: count("SELECT count(*) FROM journal"),
+      inbox: count("SELECT count(*) FROM inbox"),
+      outbox: count("SELECT count(*) FROM outbox"),
+    };
+  } finally {
+    db.close();
+  }
+}
+
+/** Did every event land: one version, journal row, inbox row and outbox row each? */
+export interface Consistency {
+  readonly ok: boolean;
+  readonly detail: string;
+}
+
+/** Check that `events` events over `entities` entities were all applied, by counting rows. */
+export function checkApplied(path: string, events: number, entities: number): Consistency {
+  const rows = countRows(path);
+  const wanted: RowCounts = {
+    entities: Math.min(entities, events),
+    versions: events,
+    journal: events,
+    inbox: events,
+    outbox: events,
+  };
+  const wrong = (Object.keys(wanted) as (keyof RowCounts)[]).filter((key) => rows[key] !== wanted[key]);
+  return wrong.length === 0
+    ? { ok: true, detail: `${events} events: ${rows.journal} journal, inbox and outbox rows each` }
+    : { ok: false, detail: wrong.map((key) => `${key} ${rows[key]}, expected ${wanted[key]}`).join("; ") };
+}
