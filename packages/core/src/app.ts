@@ -68,6 +68,7 @@ export class App {
   readonly #machines: readonly AnyMachine[];
   readonly #observers = new Set<AppObserver>();
   #started = false;
+  #unwatch: (() => void) | undefined;
 
   constructor(options: AppOptions) {
     this.store = options.store;
@@ -162,6 +163,10 @@ export class App {
       );
     }
     this.#started = true;
+    this.#unwatch = this.store.watch?.(() => {
+      this.dispatcher.wake();
+      this.scheduler.wake();
+    });
     this.dispatcher.start();
     this.scheduler.start();
   }
@@ -172,6 +177,8 @@ export class App {
    */
   async stop(options: { readonly timeoutMs?: number } = {}): Promise<void> {
     this.#started = false;
+    this.#unwatch?.();
+    this.#unwatch = undefined;
     await Promise.all([this.dispatcher.stop(options), this.scheduler.stop()]);
   }
 

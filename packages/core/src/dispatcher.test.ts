@@ -300,6 +300,47 @@ describe("App", () => {
     await app.stop();
   });
 
+  it("listens to the store's notices of other processes' commits while started", async () => {
+    const store = new MemoryStore();
+    let listener: (() => void) | undefined;
+    let unwatched = false;
+    const watching = new Proxy(store, {
+      get(target, prop) {
+        if (prop === "watch") {
+          return (fn: () => void) => {
+            listener = fn;
+            return () => {
+              unwatched = true;
+            };
+          };
+        }
+        const value = Reflect.get(target, prop);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    let resolveDone: () => void = () => {};
+    const done = new Promise<void>((resolve) => {
+      resolveDone = resolve;
+    });
+    const app = new App({
+      store: watching,
+      machines: [tallyMachine],
+      effects: [defineEffects(tallyMachine, { Noted: async () => resolveDone() })],
+      logger: silentLogger,
+      dispatcher: { pollMs: 3_600_000 },
+      scheduler: { pollMs: 3_600_000 },
+    });
+    await app.start();
+    assert.ok(listener !== undefined, "the app watches the store");
+    // Another process commits an intent straight into the store; only its notice can wake us.
+    await app.runtime.run({ machine: "tally", id: "t_a" }, { type: "Open" });
+    await app.runtime.run({ machine: "tally", id: "t_a" }, { type: "Add", n: 1 });
+    listener?.();
+    await done;
+    await app.stop();
+    assert.equal(unwatched, true);
+  });
+
   it("stops after the intents in flight are done", async () => {
     const store = new MemoryStore();
     let finished = false;

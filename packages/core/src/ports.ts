@@ -244,6 +244,13 @@ export interface Store {
   /** Record a failed firing; the timer stays pending until `failure.retryAt` (never null here). */
   failTimer(timerId: string, owner: string, failure: AttemptFailure): Promise<boolean>;
 
+  /**
+   * Optional: call `listener` when another process commits work for the dispatcher or the
+   * scheduler (PostgreSQL's LISTEN/NOTIFY), so they look now instead of at the next poll.
+   * Returns a function that stops listening. In-process commits need no notice.
+   */
+  watch?(listener: () => void): () => void;
+
   close(): Promise<void>;
 }
 
