@@ -1,5 +1,12 @@
 import { performance } from "node:perf_hooks";
-import type { BenchEvent, Workload } from "./workload.js";
+import type { BenchEvent } from "./workload.js";
+
+/** Where a run takes its events from: a `Workload`, or a slice of one. */
+export interface EventSource {
+  /** How many events at most (sizes the latency array). */
+  readonly size: number;
+  next(): BenchEvent | undefined;
+}
 
 /** Step latencies of one run, in milliseconds, kept in a preallocated array (no garbage). */
 export class Latencies {
@@ -54,13 +61,18 @@ export const now = (): number => performance.now();
  * caller sees it.
  */
 export async function driveAsync(
-  workload: Workload,
+  workload: EventSource,
   callers: number,
   step: (event: BenchEvent) => Promise<void>,
+  /** Awaited before each step, outside its latency: how the next event arrives. */
+  arrive?: () => Promise<void>,
 ): Promise<Timing> {
   const latencies = new Latencies(workload.size);
+  let events = 0;
   const caller = async (): Promise<void> => {
     for (let event = workload.next(); event !== undefined; event = workload.next()) {
+      events += 1;
+      if (arrive !== undefined) await arrive();
       const started = now();
       await step(event);
       latencies.add(now() - started);
@@ -68,17 +80,19 @@ export async function driveAsync(
   };
   const started = now();
   await Promise.all(Array.from({ length: callers }, caller));
-  return timing(workload.taken, (now() - started) / 1000, latencies);
+  return timing(events, (now() - started) / 1000, latencies);
 }
 
 /** Drive a synchronous contestant, one event at a time: no promise in the loop. */
-export function driveSync(workload: Workload, step: (event: BenchEvent) => void): Timing {
+export function driveSync(workload: EventSource, step: (event: BenchEvent) => void): Timing {
   const latencies = new Latencies(workload.size);
+  let events = 0;
   const started = now();
   for (let event = workload.next(); event !== undefined; event = workload.next()) {
+    events += 1;
     const t0 = now();
     step(event);
     latencies.add(now() - t0);
   }
-  return timing(workload.taken, (now() - started) / 1000, latencies);
+  return timing(events, (now() - started) / 1000, latencies);
 }

@@ -1,4 +1,4 @@
-import { uuidv7 } from "@drover/core";
+import { randomFillSync } from "node:crypto";
 import type { PaymentEvent } from "./payment-machine.js";
 
 /** One event of the workload, addressed to one payment, with the caller's id and time. */
@@ -24,7 +24,12 @@ export interface WorkloadOptions {
    * `RequestPayment`, 1 starts it with `Capture`.
    */
   readonly startAt?: number;
-  /** Event ids; time-ordered UUID v7s by default, as a client or drover itself would make. */
+  /**
+   * Event ids; time-ordered UUID v7s by default, the shape drover itself makes (`evt_` + UUID
+   * v7). The caller makes them, so they should cost the contestants nothing: the random bits
+   * come from a pool refilled 64 KiB at a time, not from a `randomBytes` call per id (~10 µs
+   * here, as much as a quarter of a batched step).
+   */
   readonly ids?: (seq: number) => string;
   /** Event times; the wall clock by default. */
   readonly clock?: (seq: number) => number;
@@ -59,7 +64,7 @@ export class Workload {
     this.#options = {
       entityOffset: 0,
       startAt: 0,
-      ids: () => `evt_${uuidv7()}`,
+      ids: () => `evt_${fastUuidv7()}`,
       clock: () => Date.now(),
       ...options,
     };
@@ -104,4 +109,22 @@ export class Workload {
 export function eventFor(nth: number): PaymentEvent {
   if (nth === 0) return { type: "RequestPayment", amount: REQUESTED_AMOUNT };
   return nth % 2 === 1 ? { type: "Capture", amount: CAPTURED_AMOUNT } : { type: "Refund", amount: REFUNDED_AMOUNT };
+}
+
+const POOL = Buffer.alloc(64 * 1024);
+let poolOffset = POOL.length;
+
+/** A UUID version 7 (RFC 9562) like drover's `uuidv7`, with its random bits taken from a pool. */
+export function fastUuidv7(now: number = Date.now()): string {
+  if (poolOffset + 16 > POOL.length) {
+    randomFillSync(POOL);
+    poolOffset = 0;
+  }
+  const bytes = POOL.subarray(poolOffset, poolOffset + 16);
+  poolOffset += 16;
+  bytes.writeUIntBE(now, 0, 6);
+  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x70;
+  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
+  const hex = bytes.toString("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }

@@ -15,7 +15,15 @@ export interface DroverOptions {
   readonly callers: number;
   /** The Runtime's `groupCommit` option (default: on). */
   readonly groupCommit?: boolean;
+  /**
+   * How each caller's next event arrives: at once (`together`, callers in lockstep, as in one
+   * `Promise.all`), or in an event-loop turn of its own (`own-turn`, as HTTP requests do: each
+   * is a separate I/O callback).
+   */
+  readonly arrival?: "together" | "own-turn";
 }
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** A drover run's timing, and how its steps went to the store. */
 export interface DroverTiming extends Timing {
@@ -53,15 +61,20 @@ export async function runDrover(workload: Workload, options: DroverOptions): Pro
     ...(options.groupCommit === undefined ? {} : { groupCommit: options.groupCommit }),
   });
   try {
-    const result = await driveAsync(workload, options.callers, async (e) => {
-      const outcome = await runtime.run({ machine: BENCH_MACHINE, id: e.entity }, e.event, {
-        eventId: e.eventId,
-        at: e.at,
-      });
-      if (outcome.kind !== RunResultKind.Processed) {
-        throw new Error(`drover: event ${e.seq} to ${e.entity} came back ${JSON.stringify(outcome)}`);
-      }
-    });
+    const result = await driveAsync(
+      workload,
+      options.callers,
+      async (e) => {
+        const outcome = await runtime.run({ machine: BENCH_MACHINE, id: e.entity }, e.event, {
+          eventId: e.eventId,
+          at: e.at,
+        });
+        if (outcome.kind !== RunResultKind.Processed) {
+          throw new Error(`drover: event ${e.seq} to ${e.entity} came back ${JSON.stringify(outcome)}`);
+        }
+      },
+      options.arrival === "own-turn" ? nextTurn : undefined,
+    );
     return {
       ...result,
       commits: store.commits,

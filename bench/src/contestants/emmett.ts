@@ -63,12 +63,12 @@ export async function installEmmett(log: (line: string) => void): Promise<string
  * fresh database file: `events` commands over `entities` streams, one at a time.
  */
 export async function runEmmett(path: string, entities: number, events: number): Promise<EmmettOutcome> {
-  const { code, output, timedOut } = await exec(
+  const { code, output, stdout, timedOut } = await exec(
     process.execPath,
     [SCRIPT, JSON.stringify({ db: path, entities, events })],
     10 * 60_000,
   );
-  const last = output.trim().split("\n").at(-1) ?? "";
+  const last = stdout.trim().split("\n").at(-1) ?? "";
   let report: ChildReport;
   try {
     report = JSON.parse(last) as ChildReport;
@@ -84,7 +84,11 @@ export async function runEmmett(path: string, entities: number, events: number):
     p99Ms: report.latenciesMs[1] ?? Number.NaN,
   };
   if (report.error !== undefined) {
-    return { ok: false, error: `failed after ${report.applied} of ${events} commands: ${report.error}`, partial: timing };
+    return {
+      ok: false,
+      error: `failed after ${report.applied} of ${events} commands: ${report.error}`,
+      partial: timing,
+    };
   }
   if (report.stored !== report.applied || report.applied !== events) {
     return {
@@ -107,13 +111,15 @@ function exec(
   command: string,
   args: readonly string[],
   timeoutMs: number,
-): Promise<{ code: number | null; output: string; timedOut: boolean }> {
+): Promise<{ code: number | null; output: string; stdout: string; timedOut: boolean }> {
   return new Promise((resolve) => {
     const child = spawn(command, args, { cwd: EMMETT_DIR, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
+    let stdout = "";
     let timedOut = false;
     child.stdout.on("data", (chunk: Buffer) => {
       output += chunk.toString();
+      stdout += chunk.toString();
     });
     child.stderr.on("data", (chunk: Buffer) => {
       output += chunk.toString();
@@ -124,11 +130,11 @@ function exec(
     }, timeoutMs);
     child.on("error", (error) => {
       clearTimeout(timer);
-      resolve({ code: null, output: `${output}\n${error.message}`, timedOut });
+      resolve({ code: null, output: `${output}\n${error.message}`, stdout, timedOut });
     });
     child.on("close", (code) => {
       clearTimeout(timer);
-      resolve({ code, output, timedOut });
+      resolve({ code, output, stdout, timedOut });
     });
   });
 }

@@ -1,32 +1,36 @@
 // `npm start`: the payments service over HTTP. SQLite in ./data/drover.db, the dispatcher,
 // the scheduler and the simulated payment provider, on http://127.0.0.1:3000 — settings
 // from DROVER_PORT, DROVER_HOST, DROVER_DB, DROVER_DATA_DIR, DROVER_ADMIN_TOKEN and the
-// provider's PAYMENTS_PROVIDER_LATENCY_MS / PAYMENTS_PROVIDER_FAILURE_RATE.
+// provider's PAYMENTS_PROVIDER_LATENCY_MS / PAYMENTS_PROVIDER_FAILURE_RATE. With
+// PAYMENTS_PROVIDER_URL the simulated provider is a separate service (shared by several
+// server processes, as the multi-process tests run it) reached over HTTP.
 import { App, ConfigurationError, DroverError } from "@drover/core";
 import { serve, settingsFromEnv } from "@drover/http";
+import { PostgresStore } from "@drover/postgres";
 import { SqliteStore } from "@drover/sqlite";
 import { pino } from "pino";
 import { MemoryMailer, MemoryVerificationQueue } from "./back-office.js";
 import { paymentEffects } from "./effects.js";
 import { payments } from "./payments.js";
 import { SimulatedProvider } from "./provider.js";
+import { HttpProvider } from "./provider-http.js";
 
 const logger = pino({ level: process.env.DROVER_LOG_LEVEL ?? "info" });
 
 async function main(): Promise<void> {
   const settings = settingsFromEnv();
-  if (!settings.db.startsWith("sqlite:")) {
-    throw new ConfigurationError(
-      `DROVER_DB=${settings.db}: this build serves SQLite only (sqlite:PATH); PostgreSQL arrives with @drover/postgres`,
-    );
-  }
-  const store = SqliteStore.open({ path: settings.db.slice("sqlite:".length) });
+  const store = settings.db.startsWith("sqlite:")
+    ? SqliteStore.open({ path: settings.db.slice("sqlite:".length) })
+    : // Several processes may share one PostgreSQL database: the database is created if missing.
+      await PostgresStore.open({ url: settings.db });
   const app = new App({
     store,
     machines: [payments],
     effects: [
       paymentEffects({
-        provider: new SimulatedProvider(),
+        provider: process.env.PAYMENTS_PROVIDER_URL
+          ? new HttpProvider({ url: process.env.PAYMENTS_PROVIDER_URL })
+          : new SimulatedProvider(),
         verifications: new MemoryVerificationQueue(),
         mailer: new MemoryMailer(),
       }),

@@ -85,6 +85,36 @@ describe("group commit", () => {
     assert.deepEqual(batches, Array(10).fill(1));
   });
 
+  it("gathers steps that arrive in separate turns of the event loop, as HTTP requests do", async () => {
+    const { store, batches } = recordingStore();
+    const runtime = new Runtime({ store, machines: [tallyMachine] });
+    const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+    // A lone caller first: the committer stops waiting for company and flushes at once…
+    for (let i = 0; i < 30; i++) {
+      await runtime.run({ machine: "tally", id: `t_lone${i}` }, { type: "Open" });
+    }
+    assert.deepEqual(batches, Array(30).fill(1));
+    batches.length = 0;
+    // …then 40 callers whose events each arrive in a turn of their own: it notices and batches them.
+    await Promise.all(
+      ids.map(async (id) => {
+        for (let round = 0; round < 5; round++) {
+          await nextTurn();
+          const result = await runtime.run(
+            { machine: "tally", id },
+            round === 0 ? { type: "Open" } : { type: "Close" },
+          );
+          assert.ok(result.kind === "processed" || result.kind === "rejected");
+        }
+      }),
+    );
+    assert.equal(
+      batches.reduce((a, b) => a + b, 0),
+      ids.length * 5,
+    );
+    assert.ok(batches.length < ids.length, `expected batches, got ${batches.length} commits: ${batches}`);
+  });
+
   it("caps a commit at maxBatch steps", async () => {
     const { store, batches } = recordingStore();
     const runtime = new Runtime({ store, machines: [tallyMachine], groupCommit: { maxBatch: 8 } });

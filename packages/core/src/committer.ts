@@ -7,10 +7,28 @@ interface Pending {
 }
 
 /**
+ * After this many flushes in a row that found their step alone, stop waiting for company and
+ * flush on a microtask; and while flushing on microtasks, wait once every so many flushes to
+ * see whether company has come.
+ */
+const LONELY_FLUSHES_BEFORE_MICROTASK = 4;
+const MICROTASK_FLUSHES_BETWEEN_PROBES = 16;
+
+/**
  * Group commit: steps handed in while a commit is being prepared or running go to the store
  * together, in one `store.commit` (one transaction, one fsync), each with its own outcome.
  * One batch is in flight at a time; whatever queues meanwhile forms the next one, so the
  * batches grow by themselves exactly when the store is the bottleneck.
+ *
+ * When to flush is adaptive. A synchronous store (SQLite) blocks the event loop while it
+ * commits, so nothing arrives "meanwhile": a batch can only hold steps decided before the
+ * flush runs. Flushing on a microtask collects the steps of callers that run together (one
+ * `Promise.all`), but requests that arrive as separate I/O callbacks (HTTP) would each be
+ * committed alone. Flushing on `setImmediate` collects those too, but costs a lone caller an
+ * event-loop turn per step. So the committer waits for the next turn (`setImmediate`) while
+ * batches show company, and flushes on a microtask once several waits in a row found the step
+ * alone — probing with a wait every {@link MICROTASK_FLUSHES_BETWEEN_PROBES} flushes, so that
+ * it notices when load comes back.
  */
 export class GroupCommitter {
   readonly #store: Store;
@@ -18,6 +36,12 @@ export class GroupCommitter {
   #queue: Pending[] = [];
   #flushing = false;
   #scheduled = false;
+  /** Wait for the next event-loop turn before flushing (true), or flush on a microtask. */
+  #waitForCompany = true;
+  /** Flushes in a row, while waiting, that found one step. */
+  #lonely = 0;
+  /** Microtask flushes since the last wait. */
+  #sinceProbe = 0;
 
   constructor(store: Store, maxBatch: number) {
     this.#store = store;
@@ -34,11 +58,30 @@ export class GroupCommitter {
   #schedule(): void {
     if (this.#flushing || this.#scheduled) return;
     this.#scheduled = true;
-    // After the callbacks already queued in this turn: concurrent callers add their steps.
-    queueMicrotask(() => {
+    const waited = this.#waitForCompany || this.#sinceProbe >= MICROTASK_FLUSHES_BETWEEN_PROBES;
+    const flush = (): void => {
       this.#scheduled = false;
+      this.#learn(waited, this.#queue.length);
       void this.#flush();
-    });
+    };
+    if (waited) setImmediate(flush);
+    // After the callbacks already queued in this turn: concurrent callers add their steps.
+    else queueMicrotask(flush);
+  }
+
+  /** Adjust the flush timing to what the flush about to run found in the queue. */
+  #learn(waited: boolean, queued: number): void {
+    if (queued > 1) {
+      this.#waitForCompany = true;
+      this.#lonely = 0;
+      this.#sinceProbe = 0;
+    } else if (waited) {
+      this.#sinceProbe = 0;
+      this.#lonely += 1;
+      if (this.#lonely >= LONELY_FLUSHES_BEFORE_MICROTASK) this.#waitForCompany = false;
+    } else {
+      this.#sinceProbe += 1;
+    }
   }
 
   async #flush(): Promise<void> {

@@ -87,6 +87,7 @@ export class SqliteStore implements Store {
   readonly #sql: Statements;
   readonly #transaction: (step: StepWrite) => CommitOutcome;
   readonly #batch: (steps: readonly StepWrite[]) => CommitOutcome[];
+  readonly #batchWithoutSavepoints: (steps: readonly StepWrite[]) => CommitOutcome[];
   readonly #claimOutbox: (claim: ClaimParams) => ClaimedOutboxRow[];
   readonly #claimTimers: (claim: ClaimParams) => ClaimedTimerRow[];
   #closed = false;
@@ -131,6 +132,9 @@ export class SqliteStore implements Store {
           return { kind: CommitOutcomeKind.Failed, error };
         }
       }),
+    ).immediate;
+    this.#batchWithoutSavepoints = this.#db.transaction((steps: readonly StepWrite[]) =>
+      steps.map((step) => this.#apply(step)),
     ).immediate;
     // One statement each, but in BEGIN IMMEDIATE: the write lock is taken (or waited for)
     // before anything is read, so two connections never lease the same row.
@@ -178,6 +182,11 @@ export class SqliteStore implements Store {
     try {
       // One step needs no savepoint: the transaction itself is its all-or-nothing boundary.
       if (steps.length === 1) return [this.#commitOne(first)];
+      try {
+        return this.#batchWithoutSavepoints(steps);
+      } catch (error) {
+        if (isUnavailable(error)) throw error;
+      }
       return this.#batch(steps);
     } catch (error) {
       throw translate(error, this.#options.path, "committing");
@@ -449,6 +458,7 @@ function connect({ path, synchronous, busyTimeout }: Required<SqliteStoreOptions
       throw new Error(`SQLite refused WAL mode (journal_mode is ${String(mode)}); put the file on a local disk`);
     }
     db.pragma(`synchronous = ${synchronous}`);
+    db.pragma("temp_store = MEMORY");
     migrate(db, path);
     return db;
   } catch (error) {

@@ -1,0 +1,72 @@
+import type { BenchReport, Ratio } from "./harness.js";
+
+/** The report as the tables `npm run bench` prints (Markdown, so the README can hold it as is). */
+export function formatReport(report: BenchReport): string {
+  const lines: string[] = [];
+  const { machine } = report;
+  lines.push(
+    `drover benchmark (${report.mode}), ${report.startedAt}: node ${machine.node}, SQLite ${machine.sqlite}, ` +
+      `${machine.cpus} × ${machine.cpuModel}; load average ${machine.loadAverageBefore.join(" ")} before, ` +
+      `${machine.loadAverageAfter.join(" ")} after; ${report.rounds} round(s), median shown; ${report.durationSeconds.toFixed(0)} s`,
+  );
+  lines.push(`Durability: ${report.durability}.`);
+  lines.push("");
+  lines.push("| contestant | durability | events | events/s | p50 ms | p99 ms | notes |");
+  lines.push("|---|---|---:|---:|---:|---:|---|");
+  for (const r of report.contestants) {
+    const notes = [...r.notes, ...(r.error === undefined ? [] : [r.error])];
+    if (r.runs.length > 1) notes.unshift(`runs: ${r.runs.join(", ")}`);
+    lines.push(
+      `| ${r.label} | ${r.durability} | ${r.events.toLocaleString("en-US")} | ${num(r.eventsPerSecond, 0)} | ${num(r.p50Ms, 3)} | ${num(r.p99Ms, 3)} | ${notes.join("; ").replaceAll("|", "/")} |`,
+    );
+  }
+  lines.push("");
+  lines.push("| ratio | value | target | met |");
+  lines.push("|---|---:|---|---|");
+  const all: Ratio[] = [
+    ...report.ratios,
+    ...(report.scale === undefined ? [] : [report.scale.ratio]),
+    ...(report.rss === undefined ? [] : [report.rss.ratio]),
+  ];
+  for (const ratio of all) {
+    lines.push(`| ${ratio.name} | ${num(ratio.value, 2)}× | ${ratio.target} | ${met(ratio.met)} |`);
+  }
+  if (report.scale !== undefined) {
+    lines.push("");
+    lines.push("| scale: entities | timed events | events/s | µs/event | p99 ms |");
+    lines.push("|---:|---:|---:|---:|---:|");
+    for (const p of report.scale.points) {
+      lines.push(
+        `| ${p.entities.toLocaleString("en-US")} | ${p.events.toLocaleString("en-US")} | ${num(p.eventsPerSecond, 0)} | ${num(p.usPerEvent, 1)} | ${num(p.p99Ms, 3)} |`,
+      );
+    }
+  }
+  if (report.rss !== undefined) {
+    lines.push("");
+    lines.push(
+      `| memory: events | RSS MiB | of it anonymous | JS heap used MiB | JS heap total MiB | events/s in slice |${report.rss.report.gcExposed ? "" : " (no --expose-gc)"}`,
+    );
+    lines.push("|---:|---:|---:|---:|---:|---:|");
+    for (const s of report.rss.report.samples) {
+      lines.push(
+        `| ${s.events.toLocaleString("en-US")} | ${num(s.rssMb, 1)} | ${num(s.anonMb ?? null, 1)} | ${num(s.heapUsedMb, 1)} | ${num(s.heapTotalMb, 1)} | ${num(s.eventsPerSecond, 0)} |`,
+      );
+    }
+  }
+  lines.push("");
+  lines.push(
+    report.consistent
+      ? "Consistency: every run applied every event (rows counted)."
+      : "Consistency: FAILED — some events were not applied (see notes).",
+  );
+  return lines.join("\n");
+}
+
+function num(value: number | null, digits: number): string {
+  if (value === null || !Number.isFinite(value)) return "—";
+  return value.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function met(value: boolean | null): string {
+  return value === null ? "n/a" : value ? "yes" : "**no**";
+}

@@ -1,0 +1,62 @@
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import type { Consistency } from "./database.js";
+
+/** The process's memory after `events` events. */
+export interface RssSample {
+  readonly events: number;
+  readonly rssMb: number;
+  readonly heapUsedMb: number;
+  /** What V8 holds for the heap (the young generation grows with the allocation rate). */
+  readonly heapTotalMb: number;
+  /** Throughput of the slice that ended here. */
+  readonly eventsPerSecond: number;
+  /** Linux only: the resident set split into anonymous, file-backed and shared memory. */
+  readonly anonMb?: number;
+  readonly fileMb?: number;
+  readonly shmemMb?: number;
+}
+
+/** What the memory child reports. */
+export interface RssReport {
+  readonly samples: readonly RssSample[];
+  readonly gcExposed: boolean;
+  readonly consistency: Consistency;
+}
+
+const CHILD = fileURLToPath(new URL("./rss-child.js", import.meta.url));
+
+/**
+ * Is memory flat while events pile up? drover with `callers` callers applies events to a fresh
+ * database in a child process (`--expose-gc`), sampling RSS at each checkpoint.
+ */
+export function measureRss(
+  path: string,
+  entities: number,
+  checkpoints: readonly number[],
+  callers: number,
+): Promise<RssReport> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ["--expose-gc", CHILD, JSON.stringify({ path, entities, checkpoints, callers })],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on("error", reject);
+    child.on("close", (code) => {
+      try {
+        resolve(JSON.parse(stdout.trim().split("\n").at(-1) ?? "") as RssReport);
+      } catch {
+        reject(new Error(`the memory child exited ${code} without a report: ${stderr.trim().slice(-500)}`));
+      }
+    });
+  });
+}

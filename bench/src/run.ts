@@ -1,0 +1,125 @@
+// `npm run bench [-- --quick] [-- --json [FILE]]`: the benchmark from the command line.
+import { writeFileSync } from "node:fs";
+import { removeScratchDirs } from "./database.js";
+import type { BenchConfig } from "./harness.js";
+import { ContestantKey, runBenchmark } from "./harness.js";
+import { formatReport } from "./report.js";
+
+const USAGE = `usage: npm run bench -- [options]
+  --quick            CI smoke sizes (under a minute); Emmett only if already installed
+  --json [FILE]      write the results as JSON to FILE, or to stdout (the tables then go to stderr)
+  --rounds N         runs per contestant, median reported (full: 3, quick: 1)
+  --only A,B         only these contestants and measurements: ${[...Object.values(ContestantKey), "scale", "rss"].join(", ")}
+  --skip-emmett      leave Emmett out; --install-emmett installs it even with --quick
+  --dir PATH         where the database files go (default: the OS temp folder)`;
+
+/** The full run: the sizes README's table comes from (a few minutes). */
+const FULL: BenchConfig = {
+  mode: "full",
+  rounds: 3,
+  entities: 1000,
+  events: { serial: 10_000, bulk: 50_000, emmett: 2_000 },
+  callers: 64,
+  emmett: "install",
+  scale: { small: 1_000, large: 100_000, events: 50_000 },
+  rss: { entities: 1000, checkpoints: [10_000, 20_000, 50_000, 100_000, 200_000] },
+};
+
+/** The smoke test: same contestants and checks, small sizes. */
+const QUICK: BenchConfig = {
+  mode: "quick",
+  rounds: 1,
+  entities: 1000,
+  events: { serial: 1_000, bulk: 5_000, emmett: 300 },
+  callers: 64,
+  emmett: "if-installed",
+  scale: { small: 1_000, large: 10_000, events: 10_000 },
+  rss: { entities: 1000, checkpoints: [2_000, 20_000] },
+};
+
+function parse(argv: readonly string[]): { config: BenchConfig; json: string | undefined } {
+  let config: BenchConfig = argv.includes("--quick") ? QUICK : FULL;
+  let json: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = (): string => {
+      const next = argv[i + 1];
+      if (next === undefined || next.startsWith("--")) fail(`${arg} needs a value`);
+      i += 1;
+      return next;
+    };
+    switch (arg) {
+      case "--quick":
+        break;
+      case "--json": {
+        const next = argv[i + 1];
+        json = next !== undefined && !next.startsWith("--") ? next : "-";
+        if (json !== "-") i += 1;
+        break;
+      }
+      case "--rounds": {
+        const rounds = Number(value());
+        if (!Number.isInteger(rounds) || rounds < 1) fail(`--rounds must be a positive integer`);
+        config = { ...config, rounds };
+        break;
+      }
+      case "--only": {
+        const keys = value().split(",");
+        const known: string[] = [...Object.values(ContestantKey), "scale", "rss"];
+        const unknown = keys.filter((key) => !known.includes(key));
+        if (unknown.length > 0) fail(`unknown name(s) ${unknown.join(", ")}; known: ${known.join(", ")}`);
+        config = { ...config, only: keys as (ContestantKey | "scale" | "rss")[] };
+        break;
+      }
+      case "--skip-emmett":
+        config = { ...config, emmett: "skip" };
+        break;
+      case "--install-emmett":
+        config = { ...config, emmett: "install" };
+        break;
+      case "--dir":
+        config = { ...config, dir: value() };
+        break;
+      case "--help":
+      case "-h":
+        console.log(USAGE);
+        process.exit(0);
+        break;
+      default:
+        fail(`unknown option ${arg}`);
+    }
+  }
+  return { config, json };
+}
+
+function fail(message: string): never {
+  console.error(`${message}\n${USAGE}`);
+  process.exit(2);
+}
+
+const { config, json } = parse(process.argv.slice(2));
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    removeScratchDirs();
+    process.exit(130);
+  });
+}
+const log = (line: string): void => {
+  console.error(`[bench] ${line}`);
+};
+const report = await runBenchmark(config, log);
+const text = formatReport(report);
+if (json === "-") {
+  console.error(text);
+  console.log(JSON.stringify(report, null, 2));
+} else {
+  console.log(text);
+  if (json !== undefined) {
+    writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
+    log(`wrote ${json}`);
+  }
+}
+if (!report.consistent) {
+  log("some events were not applied: failing");
+  process.exitCode = 1;
+}

@@ -1,0 +1,314 @@
+import { ConfigurationError } from "@drover/core";
+import type pg from "pg";
+import { hash32, quoteIdent } from "./identifiers.js";
+
+/** One step of the schema's history. Versions start at 1 and never skip or change once released. */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  /** The SQL, for tables in the schema `s` (already quoted). */
+  readonly sql: (s: string) => string;
+}
+
+/**
+ * The schema of DESIGN §3, in PostgreSQL. Times are `bigint` epoch milliseconds. JSON is `json`,
+ * not `jsonb`: drover never queries inside it, `json` keeps the text exactly as written (key
+ * order, and the `\u0000` escape that jsonb refuses), and costs no conversion either way.
+ * Ids are `COLLATE "C"`: compared byte-wise, as every drover store orders them.
+ * The outbox's and timers' `seq` is the commit order the dispatcher and scheduler drain in.
+ */
+export const migrations: readonly Migration[] = Object.freeze([
+  {
+    version: 1,
+    name: "entities, journal, inbox, outbox, timers",
+    sql: (s: string) => `
+      CREATE TABLE ${s}.entities (
+        machine    text COLLATE "C" NOT NULL,
+        id         text COLLATE "C" NOT NULL,
+        version    bigint NOT NULL,
+        state      json   NOT NULL,
+        created_at bigint NOT NULL,
+        updated_at bigint NOT NULL,
+        PRIMARY KEY (machine, id)
+      );
+
+      CREATE TABLE ${s}.journal (
+        machine  text COLLATE "C" NOT NULL,
+        id       text COLLATE "C" NOT NULL,
+        version  bigint NOT NULL,
+        event_id text   NOT NULL,
+        event    json   NOT NULL,
+        decision json   NOT NULL,
+        intents  json   NOT NULL,
+        at       bigint NOT NULL,
+        PRIMARY KEY (machine, id, version)
+      );
+
+      CREATE TABLE ${s}.inbox (
+        event_id    text COLLATE "C" NOT NULL PRIMARY KEY,
+        machine     text   NOT NULL,
+        id          text   NOT NULL,
+        fingerprint text   NOT NULL,
+        result      json   NOT NULL,
+        at          bigint NOT NULL
+      );
+
+      CREATE TABLE ${s}.outbox (
+        seq             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        intent_id       text COLLATE "C" NOT NULL UNIQUE,
+        machine         text COLLATE "C" NOT NULL,
+        entity_id       text COLLATE "C" NOT NULL,
+        intent          json    NOT NULL,
+        status          text    NOT NULL CHECK (status IN ('pending', 'done', 'dead')),
+        attempts        integer NOT NULL,
+        next_attempt_at bigint  NOT NULL,
+        lease_owner     text,
+        lease_until     bigint,
+        last_error      text,
+        created_at      bigint  NOT NULL
+      );
+      CREATE INDEX outbox_by_status ON ${s}.outbox (status, seq);
+      CREATE INDEX outbox_pending_by_entity ON ${s}.outbox (machine, entity_id, seq) WHERE status = 'pending';
+
+      CREATE TABLE ${s}.timers (
+        seq             bigint GENERATED ALWAYS AS IDENTITY,
+        timer_id        text COLLATE "C" NOT NULL PRIMARY KEY,
+        machine         text    NOT NULL,
+        entity_id       text    NOT NULL,
+        event           json    NOT NULL,
+        due_at          bigint  NOT NULL,
+        status          text    NOT NULL CHECK (status IN ('pending', 'fired')),
+        attempts        integer NOT NULL,
+        next_attempt_at bigint  NOT NULL,
+        lease_owner     text,
+        lease_until     bigint,
+        last_error      text
+      );
+      CREATE INDEX timers_claim ON ${s}.timers (status, next_attempt_at);
+      CREATE INDEX timers_by_due ON ${s}.timers (due_at, seq);
+
+      ${loadFunction(s)}
+      ${commitFunction(s)}
+    `,
+  },
+]);
+
+/**
+ * `drover_load`: an entity and the inbox record of an event id, in one call. A function for
+ * the same reason as `drover_commit`: it is on every step's path, and its plan — two primary
+ * key lookups — is made once per connection and kept.
+ */
+function loadFunction(s: string): string {
+  return `
+      CREATE FUNCTION ${s}.drover_load(entity_machine text, entity_id text, event text)
+      RETURNS TABLE (version bigint, state json, created_at bigint, updated_at bigint,
+                     inbox_machine text, inbox_id text, fingerprint text, result json, at bigint)
+      LANGUAGE plpgsql STABLE
+      SET plan_cache_mode = force_generic_plan
+      SET enable_seqscan = off
+      AS $fn$
+      BEGIN
+        RETURN QUERY
+        SELECT e.version, e.state, e.created_at, e.updated_at, i.machine, i.id, i.fingerprint, i.result, i.at
+          FROM (SELECT 1) AS one
+          LEFT JOIN ${s}.entities AS e ON e.machine = entity_machine AND e.id = entity_id
+          LEFT JOIN ${s}.inbox AS i ON i.event_id = event;
+      END
+      $fn$;`;
+}
+
+/**
+ * `drover_commit`: a batch of steps in one call, so one round trip and one transaction.
+ *
+ * Arguments are one array per column: the steps, then their outbox rows and timers (each with
+ * the 1-based number of its step). Per step, in order: a known event id is a duplicate and
+ * writes nothing; a version that is not the expected one is a conflict and writes nothing;
+ * otherwise an accepted step moves its entity to `expected + 1` (creating it at 0) and a
+ * rejected one only counts as written. Then journal, inbox, outbox and timer rows of the
+ * written steps are inserted, four set-based statements for the whole batch, and if outbox
+ * rows or timers were written, `pg_notify` tells other processes' dispatchers (sent at commit).
+ * Any error (a broken constraint, another process's inbox row for the same event id) fails
+ * the whole call; the caller then applies the steps one call each, in savepoints.
+ *
+ * The entities' advisory locks are taken first, all of them, in key order: concurrent batches
+ * over the same entities queue instead of deadlocking, and since every later statement takes
+ * a fresh snapshot, each step reads the entity's latest committed version.
+ *
+ * Plans: the function's statements are planned once per connection and reused
+ * (`force_generic_plan`), which spares re-planning on every commit; with `enable_seqscan`
+ * off their only table reads are primary-key lookups, so a plan made while the tables were
+ * empty is the same as one made later (the generic-plan trap of an empty inbox cannot happen).
+ */
+function commitFunction(s: string): string {
+  return `
+      CREATE FUNCTION ${s}.drover_commit(
+        kinds text[], machines text[], ids text[], event_ids text[], fingerprints text[], ats bigint[],
+        expected bigint[], events json[], states json[], intents json[], results json[],
+        outbox_steps int[], intent_ids text[], intent_bodies json[],
+        timer_steps int[], timer_ids text[], timer_events json[], due_ats bigint[],
+        lock_seed bigint, channel text, payload text)
+      RETURNS TABLE (step int, written boolean, current_version bigint,
+                     inbox_machine text, inbox_id text, inbox_fingerprint text, inbox_result json, inbox_at bigint)
+      LANGUAGE plpgsql VOLATILE
+      SET plan_cache_mode = force_generic_plan
+      SET enable_seqscan = off
+      AS $fn$
+      DECLARE
+        total int := coalesce(array_length(kinds, 1), 0);
+        ok boolean[] := array_fill(false, ARRAY[total]);
+        k int;
+        seen record;
+        cur bigint;
+        work bigint := 0;
+        added bigint;
+      BEGIN
+        PERFORM count(pg_advisory_xact_lock(l.key))
+           FROM (SELECT DISTINCT hashtextextended(u.m || '/' || u.i, lock_seed) AS key
+                   FROM unnest(machines, ids) AS u(m, i) ORDER BY 1) AS l;
+
+        FOR k IN 1 .. total LOOP
+          step := k;
+          written := false;
+          current_version := NULL;
+          inbox_machine := NULL; inbox_id := NULL; inbox_fingerprint := NULL; inbox_result := NULL; inbox_at := NULL;
+          SELECT b.machine, b.id, b.fingerprint, b.result, b.at INTO seen
+            FROM ${s}.inbox AS b WHERE b.event_id = event_ids[k];
+          IF FOUND THEN
+            inbox_machine := seen.machine; inbox_id := seen.id; inbox_fingerprint := seen.fingerprint;
+            inbox_result := seen.result; inbox_at := seen.at;
+            RETURN NEXT;
+            CONTINUE;
+          END IF;
+
+          IF kinds[k] = 'accepted' AND expected[k] = 0 THEN
+            INSERT INTO ${s}.entities AS e (machine, id, version, state, created_at, updated_at)
+            VALUES (machines[k], ids[k], 1, states[k], ats[k], ats[k])
+            ON CONFLICT DO NOTHING;
+            written := FOUND;
+          ELSIF kinds[k] = 'accepted' THEN
+            UPDATE ${s}.entities AS e SET version = e.version + 1, state = states[k], updated_at = ats[k]
+             WHERE e.machine = machines[k] AND e.id = ids[k] AND e.version = expected[k];
+            written := FOUND;
+          END IF;
+          IF NOT written THEN
+            SELECT e.version INTO cur FROM ${s}.entities AS e WHERE e.machine = machines[k] AND e.id = ids[k];
+            current_version := coalesce(cur, 0);
+            written := kinds[k] = 'rejected' AND current_version = expected[k];
+          END IF;
+          ok[k] := written;
+          RETURN NEXT;
+        END LOOP;
+
+        INSERT INTO ${s}.journal (machine, id, version, event_id, event, decision, intents, at)
+        SELECT t.machine, t.id, t.expected + 1, t.event_id, t.event, t.state, t.intents, t.at
+          FROM unnest(kinds, machines, ids, event_ids, ats, expected, events, states, intents)
+               WITH ORDINALITY AS t(kind, machine, id, event_id, at, expected, event, state, intents, n)
+         WHERE ok[t.n] AND t.kind = 'accepted';
+
+        INSERT INTO ${s}.inbox (event_id, machine, id, fingerprint, result, at)
+        SELECT t.event_id, t.machine, t.id, t.fingerprint, t.result, t.at
+          FROM unnest(machines, ids, event_ids, fingerprints, results, ats)
+               WITH ORDINALITY AS t(machine, id, event_id, fingerprint, result, at, n)
+         WHERE ok[t.n]
+         ORDER BY t.event_id;
+
+        IF array_length(outbox_steps, 1) > 0 THEN
+          INSERT INTO ${s}.outbox (intent_id, machine, entity_id, intent, status, attempts, next_attempt_at, created_at)
+          SELECT o.intent_id, machines[o.step], ids[o.step], o.intent, 'pending', 0, ats[o.step], ats[o.step]
+            FROM unnest(outbox_steps, intent_ids, intent_bodies) WITH ORDINALITY AS o(step, intent_id, intent, n)
+           WHERE ok[o.step] AND kinds[o.step] = 'accepted'
+           ORDER BY o.n;
+          GET DIAGNOSTICS added = ROW_COUNT;
+          work := work + added;
+        END IF;
+
+        IF array_length(timer_steps, 1) > 0 THEN
+          INSERT INTO ${s}.timers (timer_id, machine, entity_id, event, due_at, status, attempts, next_attempt_at)
+          SELECT t.timer_id, machines[t.step], ids[t.step], t.event, t.due_at, 'pending', 0, t.due_at
+            FROM unnest(timer_steps, timer_ids, timer_events, due_ats) WITH ORDINALITY AS t(step, timer_id, event, due_at, n)
+           WHERE ok[t.step] AND kinds[t.step] = 'accepted'
+           ORDER BY t.n;
+          GET DIAGNOSTICS added = ROW_COUNT;
+          work := work + added;
+        END IF;
+
+        IF work > 0 THEN
+          PERFORM pg_notify(channel, payload);
+        END IF;
+      END
+      $fn$;`;
+}
+
+/** What {@link migrate} did. */
+export interface MigrationReport {
+  /** The schema version before. 0 for a new schema. */
+  readonly from: number;
+  /** The schema version now. */
+  readonly to: number;
+  /** The versions applied by this call, oldest first. */
+  readonly applied: readonly number[];
+}
+
+/** The advisory lock every migrating process takes: one key per schema, drover's own class id. */
+const LOCK_CLASS = hash32("drover_migrations");
+
+/**
+ * Bring `schema` (created if missing) up to the newest known version, in one transaction that
+ * first takes a transaction-level advisory lock: processes starting together migrate one after
+ * the other, and the later ones find nothing left to do. A failure rolls everything back,
+ * leaving the previous version. Refuses a schema written by newer code.
+ */
+export async function migrate(
+  client: pg.ClientBase,
+  schema: string,
+  list: readonly Migration[] = migrations,
+): Promise<MigrationReport> {
+  checkSequence(list);
+  const latest = list.at(-1)?.version ?? 0;
+  const s = quoteIdent(schema);
+  await client.query("BEGIN");
+  try {
+    await client.query("SELECT pg_advisory_xact_lock($1, $2)", [LOCK_CLASS, hash32(schema)]);
+    // Look first: CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege even when the schema exists.
+    const exists = await client.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [schema]);
+    if (exists.rowCount === 0) await client.query(`CREATE SCHEMA ${s}`);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${s}.drover_migrations (
+         version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)`,
+    );
+    const current = await client.query<{ v: number | null }>(`SELECT max(version) AS v FROM ${s}.drover_migrations`);
+    const from = current.rows[0]?.v ?? 0;
+    if (from > latest) {
+      throw new ConfigurationError(
+        `the PostgreSQL schema ${s} has drover schema version ${from}, but this @drover/postgres knows versions ` +
+          `up to ${latest}; upgrade @drover/postgres to the version that wrote it, or use another schema`,
+      );
+    }
+    const applied: number[] = [];
+    for (const migration of list) {
+      if (migration.version <= from) continue;
+      await client.query(migration.sql(s));
+      await client.query(`INSERT INTO ${s}.drover_migrations (version, name, applied_at) VALUES ($1, $2, $3)`, [
+        migration.version,
+        migration.name,
+        Date.now(),
+      ]);
+      applied.push(migration.version);
+    }
+    await client.query("COMMIT");
+    return { from, to: Math.max(from, latest), applied };
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw error;
+  }
+}
+
+function checkSequence(list: readonly Migration[]): void {
+  list.forEach((migration, index) => {
+    if (migration.version !== index + 1) {
+      throw new ConfigurationError(
+        `migrations must be numbered 1, 2, 3… without gaps; found version ${migration.version} at position ${index + 1}`,
+      );
+    }
+  });
+}

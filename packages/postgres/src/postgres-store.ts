@@ -1,0 +1,797 @@
+import { randomUUID } from "node:crypto";
+import type {
+  AttemptFailure,
+  ClaimQuery,
+  CommitOutcome,
+  EntityRef,
+  InboxRecord,
+  JournalEntry,
+  ListQuery,
+  LoadResult,
+  OutboxQuery,
+  OutboxRecord,
+  StepWrite,
+  Store,
+  StoredEntity,
+  TimerRecord,
+} from "@drover/core";
+import { CommitOutcomeKind, ConfigurationError, type OutboxStatus, StoreUnavailableError } from "@drover/core";
+import pg from "pg";
+import type { LoadRequest } from "./group-loader.js";
+import { GroupLoader } from "./group-loader.js";
+import { channelFor, checkSchemaName, quoteIdent, truncateBytes } from "./identifiers.js";
+import { migrate } from "./migrations.js";
+import { NotificationListener } from "./notifications.js";
+import type { EntityRow, InboxRow, JournalRow, LoadRow, OutboxRow, StepRow, TimerRow } from "./rows.js";
+import { fromLoadRow, inboxOf, toEntity, toInbox, toJournalEntry, toOutbox, toTimer } from "./rows.js";
+import type { Statement, Statements } from "./statements.js";
+import { buildStatements } from "./statements.js";
+import { cannotOpen, isUnavailable, neverSent, translate } from "./unavailable.js";
+
+/** Connection settings as node-postgres takes them (host, port, user, password, database, ssl…). */
+export type PostgresConnection = Omit<pg.ClientConfig, "connectionString" | "types">;
+
+/** What {@link PostgresStore.open} is given: a URL or connection settings, and where to keep the tables. */
+export interface PostgresStoreOptions {
+  /** `postgres://user:password@host:5432/database?…`. Give this or `connection`. */
+  readonly url?: string;
+  /** Connection settings instead of a URL. Give this or `url`. */
+  readonly connection?: PostgresConnection;
+  /** The schema that holds drover's tables; created if missing (default `"public"`). */
+  readonly schema?: string;
+  /** Connections in the pool (default 10). The LISTEN connection of `watch` is one more. */
+  readonly poolSize?: number;
+  /** Milliseconds to wait for a connection, new or from a busy pool (default 10000). */
+  readonly connectTimeoutMs?: number;
+  /** Create the database when it does not exist (default true; needs the CREATEDB privilege). */
+  readonly createDatabase?: boolean;
+}
+
+/** What {@link PostgresStore.info} reports. */
+export interface PostgresStoreInfo {
+  /** `host:port/database` (never the password). */
+  readonly server: string;
+  readonly serverVersion: string;
+  readonly schema: string;
+  /** The newest migration applied to the schema. */
+  readonly schemaVersion: number;
+  /** The LISTEN/NOTIFY channel commits announce work on. */
+  readonly channel: string;
+  readonly poolSize: number;
+  /** The connections' plan_cache_mode: `force_custom_plan` (see the README on generic plans). */
+  readonly planCacheMode: string;
+}
+
+interface Settings {
+  readonly url: string | undefined;
+  readonly connection: PostgresConnection | undefined;
+  readonly schema: string;
+  readonly poolSize: number;
+  readonly connectTimeoutMs: number;
+  readonly createDatabase: boolean;
+}
+
+const DEFAULT_POOL_SIZE = 10;
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * Set on every connection. Custom plans: the planner sees each statement's real arguments (the
+ * generic-plan trap). READ COMMITTED, whatever the database's default: claims and commits rely
+ * on each statement seeing what committed before it.
+ */
+const SESSION_OPTIONS = "-c plan_cache_mode=force_custom_plan -c default_transaction_isolation=read\\ committed";
+const UNIQUE_VIOLATION = "23505";
+/** The most loads read in one query. */
+const MAX_LOAD_BATCH = 256;
+/** Lock troubles that a fresh attempt of the step resolves: the Runtime decides again on a conflict. */
+const RETRYABLE = new Set(["40P01", "40001", "55P03"]);
+
+const COMMITTED: CommitOutcome = Object.freeze({ kind: CommitOutcomeKind.Committed });
+
+/** `bigint` columns as numbers: drover's versions, times and counts stay below 2^53. */
+const TYPES: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: "text" | "binary") =>
+    oid === pg.types.builtins.INT8 && format !== "binary"
+      ? Number
+      : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig["getTypeParser"],
+};
+
+/**
+ * The scale-out {@link Store}: PostgreSQL through node-postgres (`pg`), shared by any number of
+ * drover processes. Per-entity correctness comes from version checks, claims from `FOR UPDATE
+ * SKIP LOCKED`, and `watch` wakes dispatchers of other processes through LISTEN/NOTIFY.
+ *
+ * The hot path is two round trips per batch of steps: the loads asked for in one turn of the
+ * event loop are read in one query, and a {@link PostgresStore.commit} of many steps (group
+ * commit) is one call of the schema's `drover_commit` function, so one transaction. Should
+ * that call fail, the steps are applied one by one, each in its own savepoint, so a failing
+ * step fails alone. Opening creates the schema if needed and applies pending migrations under
+ * an advisory lock.
+ *
+ * @example
+ * const store = await PostgresStore.open({ url: "postgres://postgres@127.0.0.1:5432/drover" });
+ * const runtime = new Runtime({ store, machines: [doors] });
+ * await runtime.run({ machine: "doors", id: "door_1" }, { type: "Install" });
+ * await store.close();
+ */
+export class PostgresStore implements Store {
+  readonly #settings: Settings;
+  readonly #where: string;
+  readonly #pool: pg.Pool;
+  readonly #sql: Statements;
+  readonly #channel: string;
+  readonly #listener: NotificationListener;
+  readonly #loader = new GroupLoader((batch) => this.#loadMany(batch), MAX_LOAD_BATCH);
+  #closed = false;
+
+  private constructor(settings: Settings) {
+    this.#settings = settings;
+    this.#where = describeServer(settings);
+    this.#channel = channelFor(settings.schema);
+    // Our own notifications carry our name, so our own listener can ignore them.
+    const self = randomUUID();
+    this.#sql = buildStatements(settings.schema, { channel: this.#channel, payload: self });
+    this.#pool = new pg.Pool({
+      ...clientConfig(settings),
+      max: settings.poolSize,
+      allowExitOnIdle: true,
+    });
+    // An idle connection that dies (server restart, pg_terminate_backend) is dropped from the
+    // pool, which opens a new one when needed. Without a listener the error would crash the process.
+    this.#pool.on("error", () => undefined);
+    this.#listener = new NotificationListener(clientConfig(settings), this.#channel, self);
+  }
+
+  /**
+   * Connect, create the schema if missing and migrate it.
+   *
+   * @throws {StoreUnavailableError} the server cannot be reached or refuses us; the message says what to do.
+   * @throws {ConfigurationError} bad options, or a schema written by a newer @drover/postgres.
+   *
+   * @example
+   * const store = await PostgresStore.open({
+   *   connection: { host: "127.0.0.1", user: "postgres", database: "drover" },
+   *   schema: "payments",
+   *   poolSize: 20,
+   * });
+   */
+  static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
+    const store = new PostgresStore(settingsOf(options));
+    try {
+      await store.#prepare();
+      return store;
+    } catch (error) {
+      await store.close();
+      if (error instanceof ConfigurationError) throw error;
+      throw cannotOpen(error, store.#where);
+    }
+  }
+
+  async #prepare(): Promise<void> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (error) {
+      if (!this.#settings.createDatabase || codeOf(error) !== "3D000") throw error;
+      await createDatabase(this.#settings, this.#where, error);
+      client = await this.#pool.connect();
+    }
+    const failure = watchClient(client);
+    try {
+      await migrate(client, this.#settings.schema);
+    } finally {
+      client.release(failure.error);
+    }
+  }
+
+  /** Server, schema, schema version and channel of the store, for health checks and diagnostics. */
+  async info(): Promise<PostgresStoreInfo> {
+    this.#live();
+    const [version, server] = await Promise.all([
+      this.#read<{ v: number | null }>("reading the schema version", this.#sql.schemaVersion, []),
+      this.#read<{ server_version: string; plan_cache_mode: string }>("reading the settings", this.#sql.settings, []),
+    ]);
+    return {
+      server: this.#where,
+      serverVersion: server.rows[0]?.server_version ?? "unknown",
+      planCacheMode: server.rows[0]?.plan_cache_mode ?? "unknown",
+      schema: this.#settings.schema,
+      schemaVersion: version.rows[0]?.v ?? 0,
+      channel: this.#channel,
+      poolSize: this.#settings.poolSize,
+    };
+  }
+
+  /** Loads asked for in the same turn of the event loop are read together, in one query. */
+  async load(ref: EntityRef, eventId: string): Promise<LoadResult> {
+    this.#live();
+    return this.#loader.load(ref, eventId);
+  }
+
+  async #loadMany(batch: readonly LoadRequest[]): Promise<LoadResult[]> {
+    const [only] = batch;
+    if (batch.length === 1 && only !== undefined) {
+      const result = await this.#read<LoadRow>("loading an entity", this.#sql.load, [
+        only.ref.machine,
+        only.ref.id,
+        only.eventId,
+      ]);
+      const row = result.rows[0];
+      return [row === undefined ? { entity: undefined, inbox: undefined } : fromLoadRow(row, only.ref, only.eventId)];
+    }
+    const result = await this.#read<LoadRow>("loading entities", this.#sql.loadMany, [
+      batch.map((item) => item.ref.machine),
+      batch.map((item) => item.ref.id),
+      batch.map((item) => item.eventId),
+    ]);
+    return batch.map((item, i) => {
+      const row = result.rows[i];
+      if (row === undefined) throw new Error("drover_load returned fewer rows than asked");
+      return fromLoadRow(row, item.ref, item.eventId);
+    });
+  }
+
+  async commit(steps: readonly StepWrite[]): Promise<CommitOutcome[]> {
+    this.#live();
+    if (steps.length === 0) return [];
+    const outcomes: (CommitOutcome | undefined)[] = [];
+    const batch: Prepared[] = [];
+    steps.forEach((step, index) => {
+      try {
+        batch.push(prepare(step, index));
+      } catch (error) {
+        // A value JSON refuses fails its step alone, before anything is sent.
+        outcomes[index] = { kind: CommitOutcomeKind.Failed, error };
+      }
+    });
+    if (batch.length > 0) {
+      const done = await this.#withClient("committing", (client) => this.#commitBatch(client, batch));
+      batch.forEach((item, i) => {
+        outcomes[item.index] = done[i];
+      });
+    }
+    return steps.map(
+      (_, index) => outcomes[index] ?? { kind: CommitOutcomeKind.Failed, error: new Error("no outcome") },
+    );
+  }
+
+  /** The whole batch in one call; step by step, in savepoints, if that fails or event ids repeat. */
+  async #commitBatch(client: pg.PoolClient, batch: readonly Prepared[]): Promise<CommitOutcome[]> {
+    if (distinctEvents(batch)) {
+      try {
+        return outcomesOf(batch, await this.#call(client, batch));
+      } catch (error) {
+        if (isUnavailable(error)) throw error;
+        // The call was its own transaction: nothing of it was written.
+        const [only] = batch;
+        if (batch.length === 1 && only !== undefined) return [await this.#failure(client, only, error)];
+      }
+    }
+    return this.#commitEach(client, batch);
+  }
+
+  /** One transaction, one savepoint per step: a failing step is rolled back alone. */
+  async #commitEach(client: pg.PoolClient, batch: readonly Prepared[]): Promise<CommitOutcome[]> {
+    await client.query("BEGIN");
+    try {
+      const outcomes: CommitOutcome[] = [];
+      for (const item of batch) {
+        await client.query("SAVEPOINT step");
+        try {
+          outcomes.push(...outcomesOf([item], await this.#call(client, [item])));
+          await client.query("RELEASE SAVEPOINT step");
+        } catch (error) {
+          if (isUnavailable(error)) throw error;
+          await client.query("ROLLBACK TO SAVEPOINT step");
+          outcomes.push(await this.#failure(client, item, error));
+        }
+      }
+      await client.query("COMMIT");
+      return outcomes;
+    } catch (error) {
+      // If even ROLLBACK fails the connection is gone, and with it the transaction.
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async #call(client: pg.PoolClient, batch: readonly Prepared[]): Promise<StepRow[]> {
+    const result = await client.query<StepRow>({ ...this.#sql.commit, values: commitValues(batch) });
+    return result.rows;
+  }
+
+  /** What a step's error means: another writer's inbox row is a duplicate, a lock trouble a conflict. */
+  async #failure(client: pg.PoolClient, item: Prepared, error: unknown): Promise<CommitOutcome> {
+    const code = codeOf(error);
+    if (code === UNIQUE_VIOLATION && constraintOf(error) === "inbox_pkey") {
+      const found = await client.query<InboxRow>({ ...this.#sql.inbox, values: [item.step.eventId] });
+      const row = found.rows[0];
+      if (row !== undefined) return { kind: CommitOutcomeKind.Duplicate, record: toInbox(row) };
+    }
+    if (code !== undefined && RETRYABLE.has(code)) {
+      const { machine, id } = item.step.ref;
+      const found = await client.query<{ version: number }>({ ...this.#sql.version, values: [machine, id] });
+      return { kind: CommitOutcomeKind.Conflict, currentVersion: found.rows[0]?.version ?? 0 };
+    }
+    return { kind: CommitOutcomeKind.Failed, error };
+  }
+
+  async getEntity(ref: EntityRef): Promise<StoredEntity | undefined> {
+    this.#live();
+    const result = await this.#read<EntityRow>("reading an entity", this.#sql.entity, [ref.machine, ref.id]);
+    const row = result.rows[0];
+    return row === undefined ? undefined : toEntity(row);
+  }
+
+  async listEntities(machine: string, query: ListQuery): Promise<StoredEntity[]> {
+    this.#live();
+    const limit = Math.max(0, Math.floor(query.limit));
+    const result =
+      query.after === undefined
+        ? await this.#read<EntityRow>("listing entities", this.#sql.entities, [machine, limit])
+        : await this.#read<EntityRow>("listing entities", this.#sql.entitiesAfter, [machine, query.after, limit]);
+    return result.rows.map(toEntity);
+  }
+
+  async history(ref: EntityRef): Promise<JournalEntry[]> {
+    this.#live();
+    const result = await this.#read<JournalRow>("reading a journal", this.#sql.journal, [ref.machine, ref.id]);
+    return result.rows.map(toJournalEntry);
+  }
+
+  async findInbox(eventId: string): Promise<InboxRecord | undefined> {
+    this.#live();
+    const result = await this.#read<InboxRow>("reading the inbox", this.#sql.inbox, [eventId]);
+    const row = result.rows[0];
+    return row === undefined ? undefined : toInbox(row);
+  }
+
+  async listOutbox(query: OutboxQuery = {}): Promise<OutboxRecord[]> {
+    this.#live();
+    const limit = query.limit === undefined ? null : Math.max(0, Math.floor(query.limit));
+    const result =
+      query.status === undefined
+        ? await this.#read<OutboxRow>("listing the outbox", this.#sql.outbox, [limit])
+        : await this.#read<OutboxRow>("listing the outbox", this.#sql.outboxByStatus, [query.status, limit]);
+    return result.rows.map(toOutbox);
+  }
+
+  async findOutbox(intentId: string): Promise<OutboxRecord | undefined> {
+    this.#live();
+    const result = await this.#read<OutboxRow>("reading the outbox", this.#sql.outboxRow, [intentId]);
+    const row = result.rows[0];
+    return row === undefined ? undefined : toOutbox(row);
+  }
+
+  async outboxStats(): Promise<Record<OutboxStatus, number>> {
+    this.#live();
+    const result = await this.#read<{ status: string; n: number }>("counting the outbox", this.#sql.outboxStats, []);
+    const stats: Record<OutboxStatus, number> = { pending: 0, done: 0, dead: 0 };
+    for (const { status, n } of result.rows) {
+      if (status in stats) stats[status as OutboxStatus] = n;
+    }
+    return stats;
+  }
+
+  async listTimers(): Promise<TimerRecord[]> {
+    this.#live();
+    const result = await this.#read<TimerRow>("listing timers", this.#sql.timers, []);
+    return result.rows.map(toTimer);
+  }
+
+  async claimOutbox(query: ClaimQuery): Promise<OutboxRecord[]> {
+    this.#live();
+    const limit = Math.floor(query.limit);
+    if (!(limit > 0)) return [];
+    const result = await this.#write<OutboxRow>("claiming outbox rows", this.#sql.claimOutbox, [
+      query.now,
+      query.owner,
+      query.now + query.leaseMs,
+      limit,
+    ]);
+    // RETURNING yields rows in no particular order: put them back in commit order.
+    return result.rows.sort((a, b) => a.seq - b.seq).map(toOutbox);
+  }
+
+  async completeOutbox(intentId: string, owner: string, _now: number): Promise<boolean> {
+    this.#live();
+    const result = await this.#write("completing an outbox row", this.#sql.completeOutbox, [intentId, owner]);
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async failOutbox(intentId: string, owner: string, failure: AttemptFailure): Promise<boolean> {
+    this.#live();
+    const result =
+      failure.retryAt === null
+        ? await this.#write("recording a failed outbox attempt", this.#sql.buryOutbox, [failure.error, intentId, owner])
+        : await this.#write("recording a failed outbox attempt", this.#sql.retryOutbox, [
+            failure.retryAt,
+            failure.error,
+            intentId,
+            owner,
+          ]);
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async retryDead(intentId: string, now: number): Promise<boolean> {
+    this.#live();
+    const result = await this.#write("retrying a dead outbox row", this.#sql.reviveOutbox, [now, intentId]);
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async claimTimers(query: ClaimQuery): Promise<TimerRecord[]> {
+    this.#live();
+    const limit = Math.floor(query.limit);
+    if (!(limit > 0)) return [];
+    const result = await this.#write<TimerRow>("claiming timers", this.#sql.claimTimers, [
+      query.now,
+      query.owner,
+      query.now + query.leaseMs,
+      limit,
+    ]);
+    // RETURNING yields rows in no particular order: soonest first, commit order among equals.
+    return result.rows.sort((a, b) => a.due_at - b.due_at || a.seq - b.seq).map(toTimer);
+  }
+
+  async completeTimer(timerId: string, owner: string, _now: number): Promise<boolean> {
+    this.#live();
+    const result = await this.#write("completing a timer", this.#sql.completeTimer, [timerId, owner]);
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async failTimer(timerId: string, owner: string, failure: AttemptFailure): Promise<boolean> {
+    this.#live();
+    // The port never passes null here; should it, the timer is due again at once, as in MemoryStore.
+    const retryAt = failure.retryAt ?? failure.now;
+    const result = await this.#write("recording a failed timer firing", this.#sql.retryTimer, [
+      retryAt,
+      failure.error,
+      timerId,
+      owner,
+    ]);
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  /**
+   * Call `listener` when another process (or another store) commits outbox rows or timers to
+   * this schema: commits send `pg_notify` on the schema's channel, and a dedicated connection
+   * LISTENs to it, reconnecting by itself. After a reconnection the listener is called once,
+   * since notices sent meanwhile are lost. Returns the function that stops listening.
+   */
+  watch(listener: () => void): () => void {
+    this.#live();
+    return this.#listener.add(listener);
+  }
+
+  /** Close the pool and the LISTEN connection, after the calls in flight. Calling it again does nothing. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#listener.close();
+    await this.#pool.end();
+  }
+
+  #live(): void {
+    if (this.#closed) throw this.#closedError();
+  }
+
+  #closedError(): StoreUnavailableError {
+    return new StoreUnavailableError(
+      `the PostgresStore for ${this.#where} (schema ${this.#settings.schema}) is closed; open a new one`,
+    );
+  }
+
+  /** The error to throw for `error`: a closed store says so rather than blame the server. */
+  #failed(error: unknown, action: string): unknown {
+    return this.#closed ? this.#closedError() : translate(error, this.#where, action);
+  }
+
+  /** A read: tried again once on a connection that turns out dead (the pool opens a new one). */
+  async #read<R extends pg.QueryResultRow>(
+    action: string,
+    statement: Statement,
+    values: readonly unknown[],
+  ): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.#query<R>(statement, values);
+    } catch (error) {
+      if (!isUnavailable(error) || this.#closed) throw this.#failed(error, action);
+      try {
+        return await this.#query<R>(statement, values);
+      } catch (again) {
+        throw this.#failed(again, action);
+      }
+    }
+  }
+
+  /** A write other than commit: tried again only if it surely never reached the server. */
+  async #write<R extends pg.QueryResultRow>(
+    action: string,
+    statement: Statement,
+    values: readonly unknown[],
+  ): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.#query<R>(statement, values);
+    } catch (error) {
+      if (!neverSent(error) || this.#closed) throw this.#failed(error, action);
+      try {
+        return await this.#query<R>(statement, values);
+      } catch (again) {
+        throw this.#failed(again, action);
+      }
+    }
+  }
+
+  #query<R extends pg.QueryResultRow>(statement: Statement, values: readonly unknown[]): Promise<pg.QueryResult<R>> {
+    return this.#pool.query<R>({ ...statement, values: [...values] });
+  }
+
+  /** Borrow a connection for `body`; one that broke on the way is closed instead of returned. */
+  async #withClient<T>(action: string, body: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (error) {
+      throw this.#failed(error, action);
+    }
+    const failure = watchClient(client);
+    try {
+      return await body(client);
+    } catch (error) {
+      if (isUnavailable(error)) failure.error ??= error instanceof Error ? error : new Error(String(error));
+      throw this.#failed(error, action);
+    } finally {
+      client.release(failure.error);
+    }
+  }
+}
+
+/** A step with its values serialised once: JSON is text by the time it reaches the driver. */
+interface Prepared {
+  readonly index: number;
+  readonly step: StepWrite;
+  readonly event: string | null;
+  readonly state: string | null;
+  readonly intents: string | null;
+  readonly result: string;
+  readonly outbox: readonly (readonly [intentId: string, intent: string])[];
+  readonly timers: readonly (readonly [timerId: string, event: string, dueAt: number])[];
+}
+
+function prepare(step: StepWrite, index: number): Prepared {
+  if (step.kind === "rejected") {
+    return { index, step, event: null, state: null, intents: null, result: json(step.result), outbox: [], timers: [] };
+  }
+  return {
+    index,
+    step,
+    event: json(step.event),
+    state: json(step.state),
+    intents: json(step.intents),
+    result: json(step.result),
+    outbox: step.outbox.map((item) => [item.intentId, json(item.intent)] as const),
+    timers: step.timers.map((item) => [item.timerId, json(item.event), item.dueAt] as const),
+  };
+}
+
+function json(value: unknown): string {
+  const text = JSON.stringify(value);
+  if (text === undefined) throw new TypeError(`cannot store ${String(value)} as JSON`);
+  return text;
+}
+
+/** Steps with one event id must see each other's inbox rows: one call each, in order. */
+function distinctEvents(batch: readonly Prepared[]): boolean {
+  return new Set(batch.map((item) => item.step.eventId)).size === batch.length;
+}
+
+/** Outcomes from the rows of `drover_commit`, one per step, in order. */
+function outcomesOf(batch: readonly Prepared[], rows: readonly StepRow[]): CommitOutcome[] {
+  return batch.map((item, i) => {
+    const row = rows[i];
+    if (row === undefined || row.n !== i + 1) throw new Error("drover_commit returned rows out of order");
+    const seen = inboxOf(row, item.step.eventId);
+    if (seen !== undefined) return { kind: CommitOutcomeKind.Duplicate, record: seen };
+    if (row.written) return COMMITTED;
+    return { kind: CommitOutcomeKind.Conflict, currentVersion: row.current_version ?? 0 };
+  });
+}
+
+/** The commit statement's arguments: one array per column (steps, then outbox rows, then timers). */
+function commitValues(batch: readonly Prepared[]): unknown[] {
+  const kinds: string[] = [];
+  const machines: string[] = [];
+  const ids: string[] = [];
+  const eventIds: string[] = [];
+  const fingerprints: string[] = [];
+  const ats: number[] = [];
+  const expected: number[] = [];
+  const events: (string | null)[] = [];
+  const states: (string | null)[] = [];
+  const intents: (string | null)[] = [];
+  const results: string[] = [];
+  const outboxSteps: number[] = [];
+  const intentIds: string[] = [];
+  const intentBodies: string[] = [];
+  const timerSteps: number[] = [];
+  const timerIds: string[] = [];
+  const timerEvents: string[] = [];
+  const dueAts: number[] = [];
+  batch.forEach((item, i) => {
+    const { step } = item;
+    kinds.push(step.kind);
+    machines.push(step.ref.machine);
+    ids.push(step.ref.id);
+    eventIds.push(step.eventId);
+    fingerprints.push(step.fingerprint);
+    ats.push(step.at);
+    expected.push(step.expectedVersion);
+    events.push(item.event);
+    states.push(item.state);
+    intents.push(item.intents);
+    results.push(item.result);
+    for (const [intentId, intent] of item.outbox) {
+      outboxSteps.push(i + 1);
+      intentIds.push(intentId);
+      intentBodies.push(intent);
+    }
+    for (const [timerId, event, dueAt] of item.timers) {
+      timerSteps.push(i + 1);
+      timerIds.push(timerId);
+      timerEvents.push(event);
+      dueAts.push(dueAt);
+    }
+  });
+  return [
+    kinds,
+    machines,
+    ids,
+    eventIds,
+    fingerprints,
+    ats,
+    expected,
+    events,
+    states,
+    intents,
+    results,
+    outboxSteps,
+    intentIds,
+    intentBodies,
+    timerSteps,
+    timerIds,
+    timerEvents,
+    dueAts,
+  ];
+}
+
+function codeOf(error: unknown): string | undefined {
+  return error instanceof Error && "code" in error && typeof error.code === "string" ? error.code : undefined;
+}
+
+function constraintOf(error: unknown): string | undefined {
+  return error instanceof Error && "constraint" in error && typeof error.constraint === "string"
+    ? error.constraint
+    : undefined;
+}
+
+/**
+ * Keep a borrowed connection's `error` events (a dead socket) from crashing the process, and
+ * remember the error, so the connection is destroyed on release rather than pooled again.
+ */
+function watchClient(client: pg.PoolClient): { error: Error | undefined } {
+  const failure: { error: Error | undefined } = { error: undefined };
+  const onError = (error: Error) => {
+    failure.error ??= error;
+  };
+  client.on("error", onError);
+  const release = client.release.bind(client);
+  client.release = (destroy?: Error | boolean) => {
+    client.removeListener("error", onError);
+    release(destroy);
+  };
+  return failure;
+}
+
+function settingsOf(options: PostgresStoreOptions): Settings {
+  const { url, connection } = options;
+  if ((url === undefined) === (connection === undefined)) {
+    throw new ConfigurationError(
+      "PostgresStore.open needs either url (postgres://user@host:5432/database) or connection settings, not both",
+    );
+  }
+  if (url !== undefined && (typeof url !== "string" || !/^postgres(ql)?:\/\//.test(url))) {
+    throw new ConfigurationError(
+      `PostgresStore url must be postgres://… or postgresql://…, got ${JSON.stringify(url)}`,
+    );
+  }
+  const poolSize = options.poolSize ?? DEFAULT_POOL_SIZE;
+  if (!Number.isSafeInteger(poolSize) || poolSize < 1) {
+    throw new ConfigurationError(`PostgresStore poolSize must be a positive integer, got ${poolSize}`);
+  }
+  const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  if (!Number.isSafeInteger(connectTimeoutMs) || connectTimeoutMs < 1) {
+    throw new ConfigurationError(
+      `PostgresStore connectTimeoutMs must be a positive integer of milliseconds, got ${connectTimeoutMs}`,
+    );
+  }
+  return Object.freeze({
+    url,
+    connection: connection === undefined ? undefined : Object.freeze({ ...connection }),
+    schema: checkSchemaName(options.schema ?? "public"),
+    poolSize,
+    connectTimeoutMs,
+    createDatabase: options.createDatabase ?? true,
+  });
+}
+
+/** The settings every connection of the store gets, whatever the user gave. */
+function clientConfig(settings: Settings, database?: string): pg.ClientConfig {
+  const applicationName = truncateBytes(`drover:${settings.schema}`, 63);
+  const common = {
+    types: TYPES,
+    keepAlive: true,
+    connectionTimeoutMillis: settings.connectTimeoutMs,
+  };
+  if (settings.url !== undefined) {
+    const url = new URL(settings.url);
+    // Values in the URL win over separate settings in node-postgres: merge ours into it.
+    url.searchParams.set("options", [url.searchParams.get("options"), SESSION_OPTIONS].filter(Boolean).join(" "));
+    if (!url.searchParams.has("application_name")) url.searchParams.set("application_name", applicationName);
+    if (database !== undefined) url.pathname = `/${encodeURIComponent(database)}`;
+    return { ...common, connectionString: url.toString() };
+  }
+  const connection = settings.connection ?? {};
+  return {
+    ...connection,
+    ...common,
+    ...(database === undefined ? {} : { database }),
+    options: [connection.options, SESSION_OPTIONS].filter(Boolean).join(" "),
+    application_name: connection.application_name ?? applicationName,
+  };
+}
+
+/** `host:port/database`, for messages: never the password. */
+function describeServer(settings: Settings): string {
+  if (settings.url !== undefined) {
+    try {
+      const url = new URL(settings.url);
+      const host = url.hostname || url.searchParams.get("host") || "localhost";
+      return `${host}:${url.port || "5432"}/${databaseOf(settings) ?? ""}`;
+    } catch {
+      return "the configured server";
+    }
+  }
+  const c = settings.connection ?? {};
+  return `${c.host ?? "localhost"}:${c.port ?? 5432}/${databaseOf(settings) ?? ""}`;
+}
+
+function databaseOf(settings: Settings): string | undefined {
+  if (settings.url !== undefined) {
+    const path = new URL(settings.url).pathname.replace(/^\//, "");
+    return path === "" ? undefined : decodeURIComponent(path);
+  }
+  return settings.connection?.database ?? settings.connection?.user;
+}
+
+/** Create the missing database through the server's `postgres` database; a concurrent creator is fine. */
+async function createDatabase(settings: Settings, where: string, missing: unknown): Promise<void> {
+  const name = databaseOf(settings);
+  if (name === undefined) throw missing;
+  const client = new pg.Client(clientConfig(settings, "postgres"));
+  client.on("error", () => undefined);
+  try {
+    await client.connect();
+    await client.query(`CREATE DATABASE ${quoteIdent(name)}`);
+  } catch (error) {
+    const code = codeOf(error);
+    // 42P04: it exists now; 23505: another process created it in the same instant.
+    if (code === "42P04" || code === UNIQUE_VIOLATION) return;
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new StoreUnavailableError(
+      `the database "${name}" at ${where} does not exist and could not be created (${reason}); ` +
+        `create it with \`createdb ${name}\` or CREATE DATABASE ${quoteIdent(name)}, or fix the URL`,
+      { cause: error },
+    );
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}

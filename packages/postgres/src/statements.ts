@@ -1,0 +1,199 @@
+import { OutboxStatus, TimerStatus } from "@drover/core";
+import { entityLockSeed, quoteIdent, quoteLiteral } from "./identifiers.js";
+
+/**
+ * A statement with its name: node-postgres parses it once per connection. The connections run
+ * with `plan_cache_mode = force_custom_plan`, so it is still planned for each call's arguments
+ * (the generic-plan trap); the hot path's own plans are kept inside `drover_load` and
+ * `drover_commit`, where they cannot go wrong (see migrations.ts).
+ */
+export interface Statement {
+  readonly name: string;
+  readonly text: string;
+}
+
+/** Every statement a store runs, its SQL fixed when the store opens. */
+export interface Statements {
+  readonly load: Statement;
+  readonly loadMany: Statement;
+  readonly commit: Statement;
+  readonly version: Statement;
+  readonly entity: Statement;
+  readonly entities: Statement;
+  readonly entitiesAfter: Statement;
+  readonly journal: Statement;
+  readonly inbox: Statement;
+  readonly outbox: Statement;
+  readonly outboxByStatus: Statement;
+  readonly outboxRow: Statement;
+  readonly outboxStats: Statement;
+  readonly timers: Statement;
+  readonly claimOutbox: Statement;
+  readonly completeOutbox: Statement;
+  readonly retryOutbox: Statement;
+  readonly buryOutbox: Statement;
+  readonly reviveOutbox: Statement;
+  readonly claimTimers: Statement;
+  readonly completeTimer: Statement;
+  readonly retryTimer: Statement;
+  readonly schemaVersion: Statement;
+  readonly settings: Statement;
+}
+
+/** Where commits announce new outbox rows and timers, and what they say (who committed). */
+export interface Notice {
+  readonly channel: string;
+  readonly payload: string;
+}
+
+/**
+ * The SQL of a store on `schema`. Table names are qualified (no search_path needed); statuses
+ * are literals, so that the planner sees them and the partial index `outbox_pending_by_entity`
+ * serves the claim.
+ */
+export function buildStatements(schema: string, notice: Notice): Statements {
+  const s = quoteIdent(schema);
+  const entityColumns = "machine, id, version, state, created_at, updated_at";
+  const outboxColumns =
+    "seq, intent_id, machine, entity_id, intent, status, attempts, next_attempt_at, lease_owner, lease_until, last_error, created_at";
+  const timerColumns =
+    "seq, timer_id, machine, entity_id, event, due_at, status, attempts, next_attempt_at, lease_owner, lease_until, last_error";
+  const pending = quoteLiteral(OutboxStatus.Pending);
+  const done = quoteLiteral(OutboxStatus.Done);
+  const dead = quoteLiteral(OutboxStatus.Dead);
+  const timerPending = quoteLiteral(TimerStatus.Pending);
+  const fired = quoteLiteral(TimerStatus.Fired);
+  const lockSeed = entityLockSeed(schema);
+  const statement = (name: string, text: string): Statement => Object.freeze({ name: `drover_${name}`, text });
+
+  return Object.freeze({
+    // Always one row: NULLs where the entity or the inbox record is missing.
+    load: statement("load", `SELECT * FROM ${s}.drover_load($1, $2, $3)`),
+    loadMany: statement(
+      "load_many",
+      `SELECT l.* FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS u(machine, id, event_id, n)
+        CROSS JOIN LATERAL ${s}.drover_load(u.machine, u.id, u.event_id) AS l
+        ORDER BY u.n`,
+    ),
+    // The batch in one call of the schema's drover_commit function (see migrations.ts).
+    commit: statement(
+      "commit",
+      `SELECT c.step AS n, c.written, c.current_version, c.inbox_machine, c.inbox_id,
+              c.inbox_fingerprint AS fingerprint, c.inbox_result AS result, c.inbox_at AS at
+         FROM ${s}.drover_commit($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[],
+                                 $7::bigint[], $8::json[], $9::json[], $10::json[], $11::json[],
+                                 $12::int[], $13::text[], $14::json[], $15::int[], $16::text[], $17::json[],
+                                 $18::bigint[], ${lockSeed}, ${quoteLiteral(notice.channel)},
+                                 ${quoteLiteral(notice.payload)}) AS c`,
+    ),
+    version: statement("version", `SELECT version FROM ${s}.entities WHERE machine = $1 AND id = $2`),
+
+    entity: statement("entity", `SELECT ${entityColumns} FROM ${s}.entities WHERE machine = $1 AND id = $2`),
+    entities: statement(
+      "entities",
+      `SELECT ${entityColumns} FROM ${s}.entities WHERE machine = $1 ORDER BY id LIMIT $2`,
+    ),
+    entitiesAfter: statement(
+      "entities_after",
+      `SELECT ${entityColumns} FROM ${s}.entities WHERE machine = $1 AND id > $2 ORDER BY id LIMIT $3`,
+    ),
+    journal: statement(
+      "journal",
+      `SELECT machine, id, version, event_id, event, decision, intents, at FROM ${s}.journal
+        WHERE machine = $1 AND id = $2 ORDER BY version`,
+    ),
+    inbox: statement(
+      "inbox",
+      `SELECT event_id, machine, id, fingerprint, result, at FROM ${s}.inbox WHERE event_id = $1`,
+    ),
+    // LIMIT NULL is PostgreSQL for "no limit".
+    outbox: statement("outbox", `SELECT ${outboxColumns} FROM ${s}.outbox ORDER BY seq LIMIT $1`),
+    outboxByStatus: statement(
+      "outbox_by_status",
+      `SELECT ${outboxColumns} FROM ${s}.outbox WHERE status = $1 ORDER BY seq LIMIT $2`,
+    ),
+    outboxRow: statement("outbox_row", `SELECT ${outboxColumns} FROM ${s}.outbox WHERE intent_id = $1`),
+    outboxStats: statement("outbox_stats", `SELECT status, count(*) AS n FROM ${s}.outbox GROUP BY status`),
+    timers: statement("timers", `SELECT ${timerColumns} FROM ${s}.timers ORDER BY due_at, seq`),
+
+    // Due, unleased (or lease expired), and no older pending row of the same entity, whether
+    // that one is due, leased or backing off: an entity's intents run in commit order. SKIP
+    // LOCKED passes over rows another claimer is leasing right now; once it commits, the
+    // lease it wrote keeps them out (the row is re-checked after the lock is taken).
+    claimOutbox: statement(
+      "claim_outbox",
+      `WITH due AS (
+         SELECT o.seq FROM ${s}.outbox AS o
+          WHERE o.status = ${pending} AND o.next_attempt_at <= $1
+            AND (o.lease_until IS NULL OR o.lease_until <= $1)
+            AND NOT EXISTS (
+              SELECT 1 FROM ${s}.outbox AS older
+               WHERE older.status = ${pending} AND older.machine = o.machine
+                 AND older.entity_id = o.entity_id AND older.seq < o.seq)
+          ORDER BY o.seq LIMIT $4
+          FOR UPDATE SKIP LOCKED
+       )
+       UPDATE ${s}.outbox AS o SET attempts = o.attempts + 1, lease_owner = $2, lease_until = $3
+         FROM due WHERE o.seq = due.seq
+       RETURNING ${prefixed("o", outboxColumns)}`,
+    ),
+    completeOutbox: statement(
+      "complete_outbox",
+      `UPDATE ${s}.outbox SET status = ${done}, lease_owner = NULL, lease_until = NULL
+        WHERE intent_id = $1 AND lease_owner = $2 AND status = ${pending}`,
+    ),
+    retryOutbox: statement(
+      "retry_outbox",
+      `UPDATE ${s}.outbox SET next_attempt_at = $1, last_error = $2, lease_owner = NULL, lease_until = NULL
+        WHERE intent_id = $3 AND lease_owner = $4 AND status = ${pending}`,
+    ),
+    buryOutbox: statement(
+      "bury_outbox",
+      `UPDATE ${s}.outbox SET status = ${dead}, last_error = $1, lease_owner = NULL, lease_until = NULL
+        WHERE intent_id = $2 AND lease_owner = $3 AND status = ${pending}`,
+    ),
+    // The last error stays, to show what killed the row before.
+    reviveOutbox: statement(
+      "revive_outbox",
+      `UPDATE ${s}.outbox
+          SET status = ${pending}, attempts = 0, next_attempt_at = $1, lease_owner = NULL, lease_until = NULL
+        WHERE intent_id = $2 AND status = ${dead}`,
+    ),
+    claimTimers: statement(
+      "claim_timers",
+      `WITH due AS (
+         SELECT timer_id FROM ${s}.timers
+          WHERE status = ${timerPending} AND next_attempt_at <= $1
+            AND (lease_until IS NULL OR lease_until <= $1)
+          ORDER BY due_at, seq LIMIT $4
+          FOR UPDATE SKIP LOCKED
+       )
+       UPDATE ${s}.timers AS t SET attempts = t.attempts + 1, lease_owner = $2, lease_until = $3
+         FROM due WHERE t.timer_id = due.timer_id
+       RETURNING ${prefixed("t", timerColumns)}`,
+    ),
+    completeTimer: statement(
+      "complete_timer",
+      `UPDATE ${s}.timers SET status = ${fired}, lease_owner = NULL, lease_until = NULL
+        WHERE timer_id = $1 AND lease_owner = $2 AND status = ${timerPending}`,
+    ),
+    retryTimer: statement(
+      "retry_timer",
+      `UPDATE ${s}.timers SET next_attempt_at = $1, last_error = $2, lease_owner = NULL, lease_until = NULL
+        WHERE timer_id = $3 AND lease_owner = $4 AND status = ${timerPending}`,
+    ),
+    schemaVersion: statement("schema_version", `SELECT max(version) AS v FROM ${s}.drover_migrations`),
+    settings: statement(
+      "settings",
+      "SELECT current_setting('server_version') AS server_version, current_setting('plan_cache_mode') AS plan_cache_mode",
+    ),
+  });
+}
+
+/** `a, b` → `o.a, o.b`. */
+function prefixed(alias: string, columns: string): string {
+  return columns
+    .split(",")
+    .map((column) => `${alias}.${column.trim()}`)
+    .join(", ");
+}
