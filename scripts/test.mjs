@@ -9,6 +9,7 @@ const roots = ["packages", "examples"].flatMap((dir) =>
     .map((name) => join(dir, name, "dist"))
     .filter((path) => exists(path)),
 );
+if (exists("bench/dist")) roots.push("bench/dist");
 const files = roots.flatMap(findTests).sort();
 if (files.length === 0) {
   console.error("no compiled test files found: run `npm run build` first");

@@ -99,7 +99,15 @@ export interface BenchReport {
   readonly contestants: readonly ContestantResult[];
   readonly ratios: readonly Ratio[];
   readonly scale?: { readonly points: readonly ScalePoint[]; readonly ratio: Ratio };
-  readonly rss?: { readonly report: RssReport; readonly ratio: Ratio };
+  readonly rss?: {
+    readonly report: RssReport;
+    /** The raw batched contestant in the same harness, for comparison. */
+    readonly raw: RssReport;
+    readonly ratio: Ratio;
+    /** The same ratio from the middle checkpoint on: after the runtime's one-time warm-up. */
+    readonly settled: Ratio;
+    readonly rawRatio: Ratio;
+  };
   /** All events applied everywhere they were counted. */
   readonly consistent: boolean;
 }
@@ -146,7 +154,9 @@ export async function runBenchmark(config: BenchConfig, log: (line: string) => v
     log(`warm-up (${active.length} contestants, small runs, not counted)`);
     for (const c of active) {
       if (c.key === ContestantKey.Emmett) continue;
-      await c.run(scratch.file(`warmup-${c.key}`), Math.min(500, c.events));
+      const path = scratch.file(`warmup-${c.key}`);
+      await c.run(path, Math.min(500, c.events));
+      scratch.drop(path);
     }
 
     const outcomes = new Map<ContestantKey, (RunOutcome | { error: string })[]>();
@@ -160,13 +170,14 @@ export async function runBenchmark(config: BenchConfig, log: (line: string) => v
           if (!c.peer) throw error;
           outcome = { error: error instanceof Error ? error.message : String(error) };
         }
+        scratch.drop(path);
         const list = outcomes.get(c.key) ?? [];
         list.push(outcome);
         outcomes.set(c.key, list);
         log(
           "error" in outcome
-            ? `round ${round}/${config.rounds} ${c.label}: ${outcome.error}`
-            : `round ${round}/${config.rounds} ${c.label}: ${Math.round(outcome.timing.eventsPerSecond)} events/s${outcome.consistency.ok ? "" : ` INCONSISTENT: ${outcome.consistency.detail}`}`,
+            ? `round ${round}/${config.rounds} ${c.key}: ${outcome.error}`
+            : `round ${round}/${config.rounds} ${c.key}: ${Math.round(outcome.timing.eventsPerSecond)} events/s${outcome.consistency.ok ? "" : ` INCONSISTENT: ${outcome.consistency.detail}`}`,
         );
       }
     }
@@ -181,7 +192,9 @@ export async function runBenchmark(config: BenchConfig, log: (line: string) => v
       const points: ScalePoint[] = [];
       for (const entities of [small, large]) {
         log(`scale: ${entities} entities, then ${events} events by drover with ${config.callers} callers`);
-        points.push(await measureScale(scratch.file(`scale-${entities}`), entities, events, config.callers));
+        const path = scratch.file(`scale-${entities}`);
+        points.push(await measureScale(path, entities, events, config.callers));
+        scratch.drop(path);
       }
       const [few, many] = points;
       const value = few !== undefined && many !== undefined ? many.usPerEvent / few.usPerEvent : null;
@@ -196,24 +209,38 @@ export async function runBenchmark(config: BenchConfig, log: (line: string) => v
       const { entities, checkpoints } = config.rss;
       log(`memory: drover with ${config.callers} callers, RSS at ${checkpoints.join(", ")} events (own process)`);
       const report = await measureRss(scratch.file("rss"), entities, checkpoints, config.callers);
-      const first = report.samples[0];
-      const last = report.samples.at(-1);
-      const value = first !== undefined && last !== undefined ? last.rssMb / first.rssMb : null;
+      log("memory: the raw batched contestant, for comparison (own process)");
+      const raw = await measureRss(scratch.file("rss-raw"), entities, checkpoints, config.callers, "raw-batched");
+      const growth = (samples: RssReport["samples"], from: number) => {
+        const first = samples[from];
+        const last = samples.at(-1);
+        return {
+          value: first !== undefined && last !== undefined ? last.rssMb / first.rssMb : null,
+          label: `${last?.events ?? "?"} vs ${first?.events ?? "?"} events`,
+        };
+      };
+      const all = growth(report.samples, 0);
+      const settled = growth(report.samples, Math.floor(report.samples.length / 2));
+      const rawAll = growth(raw.samples, 0);
       rss = {
         report,
-        ratio: ratio(
-          `RSS at ${last?.events ?? "?"} vs ${first?.events ?? "?"} events`,
-          value,
-          "≤ 1.2×",
-          (v) => v <= 1.2,
-        ),
+        raw,
+        ratio: ratio(`RSS at ${all.label}`, all.value, "≤ 1.2×", (v) => v <= 1.2),
+        settled: ratio(`RSS at ${settled.label} (after warm-up)`, settled.value, "≤ 1.2×", (v) => v <= 1.2),
+        rawRatio: {
+          name: `raw batched: RSS at ${rawAll.label}`,
+          value: rawAll.value,
+          target: "(reference)",
+          met: null,
+        },
       };
     }
 
     const consistent =
       results.every((r) => r.consistent) &&
       (scale?.points.every((p) => p.consistency.ok) ?? true) &&
-      (rss?.report.consistency.ok ?? true);
+      (rss?.report.consistency.ok ?? true) &&
+      (rss?.raw.consistency.ok ?? true);
     return {
       mode: config.mode,
       startedAt: new Date(started).toISOString(),
@@ -360,9 +387,16 @@ function plan(config: BenchConfig): Contestant[] {
       run: async (path, events) => {
         const outcome = await runEmmett(path, entities, events);
         if (!outcome.ok) throw new Error(outcome.error);
+        const stored = outcome.stored ?? 0;
         return {
           timing: outcome.timing,
-          consistency: { ok: true, detail: `${outcome.stored} events stored` },
+          consistency:
+            stored === events && outcome.timing.events === events
+              ? { ok: true, detail: `${stored} events stored` }
+              : {
+                  ok: false,
+                  detail: `${outcome.timing.events} commands handled, ${stored} events stored, ${events} sent`,
+                },
           notes: [
             `own process; journal_mode=${outcome.journalMode}, synchronous=${outcome.synchronous}`,
             `${outcome.busyRetries} commands retried after SQLITE_BUSY`,

@@ -26,7 +26,7 @@ export function formatReport(report: BenchReport): string {
   const all: Ratio[] = [
     ...report.ratios,
     ...(report.scale === undefined ? [] : [report.scale.ratio]),
-    ...(report.rss === undefined ? [] : [report.rss.ratio]),
+    ...(report.rss === undefined ? [] : [report.rss.ratio, report.rss.settled, report.rss.rawRatio]),
   ];
   for (const ratio of all) {
     lines.push(`| ${ratio.name} | ${num(ratio.value, 2)}× | ${ratio.target} | ${met(ratio.met)} |`);
@@ -44,12 +44,16 @@ export function formatReport(report: BenchReport): string {
   if (report.rss !== undefined) {
     lines.push("");
     lines.push(
-      `| memory: events | RSS MiB | of it anonymous | JS heap used MiB | JS heap total MiB | events/s in slice |${report.rss.report.gcExposed ? "" : " (no --expose-gc)"}`,
+      `| memory: contestant | events | RSS MiB | of it anonymous | JS heap used MiB | JS heap total MiB | events/s in slice |${report.rss.report.gcExposed ? "" : " (no --expose-gc)"}`,
     );
-    lines.push("|---:|---:|---:|---:|---:|---:|");
-    for (const s of report.rss.report.samples) {
+    lines.push("|---|---:|---:|---:|---:|---:|---:|");
+    const rows = [
+      ...report.rss.report.samples.map((s) => ["drover", s] as const),
+      ...report.rss.raw.samples.map((s) => ["raw batched", s] as const),
+    ];
+    for (const [who, s] of rows) {
       lines.push(
-        `| ${s.events.toLocaleString("en-US")} | ${num(s.rssMb, 1)} | ${num(s.anonMb ?? null, 1)} | ${num(s.heapUsedMb, 1)} | ${num(s.heapTotalMb, 1)} | ${num(s.eventsPerSecond, 0)} |`,
+        `| ${who} | ${s.events.toLocaleString("en-US")} | ${num(s.rssMb, 1)} | ${num(s.anonMb ?? null, 1)} | ${num(s.heapUsedMb, 1)} | ${num(s.heapTotalMb, 1)} | ${num(s.eventsPerSecond, 0)} |`,
       );
     }
   }

@@ -1,11 +1,13 @@
 // Run by the harness as `node --expose-gc rss-child.js '{"path":…,"entities":…,"checkpoints":[…],"callers":…}'`:
-// one drover runtime applies events without pause, and the process's memory is sampled at
-// each checkpoint (after a full GC when exposed). A process of its own, so nothing the other
+// one contestant applies events without pause, and the process's memory is sampled at each
+// checkpoint (after a full GC when exposed). A process of its own, so nothing the other
 // contestants left behind counts. Prints one line of JSON: an RssReport.
 import { readFileSync } from "node:fs";
 import { RunResultKind, Runtime } from "@drover/core";
 import { SqliteStore, SqliteSynchronous } from "@drover/sqlite";
-import { checkApplied } from "./database.js";
+import { runRaw } from "./contestants/raw.js";
+import { checkApplied, createDroverSchema } from "./database.js";
+import type { EventSource, Timing } from "./measure.js";
 import { driveAsync } from "./measure.js";
 import { BENCH_MACHINE, paymentMachine } from "./payment-machine.js";
 import type { RssReport, RssSample } from "./rss.js";
@@ -16,27 +18,40 @@ interface RssArgs {
   readonly entities: number;
   readonly checkpoints: readonly number[];
   readonly callers: number;
+  /** `drover` (default, with `callers` callers), or the raw batched contestant for comparison. */
+  readonly contestant?: "drover" | "raw-batched";
 }
 
 const args = JSON.parse(process.argv[2] ?? "{}") as RssArgs;
 const total = Math.max(...args.checkpoints);
 const workload = new Workload({ entities: args.entities, events: total });
-const store = SqliteStore.open({ path: args.path, synchronous: SqliteSynchronous.Full });
-const runtime = new Runtime({ store, machines: [paymentMachine] });
+
+let apply: (slice: EventSource) => Promise<Timing>;
+let close = async (): Promise<void> => {};
+if (args.contestant === "raw-batched") {
+  await createDroverSchema(args.path);
+  apply = async (slice) => runRaw(slice, { path: args.path, synchronous: SqliteSynchronous.Full, batch: 100 });
+} else {
+  const store = SqliteStore.open({ path: args.path, synchronous: SqliteSynchronous.Full });
+  const runtime = new Runtime({ store, machines: [paymentMachine] });
+  apply = (slice) =>
+    driveAsync(slice, args.callers, async (e) => {
+      const outcome = await runtime.run({ machine: BENCH_MACHINE, id: e.entity }, e.event, {
+        eventId: e.eventId,
+        at: e.at,
+      });
+      if (outcome.kind !== RunResultKind.Processed) throw new Error(`event ${e.seq}: ${JSON.stringify(outcome)}`);
+    });
+  close = () => store.close();
+}
+
 const gc = (globalThis as { gc?: () => void }).gc;
 const samples: RssSample[] = [];
 let done = 0;
 for (const checkpoint of [...args.checkpoints].sort((a, b) => a - b)) {
-  const slice = {
+  const timed = await apply({
     size: checkpoint - done,
     next: () => (workload.taken < checkpoint ? workload.next() : undefined),
-  };
-  const timed = await driveAsync(slice, args.callers, async (e) => {
-    const outcome = await runtime.run({ machine: BENCH_MACHINE, id: e.entity }, e.event, {
-      eventId: e.eventId,
-      at: e.at,
-    });
-    if (outcome.kind !== RunResultKind.Processed) throw new Error(`event ${e.seq}: ${JSON.stringify(outcome)}`);
   });
   done = checkpoint;
   gc?.();
@@ -50,7 +65,7 @@ for (const checkpoint of [...args.checkpoints].sort((a, b) => a - b)) {
     ...procStatus(),
   });
 }
-await store.close();
+await close();
 const report: RssReport = {
   samples,
   gcExposed: gc !== undefined,

@@ -27,19 +27,21 @@ export interface RssReport {
 const CHILD = fileURLToPath(new URL("./rss-child.js", import.meta.url));
 
 /**
- * Is memory flat while events pile up? drover with `callers` callers applies events to a fresh
- * database in a child process (`--expose-gc`), sampling RSS at each checkpoint.
+ * Is memory flat while events pile up? drover with `callers` callers (or, for comparison, the
+ * raw batched contestant) applies events to a fresh database in a child process
+ * (`--expose-gc`), sampling RSS at each checkpoint.
  */
 export function measureRss(
   path: string,
   entities: number,
   checkpoints: readonly number[],
   callers: number,
+  contestant: "drover" | "raw-batched" = "drover",
 ): Promise<RssReport> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ["--expose-gc", CHILD, JSON.stringify({ path, entities, checkpoints, callers })],
+      ["--expose-gc", CHILD, JSON.stringify({ path, entities, checkpoints, callers, contestant })],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     let stdout = "";

@@ -4,7 +4,7 @@ import { SqliteSynchronous } from "@drover/sqlite";
 import Database from "better-sqlite3";
 import { runDrover } from "./contestants/drover.js";
 import { runRaw } from "./contestants/raw.js";
-import { createDroverSchema, ScratchDir } from "./database.js";
+import { checkApplied, createDroverSchema, ScratchDir } from "./database.js";
 import { ContestantKey, runBenchmark } from "./harness.js";
 import { Workload } from "./workload.js";
 
@@ -44,6 +44,24 @@ describe("bench", () => {
       const rows = dump(drover);
       assert.equal(rows.journal?.length, 60);
       assert.deepEqual(dump(raw), rows);
+    } finally {
+      scratch.remove();
+    }
+  });
+
+  it("notices an event that did not land", async () => {
+    const scratch = new ScratchDir();
+    try {
+      const path = scratch.file("raw");
+      await createDroverSchema(path);
+      runRaw(fixed(5, 20), { path, synchronous: SqliteSynchronous.Normal, batch: 1 });
+      assert.equal(checkApplied(path, 20, 5).ok, true);
+      const db = new Database(path);
+      db.prepare("DELETE FROM outbox WHERE seq = (SELECT max(seq) FROM outbox)").run();
+      db.close();
+      const broken = checkApplied(path, 20, 5);
+      assert.equal(broken.ok, false);
+      assert.match(broken.detail, /outbox 19, expected 20/);
     } finally {
       scratch.remove();
     }

@@ -90,13 +90,6 @@ export async function runEmmett(path: string, entities: number, events: number):
       partial: timing,
     };
   }
-  if (report.stored !== report.applied || report.applied !== events) {
-    return {
-      ok: false,
-      error: `inconsistent: ${report.applied} commands handled, ${report.stored} events stored, ${events} sent`,
-      partial: timing,
-    };
-  }
   return {
     ok: true,
     timing,

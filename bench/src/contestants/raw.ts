@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
 import type { SqliteSynchronous } from "@drover/sqlite";
 import { openWal } from "../database.js";
-import type { Timing } from "../measure.js";
+import type { EventSource, Timing } from "../measure.js";
 import { Latencies, now, timing } from "../measure.js";
 import type { PaymentEvent, PaymentState } from "../payment-machine.js";
 import { BENCH_MACHINE, decidePayment } from "../payment-machine.js";
-import type { BenchEvent, Workload } from "../workload.js";
+import type { BenchEvent } from "../workload.js";
 
 /** How the raw contestant runs. */
 export interface RawOptions {
@@ -24,7 +24,7 @@ export interface RawOptions {
  *
  * In batched form an event's latency runs until its batch commits: only then is it durable.
  */
-export function runRaw(workload: Workload, options: RawOptions): Timing {
+export function runRaw(workload: EventSource, options: RawOptions): Timing {
   const db = openWal(options.path, options.synchronous);
   try {
     const sql = {
@@ -80,10 +80,12 @@ export function runRaw(workload: Workload, options: RawOptions): Timing {
     };
 
     const latencies = new Latencies(workload.size);
+    let events = 0;
     const started = now();
     if (options.batch <= 1) {
       const one = db.transaction(step).immediate;
       for (let e = workload.next(); e !== undefined; e = workload.next()) {
+        events += 1;
         const t0 = now();
         one(e);
         latencies.add(now() - t0);
@@ -97,19 +99,20 @@ export function runRaw(workload: Workload, options: RawOptions): Timing {
         });
       }).immediate;
       for (;;) {
-        const events: BenchEvent[] = [];
-        while (events.length < options.batch) {
+        const batch: BenchEvent[] = [];
+        while (batch.length < options.batch) {
           const e = workload.next();
           if (e === undefined) break;
-          events.push(e);
+          batch.push(e);
         }
-        if (events.length === 0) break;
-        many(events);
+        if (batch.length === 0) break;
+        events += batch.length;
+        many(batch);
         const committed = now();
-        for (let i = 0; i < events.length; i++) latencies.add(committed - (starts[i] ?? committed));
+        for (let i = 0; i < batch.length; i++) latencies.add(committed - (starts[i] ?? committed));
       }
     }
-    return timing(workload.taken, (now() - started) / 1000, latencies);
+    return timing(events, (now() - started) / 1000, latencies);
   } finally {
     db.close();
   }
