@@ -10,7 +10,7 @@ export function toIssues(error: z.ZodError): Issue[] {
   }));
 }
 
-/** One line summarising issues: `amount: Too small: expected number to be >0`. */
+/** One line summarising issues: `n: Too small: expected number to be >=1`. */
 export function describeIssues(issues: readonly Issue[]): string {
   return issues.map((issue) => (issue.path.length > 0 ? `${issue.path.join(".")}: ` : "") + issue.message).join("; ");
 }
