@@ -486,33 +486,34 @@ export class PostgresStore implements Store {
   }
 
   /** A read: tried again once on a connection that turns out dead (the pool opens a new one). */
-  async #read<R extends pg.QueryResultRow>(
+  #read<R extends pg.QueryResultRow>(
     action: string,
     statement: Statement,
     values: readonly unknown[],
   ): Promise<pg.QueryResult<R>> {
-    try {
-      return await this.#query<R>(statement, values);
-    } catch (error) {
-      if (!isUnavailable(error) || this.#closed) throw this.#failed(error, action);
-      try {
-        return await this.#query<R>(statement, values);
-      } catch (again) {
-        throw this.#failed(again, action);
-      }
-    }
+    return this.#once<R>(action, statement, values, isUnavailable);
   }
 
   /** A write other than commit: tried again only if it surely never reached the server. */
-  async #write<R extends pg.QueryResultRow>(
+  #write<R extends pg.QueryResultRow>(
     action: string,
     statement: Statement,
     values: readonly unknown[],
   ): Promise<pg.QueryResult<R>> {
+    return this.#once<R>(action, statement, values, neverSent);
+  }
+
+  /** Run a statement, and once more if its failure is one `retryable` says a retry is safe for. */
+  async #once<R extends pg.QueryResultRow>(
+    action: string,
+    statement: Statement,
+    values: readonly unknown[],
+    retryable: (error: unknown) => boolean,
+  ): Promise<pg.QueryResult<R>> {
     try {
       return await this.#query<R>(statement, values);
     } catch (error) {
-      if (!neverSent(error) || this.#closed) throw this.#failed(error, action);
+      if (!retryable(error) || this.#closed) throw this.#failed(error, action);
       try {
         return await this.#query<R>(statement, values);
       } catch (again) {
