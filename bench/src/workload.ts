@@ -1,4 +1,4 @@
-import { randomFillSync } from "node:crypto";
+import { uuidv7 } from "@drover/core";
 import type { PaymentEvent } from "./payment-machine.js";
 
 /** One event of the workload, addressed to one payment, with the caller's id and time. */
@@ -64,7 +64,7 @@ export class Workload {
     this.#options = {
       entityOffset: 0,
       startAt: 0,
-      ids: () => `evt_${fastUuidv7()}`,
+      ids: () => `evt_${uuidv7()}`,
       clock: () => Date.now(),
       ...options,
     };
@@ -109,22 +109,4 @@ export class Workload {
 export function eventFor(nth: number): PaymentEvent {
   if (nth === 0) return { type: "RequestPayment", amount: REQUESTED_AMOUNT };
   return nth % 2 === 1 ? { type: "Capture", amount: CAPTURED_AMOUNT } : { type: "Refund", amount: REFUNDED_AMOUNT };
-}
-
-const POOL = Buffer.alloc(64 * 1024);
-let poolOffset = POOL.length;
-
-/** A UUID version 7 (RFC 9562) like drover's `uuidv7`, with its random bits taken from a pool. */
-export function fastUuidv7(now: number = Date.now()): string {
-  if (poolOffset + 16 > POOL.length) {
-    randomFillSync(POOL);
-    poolOffset = 0;
-  }
-  const bytes = POOL.subarray(poolOffset, poolOffset + 16);
-  poolOffset += 16;
-  bytes.writeUIntBE(now, 0, 6);
-  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x70;
-  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
-  const hex = bytes.toString("hex");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }

@@ -12,8 +12,14 @@ describe("uuidv7", () => {
     assert.deepEqual([...ids].sort(), ids);
   });
 
-  it("makes distinct event ids", () => {
-    const ids = new Set(Array.from({ length: 1000 }, () => randomIds.next()));
-    assert.equal(ids.size, 1000);
+  it("makes distinct event ids, also across refills of its random pool (4,096 ids each)", () => {
+    const ids = new Set(Array.from({ length: 10_000 }, () => randomIds.next()));
+    assert.equal(ids.size, 10_000);
+  });
+
+  it("keeps random bits random when the time is the same", () => {
+    const at = 1_700_000_000_000;
+    const tails = new Set(Array.from({ length: 5_000 }, () => uuidv7(at).slice(14)));
+    assert.equal(tails.size, 5_000);
   });
 });
