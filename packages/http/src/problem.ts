@@ -67,5 +67,7 @@ export function problem(
 
 /** Send a problem with its content type. */
 export function sendProblem(reply: FastifyReply, body: Problem): FastifyReply {
+  // An outage is temporary: tell clients (and their retry libraries) to come back shortly.
+  if (body.status === 503) reply.header("retry-after", "1");
   return reply.code(body.status).type("application/problem+json; charset=utf-8").send(body);
 }

@@ -138,6 +138,12 @@ export class PostgresStore implements Store {
     // An idle connection that dies (server restart, pg_terminate_backend) is dropped from the
     // pool, which opens a new one when needed. Without a listener the error would crash the process.
     this.#pool.on("error", () => undefined);
+    // A checked-out connection can be told FATAL (57P01) between two statements, when no query
+    // is active to receive it: node-postgres then emits 'error' on the client, and pg-pool only
+    // listens on idle clients (and `pool.query` listens `once`). Unheard, that error kills the
+    // process — seen when backends were terminated mid-storm. The statement that next uses the
+    // client fails as "not queryable" and is handled (retried or reported) like any lost connection.
+    this.#pool.on("connect", (client) => client.on("error", () => undefined));
     this.#listener = new NotificationListener(clientConfig(settings), this.#channel, self);
   }
 
@@ -532,7 +538,14 @@ export class PostgresStore implements Store {
     try {
       client = await this.#pool.connect();
     } catch (error) {
-      throw this.#failed(error, action);
+      // No statement ran: whatever refused the connection, it is the database being unavailable.
+      const failed = this.#failed(error, action);
+      throw failed instanceof StoreUnavailableError
+        ? failed
+        : new StoreUnavailableError(
+            `PostgreSQL at ${this.#where} refused a connection while ${action}: ${error instanceof Error ? error.message : String(error)}`,
+            { cause: error },
+          );
     }
     const failure = watchClient(client);
     try {

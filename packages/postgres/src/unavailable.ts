@@ -64,6 +64,10 @@ function hintFor(error: unknown): string | undefined {
     if (hint !== undefined) return hint;
     // Class 08: connection exceptions.
     if (code.startsWith("08")) return CLIENT_HINT;
+    // 55000 is also a statement's error elsewhere; at login it says the database is closed.
+    if (code === "55000" && /not currently accepting connections/.test(error.message)) {
+      return "the database does not accept connections now (ALLOW_CONNECTIONS false, or it is being dropped); retry later";
+    }
   }
   if (CLIENT_MESSAGES.some((pattern) => pattern.test(error.message))) return CLIENT_HINT;
   return undefined;
