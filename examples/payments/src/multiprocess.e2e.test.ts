@@ -10,6 +10,7 @@ import { after, before, describe, it } from "node:test";
 import type { JournalEntry } from "@drover/core";
 import { seededRandom } from "@drover/core/testing";
 import { PostgresStore } from "@drover/postgres";
+import { skipUnlessPostgres, TEST_PG_URL, withDatabase } from "@drover/postgres/testing";
 import pg from "pg";
 import type { ServerProcess } from "./http-harness.js";
 import { call, closeRawAgent, makeDataDir, removeDir, startServer } from "./http-harness.js";
@@ -17,7 +18,7 @@ import { ledgerByPayment, SimulatedProvider } from "./provider.js";
 import type { ProviderServer } from "./provider-http.js";
 import { serveProvider } from "./provider-http.js";
 
-const ADMIN_URL = process.env.DROVER_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+const ADMIN_URL = TEST_PG_URL;
 const SEED = Number(process.env.DROVER_MP_SEED ?? Date.now() % 1_000_000);
 const ADMIN_TOKEN = `mp-admin-${randomBytes(12).toString("hex")}`;
 const PAYMENTS = 8;
@@ -33,26 +34,11 @@ const SETTLED = new Set([
   "expired",
 ]);
 
-async function postgresReachable(): Promise<string | undefined> {
-  const client = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 2000 });
-  try {
-    await client.connect();
-    await client.end();
-    return undefined;
-  } catch (error) {
-    return `PostgreSQL not reachable at ${ADMIN_URL} (${error instanceof Error ? error.message : String(error)})`;
-  }
-}
-
-const unreachable = await postgresReachable();
-if (unreachable !== undefined && process.env.DROVER_REQUIRE_SERVICES === "1") {
-  throw new Error(`${unreachable}; DROVER_REQUIRE_SERVICES=1 makes that a failure`);
-}
-const skip = unreachable === undefined ? false : `${unreachable}; start it, or set DROVER_REQUIRE_SERVICES=1 to fail`;
+const skip = await skipUnlessPostgres(ADMIN_URL);
 
 describe("three server processes on one PostgreSQL database", { skip }, () => {
   const database = `drover_mp_${process.pid}_${randomBytes(4).toString("hex")}`;
-  const dbUrl = ADMIN_URL.replace(/\/[^/]*$/, `/${database}`);
+  const dbUrl = withDatabase(database);
   const provider = new SimulatedProvider({
     latencyMs: { min: 1, max: 5 },
     failureRate: 0.05,

@@ -8,29 +8,15 @@ import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { PostgresStore } from "@drover/postgres";
+import { skipUnlessPostgres, TEST_PG_URL, withDatabase } from "@drover/postgres/testing";
 import pg from "pg";
 import type { Answer, ServerProcess } from "./http-harness.js";
 import { call, closeRawAgent, makeDataDir, removeDir, startServer } from "./http-harness.js";
 
-const ADMIN_URL = process.env.DROVER_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+const ADMIN_URL = TEST_PG_URL;
 const ADMIN_TOKEN = `outage-admin-${randomBytes(12).toString("hex")}`;
 
-async function postgresReachable(): Promise<string | undefined> {
-  const client = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 2000 });
-  try {
-    await client.connect();
-    await client.end();
-    return undefined;
-  } catch (error) {
-    return `PostgreSQL not reachable at ${ADMIN_URL} (${error instanceof Error ? error.message : String(error)})`;
-  }
-}
-
-const unreachable = await postgresReachable();
-if (unreachable !== undefined && process.env.DROVER_REQUIRE_SERVICES === "1") {
-  throw new Error(`${unreachable}; DROVER_REQUIRE_SERVICES=1 makes that a failure`);
-}
-const skip = unreachable === undefined ? false : `${unreachable}; start it, or set DROVER_REQUIRE_SERVICES=1 to fail`;
+const skip = await skipUnlessPostgres(ADMIN_URL);
 
 const eventsPath = (id: string) => `/v1/payments/${encodeURIComponent(id)}/events`;
 const entityPath = (id: string) => `/v1/payments/${encodeURIComponent(id)}`;
@@ -48,7 +34,7 @@ function assertUnavailable(answer: Answer, what: string): void {
 
 describe("the HTTP server when PostgreSQL goes away", { skip }, () => {
   const database = `drover_outage_${process.pid}_${randomBytes(4).toString("hex")}`;
-  const dbUrl = ADMIN_URL.replace(/\/[^/]*$/, `/${database}`);
+  const dbUrl = withDatabase(database);
   const admin = new pg.Client({ connectionString: ADMIN_URL });
   let dataDir: string;
   let server: ServerProcess;

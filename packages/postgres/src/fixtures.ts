@@ -6,9 +6,10 @@ import pg from "pg";
 import { entityLockSeed, quoteIdent } from "./identifiers.js";
 import type { PostgresStoreOptions } from "./postgres-store.js";
 import { PostgresStore } from "./postgres-store.js";
+import { TEST_PG_URL } from "./testing.js";
 
 /** Where the tests find PostgreSQL. */
-export const TEST_URL = process.env.DROVER_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+export const TEST_URL = TEST_PG_URL;
 
 /** The URL without its password, for messages. */
 export function printableUrl(url: string = TEST_URL): string {

@@ -1,0 +1,46 @@
+import pg from "pg";
+
+/**
+ * Helpers for test suites that need a real PostgreSQL (drover's own, and yours): where it is,
+ * and whether tests may run. Import from `@drover/postgres/testing`.
+ */
+
+/** Where tests find PostgreSQL: `DROVER_TEST_PG_URL`, or the local server with trust auth. */
+export const TEST_PG_URL = process.env.DROVER_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+
+/** `url` with its database replaced by `database` (for a scratch database of one test run). */
+export function withDatabase(database: string, url: string = TEST_PG_URL): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+/**
+ * The `skip` option for a suite that needs PostgreSQL at `url`: `false` when it answers, else
+ * one line saying why and what to do. With `DROVER_REQUIRE_SERVICES=1` (CI) an unreachable
+ * server throws instead, so the suite fails rather than skips.
+ *
+ * @example
+ * const skip = await skipUnlessPostgres();
+ * describe("on PostgreSQL", { skip }, () => { … });
+ */
+export async function skipUnlessPostgres(url: string = TEST_PG_URL): Promise<false | string> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  client.on("error", () => undefined);
+  let reason: string | undefined;
+  try {
+    await client.connect();
+  } catch (error) {
+    reason = error instanceof Error ? error.message || error.name : String(error);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+  if (reason === undefined) return false;
+  const printable = new URL(url);
+  printable.password = "";
+  const where = `PostgreSQL not reachable at ${printable.toString()} (${reason})`;
+  if (process.env.DROVER_REQUIRE_SERVICES === "1") {
+    throw new Error(`${where}; DROVER_REQUIRE_SERVICES=1 makes that a failure`);
+  }
+  return `${where}; start it, or set DROVER_REQUIRE_SERVICES=1 to fail`;
+}
