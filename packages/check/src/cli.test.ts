@@ -1,0 +1,39 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { main } from "./cli.js";
+
+const FIXTURES = fileURLToPath(new URL("../fixtures/", import.meta.url));
+
+function run(args: readonly string[], cwd: string): { status: number; output: string } {
+  const lines: string[] = [];
+  const status = main(args, cwd, (text) => lines.push(text));
+  return { status, output: lines.join("\n") };
+}
+
+describe("drover-check", () => {
+  it("exits 0 on a clean project", () => {
+    const { status, output } = run(["--runtime", "src/runtime"], `${FIXTURES}clean`);
+    assert.equal(status, 0);
+    assert.match(output, /^no findings in \d+ files$/);
+  });
+
+  it("exits 1 with findings, and prints them as JSON with --json", () => {
+    const { status, output } = run(["--json", "src/lamps.ts"], `${FIXTURES}violations`);
+    assert.equal(status, 1);
+    const report = JSON.parse(output) as { findings: { rule: string; file: string; line: number }[] };
+    assert.deepEqual(
+      report.findings.map((f) => [f.rule, f.file, f.line]),
+      [
+        ["impure-machine", "src/lamps.ts", 1],
+        ["bare-enum-literal", "src/lamps.ts", 28],
+      ],
+    );
+  });
+
+  it("exits 2 on a usage error", () => {
+    assert.equal(run(["--nope"], `${FIXTURES}clean`).status, 2);
+    assert.equal(run(["--rule", "no-such-rule"], `${FIXTURES}clean`).status, 2);
+    assert.equal(run(["--project", "missing.json"], `${FIXTURES}clean`).status, 2);
+  });
+});
