@@ -12,6 +12,7 @@ import { RULE_IDS, RuleId } from "./rule-id.js";
 const FIXTURES = fileURLToPath(new URL("../fixtures/", import.meta.url));
 const VIOLATIONS = join(FIXTURES, "violations");
 const CLEAN = join(FIXTURES, "clean");
+const PUBLISHED = join(FIXTURES, "published");
 const RUNTIME = ["src/runtime"];
 
 /**
@@ -126,6 +127,14 @@ describe("the clean fixture", () => {
     const report = runChecks({ root: CLEAN, runtime: RUNTIME, includeTests: true });
     assert.deepEqual(found(report.findings), expectedFindings(CLEAN, true));
     assert.equal(report.findings.length, 1);
+  });
+});
+
+describe("a project using the published @drover/core (declarations only)", () => {
+  it("finds machines, and drover's smart enums, in the .d.ts", () => {
+    const report = runChecks({ root: PUBLISHED });
+    assert.deepEqual(found(report.findings), expectedFindings(PUBLISHED));
+    assert.ok(report.findings.some((finding) => finding.message.includes("RunResultKind.Processed")));
   });
 });
 

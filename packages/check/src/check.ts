@@ -81,9 +81,9 @@ const IGNORE = /\/\/\s*drover-check-ignore-next-line\s+([a-z-]+)/;
  */
 export function runChecks(options: CheckOptions): CheckReport {
   const root = resolve(options.root);
-  const { program, projectFiles } = loadProject(root, options.tsconfig ?? "tsconfig.json");
-  const checker = program.getTypeChecker();
   const includeTests = options.includeTests ?? false;
+  const { program, projectFiles } = loadProject(root, options.tsconfig ?? "tsconfig.json", includeTests);
+  const checker = program.getTypeChecker();
   const own = program
     .getSourceFiles()
     .filter((file) => isOwnSource(file.fileName) && (includeTests || !isTestFile(file.fileName)));

@@ -21,7 +21,7 @@ export interface LoadedProject {
  * checked. Imports of referenced projects resolve to their sources, so nothing needs to be
  * built first.
  */
-export function loadProject(root: string, tsconfig: string): LoadedProject {
+export function loadProject(root: string, tsconfig: string, includeTests: boolean): LoadedProject {
   const configPath = resolve(root, tsconfig);
   if (!existsSync(configPath)) throw new ProjectError(`no tsconfig at ${configPath}: pass --project PATH`);
   const own = new Map<string, ts.ParsedCommandLine>();
@@ -29,7 +29,10 @@ export function loadProject(root: string, tsconfig: string): LoadedProject {
   collectProjects(configPath, own, all);
   const first = [...own.values()][0];
   if (first === undefined) throw new ProjectError(`${configPath} has no files and references no project with files`);
-  const rootNames = [...new Set([...own.values()].flatMap((project) => project.fileNames))];
+  const rootNames = [...new Set([...own.values()].flatMap((project) => project.fileNames))].filter(
+    // Tests are not checked by default: leaving them out of the program saves loading what only they import.
+    (file) => includeTests || !isTestFile(file),
+  );
   // Every project is a reference, so imports of them (through node_modules or relative
   // paths) land on their sources, built or not.
   const references: ts.ProjectReference[] = [...all.keys()].map((path) => ({ path }));
