@@ -5,10 +5,11 @@ import { main } from "./cli.js";
 
 const FIXTURES = fileURLToPath(new URL("../fixtures/", import.meta.url));
 
-function run(args: readonly string[], cwd: string): { status: number; output: string } {
+function run(args: readonly string[], cwd: string): { status: number; output: string; errors: string } {
   const lines: string[] = [];
-  const status = main(args, cwd, (text) => lines.push(text));
-  return { status, output: lines.join("\n") };
+  const problems: string[] = [];
+  const status = main(args, cwd, { out: (text) => lines.push(text), err: (text) => problems.push(text) });
+  return { status, output: lines.join("\n"), errors: problems.join("\n") };
 }
 
 describe("drover-check", () => {
@@ -32,8 +33,13 @@ describe("drover-check", () => {
   });
 
   it("exits 2 on a usage error", () => {
-    assert.equal(run(["--nope"], `${FIXTURES}clean`).status, 2);
+    const unknown = run(["--nope"], `${FIXTURES}clean`);
+    assert.equal(unknown.status, 2);
+    assert.match(unknown.errors, /^drover-check: .*--nope.*\nusage: drover-check/s);
+    assert.equal(unknown.output, "");
     assert.equal(run(["--rule", "no-such-rule"], `${FIXTURES}clean`).status, 2);
-    assert.equal(run(["--project", "missing.json"], `${FIXTURES}clean`).status, 2);
+    const missing = run(["--project", "missing.json"], `${FIXTURES}clean`);
+    assert.equal(missing.status, 2);
+    assert.match(missing.errors, /no tsconfig at .*missing\.json/);
   });
 });

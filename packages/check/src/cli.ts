@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { runChecks } from "./check.js";
-import { formatFindings } from "./format.js";
+import { formatFindings, formatSummary } from "./format.js";
 import { DEFAULT_IO_MODULES } from "./io-modules.js";
 import { ProjectError } from "./project.js";
 import { RULE_IDS, type RuleId } from "./rule-id.js";
@@ -12,15 +12,21 @@ Checks a TypeScript project for drover's cognitive rules: ${RULE_IDS.join(", ")}
 PATHs (files or directories) limit where findings are reported; default: the project's
 non-test sources. --runtime marks code that must not branch on domain fields; --io-module
 adds a module machines may not import. Exit status: 0 clean, 1 findings, 2 usage error or
-the project could not be loaded.`;
+the project could not be checked.`;
 
-/** Runs the command line; returns the exit status. */
-export function main(argv: readonly string[], cwd: string, out: (text: string) => void): number {
+/** Where the command writes: findings and reports to `out`, problems to `err`. */
+export interface Output {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+/** Runs the command line in `cwd`; returns the exit status. */
+export function main(argv: readonly string[], cwd: string, { out, err }: Output): number {
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(argv);
   } catch (error) {
-    out(`drover-check: ${(error as Error).message}\n${USAGE}`);
+    err(`drover-check: ${(error as Error).message}\n${USAGE}`);
     return 2;
   }
   const { values, positionals } = parsed;
@@ -31,7 +37,7 @@ export function main(argv: readonly string[], cwd: string, out: (text: string) =
   const rules = values.rule ?? [];
   const unknown = rules.filter((rule) => !(RULE_IDS as readonly string[]).includes(rule));
   if (unknown.length > 0) {
-    out(`drover-check: unknown rule ${unknown.join(", ")}; the rules are ${RULE_IDS.join(", ")}`);
+    err(`drover-check: unknown rule ${unknown.join(", ")}; the rules are ${RULE_IDS.join(", ")}`);
     return 2;
   }
   try {
@@ -44,14 +50,13 @@ export function main(argv: readonly string[], cwd: string, out: (text: string) =
       ioModules: [...DEFAULT_IO_MODULES, ...(values["io-module"] ?? [])],
       ...(rules.length > 0 ? { rules: rules as RuleId[] } : {}),
     });
-    out(values.json ? JSON.stringify(report, null, 2) : formatFindings(report));
+    if (values.json) out(JSON.stringify(report, null, 2));
+    else out([formatFindings(report), formatSummary(report)].filter((text) => text !== "").join("\n"));
     return report.findings.length === 0 ? 0 : 1;
   } catch (error) {
-    if (error instanceof ProjectError) {
-      out(`drover-check: ${error.message}`);
-      return 2;
-    }
-    throw error;
+    // A project that cannot be loaded is a usage error; anything else is a bug worth its stack.
+    err(`drover-check: ${error instanceof ProjectError ? error.message : ((error as Error).stack ?? String(error))}`);
+    return 2;
   }
 }
 
