@@ -19,7 +19,9 @@ const AMOUNT_TYPE = /units|money|amount|cents|price/i;
  * (`paymentId` ↔ `PaymentId`, `currency` ↔ `Currency`) or ends with it at a word boundary
  * (`payerCustomerId` ↔ `CustomerId`); a `number` named like an amount (`amount`, `total`,
  * `price`, `fee`, `…Amount`) matches a numeric value object named like one (`MinorUnits`,
- * `Money…`, `…Amount`, `Cents`).
+ * `Money…`, `…Amount`, `Cents`). A function whose return type names the value object it
+ * matched (`parsePaymentId(paymentId: string): PaymentId`, `Result<PaymentId>`) is that
+ * value object's parser, and is not reported.
  */
 export const barePrimitive: Rule = (context) => {
   if (context.valueObjects.length === 0) return;
@@ -36,7 +38,12 @@ export const barePrimitive: Rule = (context) => {
             ? "number"
             : undefined;
       if (base === undefined) continue;
-      const matches = context.valueObjects.filter((vo) => vo.base === base && fits(parameter.name.getText(), vo));
+      const returned = returnedText(context.checker, parameter.parent);
+      const matches = context.valueObjects.filter(
+        // A function that takes the primitive and gives the value object back is its parser: fine.
+        (vo) =>
+          vo.base === base && fits(parameter.name.getText(), vo) && !new RegExp(`\\b${vo.name}\\b`).test(returned),
+      );
       const best = matches.sort((a, b) => Number(b.branded) - Number(a.branded))[0];
       if (best === undefined) continue;
       context.report(
@@ -48,6 +55,15 @@ export const barePrimitive: Rule = (context) => {
     }
   }
 };
+
+/** The signature's return type as text (`""` when there is none). */
+function returnedText(checker: ts.TypeChecker, signature: ts.SignatureDeclaration): string {
+  if (ts.isConstructorDeclaration(signature)) return "";
+  const resolved = checker.getSignatureFromDeclaration(signature);
+  return resolved === undefined
+    ? ""
+    : checker.typeToString(resolved.getReturnType(), undefined, ts.TypeFormatFlags.NoTruncation);
+}
 
 function fits(parameter: string, vo: ValueObject): boolean {
   for (const name of [vo.name, ...vo.labels]) {
