@@ -96,10 +96,8 @@ export function runChecks(options: CheckOptions): CheckReport {
   const isRuntimePath = globMatcher(options.runtime ?? []);
   const findings = new Map<string, Finding>();
   const context: RuleContext = {
-    program,
     checker,
     checked,
-    scope: own,
     machines,
     effects,
     enums: findSmartEnums([...own, ...droverDeclarations]),

@@ -6,12 +6,10 @@ import type { ValueObject } from "./value-objects.js";
 
 /** What every rule gets: the program, what was found in it, and where to report. */
 export interface RuleContext {
-  readonly program: ts.Program;
   readonly checker: ts.TypeChecker;
   /** The files findings are reported in. */
   readonly checked: ReadonlySet<ts.SourceFile>;
-  /** The user's own sources (tests only with `includeTests`): where machines, enums and brands are collected. */
-  readonly scope: readonly ts.SourceFile[];
+  /** The machines of the program's sources (not declaration files, not node_modules; tests only with `includeTests`). */
   readonly machines: readonly MachineInfo[];
   readonly effects: readonly EffectsInfo[];
   /** Smart enums of the user's sources and of the @drover packages. */
