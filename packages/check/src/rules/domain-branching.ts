@@ -1,7 +1,9 @@
 import ts from "typescript";
 import type { FunctionWithBody } from "../drover-api.js";
-import { propertyNameText, skipOuter } from "../drover-api.js";
+import { functionName, propertyNameText, resolveFunction, skipOuter } from "../drover-api.js";
 import { unionMembers } from "../machines.js";
+import { packageOf } from "../package-name.js";
+import { isOwnSource } from "../project.js";
 import type { Rule, RuleContext } from "../rule-context.js";
 import { RuleId } from "../rule-id.js";
 
@@ -9,7 +11,8 @@ import { RuleId } from "../rule-id.js";
  * domain-branching: deciding on domain data belongs in the machine.
  *
  * - In an effect handler (a member of the object passed to `defineEffects`), a condition may
- *   not read a field of the intent (the handler's first parameter) other than `type`.
+ *   not read a field of the intent (the handler's first parameter) other than `type`; nor
+ *   may a function of the same package the handler passes the whole intent to.
  * - In runtime code (files selected by the `runtime` globs), a condition may not read a
  *   property of a machine's state, event or intent type (other than `type`), nor read by
  *   name a domain field (a property of any machine's state, event or intent) from a value
@@ -32,9 +35,24 @@ export const domainBranching: Rule = (context) => {
   }
 };
 
-function checkHandler(context: RuleContext, intentType: string, fn: FunctionWithBody): void {
-  const parameter = fn.parameters[0];
-  if (parameter === undefined || fn.body === undefined) return;
+/**
+ * Checks one handler, and the functions of the same package it hands the whole intent to
+ * (`(intent, ctx) => authorize(deps, intent, ctx)`), parameter by parameter.
+ */
+function checkHandler(
+  context: RuleContext,
+  intentType: string,
+  fn: FunctionWithBody,
+  index = 0,
+  seen = new Set<FunctionWithBody>(),
+): void {
+  const parameter = fn.parameters[index];
+  if (parameter === undefined || fn.body === undefined || seen.has(fn)) return;
+  seen.add(fn);
+  const where =
+    seen.size === 1
+      ? `the ${intentType} effect handler`
+      : `\`${functionName(fn)}\`, called by the ${intentType} effect handler,`;
   const { checker } = context;
   // The intent itself (and names it is copied to), and the names its fields are bound to.
   const wholes = new Set<ts.Symbol>();
@@ -85,12 +103,26 @@ function checkHandler(context: RuleContext, intentType: string, fn: FunctionWith
         context.report(
           RuleId.DomainBranching,
           read,
-          `the ${intentType} effect handler branches on the intent's \`${field}\`; decide in the machine ` +
+          `${where} branches on the intent's \`${field}\`; decide in the machine ` +
             "and put the outcome in the intent (e.g. a separate intent type): a handler only carries data to the outside world",
         );
       }
     });
   });
+  const home = packageOf(fn.getSourceFile().fileName)?.root;
+  const follow = (node: ts.Node): void => {
+    if (ts.isCallExpression(node)) {
+      const target = resolveFunction(checker, node.expression);
+      const file = target?.getSourceFile().fileName;
+      if (target !== undefined && file !== undefined && isOwnSource(file) && packageOf(file)?.root === home) {
+        node.arguments.forEach((argument, position) => {
+          if (refersTo(checker, argument, wholes)) checkHandler(context, intentType, target, position, seen);
+        });
+      }
+    }
+    ts.forEachChild(node, follow);
+  };
+  follow(fn.body);
 }
 
 function checkRuntime(
