@@ -17,9 +17,8 @@ import type { SmartEnum } from "../smart-enums.js";
  * - written where the contextual type (a typed variable, parameter, property, return) is such
  *   a union (e.g. `const kind: RunResultKind = "processed"`), or
  * - an argument of a generic call (e.g. `reject("invalid_transition")`) whose result lands
- *   in a contextual type that expects that argument's property as such a union.
- *
- * - the list of a machine's rejection reasons written as bare strings:
+ *   in a contextual type that expects that argument's property as such a union, or
+ * - in the list of a machine's rejection reasons written as bare strings:
  *   `rejections: z.enum(["locked", "jammed"])` instead of `z.enum(DoorRejection)`.
  *
  * A contextual type that also admits `string` is open, and is not flagged. The smart enums
