@@ -91,12 +91,12 @@ export class MemoryMailer implements Mailer {
   }
 
   /** The messages one customer got. */
-  sentTo(customerId: string): SentMessage[] {
+  sentTo(customerId: CustomerId): SentMessage[] {
     return this.sent().filter((message) => message.customerId === customerId);
   }
 
   /** The messages about one payment. */
-  about(paymentId: string): SentMessage[] {
+  about(paymentId: PaymentId): SentMessage[] {
     return this.sent().filter((message) => message.paymentId === paymentId);
   }
 

@@ -5,6 +5,7 @@ import { App, MemoryStore, RunResultKind, silentLogger } from "@drover/core";
 import { seededRandom } from "@drover/core/testing";
 import { MemoryMailer, MemoryVerificationQueue } from "./back-office.js";
 import { paymentEffects } from "./effects.js";
+import { PaymentId } from "./ids.js";
 import type { PaymentState } from "./payments.js";
 import { AUTHORIZATION_TTL_MS, PaymentStatus, payments } from "./payments.js";
 import type { SimulatedProviderOptions } from "./provider.js";
@@ -98,7 +99,7 @@ describe("payments effects: the life of a payment through the dispatcher", () =>
         [30_000, 70_000],
       );
       assert.deepEqual(
-        mailer.about(id).map((m) => m.template),
+        mailer.about(PaymentId.parse(id)).map((m) => m.template),
         ["authorized", "captured", "refunded", "refunded"],
       );
       assert.deepEqual(await app.deadLetters(), []);
@@ -136,7 +137,7 @@ describe("payments effects: the life of a payment through the dispatcher", () =>
     assert.equal(declined.status, PaymentStatus.Declined);
     assert.ok(declined.status === PaymentStatus.Declined && /declined/.test(declined.declineReason));
     assert.deepEqual(
-      mailer.about(id).map((m) => m.template),
+      mailer.about(PaymentId.parse(id)).map((m) => m.template),
       ["declined"],
     );
   });
@@ -240,7 +241,7 @@ describe("payments effects: the life of a payment through the dispatcher", () =>
       await settle();
       assert.equal((await state(id)).status, PaymentStatus.Expired);
       assert.deepEqual(
-        mailer.about(id).map((m) => m.template),
+        mailer.about(PaymentId.parse(id)).map((m) => m.template),
         ["authorized", "expired"],
       );
     } finally {

@@ -1,5 +1,6 @@
 import { StoreUnavailableError } from "./errors.js";
 import { jsonClone } from "./json.js";
+import { DecisionKind } from "./machine.js";
 import type {
   AttemptFailure,
   ClaimQuery,
@@ -66,7 +67,7 @@ export class MemoryStore implements Store {
       result: step.result,
       at: step.at,
     });
-    if (step.kind === "rejected") {
+    if (step.kind === DecisionKind.Rejected) {
       this.#inbox.set(step.eventId, inbox);
       return { kind: CommitOutcomeKind.Committed };
     }

@@ -1,4 +1,5 @@
 import type { Json } from "./json.js";
+import type { DecisionKind } from "./machine.js";
 import type { IntentRecord, Outcome, Processed, RejectedResult } from "./result.js";
 
 /** Which entity: a machine name and an id valid for that machine. */
@@ -118,7 +119,7 @@ interface StepWriteBase {
  * and timer rows are written with it, all or nothing.
  */
 export interface AcceptedWrite extends StepWriteBase {
-  readonly kind: "accepted";
+  readonly kind: typeof DecisionKind.Accepted;
   readonly event: Json;
   readonly state: Json;
   readonly intents: readonly IntentRecord[];
@@ -129,7 +130,7 @@ export interface AcceptedWrite extends StepWriteBase {
 
 /** A rejected event: only the inbox row is written, and only if the version still holds. */
 export interface RejectionWrite extends StepWriteBase {
-  readonly kind: "rejected";
+  readonly kind: typeof DecisionKind.Rejected;
   readonly result: RejectedResult;
 }
 

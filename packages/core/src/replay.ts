@@ -3,6 +3,7 @@ import { stableStringify } from "./json.js";
 import type { AnyMachine, Typed } from "./machine.js";
 import { DecisionKind } from "./machine.js";
 import type { JournalEntry } from "./ports.js";
+import { RunResultKind } from "./result.js";
 import { decide } from "./step.js";
 
 /** Ways a replayed step can differ from what the journal recorded: a smart enum. */
@@ -42,7 +43,7 @@ export function replayJournal(machine: AnyMachine, entries: readonly JournalEntr
     const ctx = { entityId: entry.id, eventId: entry.eventId, at: entry.at };
     const outcome = decide(machine, state, state !== undefined, entry.event as unknown as Typed, ctx);
     switch (outcome.kind) {
-      case "not_found":
+      case RunResultKind.NotFound:
         divergences.push({ ...base, kind: DivergenceKind.NotFound, recorded: entry.state, replayed: null });
         break;
       case DecisionKind.Rejected:

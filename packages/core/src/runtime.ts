@@ -210,7 +210,7 @@ export class Runtime {
 
       let write: StepWrite;
       switch (outcome.kind) {
-        case "not_found":
+        case RunResultKind.NotFound:
           return { kind: RunResultKind.NotFound, machine: step.ref.machine, id: step.ref.id, eventId: step.eventId };
         case DecisionKind.Rejected:
           write = rejectionWrite(step, expectedVersion, outcome.reason, outcome.detail);
@@ -291,7 +291,7 @@ function rejectionWrite(step: Step, expectedVersion: number, reason: string, det
     ...(detail === undefined ? {} : { detail }),
   };
   return {
-    kind: "rejected",
+    kind: DecisionKind.Rejected,
     ref: step.ref,
     eventId: step.eventId,
     fingerprint: step.fingerprint,
@@ -326,7 +326,7 @@ function acceptedWrite(step: Step, expectedVersion: number, state: Json, decided
     intents,
   };
   return {
-    kind: "accepted",
+    kind: DecisionKind.Accepted,
     ref: step.ref,
     eventId: step.eventId,
     fingerprint: step.fingerprint,

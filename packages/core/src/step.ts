@@ -3,9 +3,10 @@ import { describeIssues, toIssues } from "./issues.js";
 import { stableStringify } from "./json.js";
 import type { AnyMachine, Decision, StepContext, Typed } from "./machine.js";
 import { DecisionKind } from "./machine.js";
+import { RunResultKind } from "./result.js";
 
 /** What one step comes to: the machine's decision, or "no such entity". */
-export type StepOutcome = Decision<unknown, Typed, string> | { readonly kind: "not_found" };
+export type StepOutcome = Decision<unknown, Typed, string> | { readonly kind: typeof RunResultKind.NotFound };
 
 /** How carefully to run a machine: a smart enum. */
 export const PurityMode = {
@@ -28,7 +29,7 @@ export function decide(
   ctx: StepContext,
 ): StepOutcome {
   if (exists) return machine.handle(state, event, ctx);
-  if (!machine.creates.includes(event.type)) return { kind: "not_found" };
+  if (!machine.creates.includes(event.type)) return { kind: RunResultKind.NotFound };
   return machine.create(event, ctx);
 }
 

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { ProblemKind } from "./problem.js";
 import type { Principal, TokenStore } from "./tokens.js";
 import { grants, Scope } from "./tokens.js";
 
@@ -43,7 +44,7 @@ export interface AuthProblem {
   readonly title: string;
   readonly status: 401 | 403;
   readonly detail: string;
-  readonly kind: "unauthorized" | "forbidden";
+  readonly kind: typeof ProblemKind.Unauthorized | typeof ProblemKind.Forbidden;
 }
 
 const REALM = 'Bearer realm="drover"';
@@ -135,7 +136,7 @@ export function authProblem(failure: AuthFailure): { challenge: string; problem:
           title: "Forbidden",
           status: 403,
           detail: `This route needs the "${failure.needed}" scope; the token has ${failure.held.join(", ")}.`,
-          kind: "forbidden",
+          kind: ProblemKind.Forbidden,
         },
       };
     default: {
@@ -148,7 +149,13 @@ export function authProblem(failure: AuthFailure): { challenge: string; problem:
 function unauthorized(challenge: string, detail: string): { challenge: string; problem: AuthProblem } {
   return {
     challenge,
-    problem: { type: AuthProblemType.Unauthorized, title: "Unauthorized", status: 401, detail, kind: "unauthorized" },
+    problem: {
+      type: AuthProblemType.Unauthorized,
+      title: "Unauthorized",
+      status: 401,
+      detail,
+      kind: ProblemKind.Unauthorized,
+    },
   };
 }
 

@@ -15,7 +15,13 @@ import type {
   StoredEntity,
   TimerRecord,
 } from "@drover/core";
-import { CommitOutcomeKind, ConfigurationError, type OutboxStatus, StoreUnavailableError } from "@drover/core";
+import {
+  CommitOutcomeKind,
+  ConfigurationError,
+  DecisionKind,
+  type OutboxStatus,
+  StoreUnavailableError,
+} from "@drover/core";
 import pg from "pg";
 import type { LoadRequest } from "./group-loader.js";
 import { GroupLoader } from "./group-loader.js";
@@ -572,7 +578,7 @@ interface Prepared {
 }
 
 function prepare(step: StepWrite, index: number): Prepared {
-  if (step.kind === "rejected") {
+  if (step.kind === DecisionKind.Rejected) {
     return { index, step, event: null, state: null, intents: null, result: json(step.result), outbox: [], timers: [] };
   }
   return {

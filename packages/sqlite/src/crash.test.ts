@@ -10,7 +10,8 @@ import { fileURLToPath } from "node:url";
 import type { Json, Typed } from "@drover/core";
 import { DecisionKind, decide, isSchedule, RunResultKind, replayJournal, stableStringify } from "@drover/core";
 import Database from "better-sqlite3";
-import { ENTITIES, entityId, prng, tally } from "./crash-child.js";
+import { ENTITIES, entityId, prng } from "./crash-child.js";
+import { tally } from "./crash-tally.js";
 import { SqliteStore } from "./sqlite-store.js";
 
 const CHILD = fileURLToPath(new URL("./crash-child.js", import.meta.url));

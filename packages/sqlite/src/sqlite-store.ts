@@ -17,7 +17,14 @@ import type {
   StoredEntity,
   TimerRecord,
 } from "@drover/core";
-import { CommitOutcomeKind, ConfigurationError, OutboxStatus, StoreUnavailableError, TimerStatus } from "@drover/core";
+import {
+  CommitOutcomeKind,
+  ConfigurationError,
+  DecisionKind,
+  OutboxStatus,
+  StoreUnavailableError,
+  TimerStatus,
+} from "@drover/core";
 import Database from "better-sqlite3";
 import { migrate } from "./migrations.js";
 import type {
@@ -221,7 +228,7 @@ export class SqliteStore implements Store {
     if (seen !== undefined) return { kind: CommitOutcomeKind.Duplicate, record: toInbox(seen) };
     const { machine, id } = step.ref;
 
-    if (step.kind === "rejected") {
+    if (step.kind === DecisionKind.Rejected) {
       const current = sql.version.get(machine, id) ?? 0;
       if (current !== step.expectedVersion) return { kind: CommitOutcomeKind.Conflict, currentVersion: current };
       sql.insertInbox.run(step.eventId, machine, id, step.fingerprint, JSON.stringify(step.result), step.at);

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describeIssues, toIssues } from "../issues.js";
 import type { Machine, StepContext, Typed } from "../machine.js";
 import { DecisionKind } from "../machine.js";
+import { RunResultKind } from "../result.js";
 import { decideChecked, PurityMode } from "../step.js";
 
 /** The epoch a scenario's clock starts at: 2026-01-01T00:00:00Z. */
@@ -125,7 +126,7 @@ export class Scenario<Id extends string, State, Event extends Typed, Intent exte
 type Outcome<State, Intent, Reason extends string> =
   | { readonly kind: typeof DecisionKind.Accepted; readonly state: State; readonly intents: readonly Intent[] }
   | { readonly kind: typeof DecisionKind.Rejected; readonly reason: Reason; readonly detail?: string }
-  | { readonly kind: "not_found" };
+  | { readonly kind: typeof RunResultKind.NotFound };
 
 function isTimed<In>(given: GivenEvent<In>): given is { readonly event: In; readonly at: number } {
   return typeof given === "object" && given !== null && "event" in given && "at" in given && !("type" in given);
@@ -184,7 +185,7 @@ export class Then<State, Intent, Reason extends string> {
 
   /** Assert there is no entity and this event does not create one. */
   notFound(): this {
-    if (this.#outcome.kind !== "not_found") {
+    if (this.#outcome.kind !== RunResultKind.NotFound) {
       assert.fail(
         `${this.#machine}: expected ${this.#eventType} to be not_found, but it was ${describe(this.#outcome)}`,
       );

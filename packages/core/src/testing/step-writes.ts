@@ -1,4 +1,5 @@
 import type { Json } from "../json.js";
+import { DecisionKind } from "../machine.js";
 import type { AcceptedWrite, RejectionWrite } from "../ports.js";
 import { RunResultKind } from "../result.js";
 
@@ -29,7 +30,7 @@ export function acceptedWrite(
     })),
   ];
   return {
-    kind: "accepted",
+    kind: DecisionKind.Accepted,
     ref: { machine: "tally", id },
     eventId,
     fingerprint: `fp:${eventId}`,
@@ -59,7 +60,7 @@ export function acceptedWrite(
 /** A hand-built rejected step of the `tally` machine for store tests. */
 export function rejectionWrite(id: string, eventId: string, expectedVersion: number, reason: string): RejectionWrite {
   return {
-    kind: "rejected",
+    kind: DecisionKind.Rejected,
     ref: { machine: "tally", id },
     eventId,
     fingerprint: `fp:${eventId}`,

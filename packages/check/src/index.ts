@@ -1,0 +1,6 @@
+export type { CheckOptions, CheckReport, Finding } from "./check.js";
+export { runChecks } from "./check.js";
+export { formatFindings, formatSummary } from "./format.js";
+export { DEFAULT_IO_MODULES } from "./io-modules.js";
+export { ProjectError } from "./project.js";
+export { RULE_IDS, RuleId } from "./rule-id.js";
