@@ -40,6 +40,7 @@ export type {
   ClaimQuery,
   Clock,
   CommitOutcome,
+  EntityCount,
   EntityRef,
   IdGenerator,
   InboxRecord,
