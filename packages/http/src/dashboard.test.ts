@@ -121,6 +121,13 @@ describe("the dashboard's routes", () => {
     assert.deepEqual(stats.results, { tally: { processed: 2, rejected: 1 } });
     assert.deepEqual(stats.attempts, { done: 0, retry: 0, dead: 1 });
     assert.deepEqual(stats.outbox, { pending: 0, done: 0, dead: 1 });
+    const rows = await call("GET", "/v1/tally/t_a/outbox");
+    assert.deepEqual(
+      rows.json().items.map((row: { intentId: string; status: string }) => [row.intentId, row.status]),
+      [["tally/t_a/2/0", "dead"]],
+    );
+    assert.equal((await call("GET", "/v1/tally/t_a/outbox", reader)).statusCode, 403);
+    assert.equal((await call("GET", "/v1/tally/t_zz/outbox")).statusCode, 404);
   });
 
   it("streams steps, attempts and stats as Server-Sent Events, and ends the stream on close", async () => {

@@ -182,6 +182,7 @@ describe("buildOpenApi", () => {
         [`/v1/${machine.name}/{id}/events`, "post"],
         [`/v1/${machine.name}/{id}`, "get"],
         [`/v1/${machine.name}/{id}/history`, "get"],
+        [`/v1/${machine.name}/{id}/outbox`, "get"],
         [`/v1/${machine.name}`, "get"],
       ]),
       ["/v1/outbox", "get"],

@@ -1122,6 +1122,20 @@ function machinePaths(machine: AnyMachine, events: ReadonlyMap<string, string>):
         }),
       },
     },
+    [`/v1/${m}/{id}/outbox`]: {
+      get: {
+        operationId: `${m}.outbox`,
+        tags: [m, "outbox"],
+        summary: `The outbox rows of a ${m} entity`,
+        ...access(Scope.Admin, "The outbox rows of the intents in the entity's journal, in commit order."),
+        parameters: [idParameter],
+        responses: guarded({
+          "200": response("Its outbox rows.", json(ref("OutboxPage"))),
+          "400": invalid("id"),
+          "404": problem(`No such ${m} entity.`, ref("NotFoundProblem")),
+        }),
+      },
+    },
     [`/v1/${m}`]: {
       get: {
         operationId: `${m}.list`,

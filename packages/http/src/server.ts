@@ -357,6 +357,19 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     },
   );
 
+  server.get<{ Params: { machine: string; id: string } }>(
+    "/v1/:machine/:id/outbox",
+    { config: { scope: Scope.Admin } },
+    async (request, reply) => {
+      const found = await findEntity(app, request.params.machine, request.params.id);
+      if ("status" in found) return sendProblem(reply, found);
+      const entries = await app.store.history({ machine: found.machine, id: found.id });
+      const ids = entries.flatMap((entry) => entry.intents.map((record) => record.id));
+      const rows = await Promise.all(ids.map((intentId) => app.store.findOutbox(intentId)));
+      return { items: rows.flatMap((row) => (row === undefined ? [] : [outboxRecordBody(row)])) };
+    },
+  );
+
   server.get<{ Params: { machine: string } }>(
     "/v1/:machine",
     { config: { scope: Scope.Read } },
