@@ -1,4 +1,4 @@
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { TokenInfo } from "./api.js";
 import { ApiError, api, onUnauthorized, session } from "./api.js";
 import { EntityList } from "./entities.js";
@@ -128,10 +128,15 @@ function Shell({ access, onSignOut }: { access: Access; onSignOut: () => void })
   const route = useRoute();
   const tick = useLiveTick((message) => message === null);
   void tick;
+  const first = useRef(true);
   useEffect(() => {
-    // Move focus to the new page's heading, so keyboard and screen reader users land on it.
-    const heading = document.querySelector<HTMLElement>("main h1");
-    heading?.focus({ preventScroll: false });
+    // After a navigation (not on the first page, where the skip link comes first), move focus
+    // to the new page's heading, so keyboard and screen reader users land on it.
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    document.querySelector<HTMLElement>("main h1")?.focus();
   }, [route]);
   return (
     <>

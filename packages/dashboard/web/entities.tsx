@@ -107,7 +107,7 @@ export function EntityList(props: { machine: string; prefix: string; status: str
         </p>
       )}
       <div class="table-wrap">
-        <table class="entities" aria-busy={page.loading ? "true" : "false"}>
+        <table class="entities stack" aria-busy={page.loading ? "true" : "false"}>
           <caption>
             {machine} entities{prefix === "" ? "" : `, id starting with “${prefix}”`}
             {status === "" ? "" : `, in state ${status}`}
@@ -128,20 +128,22 @@ export function EntityList(props: { machine: string; prefix: string; status: str
               const state = statusOf(entity.state);
               return (
                 <tr key={entity.id}>
-                  <td>
+                  <td data-label="Id">
                     <a href={to.entity(machine, entity.id)} class="mono">
                       {entity.id}
                     </a>
                   </td>
-                  <td>
+                  <td data-label="State">
                     {state === null ? (
                       <span class="muted">—</span>
                     ) : (
                       <span class={`badge state-${cssName(state)}`}>{state}</span>
                     )}
                   </td>
-                  <td class="num">{entity.version}</td>
-                  <td>
+                  <td class="num" data-label="Version">
+                    {entity.version}
+                  </td>
+                  <td data-label="Updated">
                     <time dateTime={entity.updatedAt} title={entity.updatedAt}>
                       {ago(entity.updatedAt)}
                     </time>

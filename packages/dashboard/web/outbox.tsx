@@ -83,7 +83,7 @@ export function OutboxTable(props: {
         <p class="muted">No outbox rows here.</p>
       ) : (
         <div class="table-wrap">
-          <table class="outbox">
+          <table class="outbox stack">
             {props.caption === undefined ? null : <caption>{props.caption}</caption>}
             <thead>
               <tr>
@@ -105,7 +105,7 @@ export function OutboxTable(props: {
             <tbody>
               {rows.map((row) => (
                 <tr key={row.intentId} data-intent-id={row.intentId}>
-                  <th scope="row">
+                  <th scope="row" data-label="Intent">
                     <span class="intent">{typeOf(row.intent)}</span>
                     <br />
                     <small class="mono muted">{row.intentId}</small>
@@ -115,13 +115,13 @@ export function OutboxTable(props: {
                     </details>
                   </th>
                   {showEntity ? (
-                    <td>
+                    <td data-label="Entity">
                       <a href={to.entity(row.machine, row.entityId)} class="mono">
                         {row.machine} {row.entityId}
                       </a>
                     </td>
                   ) : null}
-                  <td>
+                  <td data-label="Status">
                     <span class={`badge outbox-${row.status}`}>{row.status}</span>
                     {row.status === "pending" ? (
                       <small class="muted">
@@ -130,9 +130,13 @@ export function OutboxTable(props: {
                       </small>
                     ) : null}
                   </td>
-                  <td class="num">{row.attempts}</td>
-                  <td class="last-error">{row.lastError ?? <span class="muted">—</span>}</td>
-                  <td>
+                  <td class="num" data-label="Attempts">
+                    {row.attempts}
+                  </td>
+                  <td class="last-error" data-label="Last error">
+                    {row.lastError ?? <span class="muted">—</span>}
+                  </td>
+                  <td data-label="Created">
                     <time dateTime={row.createdAt}>{formatTime(row.createdAt)}</time>
                   </td>
                   {access.admin ? (
