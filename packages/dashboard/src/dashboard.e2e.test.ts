@@ -16,6 +16,7 @@ import {
   noteId,
   paymentId,
   screenshot,
+  screenshotOf,
   startFixture,
   watchedPage,
 } from "./browser-harness.js";
@@ -112,6 +113,14 @@ describe("the dashboard in Chromium", { skip: missing !== undefined && !browserR
     assert.match((await timeline.nth(0).textContent()) ?? "", /v1\s*RequestPayment.*authorizing/);
     assert.match((await timeline.nth(0).textContent()) ?? "", /AuthorizeWithProvider/);
     assert.match((await timeline.nth(1).textContent()) ?? "", /v2\s*ProviderAuthorized.*authorized/);
+    // The state diagram, with the current state highlighted and the path taken marked.
+    const diagram = page.getByTestId("state-diagram");
+    await diagram.locator('[data-state="authorized"].current').waitFor();
+    assert.equal(await diagram.locator(".diagram-node.current").count(), 1);
+    assert.equal(await diagram.locator('[data-state="captured"]').count(), 1, "states not reached are drawn too");
+    assert.equal(await diagram.locator(".diagram-edge.walked").count(), 2, "creation and authorization");
+    assert.match((await diagram.getAttribute("aria-labelledby")) ?? "", /title/);
+    assert.match((await diagram.locator("title").textContent()) ?? "", /current state is authorized/);
     const outbox = page.locator("table.outbox");
     await outbox.locator("tr", { hasText: "AuthorizeWithProvider" }).getByText("done").waitFor();
     await screenshot(page, "03-payment-timeline");
@@ -123,6 +132,9 @@ describe("the dashboard in Chromium", { skip: missing !== undefined && !browserR
     assert.equal(captured.status, 200, JSON.stringify(captured.body));
     await page.getByTestId("entity-status").filter({ hasText: "captured" }).waitFor();
     await page.locator(".timeline-entry", { hasText: "CapturePayment" }).waitFor();
+    await diagram.locator('[data-state="captured"].current').waitFor();
+    await screenshot(page, "03b-payment-captured");
+    await screenshotOf(diagram, "03c-state-diagram");
     assert.deepEqual(problems, []);
     await context.close();
   });

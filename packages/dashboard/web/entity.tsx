@@ -1,6 +1,7 @@
 import type { Entity, JournalEntry, OutboxRow } from "./api.js";
 import { ApiError, api, segment, statusOf, typeOf } from "./api.js";
 import type { Access } from "./app.js";
+import { StateDiagram, takenSteps } from "./diagram.js";
 import { EventFormPanel } from "./event-form.js";
 import { formatTime, json } from "./format.js";
 import { describe, useLive, useLoad } from "./hooks.js";
@@ -88,6 +89,12 @@ export function EntityPage({ machine, id, access }: { machine: string; id: strin
             <summary>State as JSON</summary>
             <pre class="json">{json(entity.data.state)}</pre>
           </details>
+        </section>
+      )}
+      {entity.data === undefined ? null : (
+        <section aria-labelledby="diagram-heading">
+          <h2 id="diagram-heading">State diagram</h2>
+          <StateDiagram machine={machine} current={status} taken={takenSteps(history.data ?? [], statusOf, typeOf)} />
         </section>
       )}
       <section aria-labelledby="timeline-heading">

@@ -111,6 +111,18 @@ describe("the dashboard's routes", () => {
     assert.equal((await call("GET", "/v1/tally?prefix=", reader)).statusCode, 400);
   });
 
+  it("serves each machine's explored state diagram, with its Mermaid text", async () => {
+    const { call, reader } = await setup();
+    const answer = await call("GET", "/v1/machines/tally/diagram", reader);
+    assert.equal(answer.statusCode, 200);
+    const body = answer.json();
+    assert.equal(body.machine, "tally");
+    // The tally's states have no status: no names, no diagram, and the note says why.
+    assert.deepEqual([body.states, body.transitions, body.mermaid], [[], [], null]);
+    assert.match(body.note, /needs a `status`/);
+    assert.equal((await call("GET", "/v1/machines/nope/diagram", reader)).statusCode, 404);
+  });
+
   it("counts results and attempts in /v1/stats", async () => {
     const { app, call, reader } = await setup();
     await call("POST", "/v1/tally/t_a/events", undefined, { type: "Open" });

@@ -189,6 +189,7 @@ describe("buildOpenApi", () => {
       ["/v1/outbox/{intentId}/retry", "post"],
       ["/v1/token", "get"],
       ["/v1/machines", "get"],
+      ["/v1/machines/{machine}/diagram", "get"],
       ["/v1/stats", "get"],
       ["/v1/stream", "get"],
       ["/healthz", "get"],

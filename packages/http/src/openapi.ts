@@ -884,6 +884,29 @@ function addSharedSchemas(table: SchemaTable): void {
       outbox: { ...counts, description: "Outbox rows by status: pending, done, dead." },
     },
   });
+  table.set("Diagram", {
+    type: "object",
+    description: "A machine's states and transitions.",
+    required: ["machine", "states", "transitions", "mermaid"],
+    properties: {
+      machine: { type: "string" },
+      states: { type: "array", items: { type: "string" }, description: "In the order exploration reached them." },
+      transitions: {
+        type: "array",
+        items: {
+          type: "object",
+          required: ["from", "event", "to"],
+          properties: {
+            from: { type: ["string", "null"], description: "`null`: the event creates the entity." },
+            event: { type: "string" },
+            to: { type: "string" },
+          },
+        },
+      },
+      mermaid: { type: ["string", "null"], description: "The graph as a Mermaid stateDiagram-v2." },
+      note: { type: "string", description: "Why there is no graph, when the machine could not be explored." },
+    },
+  });
   table.set("Health", {
     type: "object",
     required: ["status"],
@@ -1198,6 +1221,32 @@ function operationsPaths(): OpenApiDocument["paths"] {
         summary: "Machines and their entities by state",
         ...access(Scope.Read, "Every machine of this server, with its entities counted by the state's `status`."),
         responses: guarded({ "200": response("The machines.", json("MachineSummaries")) }),
+      },
+    },
+    "/v1/machines/{machine}/diagram": {
+      get: {
+        operationId: "machines.diagram",
+        tags: ["operations"],
+        summary: "A machine's state diagram",
+        ...access(
+          Scope.Read,
+          "The machine's states and transitions, found by running it on events generated from its schemas " +
+            "(`exploreMachine`), with the same graph as a Mermaid `stateDiagram-v2`. State names follow drover's " +
+            "convention: the state's `status` field.",
+        ),
+        parameters: [
+          {
+            name: "machine",
+            in: "path",
+            required: true,
+            description: "The machine's name.",
+            schema: { type: "string" },
+          },
+        ],
+        responses: guarded({
+          "200": response("The diagram.", json("Diagram")),
+          "404": problem("No such machine.", ref("Problem")),
+        }),
       },
     },
     "/v1/stats": {

@@ -1,7 +1,14 @@
 import { randomUUID } from "node:crypto";
 import type { ServerResponse } from "node:http";
-import type { App, RunResult, StoredEntity } from "@drover/core";
-import { InvalidReason, OutboxStatus, RunResultKind, StoreUnavailableError } from "@drover/core";
+import type { AnyMachine, App, RunResult, StoredEntity } from "@drover/core";
+import {
+  exploreMachine,
+  InvalidReason,
+  OutboxStatus,
+  RunResultKind,
+  StoreUnavailableError,
+  toMermaid,
+} from "@drover/core";
 import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import Fastify from "fastify";
 import { z } from "zod";
@@ -205,6 +212,24 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       }),
     ),
   }));
+
+  // Exploring a machine runs it many times (half a second for payments): once per machine,
+  // on the first request, then from memory.
+  const diagrams = new Map<string, DiagramBody>();
+  server.get<{ Params: { machine: string } }>(
+    "/v1/machines/:machine/diagram",
+    { config: { scope: Scope.Read } },
+    async (request, reply) => {
+      const machine = app.runtime.machines.get(request.params.machine);
+      if (machine === undefined) return sendProblem(reply, unknownMachine(request.params.machine, app));
+      let diagram = diagrams.get(machine.name);
+      if (diagram === undefined) {
+        diagram = diagramOf(machine);
+        diagrams.set(machine.name, diagram);
+      }
+      return diagram;
+    },
+  );
 
   server.get("/v1/stats", { config: { scope: Scope.Read } }, async () => live.stats());
 
@@ -479,6 +504,26 @@ async function findEntity(app: App, name: string, id: string): Promise<StoredEnt
   }
   const entity = await app.store.getEntity({ machine: name, id: parsed.data });
   return entity ?? problem(404, ProblemKind.NotFound, `no ${name} ${id}`);
+}
+
+/** `GET /v1/machines/{machine}/diagram`: the explored graph and its Mermaid text. */
+interface DiagramBody {
+  readonly machine: string;
+  readonly states: readonly string[];
+  readonly transitions: readonly { readonly from: string | null; readonly event: string; readonly to: string }[];
+  /** `null` when the machine could not be explored (`note` says why). */
+  readonly mermaid: string | null;
+  readonly note?: string;
+}
+
+function diagramOf(machine: AnyMachine): DiagramBody {
+  try {
+    const graph = exploreMachine(machine);
+    return { ...graph, mermaid: toMermaid(graph) };
+  } catch (error) {
+    const note = error instanceof Error ? error.message : String(error);
+    return { machine: machine.name, states: [], transitions: [], mermaid: null, note };
+  }
 }
 
 function unknownMachine(name: string, app: App): Problem {
