@@ -205,8 +205,9 @@ export function StateDiagram(props: { machine: string; current: string | null; t
               viewBox="0 0 10 10"
               refX="9"
               refY="5"
-              markerWidth="7"
-              markerHeight="7"
+              markerUnits="userSpaceOnUse"
+              markerWidth="10"
+              markerHeight="10"
               orient="auto"
             >
               <path d="M 0 0 L 10 5 L 0 10 z" class="diagram-arrow walked" />
