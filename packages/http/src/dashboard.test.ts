@@ -21,7 +21,7 @@ function assetsDir(): string {
   return dir;
 }
 
-async function setup(dashboard: string | false = assetsDir()) {
+async function setup(dashboard: string | false = assetsDir(), maxStreams?: number) {
   const app = new App({
     store: new MemoryStore(),
     machines: [tallyMachine],
@@ -37,7 +37,13 @@ async function setup(dashboard: string | false = assetsDir()) {
   const tokens = TokenStore.open(mkdtempSync(join(root, "t-")));
   const admin = tokens.create({ scopes: ["admin"], name: "ops" }).token;
   const reader = tokens.create({ scopes: ["read"] }).token;
-  const server = await buildServer({ app, tokens, dashboard, statsIntervalMs: 50 });
+  const server = await buildServer({
+    app,
+    tokens,
+    dashboard,
+    statsIntervalMs: 50,
+    ...(maxStreams === undefined ? {} : { maxStreams }),
+  });
   const call = (method: "GET" | "POST", url: string, token: string | null = admin, body?: unknown) =>
     server.inject({
       method,
@@ -95,6 +101,9 @@ describe("the dashboard's routes", () => {
     assert.deepEqual(machines.json(), {
       machines: [{ name: "tally", total: 3, states: [{ status: null, count: 3 }], internal: [] }],
     });
+    // Counted again as soon as this server changed something, not a second later.
+    await call("POST", "/v1/tally/t_c1/events", undefined, { type: "Open" });
+    assert.equal((await call("GET", "/v1/machines", reader)).json().machines[0].total, 4);
     const page = await call("GET", "/v1/tally?prefix=t_a&limit=1", reader);
     assert.deepEqual(
       page.json().items.map((item: { id: string }) => item.id),
@@ -121,6 +130,22 @@ describe("the dashboard's routes", () => {
     assert.deepEqual([body.states, body.transitions, body.mermaid], [[], [], null]);
     assert.match(body.note, /needs a `status`/);
     assert.equal((await call("GET", "/v1/machines/nope/diagram", reader)).statusCode, 404);
+  });
+
+  it("answers 503 to a stream beyond the most it keeps open", async () => {
+    const { server, reader } = await setup(assetsDir(), 1);
+    const address = await server.listen({ host: "127.0.0.1", port: 0 });
+    try {
+      const headers = { authorization: `Bearer ${reader}` };
+      const first = await fetch(`${address}/v1/stream`, { headers });
+      assert.equal(first.status, 200);
+      const second = await fetch(`${address}/v1/stream`, { headers });
+      assert.equal(second.status, 503);
+      assert.equal(((await second.json()) as { kind: string }).kind, "unavailable");
+      await first.body?.cancel();
+    } finally {
+      await server.close();
+    }
   });
 
   it("counts results and attempts in /v1/stats", async () => {

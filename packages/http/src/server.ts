@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { ServerResponse } from "node:http";
-import type { AnyMachine, App, RunResult, StoredEntity } from "@drover/core";
+import type { AnyMachine, App, EntityCount, RunResult, StoredEntity } from "@drover/core";
 import {
   exploreMachine,
   InvalidReason,
@@ -47,6 +47,8 @@ export interface ServerOptions {
   readonly dashboard?: string | false;
   /** How often the stream sends `event: stats`, in ms (default 2000). */
   readonly statsIntervalMs?: number;
+  /** Most `GET /v1/stream` answers open at once (default 100); more get 503. */
+  readonly maxStreams?: number;
 }
 
 const EVENT_ID = new RegExp(IDEMPOTENCY_KEY_PATTERN);
@@ -54,6 +56,10 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const IF_MATCH = new RegExp(ENTITY_TAG_PATTERN);
 /** First path segments under `/v1` that are drover's own routes, not machines. */
 const RESERVED = new Set(["outbox", "machines", "stream", "stats", "token"]);
+/** Open streams one server keeps at most (one per dashboard tab). */
+const MAX_STREAMS = 100;
+/** How long one count of entities by state answers `GET /v1/machines`. */
+const COUNTS_TTL_MS = 1000;
 /** A stream whose client reads slower than this many buffered bytes is closed. */
 const STREAM_BUFFER_LIMIT = 1024 * 1024;
 
@@ -199,10 +205,26 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     scopes: request.principal?.scopes ?? [],
   }));
 
+  // Counting scans a machine's entities and every dashboard reloads the counts after a burst
+  // of events: answers share one count per machine until this process changes it, or for a
+  // second (other processes' changes).
+  const counts = new Map<string, { at: number; counts: Promise<EntityCount[]> }>();
+  live.subscribe((message) => {
+    // A step of this process changed the counts: the next answer counts again.
+    if (message.event === "step" && message.data.kind === RunResultKind.Processed) counts.delete(message.data.machine);
+  });
+  const countOf = (machine: string): Promise<EntityCount[]> => {
+    const cached = counts.get(machine);
+    if (cached !== undefined && Date.now() - cached.at < COUNTS_TTL_MS) return cached.counts;
+    const fresh = app.store.countEntities(machine);
+    counts.set(machine, { at: Date.now(), counts: fresh });
+    fresh.catch(() => counts.delete(machine));
+    return fresh;
+  };
   server.get("/v1/machines", { config: { scope: Scope.Read } }, async () => ({
     machines: await Promise.all(
       app.machines.map(async (machine) => {
-        const states = await app.store.countEntities(machine.name);
+        const states = await countOf(machine.name);
         return {
           name: machine.name,
           total: states.reduce((sum, { count }) => sum + count, 0),
@@ -234,6 +256,12 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   server.get("/v1/stats", { config: { scope: Scope.Read } }, async () => live.stats());
 
   server.get("/v1/stream", { config: { scope: Scope.Read } }, async (request, reply) => {
+    if (streams.size >= (options.maxStreams ?? MAX_STREAMS)) {
+      return sendProblem(
+        reply,
+        problem(503, ProblemKind.Unavailable, "too many open streams on this server; try again later"),
+      );
+    }
     // Server-Sent Events, written by hand: the answer never ends, so Fastify lets go of it.
     reply.hijack();
     const raw = reply.raw;
