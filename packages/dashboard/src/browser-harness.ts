@@ -72,6 +72,51 @@ export async function watchedPage(context: BrowserContext): Promise<{ page: Page
   return { page, problems };
 }
 
+/**
+ * Text on the page whose contrast with its background is below WCAG AA (4.5:1, 3:1 for large
+ * text), as `"text": ratio` strings. Backgrounds are found by walking up to the first opaque
+ * one; SVG text is left to the chart and diagram tests.
+ */
+export function lowContrastText(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const parse = (color: string): [number, number, number, number] => {
+      const parts = color.match(/[\d.]+/g)?.map(Number) ?? [0, 0, 0];
+      return [parts[0] ?? 0, parts[1] ?? 0, parts[2] ?? 0, parts[3] ?? 1];
+    };
+    const luminance = ([r, g, b]: number[]) => {
+      const channel = (c: number) => {
+        const v = c / 255;
+        return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+      };
+      return 0.2126 * channel(r ?? 0) + 0.7152 * channel(g ?? 0) + 0.0722 * channel(b ?? 0);
+    };
+    const background = (element: Element | null): number[] => {
+      for (let node = element; node !== null; node = node.parentElement) {
+        const color = parse(getComputedStyle(node).backgroundColor);
+        if (color[3] > 0.5) return color;
+      }
+      return [255, 255, 255, 1];
+    };
+    const failures: string[] = [];
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node !== null; node = walker.nextNode()) {
+      const element = node.parentElement;
+      const text = node.textContent?.trim() ?? "";
+      if (element === null || text === "" || element.closest("svg") !== null) continue;
+      const style = getComputedStyle(element);
+      const box = element.getBoundingClientRect();
+      if (style.visibility === "hidden" || style.display === "none" || box.width === 0 || box.height === 0) continue;
+      const fg = luminance(parse(style.color));
+      const bg = luminance(background(element));
+      const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+      const size = Number.parseFloat(style.fontSize);
+      const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+      if (ratio < (large ? 3 : 4.5)) failures.push(`${JSON.stringify(text.slice(0, 40))}: ${ratio.toFixed(2)}`);
+    }
+    return failures;
+  });
+}
+
 // ─── The server ────────────────────────────────────────────────────────────────────────
 
 const SERVER = fileURLToPath(new URL("./fixture-server.js", import.meta.url));

@@ -12,6 +12,7 @@ import {
   callApi,
   eventually,
   launchBrowser,
+  lowContrastText,
   missingBrowser,
   noteId,
   paymentId,
@@ -382,6 +383,23 @@ describe("the dashboard in Chromium", { skip: missing !== undefined && !browserR
       return search === null ? "" : getComputedStyle(search).outlineStyle;
     });
     assert.notEqual(focusRing, "none", "focused controls show a focus ring");
+
+    // Text is readable: WCAG AA contrast on the pages an operator uses most.
+    assert.deepEqual(await lowContrastText(page), [], "the entity list");
+    await page.goto(`${fixture.url}/#/`);
+    await page.getByRole("heading", { level: 1, name: "Overview" }).waitFor();
+    await page.locator(".spark").first().waitFor();
+    assert.deepEqual(await lowContrastText(page), [], "the overview");
+    await page.goto(`${fixture.url}/#/outbox?status=dead`);
+    await page.getByRole("heading", { level: 1, name: "Outbox" }).waitFor();
+    assert.deepEqual(await lowContrastText(page), [], "the outbox");
+    const first = paymentId();
+    assert.equal((await requestPayment(fixture, first)).status, 200);
+    await page.goto(`${fixture.url}/#/m/payments/e/${first}`);
+    await page.locator(".timeline-entry").first().waitFor();
+    assert.deepEqual(await lowContrastText(page), [], "an entity");
+    await page.goto(`${fixture.url}/#/m/payments`);
+    await page.locator("table.entities tbody tr").first().waitFor();
 
     // Every control of the page has a label.
     const unlabelled = await page.evaluate(() =>
