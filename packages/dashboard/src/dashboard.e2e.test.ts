@@ -24,7 +24,7 @@ import {
 
 const missing = missingBrowser();
 if (missing !== undefined && !browserRequired) {
-  console.log(`# dashboard browser tests skipped: ${missing}`);
+  console.log(`dashboard browser tests skipped: ${missing}`);
 }
 
 /** Sign in on a fresh page and wait for the overview. */
