@@ -2,6 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import type { MachineSummary, EntityPage as Page } from "./api.js";
 import { api, segment, statusOf } from "./api.js";
 import type { Access } from "./app.js";
+import { StateDiagram } from "./diagram.js";
 import { EventFormPanel } from "./event-form.js";
 import { ago } from "./format.js";
 import { describe, useLive, useLoad } from "./hooks.js";
@@ -186,6 +187,10 @@ export function EntityList(props: { machine: string; prefix: string; status: str
           Next page
         </button>
       </nav>
+      <details class="machine-diagram">
+        <summary>State diagram of {machine}</summary>
+        <StateDiagram machine={machine} current={status === "" ? null : status} taken={[]} />
+      </details>
       {access.write ? (
         <EventFormPanel
           machine={machine}

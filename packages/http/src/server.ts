@@ -209,10 +209,13 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   // of events: answers share one count per machine until this process changes it, or for a
   // second (other processes' changes).
   const counts = new Map<string, { at: number; counts: Promise<EntityCount[]> }>();
-  live.subscribe((message) => {
+  const stopCounting = app.observe({
     // A step of this process changed the counts: the next answer counts again.
-    if (message.event === "step" && message.data.kind === RunResultKind.Processed) counts.delete(message.data.machine);
+    onResult: ({ machine, result }) => {
+      if (result.kind === RunResultKind.Processed) counts.delete(machine);
+    },
   });
+  server.addHook("onClose", async () => stopCounting());
   const countOf = (machine: string): Promise<EntityCount[]> => {
     const cached = counts.get(machine);
     if (cached !== undefined && Date.now() - cached.at < COUNTS_TTL_MS) return cached.counts;
