@@ -211,7 +211,7 @@ describe("the dashboard in Chromium", { skip: missing !== undefined && !browserR
     await page.getByRole("button", { name: "Previous page" }).click();
     await page.getByRole("link", { name: `${prefix}_0000xx` }).waitFor();
 
-    await page.getByLabel("State").selectOption("captured");
+    await page.getByLabel("State", { exact: true }).selectOption("captured");
     await page.getByRole("heading", { level: 1, name: "payments" }).waitFor();
     await page.getByText("No entities match.").waitFor();
     await page.getByRole("link", { name: "Clear" }).click();
