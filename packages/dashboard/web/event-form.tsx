@@ -114,7 +114,7 @@ export function EventFormPanel({ machine, id, heading, onSent }: EventFormPanelP
               autocomplete="off"
               spellcheck={false}
               onInput={(e) => setEntityId(e.currentTarget.value)}
-              {...invalidProps(`${prefix}-id`, fieldIssues.get("@id"))}
+              {...invalidProps(`${prefix}-id`, fieldIssues.get("@id"), schemas.data?.idPattern)}
             />
           </FieldRow>
         ) : null}
@@ -169,10 +169,14 @@ export function EventFormPanel({ machine, id, heading, onSent }: EventFormPanelP
   );
 }
 
-function invalidProps(id: string, errors: readonly string[] | undefined) {
-  return errors === undefined || errors.length === 0
-    ? {}
-    : { "aria-invalid": "true" as const, "aria-describedby": `${id}-error` };
+/** `aria-invalid` and `aria-describedby` (the hint, then the errors) of a field. */
+function invalidProps(id: string, errors: readonly string[] | undefined, hint?: string) {
+  const invalid = errors !== undefined && errors.length > 0;
+  const described = [hint === undefined ? "" : `${id}-hint`, invalid ? `${id}-error` : ""].filter((x) => x !== "");
+  return {
+    ...(invalid ? { "aria-invalid": "true" as const } : {}),
+    ...(described.length === 0 ? {} : { "aria-describedby": described.join(" ") }),
+  };
 }
 
 function FieldRow(props: {
@@ -212,7 +216,7 @@ function InputFor(props: {
   const id = `${props.prefix}-${props.form.type}-${field.name}`;
   const label = `${field.name}${field.required ? "" : " (optional)"}`;
   const hint = hintFor(field);
-  const common = { id, name: field.name, ...invalidProps(id, errors) };
+  const common = { id, name: field.name, ...invalidProps(id, errors, hint) };
   const text = typeof props.value === "string" ? props.value : "";
   let input: preact.JSX.Element;
   switch (field.kind) {
