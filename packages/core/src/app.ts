@@ -20,6 +20,10 @@ import type { PurityMode } from "./step.js";
 /** One event's result, as reported to observers (metrics, logs). */
 export interface ResultReport {
   readonly machine: string;
+  /** The entity id as the caller gave it. */
+  readonly id: string;
+  /** The event as the caller gave it (not parsed: it may be what `invalid` refused). */
+  readonly event: unknown;
   readonly result: RunResult;
   readonly durationMs: number;
 }
@@ -122,7 +126,7 @@ export class App {
     const started = performance.now();
     const result = await this.runtime.run(ref, event, options);
     if (this.#observers.size > 0) {
-      const report = { machine: ref.machine, result, durationMs: performance.now() - started };
+      const report = { machine: ref.machine, id: ref.id, event, result, durationMs: performance.now() - started };
       for (const observer of this.#observers) observer.onResult?.(report);
     }
     if (result.kind === RunResultKind.Processed && result.intents.length > 0) {

@@ -57,6 +57,8 @@ export type AttemptOutcome = (typeof AttemptOutcome)[keyof typeof AttemptOutcome
 /** One attempt at an intent, as reported to observers (metrics). */
 export interface AttemptReport {
   readonly machine: string;
+  readonly entityId: string;
+  readonly intentId: string;
   readonly intentType: string;
   readonly outcome: AttemptOutcome;
   readonly durationMs: number;
@@ -240,7 +242,14 @@ export class Dispatcher {
     const started = performance.now();
     const outcome = await this.#settle(row);
     const intentType = (row.intent as unknown as Typed).type;
-    this.#onAttempt({ machine: row.machine, intentType, outcome, durationMs: performance.now() - started });
+    this.#onAttempt({
+      machine: row.machine,
+      entityId: row.entityId,
+      intentId: row.intentId,
+      intentType,
+      outcome,
+      durationMs: performance.now() - started,
+    });
   }
 
   /** Run one claimed intent and record how it ended. */

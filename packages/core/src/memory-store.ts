@@ -1,10 +1,12 @@
 import { StoreUnavailableError } from "./errors.js";
+import type { Json } from "./json.js";
 import { jsonClone } from "./json.js";
 import { DecisionKind } from "./machine.js";
 import type {
   AttemptFailure,
   ClaimQuery,
   CommitOutcome,
+  EntityCount,
   EntityRef,
   InboxRecord,
   JournalEntry,
@@ -152,12 +154,29 @@ export class MemoryStore implements Store {
 
   async listEntities(machine: string, query: ListQuery): Promise<StoredEntity[]> {
     this.#open();
-    const after = query.after;
+    const { after, idPrefix, status } = query;
     return [...this.#entities.values()]
-      .filter((e) => e.machine === machine && (after === undefined || e.id > after))
+      .filter(
+        (e) =>
+          e.machine === machine &&
+          (after === undefined || e.id > after) &&
+          (idPrefix === undefined || e.id.startsWith(idPrefix)) &&
+          (status === undefined || statusOf(e.state) === status),
+      )
       .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
       .slice(0, query.limit)
       .map(jsonClone);
+  }
+
+  async countEntities(machine: string): Promise<EntityCount[]> {
+    this.#open();
+    const counts = new Map<string | null, number>();
+    for (const entity of this.#entities.values()) {
+      if (entity.machine !== machine) continue;
+      const status = statusOf(entity.state);
+      counts.set(status, (counts.get(status) ?? 0) + 1);
+    }
+    return [...counts].map(([status, count]) => ({ status, count })).sort(byStatus);
   }
 
   async history(ref: EntityRef): Promise<JournalEntry[]> {
@@ -315,4 +334,19 @@ function key(ref: EntityRef): string {
 
 function copy<T>(value: T | undefined): T | undefined {
   return value === undefined ? undefined : jsonClone(value);
+}
+
+/** The state's `status` member if it is a string (drover's naming convention for states). */
+function statusOf(state: Json): string | null {
+  if (state === null || typeof state !== "object" || Array.isArray(state)) return null;
+  const status = (state as { readonly [key: string]: Json }).status;
+  return typeof status === "string" ? status : null;
+}
+
+/** Counts in status order, `null` last. */
+function byStatus(a: EntityCount, b: EntityCount): number {
+  if (a.status === b.status) return 0;
+  if (a.status === null) return 1;
+  if (b.status === null) return -1;
+  return a.status < b.status ? -1 : 1;
 }

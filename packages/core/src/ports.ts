@@ -167,6 +167,19 @@ export interface ListQuery {
   readonly limit: number;
   /** Return ids strictly after this one (the cursor). */
   readonly after?: string;
+  /** Only ids that start with this string (byte-wise, like the order). */
+  readonly idPrefix?: string;
+  /** Only entities whose state is an object with this string as its `status` member. */
+  readonly status?: string;
+}
+
+/**
+ * How many entities of a machine are in one state, by drover's naming convention: the
+ * state's `status` member; `null` counts states that have no string `status`.
+ */
+export interface EntityCount {
+  readonly status: string | null;
+  readonly count: number;
 }
 
 /** Which due rows to lease, to whom, for how long. */
@@ -208,6 +221,8 @@ export interface Store {
 
   getEntity(ref: EntityRef): Promise<StoredEntity | undefined>;
   listEntities(machine: string, query: ListQuery): Promise<StoredEntity[]>;
+  /** How many entities of `machine` there are per state `status`, sorted by status (`null` last). */
+  countEntities(machine: string): Promise<EntityCount[]>;
   /** An entity's journal, oldest first. */
   history(ref: EntityRef): Promise<JournalEntry[]>;
   findInbox(eventId: string): Promise<InboxRecord | undefined>;

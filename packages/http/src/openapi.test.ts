@@ -182,10 +182,16 @@ describe("buildOpenApi", () => {
         [`/v1/${machine.name}/{id}/events`, "post"],
         [`/v1/${machine.name}/{id}`, "get"],
         [`/v1/${machine.name}/{id}/history`, "get"],
+        [`/v1/${machine.name}/{id}/outbox`, "get"],
         [`/v1/${machine.name}`, "get"],
       ]),
       ["/v1/outbox", "get"],
       ["/v1/outbox/{intentId}/retry", "post"],
+      ["/v1/token", "get"],
+      ["/v1/machines", "get"],
+      ["/v1/machines/{machine}/diagram", "get"],
+      ["/v1/stats", "get"],
+      ["/v1/stream", "get"],
       ["/healthz", "get"],
       ["/metrics", "get"],
       ["/openapi.json", "get"],
@@ -394,11 +400,13 @@ describe("buildOpenApi", () => {
     }
   });
 
-  it("pages lists with limit 1–100 (default 20) and an opaque cursor", () => {
+  it("pages lists with limit 1–100 (default 20) and an opaque cursor, filtered by id prefix and status", () => {
     const list = operation(doc, "/v1/tally", "get");
     assert.deepEqual(list.parameters, [
       { $ref: "#/components/parameters/Limit" },
       { $ref: "#/components/parameters/Cursor" },
+      { $ref: "#/components/parameters/Prefix" },
+      { $ref: "#/components/parameters/Status" },
     ]);
     assert.deepEqual(asObject(doc.components.parameters.Limit).schema, {
       type: "integer",

@@ -192,7 +192,7 @@ const REFERENCE = /"\$ref":"#\/components\/schemas\/([A-Za-z0-9._-]+)"/g;
 const PROBLEM_JSON = "application/problem+json";
 const JSON_MEDIA = "application/json";
 /** First path segments under `/v1` that are not machines. */
-const RESERVED_SEGMENTS = ["outbox"];
+const RESERVED_SEGMENTS = ["outbox", "machines", "stream", "stats", "token"];
 
 const Scope = { Read: "read", Write: "write", Admin: "admin" } as const satisfies Record<string, ApiScope>;
 
@@ -826,6 +826,87 @@ function addSharedSchemas(table: SchemaTable): void {
     required: ["items"],
     properties: { items: { type: "array", items: ref("OutboxRecord") } },
   });
+  table.set("TokenInfo", {
+    type: "object",
+    description: "The token the request was made with.",
+    required: ["name", "scopes"],
+    properties: {
+      name: { type: ["string", "null"] },
+      scopes: { type: "array", items: { type: "string", enum: [Scope.Read, Scope.Write, Scope.Admin] } },
+    },
+  });
+  table.set("MachineSummaries", {
+    type: "object",
+    description: "Every machine with its entities counted by state (the state's `status` member).",
+    required: ["machines"],
+    properties: {
+      machines: {
+        type: "array",
+        items: {
+          type: "object",
+          required: ["name", "total", "states", "internal"],
+          properties: {
+            name: { type: "string" },
+            total: { type: "integer", minimum: 0 },
+            states: {
+              type: "array",
+              description: "Sorted by status; `null` counts states without a string `status`, last.",
+              items: {
+                type: "object",
+                required: ["status", "count"],
+                properties: { status: { type: ["string", "null"] }, count: { type: "integer", minimum: 0 } },
+              },
+            },
+            internal: {
+              type: "array",
+              items: { type: "string" },
+              description: "Event types only drover sends (effects, timers).",
+            },
+          },
+        },
+      },
+    },
+  });
+  const counts = { type: "object", additionalProperties: { type: "integer", minimum: 0 } };
+  table.set("Stats", {
+    type: "object",
+    description: "Counters of this server process since it started, and the outbox (all processes).",
+    required: ["at", "startedAt", "results", "attempts", "outbox"],
+    properties: {
+      at: timestamp("When the figures were taken."),
+      startedAt: timestamp("When the server started."),
+      results: {
+        type: "object",
+        description: "Events run, by machine, then by result kind.",
+        additionalProperties: counts,
+      },
+      attempts: { ...counts, description: "Dispatcher attempts by outcome: done, retry, dead." },
+      outbox: { ...counts, description: "Outbox rows by status: pending, done, dead." },
+    },
+  });
+  table.set("Diagram", {
+    type: "object",
+    description: "A machine's states and transitions.",
+    required: ["machine", "states", "transitions", "mermaid"],
+    properties: {
+      machine: { type: "string" },
+      states: { type: "array", items: { type: "string" }, description: "In the order exploration reached them." },
+      transitions: {
+        type: "array",
+        items: {
+          type: "object",
+          required: ["from", "event", "to"],
+          properties: {
+            from: { type: ["string", "null"], description: "`null`: the event creates the entity." },
+            event: { type: "string" },
+            to: { type: "string" },
+          },
+        },
+      },
+      mermaid: { type: ["string", "null"], description: "The graph as a Mermaid stateDiagram-v2." },
+      note: { type: "string", description: "Why there is no graph, when the machine could not be explored." },
+    },
+  });
   table.set("Health", {
     type: "object",
     required: ["status"],
@@ -881,6 +962,20 @@ function sharedParameters(): Record<string, OpenApiObject> {
       schema: { type: "string", pattern: ENTITY_TAG_PATTERN },
     },
     Limit: limit("entities"),
+    Prefix: {
+      name: "prefix",
+      in: "query",
+      required: false,
+      description: "Only entities whose id starts with this.",
+      schema: { type: "string", minLength: 1, maxLength: 200 },
+    },
+    Status: {
+      name: "status",
+      in: "query",
+      required: false,
+      description: "Only entities whose state's `status` member is this.",
+      schema: { type: "string", minLength: 1, maxLength: 200 },
+    },
     Cursor: {
       name: "cursor",
       in: "query",
@@ -1050,16 +1145,30 @@ function machinePaths(machine: AnyMachine, events: ReadonlyMap<string, string>):
         }),
       },
     },
+    [`/v1/${m}/{id}/outbox`]: {
+      get: {
+        operationId: `${m}.outbox`,
+        tags: [m, "outbox"],
+        summary: `The outbox rows of a ${m} entity`,
+        ...access(Scope.Admin, "The outbox rows of the intents in the entity's journal, in commit order."),
+        parameters: [idParameter],
+        responses: guarded({
+          "200": response("Its outbox rows.", json(ref("OutboxPage"))),
+          "400": invalid("id"),
+          "404": problem(`No such ${m} entity.`, ref("NotFoundProblem")),
+        }),
+      },
+    },
     [`/v1/${m}`]: {
       get: {
         operationId: `${m}.list`,
         tags: [m],
         summary: `List ${m} entities`,
         ...access(Scope.Read, "A page of entities in id order."),
-        parameters: [parameter("Limit"), parameter("Cursor")],
+        parameters: [parameter("Limit"), parameter("Cursor"), parameter("Prefix"), parameter("Status")],
         responses: guarded({
           "200": response("A page of entities.", json(schema(MachinePart.EntityPage))),
-          "400": invalid("limit or cursor"),
+          "400": invalid("limit, cursor, prefix or status"),
         }),
       },
     },
@@ -1093,6 +1202,76 @@ function operationsPaths(): OpenApiDocument["paths"] {
           "200": response("The row, pending again.", json("OutboxRecord")),
           "404": problem("No such intent.", ref("Problem")),
           "409": problem("The intent is not dead (it is pending or done).", ref("Problem")),
+        }),
+      },
+    },
+    "/v1/token": {
+      get: {
+        operationId: "token.info",
+        tags: ["operations"],
+        summary: "The caller's token",
+        ...access(Scope.Read, "The name and scopes of the token this request carries."),
+        responses: guarded({ "200": response("The token.", json("TokenInfo")) }),
+      },
+    },
+    "/v1/machines": {
+      get: {
+        operationId: "machines.list",
+        tags: ["operations"],
+        summary: "Machines and their entities by state",
+        ...access(Scope.Read, "Every machine of this server, with its entities counted by the state's `status`."),
+        responses: guarded({ "200": response("The machines.", json("MachineSummaries")) }),
+      },
+    },
+    "/v1/machines/{machine}/diagram": {
+      get: {
+        operationId: "machines.diagram",
+        tags: ["operations"],
+        summary: "A machine's state diagram",
+        ...access(
+          Scope.Read,
+          "The machine's states and transitions, found by running it on events generated from its schemas " +
+            "(`exploreMachine`), with the same graph as a Mermaid `stateDiagram-v2`. State names follow drover's " +
+            "convention: the state's `status` field.",
+        ),
+        parameters: [
+          {
+            name: "machine",
+            in: "path",
+            required: true,
+            description: "The machine's name.",
+            schema: { type: "string" },
+          },
+        ],
+        responses: guarded({
+          "200": response("The diagram.", json("Diagram")),
+          "404": problem("No such machine.", ref("Problem")),
+        }),
+      },
+    },
+    "/v1/stats": {
+      get: {
+        operationId: "stats",
+        tags: ["operations"],
+        summary: "Counters for the dashboard",
+        ...access(Scope.Read, "Results by machine and kind, dispatcher attempts and the outbox, as JSON."),
+        responses: guarded({ "200": response("The counters.", json("Stats")) }),
+      },
+    },
+    "/v1/stream": {
+      get: {
+        operationId: "stream",
+        tags: ["operations"],
+        summary: "Live events (Server-Sent Events)",
+        ...access(
+          Scope.Read,
+          "A never-ending `text/event-stream`: `event: step` for every event this server runs (machine, id, " +
+            "result kind, type, version, status, intents), `event: attempt` for every dispatcher attempt " +
+            "(intent id, outcome), and `event: stats` (as `GET /v1/stats`) every 2 seconds. Send the token in " +
+            "the `Authorization` header (read it with `fetch`: `EventSource` cannot send headers).",
+        ),
+        responses: guarded({
+          "200": response("The stream.", { media: "text/event-stream", schema: { type: "string" } }),
         }),
       },
     },

@@ -1,10 +1,20 @@
 import { randomUUID } from "node:crypto";
-import type { App, RunResult, StoredEntity } from "@drover/core";
-import { InvalidReason, OutboxStatus, RunResultKind, StoreUnavailableError } from "@drover/core";
+import type { ServerResponse } from "node:http";
+import type { AnyMachine, App, EntityCount, RunResult, StoredEntity } from "@drover/core";
+import {
+  exploreMachine,
+  InvalidReason,
+  OutboxStatus,
+  RunResultKind,
+  StoreUnavailableError,
+  toMermaid,
+} from "@drover/core";
 import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import Fastify from "fastify";
 import { z } from "zod";
 import { check, deny, installAuth, Public } from "./auth.js";
+import { DASHBOARD_CSP, findDashboardDir, loadDashboardAssets } from "./dashboard.js";
+import { LiveFeed } from "./live.js";
 import { DroverMetrics } from "./metrics.js";
 import {
   buildOpenApi,
@@ -30,16 +40,34 @@ export interface ServerOptions {
   readonly bodyLimit?: number;
   readonly title?: string;
   readonly version?: string;
+  /**
+   * The directory of the dashboard's built files, served at `/`; default: the installed
+   * `@drover/dashboard` package's. `false`: no dashboard (`/` is a plain page).
+   */
+  readonly dashboard?: string | false;
+  /** How often the stream sends `event: stats`, in ms (default 2000). */
+  readonly statsIntervalMs?: number;
+  /** Most `GET /v1/stream` answers open at once (default 100); more get 503. */
+  readonly maxStreams?: number;
 }
 
 const EVENT_ID = new RegExp(IDEMPOTENCY_KEY_PATTERN);
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const IF_MATCH = new RegExp(ENTITY_TAG_PATTERN);
-const RESERVED = new Set(["outbox"]);
+/** First path segments under `/v1` that are drover's own routes, not machines. */
+const RESERVED = new Set(["outbox", "machines", "stream", "stats", "token"]);
+/** Open streams one server keeps at most (one per dashboard tab). */
+const MAX_STREAMS = 100;
+/** How long one count of entities by state answers `GET /v1/machines`. */
+const COUNTS_TTL_MS = 1000;
+/** A stream whose client reads slower than this many buffered bytes is closed. */
+const STREAM_BUFFER_LIMIT = 1024 * 1024;
 
 const ListQuery = z.strictObject({
   limit: z.coerce.number().int().min(ListLimit.Min).max(ListLimit.Max).default(ListLimit.Default),
   cursor: z.string().max(400).optional(),
+  prefix: z.string().min(1).max(200).optional(),
+  status: z.string().min(1).max(200).optional(),
 });
 const OutboxQuery = z.strictObject({
   status: z.enum([OutboxStatus.Pending, OutboxStatus.Dead]).optional(),
@@ -117,6 +145,10 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   // Events are JSON; a text/plain body is refused with 415 like any other type.
   server.removeContentTypeParser("text/plain");
   const metrics = new DroverMetrics(app);
+  const live = new LiveFeed(app);
+  const dashboardDir = options.dashboard === undefined ? findDashboardDir() : options.dashboard || undefined;
+  const assets = dashboardDir === undefined ? undefined : loadDashboardAssets(dashboardDir);
+  const streams = new Set<ServerResponse>();
   const openapi = buildOpenApi({
     machines: app.machines,
     title: options.title ?? "drover",
@@ -127,7 +159,14 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     reply.header("x-request-id", request.id);
   });
   installAuth(server, tokens);
-  server.addHook("onClose", async () => metrics.close());
+  server.addHook("onClose", async () => {
+    metrics.close();
+    live.close();
+  });
+  // Streams never end on their own: end them, or closing would wait for them forever.
+  server.addHook("preClose", async () => {
+    for (const stream of streams) stream.end();
+  });
 
   server.setErrorHandler((error: FastifyError, request, reply) => sendProblem(reply, errorProblem(error, request)));
   server.setNotFoundHandler((request, reply) =>
@@ -140,9 +179,128 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     const { contentType, body } = await metrics.render();
     return reply.type(contentType).send(body);
   });
-  server.get("/", { config: { scope: Public } }, async (_request, reply) =>
-    reply.type("text/html; charset=utf-8").send(landingPage(app)),
+  if (assets === undefined) {
+    server.get("/", { config: { scope: Public } }, async (_request, reply) =>
+      reply.type("text/html; charset=utf-8").send(landingPage(app)),
+    );
+  } else {
+    // The dashboard: static files only. The page holds no data; it asks the API for it with
+    // the token the operator types in, so these routes are public.
+    for (const [path, asset] of assets) {
+      server.get(path, { config: { scope: Public } }, async (request, reply) => {
+        reply
+          .header("etag", asset.etag)
+          .header("cache-control", "no-cache")
+          .header("x-content-type-options", "nosniff")
+          .header("referrer-policy", "no-referrer")
+          .header("content-security-policy", DASHBOARD_CSP);
+        if (request.headers["if-none-match"] === asset.etag) return reply.code(304).send();
+        return reply.type(asset.type).send(asset.body);
+      });
+    }
+  }
+
+  server.get("/v1/token", { config: { scope: Scope.Read } }, async (request) => ({
+    name: request.principal?.name ?? null,
+    scopes: request.principal?.scopes ?? [],
+  }));
+
+  // Counting scans a machine's entities and every dashboard reloads the counts after a burst
+  // of events: answers share one count per machine until this process changes it, or for a
+  // second (other processes' changes).
+  const counts = new Map<string, { at: number; counts: Promise<EntityCount[]> }>();
+  const stopCounting = app.observe({
+    // A step of this process changed the counts: the next answer counts again.
+    onResult: ({ machine, result }) => {
+      if (result.kind === RunResultKind.Processed) counts.delete(machine);
+    },
+  });
+  server.addHook("onClose", async () => stopCounting());
+  const countOf = (machine: string): Promise<EntityCount[]> => {
+    const cached = counts.get(machine);
+    if (cached !== undefined && Date.now() - cached.at < COUNTS_TTL_MS) return cached.counts;
+    const fresh = app.store.countEntities(machine);
+    counts.set(machine, { at: Date.now(), counts: fresh });
+    fresh.catch(() => counts.delete(machine));
+    return fresh;
+  };
+  server.get("/v1/machines", { config: { scope: Scope.Read } }, async () => ({
+    machines: await Promise.all(
+      app.machines.map(async (machine) => {
+        const states = await countOf(machine.name);
+        return {
+          name: machine.name,
+          total: states.reduce((sum, { count }) => sum + count, 0),
+          states,
+          internal: machine.internal,
+        };
+      }),
+    ),
+  }));
+
+  // Exploring a machine runs it many times (half a second for payments): once per machine,
+  // on the first request, then from memory.
+  const diagrams = new Map<string, DiagramBody>();
+  server.get<{ Params: { machine: string } }>(
+    "/v1/machines/:machine/diagram",
+    { config: { scope: Scope.Read } },
+    async (request, reply) => {
+      const machine = app.runtime.machines.get(request.params.machine);
+      if (machine === undefined) return sendProblem(reply, unknownMachine(request.params.machine, app));
+      let diagram = diagrams.get(machine.name);
+      if (diagram === undefined) {
+        diagram = diagramOf(machine);
+        diagrams.set(machine.name, diagram);
+      }
+      return diagram;
+    },
   );
+
+  server.get("/v1/stats", { config: { scope: Scope.Read } }, async () => live.stats());
+
+  server.get("/v1/stream", { config: { scope: Scope.Read } }, async (request, reply) => {
+    if (streams.size >= (options.maxStreams ?? MAX_STREAMS)) {
+      return sendProblem(
+        reply,
+        problem(503, ProblemKind.Unavailable, "too many open streams on this server; try again later"),
+      );
+    }
+    // Server-Sent Events, written by hand: the answer never ends, so Fastify lets go of it.
+    reply.hijack();
+    const raw = reply.raw;
+    raw.writeHead(200, {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache, no-transform",
+      "x-accel-buffering": "no",
+      "x-request-id": request.id,
+    });
+    streams.add(raw);
+    const send = (event: string, data: unknown): void => {
+      if (raw.writableEnded) return;
+      // A client that does not read is cut off rather than buffered without end.
+      if (raw.writableLength > STREAM_BUFFER_LIMIT) {
+        raw.end();
+        return;
+      }
+      raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    };
+    const sendStats = () =>
+      live.stats().then(
+        (stats) => send("stats", stats),
+        () => send("stats", null),
+      );
+    raw.write("retry: 2000\n\n");
+    const unsubscribe = live.subscribe((message) => send(message.event, message.data));
+    const timer = setInterval(sendStats, options.statsIntervalMs ?? 2000);
+    void sendStats();
+    const stop = () => {
+      clearInterval(timer);
+      unsubscribe();
+      streams.delete(raw);
+    };
+    raw.on("close", stop);
+    raw.on("error", stop);
+  });
 
   server.get("/v1/outbox", { config: { scope: Scope.Admin } }, async (request, reply) => {
     const query = OutboxQuery.safeParse(request.query);
@@ -255,6 +413,19 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     },
   );
 
+  server.get<{ Params: { machine: string; id: string } }>(
+    "/v1/:machine/:id/outbox",
+    { config: { scope: Scope.Admin } },
+    async (request, reply) => {
+      const found = await findEntity(app, request.params.machine, request.params.id);
+      if ("status" in found) return sendProblem(reply, found);
+      const entries = await app.store.history({ machine: found.machine, id: found.id });
+      const ids = entries.flatMap((entry) => entry.intents.map((record) => record.id));
+      const rows = await Promise.all(ids.map((intentId) => app.store.findOutbox(intentId)));
+      return { items: rows.flatMap((row) => (row === undefined ? [] : [outboxRecordBody(row)])) };
+    },
+  );
+
   server.get<{ Params: { machine: string } }>(
     "/v1/:machine",
     { config: { scope: Scope.Read } },
@@ -270,9 +441,12 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
           problem(400, ProblemKind.Invalid, "cursor is not one this server gave out", { reason: "invalid_cursor" }),
         );
       }
+      const { prefix, status } = query.data;
       const page = await app.store.listEntities(name, {
         limit: query.data.limit + 1,
         ...(after === undefined ? {} : { after }),
+        ...(prefix === undefined ? {} : { idPrefix: prefix }),
+        ...(status === undefined ? {} : { status }),
       });
       const items = page.slice(0, query.data.limit);
       const last = items.at(-1);
@@ -361,6 +535,26 @@ async function findEntity(app: App, name: string, id: string): Promise<StoredEnt
   }
   const entity = await app.store.getEntity({ machine: name, id: parsed.data });
   return entity ?? problem(404, ProblemKind.NotFound, `no ${name} ${id}`);
+}
+
+/** `GET /v1/machines/{machine}/diagram`: the explored graph and its Mermaid text. */
+interface DiagramBody {
+  readonly machine: string;
+  readonly states: readonly string[];
+  readonly transitions: readonly { readonly from: string | null; readonly event: string; readonly to: string }[];
+  /** `null` when the machine could not be explored (`note` says why). */
+  readonly mermaid: string | null;
+  readonly note?: string;
+}
+
+function diagramOf(machine: AnyMachine): DiagramBody {
+  try {
+    const graph = exploreMachine(machine);
+    return { ...graph, mermaid: toMermaid(graph) };
+  } catch (error) {
+    const note = error instanceof Error ? error.message : String(error);
+    return { machine: machine.name, states: [], transitions: [], mermaid: null, note };
+  }
 }
 
 function unknownMachine(name: string, app: App): Problem {

@@ -3,6 +3,7 @@ import type {
   AttemptFailure,
   ClaimQuery,
   CommitOutcome,
+  EntityCount,
   EntityRef,
   InboxRecord,
   JournalEntry,
@@ -337,11 +338,33 @@ export class PostgresStore implements Store {
   async listEntities(machine: string, query: ListQuery): Promise<StoredEntity[]> {
     this.#live();
     const limit = Math.max(0, Math.floor(query.limit));
-    const result =
-      query.after === undefined
+    const filtered = query.idPrefix !== undefined || query.status !== undefined;
+    const result = filtered
+      ? await this.#read<EntityRow>("listing entities", this.#sql.entitiesFiltered, [
+          machine,
+          query.after ?? null,
+          query.idPrefix ?? null,
+          query.status ?? null,
+          limit,
+        ])
+      : query.after === undefined
         ? await this.#read<EntityRow>("listing entities", this.#sql.entities, [machine, limit])
         : await this.#read<EntityRow>("listing entities", this.#sql.entitiesAfter, [machine, query.after, limit]);
     return result.rows.map(toEntity);
+  }
+
+  async countEntities(machine: string): Promise<EntityCount[]> {
+    this.#live();
+    const result = await this.#read<{ status: string | null; n: number | string }>(
+      "counting entities",
+      this.#sql.entityCounts,
+      [machine],
+    );
+    return result.rows
+      .map(({ status, n }) => ({ status, count: Number(n) }))
+      .sort((a, b) =>
+        a.status === b.status ? 0 : a.status === null ? 1 : b.status === null ? -1 : a.status < b.status ? -1 : 1,
+      );
   }
 
   async history(ref: EntityRef): Promise<JournalEntry[]> {

@@ -21,6 +21,8 @@ export interface Statements {
   readonly entity: Statement;
   readonly entities: Statement;
   readonly entitiesAfter: Statement;
+  readonly entitiesFiltered: Statement;
+  readonly entityCounts: Statement;
   readonly journal: Statement;
   readonly inbox: Statement;
   readonly outbox: Statement;
@@ -96,6 +98,21 @@ export function buildStatements(schema: string, notice: Notice): Statements {
     entitiesAfter: statement(
       "entities_after",
       `SELECT ${entityColumns} FROM ${s}.entities WHERE machine = $1 AND id > $2 ORDER BY id LIMIT $3`,
+    ),
+    // $2 after, $3 id prefix, $4 status; NULL: no such filter. The range bound on id keeps the
+    // primary key usable; left() does the exact prefix test.
+    entitiesFiltered: statement(
+      "entities_filtered",
+      `SELECT ${entityColumns} FROM ${s}.entities
+        WHERE machine = $1 AND ($2::text IS NULL OR id > $2::text) AND id >= coalesce($3::text, '')
+          AND ($3::text IS NULL OR left(id, length($3::text)) = $3::text)
+          AND ($4::text IS NULL OR (json_typeof(state -> 'status') = 'string' AND state ->> 'status' = $4::text))
+        ORDER BY id LIMIT $5`,
+    ),
+    entityCounts: statement(
+      "entity_counts",
+      `SELECT CASE WHEN json_typeof(state -> 'status') = 'string' THEN state ->> 'status' END AS status, count(*) AS n
+         FROM ${s}.entities WHERE machine = $1 GROUP BY 1`,
     ),
     journal: statement(
       "journal",

@@ -5,6 +5,7 @@ import type {
   AttemptFailure,
   ClaimQuery,
   CommitOutcome,
+  EntityCount,
   EntityRef,
   InboxRecord,
   JournalEntry,
@@ -284,13 +285,35 @@ export class SqliteStore implements Store {
   async listEntities(machine: string, query: ListQuery): Promise<StoredEntity[]> {
     this.#live();
     try {
-      const rows =
-        query.after === undefined
+      const filtered = query.idPrefix !== undefined || query.status !== undefined;
+      const rows = filtered
+        ? this.#sql.entitiesFiltered.all({
+            machine,
+            after: query.after ?? null,
+            prefix: query.idPrefix ?? null,
+            status: query.status ?? null,
+            limit: query.limit,
+          })
+        : query.after === undefined
           ? this.#sql.entities.all(machine, query.limit)
           : this.#sql.entitiesAfter.all(machine, query.after, query.limit);
       return rows.map(toEntity);
     } catch (error) {
       throw translate(error, this.#options.path, "listing entities");
+    }
+  }
+
+  async countEntities(machine: string): Promise<EntityCount[]> {
+    this.#live();
+    try {
+      return this.#sql.entityCounts
+        .all(machine)
+        .map(({ status, n }) => ({ status, count: n }))
+        .sort((a, b) =>
+          a.status === b.status ? 0 : a.status === null ? 1 : b.status === null ? -1 : a.status < b.status ? -1 : 1,
+        );
+    } catch (error) {
+      throw translate(error, this.#options.path, "counting entities");
     }
   }
 
@@ -452,6 +475,15 @@ export class SqliteStore implements Store {
 }
 
 /** A {@link ClaimQuery} as the claim statements bind it. */
+/** Named parameters of the filtered entity listing; `null`: no such filter. */
+interface EntityFilter {
+  machine: string;
+  after: string | null;
+  prefix: string | null;
+  status: string | null;
+  limit: number;
+}
+
 interface ClaimParams {
   readonly owner: string;
   readonly now: number;
@@ -537,6 +569,8 @@ interface Statements {
   >;
   readonly entities: Database.Statement<[machine: string, limit: number], EntityRow>;
   readonly entitiesAfter: Database.Statement<[machine: string, after: string, limit: number], EntityRow>;
+  readonly entitiesFiltered: Database.Statement<[EntityFilter], EntityRow>;
+  readonly entityCounts: Database.Statement<[machine: string], { status: string | null; n: number }>;
   readonly journal: Database.Statement<[machine: string, id: string], JournalRow>;
   readonly outbox: Database.Statement<[limit: number], OutboxRow>;
   readonly outboxByStatus: Database.Statement<[status: string, limit: number], OutboxRow>;
@@ -609,6 +643,19 @@ function prepare(db: Database.Database): Statements {
     ),
     entitiesAfter: db.prepare<[string, string, number], EntityRow>(
       `SELECT ${entityColumns} FROM entities WHERE machine = ? AND id > ? ORDER BY id LIMIT ?`,
+    ),
+    // Range bounds on id keep the primary key usable; substr() does the exact prefix test.
+    entitiesFiltered: db.prepare<[EntityFilter], EntityRow>(
+      `SELECT ${entityColumns} FROM entities
+        WHERE machine = @machine AND id > coalesce(@after, '') AND id >= coalesce(@prefix, '')
+          AND (@prefix IS NULL OR substr(id, 1, length(@prefix)) = @prefix)
+          AND (@status IS NULL OR (json_type(state, '$.status') = 'text' AND json_extract(state, '$.status') = @status))
+        ORDER BY id LIMIT @limit`,
+    ),
+    entityCounts: db.prepare<[string], { status: string | null; n: number }>(
+      `SELECT CASE WHEN json_type(state, '$.status') = 'text' THEN json_extract(state, '$.status') END AS status,
+              count(*) AS n
+         FROM entities WHERE machine = ? GROUP BY 1`,
     ),
     journal: db.prepare<[string, string], JournalRow>(
       "SELECT machine, id, version, event_id, event, decision, intents, at FROM journal WHERE machine = ? AND id = ? ORDER BY version",

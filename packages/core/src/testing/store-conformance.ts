@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { StoreUnavailableError } from "../errors.js";
+import type { Json } from "../json.js";
 import type { AcceptedWrite, EntityRef, StepWrite, Store } from "../ports.js";
 import { CommitOutcomeKind, OutboxStatus, TimerStatus } from "../ports.js";
 import { RunResultKind } from "../result.js";
@@ -451,6 +452,62 @@ export function runStoreConformance(options: ConformanceOptions): void {
             ["t_e"],
           );
           assert.deepEqual(await store.listEntities("tally", { limit: 2, after: "t_e" }), []);
+        }),
+      );
+
+      it(
+        "filters listed entities by id prefix and by the state's status, with the cursor",
+        withStore(async (store) => {
+          const states: [string, Json][] = [
+            ["t_aa", { status: "open" }],
+            ["t_ab", { status: "closed" }],
+            ["t_ac", { status: "open" }],
+            ["t_b", { status: "open" }],
+            ["t_ba", { status: 7 }],
+            ["t_c", ["open"]],
+          ];
+          for (const [id, state] of states) await commitOk(store, acceptedWrite(id, `evt_${id}`, 0, state));
+          await commitOk(store, {
+            ...acceptedWrite("t_ad", "evt_other", 0, { status: "open" }),
+            ref: { machine: "other", id: "t_ad" },
+          });
+          const ids = async (query: { limit: number; after?: string; idPrefix?: string; status?: string }) =>
+            (await store.listEntities("tally", query)).map((e) => e.id);
+          assert.deepEqual(await ids({ limit: 10, idPrefix: "t_a" }), ["t_aa", "t_ab", "t_ac"]);
+          assert.deepEqual(await ids({ limit: 10, idPrefix: "t_a", after: "t_aa" }), ["t_ab", "t_ac"]);
+          assert.deepEqual(await ids({ limit: 10, idPrefix: "t_b" }), ["t_b", "t_ba"]);
+          assert.deepEqual(await ids({ limit: 10, idPrefix: "t_%" }), [], "LIKE wildcards are plain characters");
+          assert.deepEqual(await ids({ limit: 10, idPrefix: "t__" }), []);
+          assert.deepEqual(await ids({ limit: 10, status: "open" }), ["t_aa", "t_ac", "t_b"]);
+          assert.deepEqual(await ids({ limit: 1, status: "open", after: "t_aa" }), ["t_ac"]);
+          assert.deepEqual(await ids({ limit: 10, status: "open", idPrefix: "t_a" }), ["t_aa", "t_ac"]);
+          assert.deepEqual(await ids({ limit: 10, status: "7" }), [], "only string statuses match");
+        }),
+      );
+
+      it(
+        "counts a machine's entities by the state's status, no status last",
+        withStore(async (store) => {
+          assert.deepEqual(await store.countEntities("tally"), []);
+          const states: [string, Json][] = [
+            ["t_a", { status: "open" }],
+            ["t_b", { status: "closed" }],
+            ["t_c", { status: "open" }],
+            ["t_d", { total: 1 }],
+            ["t_e", { status: 3 }],
+          ];
+          for (const [id, state] of states) await commitOk(store, acceptedWrite(id, `evt_${id}`, 0, state));
+          await commitOk(store, acceptedWrite("t_b", "evt_t_b2", 1, { status: "open" }));
+          await commitOk(store, {
+            ...acceptedWrite("t_x", "evt_other", 0, { status: "closed" }),
+            ref: { machine: "other", id: "t_x" },
+          });
+          assert.deepEqual(await store.countEntities("tally"), [
+            { status: "open", count: 3 },
+            { status: null, count: 2 },
+          ]);
+          assert.deepEqual(await store.countEntities("other"), [{ status: "closed", count: 1 }]);
+          assert.deepEqual(await store.countEntities("nobody"), []);
         }),
       );
 

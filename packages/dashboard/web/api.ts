@@ -1,0 +1,210 @@
+// Talking to the drover API: the token (kept in sessionStorage, sent as a header, never in a
+// URL), JSON calls, and RFC 9457 problems as errors.
+
+/** One problem a schema found: where, and what. */
+export interface Issue {
+  readonly path: readonly (string | number)[];
+  readonly message: string;
+  readonly code: string;
+}
+
+/** An RFC 9457 problem details body, with drover's `kind`. */
+export interface Problem {
+  readonly type?: string;
+  readonly title: string;
+  readonly status: number;
+  readonly detail?: string;
+  readonly kind?: string;
+  readonly reason?: string;
+  readonly issues?: readonly Issue[];
+}
+
+/** A call answered with an error status. */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly problem: Problem;
+
+  constructor(problem: Problem) {
+    super(problem.detail ?? problem.title);
+    this.status = problem.status;
+    this.problem = problem;
+  }
+}
+
+const TOKEN_KEY = "drover.token";
+
+/** The token of this browser tab's session (sessionStorage: gone when the tab closes). */
+export const session = {
+  token(): string | null {
+    return sessionStorage.getItem(TOKEN_KEY);
+  },
+  save(token: string): void {
+    sessionStorage.setItem(TOKEN_KEY, token);
+  },
+  clear(): void {
+    sessionStorage.removeItem(TOKEN_KEY);
+  },
+};
+
+const unauthorizedListeners = new Set<() => void>();
+
+/** Called when the API answers 401: the token is gone or no longer valid. */
+export function onUnauthorized(listener: () => void): () => void {
+  unauthorizedListeners.add(listener);
+  return () => unauthorizedListeners.delete(listener);
+}
+
+export interface CallOptions {
+  readonly method?: "GET" | "POST";
+  readonly body?: unknown;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Use this token instead of the session's (to check one before keeping it). */
+  readonly token?: string;
+  readonly signal?: AbortSignal;
+}
+
+/** Call the API with the session's token; resolves with the JSON body, rejects with {@link ApiError}. */
+export async function api<T>(path: string, options: CallOptions = {}): Promise<T> {
+  const token = options.token ?? session.token();
+  const headers: Record<string, string> = { accept: "application/json", ...options.headers };
+  if (token !== null) headers.authorization = `Bearer ${token}`;
+  if (options.body !== undefined) headers["content-type"] = "application/json";
+  const response = await fetch(path, {
+    method: options.method ?? "GET",
+    headers,
+    ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+    cache: "no-store",
+    credentials: "omit",
+  });
+  const text = await response.text();
+  let json: unknown;
+  try {
+    json = text === "" ? undefined : JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  if (!response.ok) {
+    if (response.status === 401 && options.token === undefined)
+      for (const listener of unauthorizedListeners) listener();
+    const problem =
+      json !== null && typeof json === "object" && "title" in json
+        ? (json as Problem)
+        : { title: response.statusText || "Error", status: response.status, detail: text.slice(0, 500) };
+    throw new ApiError(problem);
+  }
+  return json as T;
+}
+
+/** A path segment, percent-encoded (ids and intent ids may hold `/`, `?`, `#`…). */
+export function segment(value: string): string {
+  return encodeURIComponent(value);
+}
+
+// ─── The bodies this dashboard reads ───────────────────────────────────────────────────
+
+export type Json = null | boolean | number | string | readonly Json[] | { readonly [key: string]: Json };
+
+export interface TokenInfo {
+  readonly name: string | null;
+  readonly scopes: readonly ("read" | "write" | "admin")[];
+}
+
+export interface EntityCount {
+  readonly status: string | null;
+  readonly count: number;
+}
+
+export interface MachineSummary {
+  readonly name: string;
+  readonly total: number;
+  readonly states: readonly EntityCount[];
+  readonly internal: readonly string[];
+}
+
+export interface Entity {
+  readonly id: string;
+  readonly version: number;
+  readonly state: Json;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export interface EntityPage {
+  readonly items: readonly Entity[];
+  readonly nextCursor: string | null;
+}
+
+export interface IntentRecord {
+  readonly id: string;
+  readonly intent: Json;
+}
+
+export interface JournalEntry {
+  readonly version: number;
+  readonly eventId: string;
+  readonly event: Json;
+  readonly state: Json;
+  readonly intents: readonly IntentRecord[];
+  readonly at: string;
+}
+
+export interface OutboxRow {
+  readonly intentId: string;
+  readonly machine: string;
+  readonly entityId: string;
+  readonly intent: Json;
+  readonly status: "pending" | "done" | "dead";
+  readonly attempts: number;
+  readonly nextAttemptAt: string;
+  readonly lastError: string | null;
+  readonly createdAt: string;
+}
+
+export interface Stats {
+  readonly at: string;
+  readonly startedAt: string;
+  readonly results: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  readonly attempts: Readonly<Record<string, number>>;
+  readonly outbox: Readonly<Record<string, number>>;
+}
+
+export interface StepNotice {
+  readonly machine: string;
+  readonly id: string;
+  readonly kind: string;
+  readonly type: string | null;
+  readonly eventId: string | null;
+  readonly version?: number;
+  readonly status?: string | null;
+  readonly intents?: readonly string[];
+  readonly reason?: string;
+  readonly at: string;
+}
+
+export interface AttemptNotice {
+  readonly machine: string;
+  readonly entityId: string;
+  readonly intentId: string;
+  readonly intentType: string;
+  readonly outcome: "done" | "retry" | "dead";
+  readonly at: string;
+}
+
+/** The `type` of an event or intent, or `?`. */
+export function typeOf(value: Json | undefined): string {
+  if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+    const type = (value as { readonly [key: string]: Json }).type;
+    if (typeof type === "string") return type;
+  }
+  return "?";
+}
+
+/** The `status` member of a state (drover's naming convention for states), or `null`. */
+export function statusOf(state: Json | undefined): string | null {
+  if (state !== null && typeof state === "object" && !Array.isArray(state)) {
+    const status = (state as { readonly [key: string]: Json }).status;
+    if (typeof status === "string") return status;
+  }
+  return null;
+}

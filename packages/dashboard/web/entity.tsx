@@ -1,0 +1,183 @@
+import type { Entity, JournalEntry, OutboxRow } from "./api.js";
+import { ApiError, api, segment, statusOf, typeOf } from "./api.js";
+import type { Access } from "./app.js";
+import { StateDiagram, takenSteps } from "./diagram.js";
+import { EventFormPanel } from "./event-form.js";
+import { formatTime, json } from "./format.js";
+import { describe, useLive, useLoad } from "./hooks.js";
+import { OutboxTable } from "./outbox.js";
+import { cssName } from "./overview.js";
+import { to } from "./router.js";
+
+/** One entity: its state and version, its journal as a timeline, its outbox rows. */
+export function EntityPage({ machine, id, access }: { machine: string; id: string; access: Access }) {
+  const base = `/v1/${segment(machine)}/${segment(id)}`;
+  const entity = useLoad((signal) => api<Entity>(base, { signal }), [base]);
+  const history = useLoad(
+    (signal) => api<{ entries: JournalEntry[] }>(`${base}/history`, { signal }).then((body) => body.entries),
+    [base],
+  );
+  const outbox = useLoad(
+    (signal) =>
+      access.admin
+        ? api<{ items: OutboxRow[] }>(`${base}/outbox`, { signal }).then((body) => body.items)
+        : Promise.resolve(undefined),
+    [base, access.admin],
+  );
+  const reload = () => {
+    entity.reload();
+    history.reload();
+    outbox.reload();
+  };
+  useLive(
+    (message) =>
+      (message?.event === "step" && message.data.machine === machine && message.data.id === id) ||
+      (message?.event === "attempt" && message.data.machine === machine && message.data.entityId === id),
+    reload,
+    250,
+  );
+
+  const notFound = entity.error instanceof ApiError && entity.error.status === 404;
+  const status = statusOf(entity.data?.state);
+  return (
+    <>
+      <nav aria-label="Breadcrumb" class="crumbs">
+        <a href={to.overview()}>Overview</a> / <a href={to.machine(machine)}>{machine}</a> /{" "}
+        <span class="mono">{id}</span>
+      </nav>
+      <h1 tabIndex={-1} class="mono entity-title">
+        {id}
+      </h1>
+      {entity.error === undefined ? null : (
+        <p role="alert" class="error">
+          {notFound ? `There is no ${machine} ${id} (yet).` : describe(entity.error)}
+        </p>
+      )}
+      {entity.data === undefined ? null : (
+        <section class="summary" aria-label="Current state">
+          <dl class="facts">
+            <div>
+              <dt>State</dt>
+              <dd>
+                {status === null ? (
+                  <span class="muted">(no status)</span>
+                ) : (
+                  <span class={`badge state-${cssName(status)}`} data-testid="entity-status">
+                    {status}
+                  </span>
+                )}
+              </dd>
+            </div>
+            <div>
+              <dt>Version</dt>
+              <dd data-testid="entity-version">{entity.data.version}</dd>
+            </div>
+            <div>
+              <dt>Created</dt>
+              <dd>
+                <time dateTime={entity.data.createdAt}>{formatTime(entity.data.createdAt)}</time>
+              </dd>
+            </div>
+            <div>
+              <dt>Updated</dt>
+              <dd>
+                <time dateTime={entity.data.updatedAt}>{formatTime(entity.data.updatedAt)}</time>
+              </dd>
+            </div>
+          </dl>
+          <details>
+            <summary>State as JSON</summary>
+            <pre class="json">{json(entity.data.state)}</pre>
+          </details>
+        </section>
+      )}
+      {entity.data === undefined ? null : (
+        <section aria-labelledby="diagram-heading">
+          <h2 id="diagram-heading">State diagram</h2>
+          <StateDiagram machine={machine} current={status} taken={takenSteps(history.data ?? [], statusOf, typeOf)} />
+        </section>
+      )}
+      <section aria-labelledby="timeline-heading">
+        <h2 id="timeline-heading">Timeline</h2>
+        {history.error === undefined || notFound ? null : (
+          <p role="alert" class="error">
+            {describe(history.error)}
+          </p>
+        )}
+        <ol class="timeline">
+          {(history.data ?? []).map((entry) => (
+            <TimelineEntry key={entry.version} entry={entry} />
+          ))}
+        </ol>
+      </section>
+      <section aria-labelledby="entity-outbox-heading">
+        <h2 id="entity-outbox-heading">Outbox</h2>
+        {!access.admin ? (
+          <p class="muted">The outbox needs a token with the admin scope.</p>
+        ) : outbox.error !== undefined && !notFound ? (
+          <p role="alert" class="error">
+            {describe(outbox.error)}
+          </p>
+        ) : (
+          <OutboxTable rows={outbox.data ?? []} access={access} onRetried={reload} showEntity={false} />
+        )}
+      </section>
+      {access.write && entity.data !== undefined ? (
+        <EventFormPanel machine={machine} id={id} heading="Send an event" onSent={reload} />
+      ) : null}
+    </>
+  );
+}
+
+function TimelineEntry({ entry }: { entry: JournalEntry }) {
+  const status = statusOf(entry.state);
+  return (
+    <li class="timeline-entry">
+      <div class="timeline-head">
+        <span class="version" title="version">
+          v{entry.version}
+        </span>
+        <strong class="event-type">{typeOf(entry.event)}</strong>
+        {status === null ? null : (
+          <>
+            <span aria-hidden="true">→</span>
+            <span class="sr-only">led to</span>
+            <span class={`badge state-${cssName(status)}`}>{status}</span>
+          </>
+        )}
+        <time dateTime={entry.at} class="muted">
+          {formatTime(entry.at)}
+        </time>
+      </div>
+      <p class="muted small">
+        event id <span class="mono event-id">{entry.eventId}</span>
+      </p>
+      {entry.intents.length === 0 ? null : (
+        <p class="intents">
+          Intents:{" "}
+          {entry.intents.map((record, index) => (
+            <span key={record.id}>
+              {index === 0 ? null : ", "}
+              <span class="intent" title={record.id}>
+                {typeOf(record.intent)}
+              </span>
+            </span>
+          ))}
+        </p>
+      )}
+      <details>
+        <summary>Event, decision and intents as JSON</summary>
+        <h3 class="small">Event</h3>
+        <pre class="json">{json(entry.event)}</pre>
+        <h3 class="small">Decision (new state)</h3>
+        <pre class="json">{json(entry.state)}</pre>
+        {entry.intents.length === 0 ? null : (
+          <>
+            <h3 class="small">Intents</h3>
+            <pre class="json">{json(entry.intents)}</pre>
+          </>
+        )}
+      </details>
+    </li>
+  );
+}

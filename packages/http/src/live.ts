@@ -1,0 +1,171 @@
+import type { App, AttemptOutcome, AttemptReport, OutboxStatus, ResultReport, RunResultKind } from "@drover/core";
+import { RunResultKind as Kind } from "@drover/core";
+import { isoTime } from "./openapi.js";
+
+/**
+ * One event this server ran, as `GET /v1/stream` announces it (`event: step`). `version`,
+ * `status` and `intents` are set when it was processed, `reason` when it was rejected.
+ */
+export interface StepNotice {
+  readonly machine: string;
+  readonly id: string;
+  readonly kind: RunResultKind;
+  /** The event's `type`, if it had a string one. */
+  readonly type: string | null;
+  readonly eventId: string | null;
+  readonly version?: number;
+  /** The new state's `status` member (drover's state naming convention), or `null`. */
+  readonly status?: string | null;
+  readonly intents?: readonly string[];
+  readonly reason?: string;
+  /** When the server saw the result, ISO 8601. */
+  readonly at: string;
+}
+
+/** One attempt of the dispatcher at an intent (`event: attempt`). */
+export interface AttemptNotice {
+  readonly machine: string;
+  readonly entityId: string;
+  readonly intentId: string;
+  readonly intentType: string;
+  readonly outcome: AttemptOutcome;
+  readonly at: string;
+}
+
+/** `GET /v1/stats` and the stream's `event: stats`: counters since the server started. */
+export interface StatsBody {
+  readonly at: string;
+  readonly startedAt: string;
+  /** Results of the events run by this server, by machine and result kind. */
+  readonly results: Readonly<Record<string, Readonly<Partial<Record<RunResultKind, number>>>>>;
+  /** Dispatcher attempts by outcome (done, retry, dead). */
+  readonly attempts: Readonly<Record<AttemptOutcome, number>>;
+  /** Outbox rows by status, from the store (all processes). */
+  readonly outbox: Readonly<Record<OutboxStatus, number>>;
+}
+
+/** What {@link LiveFeed.subscribe} listeners receive. */
+export type LiveMessage =
+  | { readonly event: "step"; readonly data: StepNotice }
+  | { readonly event: "attempt"; readonly data: AttemptNotice };
+
+/**
+ * What this server's app does, as it happens: every event's result and every dispatcher
+ * attempt, fanned out to subscribers (the dashboard's stream), plus running counters. Only
+ * the work of this process is seen; the outbox figures come from the store.
+ *
+ * @example
+ * const live = new LiveFeed(app);
+ * const stop = live.subscribe((message) => console.log(message.event, message.data));
+ */
+export class LiveFeed {
+  readonly #app: App;
+  readonly #listeners = new Set<(message: LiveMessage) => void>();
+  readonly #results = new Map<string, Partial<Record<RunResultKind, number>>>();
+  readonly #attempts: Record<AttemptOutcome, number> = { done: 0, retry: 0, dead: 0 };
+  readonly #known: ReadonlySet<string>;
+  readonly #startedAt = Date.now();
+  readonly #unsubscribe: () => void;
+
+  constructor(app: App) {
+    this.#app = app;
+    // Counter keys come from our machine names only, never from what a caller typed.
+    this.#known = new Set(app.runtime.machines.keys());
+    for (const name of this.#known) this.#results.set(name, {});
+    this.#unsubscribe = app.observe({
+      onResult: (report) => this.#onResult(report),
+      onAttempt: (report) => this.#onAttempt(report),
+    });
+  }
+
+  /** Receive every message from now on; returns a function that stops it. */
+  subscribe(listener: (message: LiveMessage) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** The counters, and the outbox by status. */
+  async stats(): Promise<StatsBody> {
+    const outbox = await this.#app.store.outboxStats();
+    return {
+      at: isoTime(Date.now()),
+      startedAt: isoTime(this.#startedAt),
+      results: Object.fromEntries([...this.#results].map(([name, kinds]) => [name, { ...kinds }])),
+      attempts: { ...this.#attempts },
+      outbox,
+    };
+  }
+
+  close(): void {
+    this.#unsubscribe();
+    this.#listeners.clear();
+  }
+
+  #onResult({ machine, id, event, result }: ResultReport): void {
+    const counts = this.#results.get(machine);
+    if (counts === undefined) return; // an unknown machine: `invalid`, nothing to show
+    counts[result.kind] = (counts[result.kind] ?? 0) + 1;
+    if (this.#listeners.size === 0) return;
+    const type = typeOf(event);
+    const base = { machine, id, kind: result.kind, type, at: isoTime(Date.now()) };
+    let notice: StepNotice;
+    switch (result.kind) {
+      case Kind.Processed:
+        notice = {
+          ...base,
+          eventId: result.eventId,
+          version: result.version,
+          status: statusOf(result.state),
+          intents: result.intents.map((record) => typeOf(record.intent) ?? "?"),
+        };
+        break;
+      case Kind.Rejected:
+        notice = { ...base, eventId: result.eventId, version: result.version, reason: result.reason };
+        break;
+      case Kind.Duplicate:
+      case Kind.NotFound:
+      case Kind.Conflict:
+        notice = { ...base, eventId: result.eventId };
+        break;
+      case Kind.Invalid:
+        notice = { ...base, eventId: null, reason: result.reason };
+        break;
+      default: {
+        const _exhaustive: never = result;
+        throw new Error(`unknown result ${JSON.stringify(_exhaustive)}`);
+      }
+    }
+    this.#emit({ event: "step", data: notice });
+  }
+
+  #onAttempt({ machine, entityId, intentId, intentType, outcome }: AttemptReport): void {
+    if (outcome in this.#attempts) this.#attempts[outcome]++;
+    if (this.#listeners.size === 0) return;
+    this.#emit({
+      event: "attempt",
+      data: { machine, entityId, intentId, intentType, outcome, at: isoTime(Date.now()) },
+    });
+  }
+
+  #emit(message: LiveMessage): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(message);
+      } catch {
+        // A listener's trouble (a closed socket) is its own; the others still hear.
+      }
+    }
+  }
+}
+
+function typeOf(value: unknown): string | null {
+  if (value === null || typeof value !== "object") return null;
+  const type = (value as { type?: unknown }).type;
+  return typeof type === "string" ? type : null;
+}
+
+function statusOf(state: unknown): string | null {
+  if (state === null || typeof state !== "object" || Array.isArray(state)) return null;
+  const status = (state as { status?: unknown }).status;
+  return typeof status === "string" ? status : null;
+}
