@@ -13,7 +13,8 @@ import {
 import { serve, settingsFromEnv } from "@drover/http";
 import { SqliteStore } from "@drover/sqlite";
 import { pino } from "pino";
-import { noteEffects, notes } from "./notes.js";
+import { noteEffects } from "./note-effects.js";
+import { notes } from "./notes.js";
 
 const logger = pino({ level: process.env.DROVER_LOG_LEVEL ?? "warn" });
 const settings = settingsFromEnv();

@@ -2,13 +2,13 @@
 // free-text title (so a test can send markup and see it rendered as text) and an Announce
 // intent whose effect fails for good while the test says the channel is down (so a test can
 // make a dead letter, fix the cause, and retry it). Not part of any public API.
-import { existsSync } from "node:fs";
-import { accept, defineEffects, defineMachine, PermanentEffectError, reject } from "@drover/core";
+import { accept, defineMachine, reject } from "@drover/core";
 import { z } from "zod";
 
 const NoteId = z.string().regex(/^note_[a-z0-9]{1,24}$/);
 
-const NoteStatus = z.enum(["draft", "published", "archived"]);
+/** Where a note is in its life: the `status` of its state. */
+export const NoteStatus = { Draft: "draft", Published: "published", Archived: "archived" } as const;
 
 const Write = z.strictObject({
   type: z.literal("Write"),
@@ -18,40 +18,37 @@ const Write = z.strictObject({
 const Publish = z.strictObject({ type: z.literal("Publish") });
 const Archive = z.strictObject({ type: z.literal("Archive") });
 
+/** Why the notes machine refuses an event. */
+export const NoteRejection = {
+  AlreadyWritten: "already_written",
+  NotADraft: "not_a_draft",
+  AlreadyArchived: "already_archived",
+} as const;
+
 const Announce = z.strictObject({ type: z.literal("Announce"), title: z.string() });
 
 /** Notes: `Write` drafts one, `Publish` publishes it and asks for an `Announce`, `Archive` ends it. */
 export const notes = defineMachine({
   name: "notes",
   id: NoteId,
-  state: z.strictObject({ status: NoteStatus, title: z.string(), pinned: z.boolean() }),
+  state: z.strictObject({ status: z.enum(NoteStatus), title: z.string(), pinned: z.boolean() }),
   events: z.discriminatedUnion("type", [Write, Publish, Archive]),
   intents: z.discriminatedUnion("type", [Announce]),
-  rejections: z.enum(["already_written", "not_a_draft", "archived"]),
+  rejections: z.enum(NoteRejection),
   creates: ["Write"],
-  create: (event) => accept({ status: "draft" as const, title: event.title, pinned: event.pinned ?? false }),
+  create: (event) => accept({ status: NoteStatus.Draft, title: event.title, pinned: event.pinned ?? false }),
   handle: (state, event) => {
     switch (event.type) {
       case "Write":
-        return reject("already_written", "this note exists already");
+        return reject(NoteRejection.AlreadyWritten, "this note exists already");
       case "Publish":
-        if (state.status !== "draft") return reject("not_a_draft", `cannot publish a note that is ${state.status}`);
-        return accept({ ...state, status: "published" as const }, { type: "Announce" as const, title: state.title });
+        if (state.status !== NoteStatus.Draft)
+          return reject(NoteRejection.NotADraft, `cannot publish a note that is ${state.status}`);
+        return accept({ ...state, status: NoteStatus.Published }, { type: "Announce" as const, title: state.title });
       case "Archive":
-        if (state.status === "archived") return reject("archived", "the note is archived already");
-        return accept({ ...state, status: "archived" as const });
+        if (state.status === NoteStatus.Archived)
+          return reject(NoteRejection.AlreadyArchived, "the note is archived already");
+        return accept({ ...state, status: NoteStatus.Archived });
     }
   },
 });
-
-/** The Announce effect: refused for good while the file `downFlag` exists. */
-export function noteEffects(downFlag: string | undefined) {
-  return defineEffects(notes, {
-    Announce: async () => {
-      if (downFlag !== undefined && existsSync(downFlag)) {
-        throw new PermanentEffectError("the announcement channel refused the message: channel is closed");
-      }
-      return [];
-    },
-  });
-}
