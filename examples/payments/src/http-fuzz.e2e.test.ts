@@ -682,7 +682,9 @@ describe("fuzzing the payments server over HTTP", () => {
             typeof answer.json === "object" &&
             (answer.json as { kind?: unknown } | null)?.kind === "processed"
           ) {
-            record(answer, request.idempotencyKey === null ? null : (headers["idempotency-key"] ?? null));
+            // HTTP drops spaces and tabs around a header value (RFC 9110 §5.5): the server sees the key trimmed.
+            const sentKey = headers["idempotency-key"]?.replace(/^[ \t]+|[ \t]+$/g, "");
+            record(answer, request.idempotencyKey === null ? null : (sentKey ?? null));
           }
         } catch (error) {
           sent.push({ request, method, path, rank, error: String(error), bytes: payload?.length ?? 0 });
