@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { SCENARIO_EPOCH, scenario } from "@drover/core/testing";
+import { exploreMachine } from "@drover/core";
+import { recordTransitions, SCENARIO_EPOCH, scenario } from "@drover/core/testing";
 import type { z } from "zod";
 import { OperatorId, PaymentId } from "./ids.js";
 import type { Currency } from "./money.js";
@@ -23,7 +24,9 @@ const intent = (input: z.input<typeof PaymentIntent>): PaymentIntent => PaymentI
 const units = (n: number): MinorUnits => MinorUnits.parse(n);
 
 const ID = PaymentId.parse("pay_0123456789abcdef");
-const payment = () => scenario(payments, ID);
+// Every scenario runs through a recorder, so the last test can check the diagram against them.
+const recorder = recordTransitions(payments);
+const payment = () => scenario(recorder.machine, ID);
 
 const request = (amount: number, currency: Currency = "EUR") =>
   event({ type: "RequestPayment", amount, currency, customerId: "cus_42" });
@@ -505,5 +508,17 @@ describe("payments: wire format", () => {
   it("refuses a stray field in a state", () => {
     const state = { ...payment().given(small).state, declineReason: "no" };
     assert.equal(PaymentState.safeParse(state).success, false);
+  });
+});
+
+// Runs last (node:test runs a file's top-level tests in order), after every scenario above.
+describe("payments: the diagram", () => {
+  it("has every transition the scenarios above take", () => {
+    const taken = recorder.transitions();
+    assert.ok(taken.length >= 15, `the scenarios took only ${taken.length} transitions`);
+    const graph = exploreMachine(payments);
+    const drawn = new Set(graph.transitions.map((t) => `${t.from ?? "[*]"} --${t.event}--> ${t.to}`));
+    const missing = taken.map((t) => `${t.from ?? "[*]"} --${t.event}--> ${t.to}`).filter((t) => !drawn.has(t));
+    assert.deepEqual(missing, []);
   });
 });

@@ -1,6 +1,8 @@
 export type { AppObserver, AppOptions, ResultReport } from "./app.js";
 export { App } from "./app.js";
 export { randomIds, systemClock, uuidv7 } from "./clock.js";
+export type { ExploreOptions, MachineGraph, Transition } from "./diagram.js";
+export { exploreMachine, stateName, toMermaid } from "./diagram.js";
 export type { AttemptReport, Backoff, DispatcherOptions, DispatcherSettings, RunFunction } from "./dispatcher.js";
 export { AttemptOutcome, Dispatcher, EffectTimeoutError, FollowUpError, PermanentEffectError } from "./dispatcher.js";
 export type { EffectContext, EffectHandler, EffectHandlers, Effects, FollowUp } from "./effects.js";

@@ -6,3 +6,5 @@ export { acceptedWrite, rejectionWrite, STEP_EPOCH } from "./step-writes.js";
 export type { ConformanceOptions, TestApi } from "./store-conformance.js";
 export { runStoreConformance } from "./store-conformance.js";
 export { TALLY_LIMIT, TallyId, TallyRejection, tallyMachine } from "./tally-machine.js";
+export type { TransitionRecorder } from "./transitions.js";
+export { recordTransitions } from "./transitions.js";

@@ -1,0 +1,56 @@
+import type { Transition } from "../diagram.js";
+import { stateName } from "../diagram.js";
+import type { Machine, Typed } from "../machine.js";
+import { DecisionKind } from "../machine.js";
+
+/** A machine that notes every transition it takes, and what it noted. */
+export interface TransitionRecorder<M> {
+  /** The same machine, noting each accepted step of `create` and `handle`. */
+  readonly machine: M;
+  /** The distinct transitions taken so far, in the order first taken. */
+  transitions(): Transition[];
+}
+
+/**
+ * Wrap a machine so that every accepted step is noted as (state name before, event type, state
+ * name after): run your domain tests through `recorder.machine`, then check that the explored
+ * diagram has every transition they took.
+ *
+ * @example
+ * const recorder = recordTransitions(payments);
+ * scenario(recorder.machine, id).given(request).when(cancel).accepted({ status: "cancelled" });
+ * const graph = exploreMachine(payments);
+ * for (const t of recorder.transitions()) assert.ok(graph.transitions.some((g) => g.from === t.from && g.event === t.event && g.to === t.to));
+ */
+export function recordTransitions<
+  Name extends string,
+  Id extends string,
+  State,
+  Event extends Typed,
+  Intent extends Typed,
+  Reason extends string,
+  In,
+>(
+  machine: Machine<Name, Id, State, Event, Intent, Reason, In>,
+): TransitionRecorder<Machine<Name, Id, State, Event, Intent, Reason, In>> {
+  const seen = new Map<string, Transition>();
+  const note = (from: string | null, event: Typed, state: unknown) => {
+    const to = stateName(state) ?? "?";
+    const key = `${from}\u0000${event.type}\u0000${to}`;
+    if (!seen.has(key)) seen.set(key, { from, event: event.type, to });
+  };
+  const recording: Machine<Name, Id, State, Event, Intent, Reason, In> = Object.freeze({
+    ...machine,
+    create: (event: Event, ctx: Parameters<typeof machine.create>[1]) => {
+      const decision = machine.create(event, ctx);
+      if (decision.kind === DecisionKind.Accepted) note(null, event, decision.state);
+      return decision;
+    },
+    handle: (state: State, event: Event, ctx: Parameters<typeof machine.handle>[2]) => {
+      const decision = machine.handle(state, event, ctx);
+      if (decision.kind === DecisionKind.Accepted) note(stateName(state) ?? "?", event, decision.state);
+      return decision;
+    },
+  });
+  return { machine: recording, transitions: () => [...seen.values()] };
+}
