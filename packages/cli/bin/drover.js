@@ -17,7 +17,13 @@ if (!existsSync(main)) {
     process.exit(3);
   }
   process.stderr.write("drover: building the workspaces first (tsc -b)…\n");
-  const built = spawnSync(process.execPath, [tsc, "-b", join(root, "tsconfig.json")], { stdio: "inherit" });
-  if (built.status !== 0) process.exit(3);
+  const build = (...args) => spawnSync(process.execPath, [tsc, "-b", ...args], { stdio: "inherit" }).status === 0;
+  // A stale tsconfig.tsbuildinfo beside a deleted dist makes tsc think the package is built.
+  const built =
+    build(join(root, "tsconfig.json")) && (existsSync(main) || build("--force", join(packageDir, "tsconfig.json")));
+  if (!built || !existsSync(main)) {
+    process.stderr.write("drover: the build failed; run npm run build to see why\n");
+    process.exit(3);
+  }
 }
 await import(new URL(`file://${main}`).href);
