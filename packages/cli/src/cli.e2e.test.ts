@@ -370,15 +370,21 @@ describe("drover diagram", () => {
 });
 
 describe("drover migrate and token create", () => {
-  it("migrates a new SQLite file and reports its schema version", () => {
+  it("migrates a new SQLite file and reports the versions before and after", () => {
     const dir = tempDir();
     const ran = drover(["migrate", "--db", `sqlite:${join(dir, "new.db")}`, "--json"]);
     assert.equal(ran.code, 0, ran.stderr);
     const report = JSON.parse(ran.stdout);
-    assert.ok(Number.isInteger(report.schemaVersion) && report.schemaVersion >= 1);
-    assert.match(
-      drover(["migrate", "--db", `sqlite:${join(dir, "new.db")}`]).stdout,
-      /drover schema version \d+, up to date/,
+    assert.equal(report.from, 0);
+    assert.ok(report.to >= 1);
+    assert.deepEqual(
+      report.applied,
+      Array.from({ length: report.to }, (_, i) => i + 1),
+    );
+    const again = drover(["migrate", "--db", `sqlite:${join(dir, "new.db")}`]);
+    assert.equal(
+      again.stdout,
+      `sqlite:${join(dir, "new.db")}: drover schema version ${report.to}, nothing to migrate\n`,
     );
   });
 

@@ -1,4 +1,3 @@
-import type { Store } from "@drover/core";
 import { InvalidReason, OutboxStatus, RunResultKind, Runtime } from "@drover/core";
 import { parseScopes, TokenStore } from "@drover/http";
 import { Command, CommanderError, Option } from "commander";
@@ -18,6 +17,7 @@ import {
 } from "./format.js";
 import { replayCommand } from "./replay-command.js";
 import { serveUntilSignalled } from "./serve.js";
+import type { OpenedStore } from "./store.js";
 import { describeDb, openStore, resolveDataDir, resolveDb } from "./store.js";
 
 /** Options every command takes. */
@@ -97,7 +97,7 @@ function buildProgram(io: CliIo, done: (outcome: Outcome) => void): Command {
     findConfig(globals(command).config, io.cwd) === undefined ? undefined : config(command);
   const dbOption = () =>
     new Option("--db <url>", "sqlite:PATH or postgres://… (default: DROVER_DB, else sqlite:./data/drover.db)");
-  const withStore = async <T>(db: string, use: (store: Store) => Promise<T>): Promise<T> => {
+  const withStore = async <T>(db: string, use: (store: OpenedStore) => Promise<T>): Promise<T> => {
     const store = await openStore(db);
     try {
       return await use(store);
@@ -314,12 +314,14 @@ function buildProgram(io: CliIo, done: (outcome: Outcome) => void): Command {
     .action(async (_options: unknown, command: Command) => {
       const cfg = await optionalConfig(command);
       const db = dbOf(command, cfg);
-      const info = await withStore(db, async (store) => (store as Store & { info(): unknown }).info());
-      const version = (info as { schemaVersion?: unknown }).schemaVersion;
+      const { from, to, applied } = await withStore(db, async (store) => store.migration);
+      const where = describeDb(db);
       print(
         globals(command).json
-          ? JSON.stringify({ db: describeDb(db), schemaVersion: version })
-          : `${describeDb(db)}: drover schema version ${String(version)}, up to date`,
+          ? JSON.stringify({ db: where, from, to, applied })
+          : applied.length === 0
+            ? `${where}: drover schema version ${to}, nothing to migrate`
+            : `${where}: migrated from drover schema version ${from} to ${to} (applied ${applied.join(", ")})`,
       );
       done(ExitCode.Ok);
     });

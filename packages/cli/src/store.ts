@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import type { Store } from "@drover/core";
+import type { MigrationReport } from "@drover/postgres";
 import { PostgresStore } from "@drover/postgres";
 import { SqliteStore } from "@drover/sqlite";
 import type { ConfigDefaults } from "./config.js";
@@ -37,8 +38,11 @@ export function resolveDataDir(flag: string | undefined, env: NodeJS.ProcessEnv,
   return flag ?? (env.DROVER_DATA_DIR || undefined) ?? defaults?.dataDir ?? "./data";
 }
 
+/** A store the CLI opened: a {@link Store} that also says what opening migrated. */
+export type OpenedStore = Store & { readonly migration: MigrationReport };
+
 /** Open (and migrate) the store `db` names. Unreachable databases throw `StoreUnavailableError` (exit 3). */
-export async function openStore(db: string): Promise<Store & { info(): unknown }> {
+export async function openStore(db: string): Promise<OpenedStore> {
   if (db.startsWith("sqlite:")) return SqliteStore.open({ path: db.slice("sqlite:".length) });
   return PostgresStore.open({ url: db, poolSize: 2, connectTimeoutMs: 5_000 });
 }
