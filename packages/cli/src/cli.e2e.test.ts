@@ -434,7 +434,7 @@ describe("drover errors", () => {
 });
 
 describe("drover serve", () => {
-  it("serves the config's app with flags over env, prints the address and admin token, and stops on SIGTERM", async () => {
+  it("serves the config's app with flags over env, prints the address and admin token, and stops on SIGTERM; a taken port is exit 3", async () => {
     const dir = tempDir();
     const child = spawn(
       process.execPath,
@@ -468,6 +468,9 @@ describe("drover serve", () => {
       body: REQUEST,
     });
     assert.equal(sent.status, 200);
+    const taken = drover(["serve", "--port", new URL(url).port, "--data-dir", tempDir()]);
+    assert.equal(taken.code, 3);
+    assertOneLine(taken, /cannot listen on 127\.0\.0\.1:\d+ \(EADDRINUSE\); pick another --port/);
     child.kill("SIGTERM");
     assert.equal(await exited, 0, output);
   });

@@ -59,11 +59,14 @@ export async function serveConfig(
   const logger = pino({ level: env.DROVER_LOG_LEVEL ?? "info" });
   const store: Store = await openStore(db);
   let running: Awaited<ReturnType<typeof serve>>;
+  let app: App | undefined;
   try {
     const effects = (await config.effects?.({ env, logger })) ?? [];
-    const app = new App({ store, machines: config.machines, effects, logger });
+    app = new App({ store, machines: config.machines, effects, logger });
     running = await serve(app, settings, { logger });
   } catch (error) {
+    // serve starts the dispatcher and scheduler before it listens: stop them before the store.
+    await app?.stop({ timeoutMs: 1_000 });
     await store.close();
     const code = (error as NodeJS.ErrnoException | undefined)?.code;
     if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL") {
