@@ -36,13 +36,17 @@ interface Ran {
 }
 
 /** Run `drover …` to completion. Runs in the repo root (where drover.config.ts is) unless told. */
-function drover(args: readonly string[], options: { cwd?: string; env?: Record<string, string> } = {}): Ran {
+function drover(
+  args: readonly string[],
+  options: { cwd?: string; env?: Record<string, string>; input?: string } = {},
+): Ran {
   const env: Record<string, string | undefined> = { ...process.env, DROVER_DB: undefined, DROVER_DATA_DIR: undefined };
   const run = spawnSync(process.execPath, [BIN, ...args], {
     cwd: options.cwd ?? ROOT,
     env: { ...env, DROVER_LOG_LEVEL: "warn", ...options.env } as NodeJS.ProcessEnv,
     encoding: "utf8",
     timeout: 60_000,
+    ...(options.input === undefined ? {} : { input: options.input }),
   });
   return { code: run.status, stdout: run.stdout, stderr: run.stderr };
 }
@@ -99,12 +103,12 @@ describe("drover send, inspect, history", () => {
   const db = `sqlite:${join(dir, "drover.db")}`;
   const id = newId();
 
-  it("creates a payment (exit 0) and prints the result, as text and as JSON", () => {
+  it("creates a payment (exit 0) and prints the result, as text and as JSON (event from stdin with -)", () => {
     const text = drover(["send", "payments", id, REQUEST, "--db", db]);
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, new RegExp(`processed: payments ${id} is at version 1 \\(authorizing\\)`));
     assert.match(text.stdout, /AuthorizeWithProvider/);
-    const json = drover(["send", "payments", newId(), REQUEST, "--db", db, "--json"]);
+    const json = drover(["send", "payments", newId(), "-", "--db", db, "--json"], { input: REQUEST });
     assert.equal(json.code, 0);
     const result = JSON.parse(json.stdout);
     assert.equal(result.kind, "processed");

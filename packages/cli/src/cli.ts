@@ -33,6 +33,8 @@ export interface CliIo {
   readonly cwd: string;
   readonly stdout: NodeJS.WriteStream | NodeJS.WritableStream;
   readonly stderr: NodeJS.WriteStream | NodeJS.WritableStream;
+  /** Where `send … -` reads its event from (default: none, so `-` is refused). */
+  readonly stdin?: NodeJS.ReadableStream;
 }
 
 /** What a command's action hands back: an exit code, or `"running"` for `serve`. */
@@ -147,7 +149,7 @@ function buildProgram(io: CliIo, done: (outcome: Outcome) => void): Command {
     .description("apply one event to one entity through the runtime (no HTTP) and print the result")
     .argument("<machine>", "machine name, e.g. payments")
     .argument("<id>", "entity id")
-    .argument("<event-json>", `the event as a JSON object, e.g. ${EVENT_EXAMPLE}`)
+    .argument("<event-json>", `the event as a JSON object, e.g. ${EVENT_EXAMPLE}; - reads it from stdin`)
     .option("--idempotency-key <key>", "the event's id: sending it again answers the first outcome (duplicate)")
     .option("--internal", "allow an event type that only drover sends (effect follow-ups, timers), for repairs")
     .addOption(dbOption())
@@ -165,7 +167,7 @@ function buildProgram(io: CliIo, done: (outcome: Outcome) => void): Command {
       ) => {
         const cfg = await config(command);
         const machine = machineNamed(cfg, machineName);
-        const event = parseEvent(eventJson);
+        const event = parseEvent(eventJson === "-" ? await readAll(io.stdin) : eventJson);
         const type = (event as { type?: unknown }).type;
         if (typeof type === "string" && machine.internal.includes(type) && options.internal !== true) {
           throw new CliError(
@@ -399,6 +401,14 @@ function parseEvent(text: string): object {
   return event;
 }
 
+async function readAll(stream: NodeJS.ReadableStream | undefined): Promise<string> {
+  if (stream === undefined)
+    throw new CliError("<event-json> is -, but there is no stdin to read it from", ExitCode.Usage);
+  let text = "";
+  for await (const chunk of stream) text += typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
+  return text;
+}
+
 function notFound(machine: string, id: string, creates: readonly string[]): CliError {
   return new CliError(`no ${machine} ${id}; it is created by ${creates.join(" or ")} (drover send)`, ExitCode.Rejected);
 }
@@ -425,5 +435,5 @@ function stackOf(error: unknown): string {
 }
 
 function defaultIo(): CliIo {
-  return { env: process.env, cwd: process.cwd(), stdout: process.stdout, stderr: process.stderr };
+  return { env: process.env, cwd: process.cwd(), stdout: process.stdout, stderr: process.stderr, stdin: process.stdin };
 }
