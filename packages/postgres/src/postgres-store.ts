@@ -27,6 +27,7 @@ import pg from "pg";
 import type { LoadRequest } from "./group-loader.js";
 import { GroupLoader } from "./group-loader.js";
 import { channelFor, checkSchemaName, quoteIdent, truncateBytes } from "./identifiers.js";
+import type { MigrationReport } from "./migrations.js";
 import { migrate } from "./migrations.js";
 import { NotificationListener } from "./notifications.js";
 import type { EntityRow, InboxRow, JournalRow, LoadRow, OutboxRow, StepRow, TimerRow } from "./rows.js";
@@ -128,6 +129,7 @@ export class PostgresStore implements Store {
   readonly #channel: string;
   readonly #listener: NotificationListener;
   readonly #loader = new GroupLoader((batch) => this.#loadMany(batch), MAX_LOAD_BATCH);
+  #migration: MigrationReport = { from: 0, to: 0, applied: [] };
   #closed = false;
 
   private constructor(settings: Settings) {
@@ -190,10 +192,15 @@ export class PostgresStore implements Store {
     }
     const failure = watchClient(client);
     try {
-      await migrate(client, this.#settings.schema);
+      this.#migration = await migrate(client, this.#settings.schema);
     } finally {
       client.release(failure.error);
     }
+  }
+
+  /** What opening did to the schema: the version before and after, and the migrations applied. */
+  get migration(): MigrationReport {
+    return this.#migration;
   }
 
   /** Server, schema, schema version and channel of the store, for health checks and diagnostics. */

@@ -116,6 +116,20 @@ describe("SqliteStore: migrations", () => {
     assert.deepEqual(again, first);
   });
 
+  it("reports what opening migrated: everything on a new file, nothing on the next open", async () => {
+    const path = freshPath();
+    const first = SqliteStore.open({ path });
+    const second = SqliteStore.open({ path });
+    try {
+      const latest = migrations.length;
+      assert.deepEqual(first.migration, { from: 0, to: latest, applied: migrations.map((m) => m.version) });
+      assert.deepEqual(second.migration, { from: latest, to: latest, applied: [] });
+    } finally {
+      await first.close();
+      await second.close();
+    }
+  });
+
   it("knows two schema versions", () => {
     assert.deepEqual(
       migrations.map((migration) => migration.version),

@@ -27,6 +27,7 @@ import {
   TimerStatus,
 } from "@drover/core";
 import Database from "better-sqlite3";
+import type { MigrationReport } from "./migrations.js";
 import { migrate } from "./migrations.js";
 import type {
   ClaimedOutboxRow,
@@ -107,6 +108,7 @@ export class SqliteStore implements Store {
   readonly #batchWithoutSavepoints: (steps: readonly StepWrite[]) => CommitOutcome[];
   readonly #claimOutbox: (claim: ClaimParams) => ClaimedOutboxRow[];
   readonly #claimTimers: (claim: ClaimParams) => ClaimedTimerRow[];
+  readonly #migration: MigrationReport;
   #closed = false;
 
   /**
@@ -135,7 +137,9 @@ export class SqliteStore implements Store {
         `SqliteStore busyTimeout must be a non-negative integer of milliseconds, got ${busyTimeout}`,
       );
     }
-    this.#db = connect(this.#options);
+    const connected = connect(this.#options);
+    this.#db = connected.db;
+    this.#migration = connected.migration;
     this.#sql = prepare(this.#db);
     // Called inside #batch, the same function runs in a savepoint: a failing step rolls back alone.
     const transaction = this.#db.transaction((step: StepWrite) => this.#apply(step));
@@ -171,6 +175,11 @@ export class SqliteStore implements Store {
   }
 
   /** The file, journal mode, durability and schema version of the open connection. */
+  /** What opening did to the schema: the version before and after, and the migrations applied. */
+  get migration(): MigrationReport {
+    return this.#migration;
+  }
+
   info(): SqliteStoreInfo {
     this.#live();
     return {
@@ -499,7 +508,10 @@ function claimParams(query: ClaimQuery): ClaimParams | undefined {
 }
 
 /** Open the file in WAL mode and migrate it; every failure becomes one clear error. */
-function connect({ path, synchronous, busyTimeout }: Required<SqliteStoreOptions>): Database.Database {
+function connect({ path, synchronous, busyTimeout }: Required<SqliteStoreOptions>): {
+  db: Database.Database;
+  migration: MigrationReport;
+} {
   let db: Database.Database | undefined;
   try {
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
@@ -513,8 +525,7 @@ function connect({ path, synchronous, busyTimeout }: Required<SqliteStoreOptions
     // pages in memory instead of spilling them to temporary files.
     db.pragma("temp_store = MEMORY");
     db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
-    migrate(db, path);
-    return db;
+    return { db, migration: migrate(db, path) };
   } catch (error) {
     db?.close();
     if (error instanceof ConfigurationError) throw error;

@@ -1,0 +1,140 @@
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { AnyMachine, Effects, Logger } from "@drover/core";
+import { CliError, ExitCode } from "./exit-code.js";
+
+/** What an effects factory is given when `drover serve` wires the app. */
+export interface EffectsContext {
+  /** The environment (`process.env`), for settings such as a provider's URL. */
+  readonly env: NodeJS.ProcessEnv;
+  readonly logger: Logger;
+}
+
+/** Defaults of the settings `drover serve` and the data commands take (flags and env win). */
+export interface ConfigDefaults {
+  /** `sqlite:PATH` or `postgres://…` (else `DROVER_DB`, else `sqlite:<data dir>/drover.db`). */
+  readonly db?: string;
+  /** Where tokens (and the default SQLite file) live (default `./data`). */
+  readonly dataDir?: string;
+  readonly port?: number;
+  readonly host?: string;
+}
+
+/**
+ * A drover application as the CLI and the server find it in `drover.config.ts`: its machines,
+ * a factory for its effect handlers, and defaults.
+ */
+export interface DroverConfig {
+  /** A name for messages: `drover <name> listening on …` (default `"app"`). */
+  readonly name?: string;
+  readonly machines: readonly AnyMachine[];
+  /** Makes the effect handlers; only `drover serve` calls it (the other commands run no effects). */
+  readonly effects?: (context: EffectsContext) => readonly Effects[] | Promise<readonly Effects[]>;
+  readonly defaults?: ConfigDefaults;
+}
+
+/**
+ * Declare the application in `drover.config.ts` (or `.js`, `.mjs`): the CLI and `drover serve`
+ * load its default export. Returns its argument, typed.
+ *
+ * @example
+ * // drover.config.ts
+ * import { defineConfig } from "@drover/cli";
+ * import { doors, doorEffects } from "./src/doors.js";
+ *
+ * export default defineConfig({
+ *   name: "doors",
+ *   machines: [doors],
+ *   effects: ({ env }) => [doorEffects({ bellUrl: env.BELL_URL ?? "http://127.0.0.1:9000" })],
+ *   defaults: { db: "sqlite:./data/doors.db" },
+ * });
+ */
+export function defineConfig(config: DroverConfig): DroverConfig {
+  return config;
+}
+
+/** The file names looked for in the working directory, in this order. */
+export const CONFIG_FILES = ["drover.config.ts", "drover.config.js", "drover.config.mjs"] as const;
+
+/** A loaded config and where it came from. */
+export interface LoadedConfig {
+  readonly path: string;
+  readonly config: DroverConfig;
+}
+
+/** Where the config is: `--config PATH`, else the first of {@link CONFIG_FILES} in `cwd`; undefined if none. */
+export function findConfig(explicit: string | undefined, cwd: string): string | undefined {
+  if (explicit !== undefined) {
+    const path = resolve(cwd, explicit);
+    if (!existsSync(path)) {
+      throw new CliError(`config file ${path} does not exist; fix the --config path`, ExitCode.Usage);
+    }
+    return path;
+  }
+  return CONFIG_FILES.map((name) => resolve(cwd, name)).find((path) => existsSync(path));
+}
+
+/**
+ * Load the config: `--config PATH` or `drover.config.ts|js|mjs` in `cwd`. TypeScript configs
+ * are loaded through jiti (Node 20 cannot import `.ts` itself). Throws a {@link CliError}
+ * (exit 2) when there is none or it is not a config.
+ */
+export async function loadConfig(explicit: string | undefined, cwd: string): Promise<LoadedConfig> {
+  const path = findConfig(explicit, cwd);
+  if (path === undefined) {
+    throw new CliError(
+      `no drover.config.ts (or .js, .mjs) in ${cwd}; run drover where your config is, or pass --config PATH`,
+      ExitCode.Usage,
+    );
+  }
+  let loaded: unknown;
+  try {
+    loaded = await importConfig(path);
+  } catch (error) {
+    const why = error instanceof Error ? error.message.split("\n")[0] : String(error);
+    throw new CliError(`cannot load config ${path}: ${why}`, ExitCode.Usage, { cause: error });
+  }
+  return { path, config: checkConfig(loaded, path) };
+}
+
+async function importConfig(path: string): Promise<unknown> {
+  if (/\.[cm]?ts$/.test(path)) {
+    const { createJiti } = await import("jiti");
+    const jiti = createJiti(import.meta.url, { moduleCache: true, fsCache: false });
+    return jiti.import(path, { default: true });
+  }
+  const module = (await import(pathToFileURL(path).href)) as { default?: unknown };
+  return module.default;
+}
+
+function checkConfig(value: unknown, path: string): DroverConfig {
+  const fix = "export default defineConfig({ machines: [...] })";
+  if (typeof value !== "object" || value === null) {
+    throw new CliError(`config ${path} has no default export object; ${fix}`, ExitCode.Usage);
+  }
+  const config = value as Partial<DroverConfig>;
+  if (!Array.isArray(config.machines) || config.machines.length === 0) {
+    throw new CliError(`config ${path} names no machines; ${fix}`, ExitCode.Usage);
+  }
+  for (const machine of config.machines as unknown[]) {
+    const m = machine as Partial<AnyMachine> | null;
+    if (typeof m?.name !== "string" || typeof m.handle !== "function" || typeof m.schemas !== "object") {
+      throw new CliError(`config ${path} lists something that is not a machine (use defineMachine)`, ExitCode.Usage);
+    }
+  }
+  if (config.effects !== undefined && typeof config.effects !== "function") {
+    throw new CliError(`config ${path}: effects must be a function ({ env, logger }) => Effects[]`, ExitCode.Usage);
+  }
+  return config as DroverConfig;
+}
+
+/** The machine named `name`, or a usage error listing the known ones. */
+export function machineNamed(config: DroverConfig, name: string): AnyMachine {
+  const machine = config.machines.find((m) => m.name === name);
+  if (machine === undefined) {
+    const known = config.machines.map((m) => m.name).join(", ");
+    throw new CliError(`unknown machine "${name}"; this config has: ${known}`, ExitCode.Usage);
+  }
+  return machine;
+}

@@ -1,0 +1,17 @@
+/**
+ * The `drover` command line, and what a `drover.config.ts` is made with.
+ *
+ * @example
+ * // drover.config.ts
+ * import { defineConfig } from "@drover/cli";
+ * import { doors } from "./src/doors.js";
+ * export default defineConfig({ name: "doors", machines: [doors] });
+ */
+export type { CliIo, GlobalOptions } from "./cli.js";
+export { runCli } from "./cli.js";
+export type { ConfigDefaults, DroverConfig, EffectsContext, LoadedConfig } from "./config.js";
+export { CONFIG_FILES, defineConfig, findConfig, loadConfig } from "./config.js";
+export { CliError, ExitCode, exitCodeOf } from "./exit-code.js";
+export { diffJson } from "./format.js";
+export type { ServedApp, ServeFlags } from "./serve.js";
+export { serveConfig, serveUntilSignalled } from "./serve.js";

@@ -1,0 +1,117 @@
+import type { AnyMachine, Divergence, JournalEntry, Store } from "@drover/core";
+import { DivergenceKind, replayJournal } from "@drover/core";
+import type { CliIo } from "./cli.js";
+import { ExitCode } from "./exit-code.js";
+import { diffJson } from "./format.js";
+
+/** What `drover replay` is given. */
+export interface ReplayInput {
+  readonly store: Store;
+  readonly machine: AnyMachine;
+  /** One entity, or every entity of the machine. */
+  readonly id: string | undefined;
+  readonly json: boolean;
+  readonly io: CliIo;
+}
+
+const PAGE = 500;
+
+/**
+ * Re-run each entity's journal through the machine's current code (core's `replayJournal`)
+ * and report every divergence with entity, version, event and a readable diff. A progress
+ * bar goes to stderr when it is a terminal and the output is not JSON. Exit 1 on any divergence.
+ */
+export async function replayCommand({ store, machine, id, json, io }: ReplayInput): Promise<ExitCode> {
+  const ids = id === undefined ? await allIds(store, machine.name) : [id];
+  const progress = !json && (io.stderr as NodeJS.WriteStream).isTTY === true ? bar(io.stderr, ids.length) : undefined;
+  const found: { divergence: Divergence; entry: JournalEntry | undefined }[] = [];
+  let events = 0;
+  let entities = 0;
+  for (const entityId of ids) {
+    const entries = await store.history({ machine: machine.name, id: entityId });
+    if (entries.length > 0) entities++;
+    events += entries.length;
+    for (const divergence of replayJournal(machine, entries)) {
+      found.push({ divergence, entry: entries.find((e) => e.version === divergence.version) });
+    }
+    progress?.tick();
+  }
+  progress?.done();
+  if (id !== undefined && entities === 0) {
+    const message = `no ${machine.name} ${id}: it has no journal to replay`;
+    io.stderr.write(`drover: ${message}\n`);
+    return ExitCode.Rejected;
+  }
+  if (json) {
+    io.stdout.write(
+      `${JSON.stringify({
+        machine: machine.name,
+        entities,
+        events,
+        divergences: found.map(({ divergence, entry }) => ({ ...divergence, event: entry?.event ?? null })),
+      })}\n`,
+    );
+  } else {
+    const lines = found.map(({ divergence, entry }) => describeDivergence(divergence, entry));
+    const summary =
+      found.length === 0
+        ? `replayed ${events} event${events === 1 ? "" : "s"} of ${entities} ${machine.name} entit${entities === 1 ? "y" : "ies"}: no divergence`
+        : `replayed ${events} event${events === 1 ? "" : "s"} of ${entities} ${machine.name} entit${entities === 1 ? "y" : "ies"}: ${found.length} divergence${found.length === 1 ? "" : "s"}`;
+    io.stdout.write(`${[...lines, summary].join("\n")}\n`);
+  }
+  return found.length === 0 ? ExitCode.Ok : ExitCode.Rejected;
+}
+
+function describeDivergence(d: Divergence, entry: JournalEntry | undefined): string {
+  const type = String((entry?.event as { type?: unknown } | undefined)?.type ?? "?");
+  const head = `${d.machine} ${d.id} version ${d.version} (${type}, event ${d.eventId}):`;
+  switch (d.kind) {
+    case DivergenceKind.State:
+      return [`${head} the state differs (recorded → now)`, ...indent(diffJson(d.recorded, d.replayed))].join("\n");
+    case DivergenceKind.Intents:
+      return [`${head} the intents differ (recorded → now)`, ...indent(diffJson(d.recorded, d.replayed))].join("\n");
+    case DivergenceKind.Rejected: {
+      const { reason, detail } = d.replayed as { reason?: unknown; detail?: unknown };
+      return `${head} now rejected: ${String(reason)}${detail === undefined ? "" : ` — ${String(detail)}`}`;
+    }
+    case DivergenceKind.NotFound:
+      return `${head} now not_found: the current code does not create an entity from this event`;
+    default: {
+      const exhaustive: never = d.kind;
+      return `${head} ${String(exhaustive)}`;
+    }
+  }
+}
+
+function indent(lines: readonly string[]): string[] {
+  return lines.map((line) => `    ${line}`);
+}
+
+async function allIds(store: Store, machine: string): Promise<string[]> {
+  const ids: string[] = [];
+  for (let after: string | undefined; ; ) {
+    const page = await store.listEntities(machine, { limit: PAGE, ...(after === undefined ? {} : { after }) });
+    ids.push(...page.map((e) => e.id));
+    if (page.length < PAGE) return ids;
+    after = page.at(-1)?.id;
+  }
+}
+
+function bar(stream: NodeJS.WritableStream, total: number) {
+  let done = 0;
+  const width = 30;
+  const draw = () => {
+    const filled = total === 0 ? width : Math.round((done / total) * width);
+    stream.write(`\rreplaying [${"#".repeat(filled)}${"-".repeat(width - filled)}] ${done}/${total}`);
+  };
+  draw();
+  return {
+    tick() {
+      done++;
+      if (done === total || done % 25 === 0) draw();
+    },
+    done() {
+      stream.write("\r\u001b[2K");
+    },
+  };
+}

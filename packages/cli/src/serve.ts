@@ -1,0 +1,119 @@
+import type { Store } from "@drover/core";
+import { App } from "@drover/core";
+import { serve, settingsFromEnv } from "@drover/http";
+import { pino } from "pino";
+import type { DroverConfig } from "./config.js";
+import { CliError, ExitCode } from "./exit-code.js";
+import { describeDb, openStore, resolveDataDir, resolveDb } from "./store.js";
+
+/** The settings of `drover serve` given as flags; each wins over its environment variable. */
+export interface ServeFlags {
+  /** `--port` (`DROVER_PORT`, default 3000). */
+  readonly port?: string | number;
+  /** `--host` (`DROVER_HOST`, default 127.0.0.1). */
+  readonly host?: string;
+  /** `--db` (`DROVER_DB`, default `sqlite:<data dir>/drover.db`). */
+  readonly db?: string;
+  /** `--data-dir` (`DROVER_DATA_DIR`, default `./data`). */
+  readonly dataDir?: string;
+}
+
+/** A server started by {@link serveConfig}. */
+export interface ServedApp {
+  readonly url: string;
+  readonly db: string;
+  /** Stop taking requests, drain in-flight work, close the store. */
+  close(): Promise<void>;
+}
+
+/**
+ * Serve a config's application over HTTP, as `drover serve` and `npm start` do: open the
+ * store, make the effect handlers, start the dispatcher and scheduler, listen, and print the
+ * address (and the admin token made on a first start). Settings: flags, else `DROVER_*`
+ * environment variables, else the config's defaults (DESIGN "Running it").
+ *
+ * @example
+ * const served = await serveConfig(config, { port: 8080 });
+ * process.on("SIGTERM", () => served.close().then(() => process.exit(0)));
+ */
+export async function serveConfig(
+  config: DroverConfig,
+  flags: ServeFlags = {},
+  env: NodeJS.ProcessEnv = process.env,
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<ServedApp> {
+  const port = flags.port === undefined ? undefined : String(flags.port);
+  if (port !== undefined && !/^\d{1,5}$/.test(port)) {
+    throw new CliError(`--port must be a port number 0–65535, got ${JSON.stringify(port)}`, ExitCode.Usage);
+  }
+  const defaults = config.defaults ?? {};
+  const dataDir = resolveDataDir(flags.dataDir, env, defaults);
+  const db = resolveDb(flags.db, env, defaults, dataDir);
+  const settings = settingsFromEnv({
+    ...env,
+    DROVER_PORT: port ?? (env.DROVER_PORT || (defaults.port === undefined ? undefined : String(defaults.port))),
+    DROVER_HOST: flags.host ?? (env.DROVER_HOST || defaults.host),
+    DROVER_DB: db,
+    DROVER_DATA_DIR: dataDir,
+  });
+  const logger = pino({ level: env.DROVER_LOG_LEVEL ?? "info" });
+  const store: Store = await openStore(db);
+  let running: Awaited<ReturnType<typeof serve>>;
+  let app: App | undefined;
+  try {
+    const effects = (await config.effects?.({ env, logger })) ?? [];
+    app = new App({ store, machines: config.machines, effects, logger });
+    running = await serve(app, settings, { logger });
+  } catch (error) {
+    // serve starts the dispatcher and scheduler before it listens: stop them before the store.
+    await app?.stop({ timeoutMs: 1_000 });
+    await store.close();
+    const code = (error as NodeJS.ErrnoException | undefined)?.code;
+    if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL") {
+      throw new CliError(
+        `cannot listen on ${settings.host}:${settings.port} (${code}); pick another --port (DROVER_PORT) or --host`,
+        ExitCode.Infrastructure,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+  out.write(`drover ${config.name ?? "app"} listening on ${running.url}  (database ${describeDb(settings.db)})\n`);
+  if (running.generatedToken !== undefined) {
+    out.write(
+      `admin token (shown once; stored hashed in ${settings.dataDir}/tokens.json): ${running.generatedToken}\n`,
+    );
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    url: running.url,
+    db: settings.db,
+    close() {
+      closing ??= (async () => {
+        logger.info("stopping: draining requests and intents");
+        await running.close();
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+/**
+ * {@link serveConfig}, then stop gracefully on SIGTERM/SIGINT and exit 0. The process stays up
+ * while the server listens.
+ */
+export async function serveUntilSignalled(config: DroverConfig, flags: ServeFlags = {}): Promise<void> {
+  const served = await serveConfig(config, flags);
+  const stop = () => {
+    served.close().then(
+      () => process.exit(ExitCode.Ok),
+      (error: unknown) => {
+        process.stderr.write(`drover: stopping failed: ${error instanceof Error ? error.message : String(error)}\n`);
+        process.exit(ExitCode.Infrastructure);
+      },
+    );
+  };
+  process.once("SIGTERM", stop);
+  process.once("SIGINT", stop);
+}
