@@ -67,7 +67,18 @@ describe("drover --help", () => {
   it("shows help with exit 0 for the program and every command", () => {
     const top = drover(["--help"]);
     assert.equal(top.code, 0);
-    for (const command of ["serve", "send", "inspect", "history", "outbox", "replay", "diagram", "migrate", "token"]) {
+    for (const command of [
+      "serve",
+      "send",
+      "inspect",
+      "history",
+      "outbox",
+      "replay",
+      "diagram",
+      "migrate",
+      "token",
+      "check",
+    ]) {
       assert.match(top.stdout, new RegExp(`\\n  ${command}\\b`));
     }
     assert.match(top.stdout, /Exit codes: 0 ok, 1 rejected or not found, 2 usage or invalid input, 3 infrastructure/);
@@ -95,6 +106,37 @@ describe("drover --help", () => {
     const missing = drover(["send", "payments"]);
     assert.equal(missing.code, 2);
     assertOneLine(missing, /missing required argument 'id'/);
+  });
+});
+
+describe("drover check", () => {
+  const FIXTURES = join(ROOT, "packages", "check", "fixtures");
+
+  it("reports each seeded violation with file and line (exit 1), nothing on clean code (exit 0)", () => {
+    const dirty = drover(["check", "--project", join(FIXTURES, "violations", "tsconfig.json")]);
+    assert.equal(dirty.code, 1, dirty.stderr);
+    for (const rule of ["impure-machine", "domain-branching", "bare-enum-literal", "bare-primitive"]) {
+      assert.match(
+        dirty.stdout,
+        new RegExp(`^packages/check/fixtures/violations/src/\\S+\\.ts:\\d+:\\d+  ${rule}  `, "m"),
+      );
+    }
+    const json = drover(["check", "--json", "--project", join(FIXTURES, "violations", "tsconfig.json")]);
+    assert.equal(json.code, 1);
+    const report = JSON.parse(json.stdout) as { findings: { rule: string; line: number }[] };
+    assert.ok(report.findings.length > 0 && report.findings.every((finding) => finding.line > 0));
+    const clean = drover(["check", "--project", join(FIXTURES, "clean", "tsconfig.json")]);
+    assert.equal(clean.code, 0, clean.stdout + clean.stderr);
+    assert.match(clean.stdout, /^no findings in \d+ files/);
+  });
+
+  it("exits 2 for an unknown option or rule, with drover-check's usage", () => {
+    const bogus = drover(["check", "--bogus"]);
+    assert.equal(bogus.code, 2);
+    assert.match(bogus.stderr, /Unknown option '--bogus'/);
+    const rule = drover(["check", "--rule", "nope", "--project", join(FIXTURES, "clean", "tsconfig.json")]);
+    assert.equal(rule.code, 2);
+    assert.match(rule.stderr, /unknown rule nope/);
   });
 });
 

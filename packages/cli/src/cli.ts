@@ -1,3 +1,4 @@
+import { checkMain } from "@drover/check";
 import { InvalidReason, OutboxStatus, RunResultKind, Runtime } from "@drover/core";
 import { parseScopes, TokenStore } from "@drover/http";
 import { Command, CommanderError, Option } from "commander";
@@ -307,6 +308,25 @@ function buildProgram(io: CliIo, done: (outcome: Outcome) => void): Command {
       const samples = wholeNumber("--samples", options.samples);
       print(diagramCommand(machine, { seed, samplesPerEvent: samples }, globals(command).json === true));
       done(ExitCode.Ok);
+    });
+
+  program
+    .command("check")
+    .description(
+      "check TypeScript sources for drover's cognitive rules (pure machines, no domain branching outside the domain, smart enums, value objects); exit 1 on findings",
+    )
+    .argument("[args...]", "drover-check's options and paths (see drover check --help)")
+    // Everything after `check` is drover-check's own command line, its --help included.
+    .helpOption(false)
+    .allowUnknownOption()
+    .action((args: string[], _options: unknown, command: Command) => {
+      const write = (stream: NodeJS.WritableStream) => (text: string) => {
+        stream.write(`${text}\n`);
+      };
+      // --json is also drover's global option, which commander takes before the command sees it.
+      const argv = globals(command).json === true ? ["--json", ...args] : args;
+      const status = checkMain(argv, io.cwd, { out: write(io.stdout), err: write(io.stderr) });
+      done(status === 0 ? ExitCode.Ok : status === 1 ? ExitCode.Rejected : ExitCode.Usage);
     });
 
   program

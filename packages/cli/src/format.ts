@@ -1,5 +1,5 @@
 import type { IntentRecord, JournalEntry, Json, OutboxRecord, RunResult, StoredEntity } from "@drover/core";
-import { RunResultKind, stableStringify, stateName } from "@drover/core";
+import { OutboxStatus, RunResultKind, stableStringify, stateName } from "@drover/core";
 import { ExitCode } from "./exit-code.js";
 
 /** Epoch milliseconds as ISO 8601, as the HTTP API shows times. */
@@ -118,7 +118,7 @@ export function describeEntry(entry: JournalEntry): string {
 /** An outbox row for people. */
 export function describeOutbox(record: OutboxRecord): string {
   const type = String((record.intent as { type?: unknown }).type ?? "?");
-  const when = record.status === "pending" ? `, next attempt ${isoTime(record.nextAttemptAt)}` : "";
+  const when = record.status === OutboxStatus.Pending ? `, next attempt ${isoTime(record.nextAttemptAt)}` : "";
   const error = record.lastError === null ? "" : `\n    last error: ${record.lastError}`;
   return `${record.intentId}  ${type}  ${record.status}, ${record.attempts} attempt${record.attempts === 1 ? "" : "s"}${when}${error}`;
 }
