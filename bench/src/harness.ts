@@ -71,6 +71,8 @@ export interface BenchConfig {
   readonly rss?: { readonly entities: number; readonly checkpoints: readonly number[] };
   /** Where the database files go (default: the OS temp folder). */
   readonly dir?: string;
+  /** One small uncounted run per contestant before the rounds (default true). */
+  readonly warmUp?: boolean;
   /** The PostgreSQL rows (omitted: not run). */
   readonly postgres?: PostgresConfig;
 }
@@ -231,8 +233,8 @@ export async function runBenchmark(config: BenchConfig, log: (line: string) => v
       };
     };
 
-    log(`warm-up (${active.length} contestants, small runs, not counted)`);
-    for (const c of active) {
+    if (config.warmUp !== false) log(`warm-up (${active.length} contestants, small runs, not counted)`);
+    for (const c of config.warmUp === false ? [] : active) {
       if (c.key === ContestantKey.Emmett || EMMETT_PG_KEYS.includes(c.key)) continue;
       const at = await place(c, `warmup-${c.key}`);
       await c.run(at.where, Math.min(500, c.events));
