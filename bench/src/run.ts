@@ -34,7 +34,7 @@ const FULL: BenchConfig = {
   emmett: "install",
   scale: { small: 1_000, large: 100_000, events: 50_000 },
   rss: { entities: 1000, checkpoints: [10_000, 20_000, 50_000, 100_000, 200_000] },
-  postgres: postgres({ serial: 5_000, concurrent: 10_000, bulk: 20_000, emmett: 2_000 }),
+  postgres: postgres({ serial: 5_000, concurrent: 10_000, bulk: 20_000, emmett: 1_000 }),
 };
 
 /** The smoke test: same contestants and checks, small sizes. */
