@@ -1,7 +1,7 @@
 // `npm run bench [-- --quick] [-- --json [FILE]]`: the benchmark from the command line.
 import { writeFileSync } from "node:fs";
 import { removeScratchDirs } from "./database.js";
-import type { BenchConfig, PostgresConfig } from "./harness.js";
+import type { BenchConfig, BenchReport, PostgresConfig } from "./harness.js";
 import { ContestantKey, runBenchmark } from "./harness.js";
 import { benchPostgresUrl, removeScratchDatabases } from "./postgres.js";
 import { formatReport } from "./report.js";
@@ -125,7 +125,14 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 const log = (line: string): void => {
   console.error(`[bench] ${line}`);
 };
-const report = await runBenchmark(config, log);
+let report: BenchReport;
+try {
+  report = await runBenchmark(config, log);
+} catch (error) {
+  // A contestant that is not a peer failed, or a required service is missing: say so, no stack.
+  log(`failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+}
 const text = formatReport(report);
 if (json === "-") {
   console.error(text);
