@@ -7,7 +7,7 @@ import { benchPostgresUrl, removeScratchDatabases } from "./postgres.js";
 import { formatReport } from "./report.js";
 
 const USAGE = `usage: npm run bench -- [options]
-  --quick            CI smoke sizes (under a minute); Emmett only if already installed
+  --quick            CI smoke sizes (under a minute), no warm-up; Emmett only if already installed
   --json [FILE]      write the results as JSON to FILE, or to stdout (the tables then go to stderr)
   --rounds N         runs per contestant, median reported (full: 3, quick: 1)
   --only A,B         only these contestants and measurements: ${[...Object.values(ContestantKey), "scale", "rss"].join(", ")}
@@ -48,6 +48,8 @@ const QUICK: BenchConfig = {
   scale: { small: 1_000, large: 10_000, events: 10_000 },
   rss: { entities: 1000, checkpoints: [2_000, 20_000] },
   postgres: postgres({ serial: 500, concurrent: 1_000, bulk: 2_000, emmett: 200 }),
+  // A smoke run: a warm-up per contestant (a database each, for PostgreSQL) would cost a third of it.
+  warmUp: false,
 };
 
 function parse(argv: readonly string[]): { config: BenchConfig; json: string | undefined } {
