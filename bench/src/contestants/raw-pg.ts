@@ -139,6 +139,14 @@ export async function runRawPg(workload: EventSource, options: RawPgOptions): Pr
     types: PG_TYPES,
   });
   pool.on("error", () => undefined);
+  // A connection that dies while checked out (the scratch database dropped under a stopped
+  // run) fails its query; without a listener it would also crash the process.
+  const watched = new WeakSet<pg.PoolClient>();
+  pool.on("acquire", (client) => {
+    if (watched.has(client)) return;
+    watched.add(client);
+    client.on("error", () => undefined);
+  });
   try {
     if (batched) {
       const client = await pool.connect();
