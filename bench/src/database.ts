@@ -98,7 +98,11 @@ export interface Consistency {
  * (only entity rows and versions with `snapshotsOnly`).
  */
 export function checkApplied(path: string, events: number, entities: number, snapshotsOnly = false): Consistency {
-  const rows = countRows(path);
+  return compareCounts(countRows(path), events, entities, snapshotsOnly);
+}
+
+/** Compare row counts with what `events` events over `entities` entities must leave. */
+export function compareCounts(rows: RowCounts, events: number, entities: number, snapshotsOnly: boolean): Consistency {
   const each = snapshotsOnly ? 0 : events;
   const wanted: RowCounts = {
     entities: Math.min(entities, events),

@@ -2,12 +2,24 @@ import { cpus, loadavg } from "node:os";
 import { SqliteSynchronous } from "@drover/sqlite";
 import Database from "better-sqlite3";
 import { runDrover } from "./contestants/drover.js";
+import { runDroverPg } from "./contestants/drover-pg.js";
 import { emmettInstalled, installEmmett, runEmmett } from "./contestants/emmett.js";
+import { emmettPgInstalled, installEmmettPg, runEmmettPg } from "./contestants/emmett-pg.js";
 import { runRaw } from "./contestants/raw.js";
+import { runRawPg } from "./contestants/raw-pg.js";
 import { runXState } from "./contestants/xstate.js";
 import type { Consistency } from "./database.js";
 import { checkApplied, createDroverSchema, ScratchDir } from "./database.js";
 import type { Timing } from "./measure.js";
+import type { PostgresInfo } from "./postgres.js";
+import {
+  checkAppliedPg,
+  createDroverSchemaPg,
+  durabilityOf,
+  PgScratch,
+  printableUrl,
+  probePostgres,
+} from "./postgres.js";
 import type { RssReport } from "./rss.js";
 import { measureRss } from "./rss.js";
 import type { ScalePoint } from "./scale.js";
@@ -27,6 +39,14 @@ export const ContestantKey = {
   Emmett: "emmett",
   XState: "xstate",
   XStateSnapshot: "xstate-snapshot",
+  RawPg: "raw-pg",
+  RawPg8: "raw-pg-8",
+  RawPgBatched: "raw-pg-batched",
+  DroverPg: "drover-pg",
+  DroverPg8: "drover-pg-8",
+  DroverPg64: "drover-pg-64",
+  EmmettPg: "emmett-pg",
+  EmmettPg8: "emmett-pg-8",
 } as const;
 export type ContestantKey = (typeof ContestantKey)[keyof typeof ContestantKey];
 
@@ -51,6 +71,25 @@ export interface BenchConfig {
   readonly rss?: { readonly entities: number; readonly checkpoints: readonly number[] };
   /** Where the database files go (default: the OS temp folder). */
   readonly dir?: string;
+  /** One small uncounted run per contestant before the rounds (default true). */
+  readonly warmUp?: boolean;
+  /** The PostgreSQL rows (omitted: not run). */
+  readonly postgres?: PostgresConfig;
+}
+
+/** The PostgreSQL rows: where, how big, and whether an unreachable server fails the run. */
+export interface PostgresConfig {
+  /** A database on the server to connect to; the runs get scratch databases beside it. */
+  readonly url: string;
+  /** Fail (throw) when PostgreSQL cannot be reached, rather than skip its rows. */
+  readonly required: boolean;
+  /** Events per run: one caller, 8 callers/clients, batched and 64 callers, Emmett. */
+  readonly events: {
+    readonly serial: number;
+    readonly concurrent: number;
+    readonly bulk: number;
+    readonly emmett: number;
+  };
 }
 
 /** One contestant's result: the median run, or why there is none. */
@@ -93,6 +132,8 @@ export interface BenchReport {
     readonly loadAverageBefore: readonly number[];
     readonly loadAverageAfter: readonly number[];
     readonly sqlite: string;
+    /** PostgreSQL's version and settings, when its rows ran. */
+    readonly postgres?: PostgresInfo;
   };
   readonly durability: string;
   readonly rounds: number;
@@ -113,6 +154,17 @@ export interface BenchReport {
 }
 
 const FULL = "WAL, synchronous=FULL";
+const PG_KEYS: readonly ContestantKey[] = [
+  ContestantKey.RawPg,
+  ContestantKey.RawPg8,
+  ContestantKey.RawPgBatched,
+  ContestantKey.DroverPg,
+  ContestantKey.DroverPg8,
+  ContestantKey.DroverPg64,
+  ContestantKey.EmmettPg,
+  ContestantKey.EmmettPg8,
+];
+const EMMETT_PG_KEYS: readonly ContestantKey[] = [ContestantKey.EmmettPg, ContestantKey.EmmettPg8];
 const NORMAL = "WAL, synchronous=NORMAL (reference)";
 
 /** One run of one contestant on a fresh file. */
@@ -131,7 +183,10 @@ interface Contestant {
   readonly entities: number;
   /** A peer whose failure is a result; the others' failures end the benchmark. */
   readonly peer: boolean;
-  run(path: string, events: number): Promise<RunOutcome>;
+  /** Where it runs: a fresh SQLite file, or a fresh PostgreSQL database. */
+  readonly backend: "sqlite" | "postgres";
+  /** `where` is the file's path or the database's URL. */
+  run(where: string, events: number): Promise<RunOutcome>;
 }
 
 /**
@@ -143,34 +198,62 @@ export async function runBenchmark(config: BenchConfig, log: (line: string) => v
   const started = Date.now();
   const loadBefore = loadavg();
   const scratch = new ScratchDir(config.dir);
+  const pgScratch = config.postgres === undefined ? undefined : new PgScratch(config.postgres.url);
   try {
-    const contestants = plan(config);
     const wanted = (key: ContestantKey | "scale" | "rss") => config.only === undefined || config.only.includes(key);
+    const postgres = PG_KEYS.some(wanted) ? await preparePostgres(config, log) : undefined;
+    const contestants = plan(config, postgres?.info);
     const emmettNote = wanted(ContestantKey.Emmett) ? await prepareEmmett(config, log) : "not selected";
-    const active = contestants.filter(
-      (c) => wanted(c.key) && (c.key !== ContestantKey.Emmett || emmettNote === undefined),
-    );
+    const emmettPgNote =
+      postgres?.info === undefined
+        ? postgres?.skipped
+        : EMMETT_PG_KEYS.some(wanted)
+          ? await prepareEmmettPg(config, log)
+          : "not selected";
+    const skipped = (c: Contestant): string | undefined => {
+      if (c.key === ContestantKey.Emmett) return emmettNote;
+      if (EMMETT_PG_KEYS.includes(c.key)) return emmettPgNote;
+      if (c.backend === "postgres") return postgres?.skipped ?? (pgScratch === undefined ? "not run" : undefined);
+      return undefined;
+    };
+    const active = contestants.filter((c) => wanted(c.key) && skipped(c) === undefined);
+    // A fresh file or database per run, dropped once checked.
+    const place = async (c: Contestant, label: string): Promise<{ where: string; drop(): Promise<void> }> => {
+      if (c.backend === "postgres") {
+        if (pgScratch === undefined) throw new Error("no PostgreSQL configured");
+        const url = await pgScratch.create(label);
+        return { where: url, drop: () => pgScratch.drop(url) };
+      }
+      const path = scratch.file(label);
+      return {
+        where: path,
+        drop: async () => {
+          scratch.drop(path);
+        },
+      };
+    };
 
-    log(`warm-up (${active.length} contestants, small runs, not counted)`);
-    for (const c of active) {
-      if (c.key === ContestantKey.Emmett) continue;
-      const path = scratch.file(`warmup-${c.key}`);
-      await c.run(path, Math.min(500, c.events));
-      scratch.drop(path);
+    if (config.warmUp !== false) log(`warm-up (${active.length} contestants, small runs, not counted)`);
+    for (const c of config.warmUp === false ? [] : active) {
+      if (c.key === ContestantKey.Emmett || EMMETT_PG_KEYS.includes(c.key)) continue;
+      const at = await place(c, `warmup-${c.key}`);
+      // PostgreSQL's server stays warm between databases: its warm-up is for the client's JIT.
+      await c.run(at.where, c.backend === "postgres" ? Math.min(200, c.events) : Math.min(500, c.events));
+      await at.drop();
     }
 
     const outcomes = new Map<ContestantKey, (RunOutcome | { error: string })[]>();
     for (let round = 1; round <= config.rounds; round++) {
       for (const c of active) {
-        const path = scratch.file(`${c.key}-r${round}`);
+        const at = await place(c, `${c.key}-r${round}`);
         let outcome: RunOutcome | { error: string };
         try {
-          outcome = await c.run(path, c.events);
+          outcome = await c.run(at.where, c.events);
         } catch (error) {
           if (!c.peer) throw error;
           outcome = { error: error instanceof Error ? error.message : String(error) };
         }
-        scratch.drop(path);
+        await at.drop();
         const list = outcomes.get(c.key) ?? [];
         list.push(outcome);
         outcomes.set(c.key, list);
@@ -184,7 +267,7 @@ export async function runBenchmark(config: BenchConfig, log: (line: string) => v
 
     const results: ContestantResult[] = contestants
       .filter((c) => wanted(c.key))
-      .map((c) => summarise(c, outcomes.get(c.key), c.key === ContestantKey.Emmett ? emmettNote : undefined));
+      .map((c) => summarise(c, outcomes.get(c.key), skipped(c)));
 
     let scale: BenchReport["scale"];
     if (config.scale !== undefined && wanted("scale")) {
@@ -252,8 +335,13 @@ export async function runBenchmark(config: BenchConfig, log: (line: string) => v
         loadAverageBefore: loadBefore.map(round2),
         loadAverageAfter: loadavg().map(round2),
         sqlite: sqliteVersion(),
+        ...(postgres?.info === undefined ? {} : { postgres: postgres.info }),
       },
-      durability: `every contestant: SQLite in WAL mode, synchronous=FULL (an fsync per commit: a committed event survives a power cut); rows marked "reference" at synchronous=NORMAL`,
+      durability:
+        `every SQLite contestant: WAL mode, synchronous=FULL (an fsync per commit: a committed event survives a power cut); rows marked "reference" at synchronous=NORMAL` +
+        (postgres?.info === undefined
+          ? ""
+          : `; every PostgreSQL contestant: the server's settings, ${durabilityOf(postgres.info)}, full_page_writes=${postgres.info.fullPageWrites}, wal_sync_method=${postgres.info.walSyncMethod}, commit_delay=${postgres.info.commitDelay} (a commit returns after its WAL is flushed to disk)`),
       rounds: config.rounds,
       contestants: results,
       ratios: ratios(results),
@@ -263,7 +351,35 @@ export async function runBenchmark(config: BenchConfig, log: (line: string) => v
     };
   } finally {
     scratch.remove();
+    await pgScratch?.remove();
   }
+}
+
+/** PostgreSQL reachable: its settings; or why its rows are skipped (throws when it is required). */
+async function preparePostgres(
+  config: BenchConfig,
+  log: (line: string) => void,
+): Promise<{ readonly info?: PostgresInfo; readonly skipped?: string }> {
+  if (config.postgres === undefined) return { skipped: "skipped (--skip-postgres)" };
+  const probe = await probePostgres(config.postgres.url);
+  if (probe.ok) return { info: probe.info };
+  const where = `PostgreSQL not reachable at ${printableUrl(config.postgres.url)} (${probe.reason})`;
+  if (config.postgres.required) {
+    throw new Error(`${where}; DROVER_REQUIRE_SERVICES=1 makes that an error: start it or set DROVER_BENCH_PG_URL`);
+  }
+  log(`${where}: skipping the PostgreSQL rows (set DROVER_BENCH_PG_URL, or DROVER_REQUIRE_SERVICES=1 to fail)`);
+  return { skipped: `skipped: ${where}` };
+}
+
+/** Emmett's PostgreSQL flavour ready to run: undefined, or why it is not in this run. */
+async function prepareEmmettPg(config: BenchConfig, log: (line: string) => void): Promise<string | undefined> {
+  if (config.emmett === "skip") return "skipped (--skip-emmett)";
+  if (emmettPgInstalled()) return undefined;
+  if (config.emmett === "if-installed") {
+    return "not installed, skipped by --quick: run the full benchmark or add --install-emmett";
+  }
+  const failure = await installEmmettPg(log);
+  return failure === undefined ? undefined : `install failed: ${failure}`;
 }
 
 /** Emmett ready to run: undefined, or why it is not in this run. */
@@ -277,7 +393,7 @@ async function prepareEmmett(config: BenchConfig, log: (line: string) => void): 
   return failure === undefined ? undefined : `install failed: ${failure}`;
 }
 
-function plan(config: BenchConfig): Contestant[] {
+function plan(config: BenchConfig, postgres: PostgresInfo | undefined): Contestant[] {
   const { entities, callers } = config;
   const { serial, bulk, emmett } = config.events;
   const raw = (synchronous: SqliteSynchronous, batch: number) => async (path: string, events: number) => {
@@ -304,6 +420,7 @@ function plan(config: BenchConfig): Contestant[] {
       events: serial,
       entities,
       peer: false,
+      backend: "sqlite",
       run: raw(SqliteSynchronous.Full, 1),
     },
     {
@@ -314,6 +431,7 @@ function plan(config: BenchConfig): Contestant[] {
       events: serial,
       entities,
       peer: false,
+      backend: "sqlite",
       run: raw(SqliteSynchronous.Normal, 1),
     },
     {
@@ -324,6 +442,7 @@ function plan(config: BenchConfig): Contestant[] {
       events: bulk,
       entities,
       peer: false,
+      backend: "sqlite",
       run: raw(SqliteSynchronous.Full, 100),
     },
     {
@@ -334,6 +453,7 @@ function plan(config: BenchConfig): Contestant[] {
       events: bulk,
       entities,
       peer: false,
+      backend: "sqlite",
       run: raw(SqliteSynchronous.Normal, 100),
     },
     {
@@ -344,6 +464,7 @@ function plan(config: BenchConfig): Contestant[] {
       events: serial,
       entities,
       peer: false,
+      backend: "sqlite",
       run: drover(SqliteSynchronous.Full, 1),
     },
     {
@@ -354,6 +475,7 @@ function plan(config: BenchConfig): Contestant[] {
       events: serial,
       entities,
       peer: false,
+      backend: "sqlite",
       run: drover(SqliteSynchronous.Normal, 1),
     },
     {
@@ -364,6 +486,7 @@ function plan(config: BenchConfig): Contestant[] {
       events: bulk,
       entities,
       peer: false,
+      backend: "sqlite",
       run: drover(SqliteSynchronous.Full, callers),
     },
     {
@@ -374,6 +497,7 @@ function plan(config: BenchConfig): Contestant[] {
       events: bulk,
       entities,
       peer: false,
+      backend: "sqlite",
       run: drover(SqliteSynchronous.Full, callers, "own-turn"),
     },
     {
@@ -384,6 +508,7 @@ function plan(config: BenchConfig): Contestant[] {
       events: emmett,
       entities,
       peer: true,
+      backend: "sqlite",
       run: async (path, events) => {
         const outcome = await runEmmett(path, entities, events);
         if (!outcome.ok) throw new Error(outcome.error);
@@ -412,6 +537,7 @@ function plan(config: BenchConfig): Contestant[] {
       events: serial,
       entities,
       peer: false,
+      backend: "sqlite",
       run: async (path, events) => {
         await createDroverSchema(path);
         const timing = runXState(new Workload({ entities, events }), { path, synchronous: SqliteSynchronous.Full });
@@ -430,6 +556,7 @@ function plan(config: BenchConfig): Contestant[] {
       events: serial,
       entities,
       peer: false,
+      backend: "sqlite",
       run: async (path, events) => {
         await createDroverSchema(path);
         const timing = runXState(new Workload({ entities, events }), {
@@ -443,6 +570,97 @@ function plan(config: BenchConfig): Contestant[] {
           notes: ["only the snapshot row: no idempotency, no durable intents"],
         };
       },
+    },
+    ...planPostgres(config, postgres),
+  ];
+}
+
+function planPostgres(config: BenchConfig, info: PostgresInfo | undefined): Contestant[] {
+  const pg = config.postgres;
+  if (pg === undefined) return [];
+  const { entities } = config;
+  const { serial, concurrent, bulk, emmett } = pg.events;
+  const durability = info === undefined ? "PostgreSQL defaults" : durabilityOf(info);
+  const base = { durability, reference: false, entities, peer: false, backend: "postgres" as const };
+  const raw = (clients: number, batch: number) => async (url: string, events: number) => {
+    await createDroverSchemaPg(url);
+    const timing = await runRawPg(new Workload({ entities, events }), { url, clients, batch });
+    return { timing, consistency: await checkAppliedPg(url, events, entities) };
+  };
+  const drover =
+    (callers: number) =>
+    async (url: string, events: number): Promise<RunOutcome> => {
+      const timing = await runDroverPg(new Workload({ entities, events }), { url, callers });
+      return {
+        timing,
+        consistency: await checkAppliedPg(url, events, entities),
+        notes: [`${timing.meanBatch.toFixed(1)} steps per commit on average (max ${timing.maxBatch})`],
+      };
+    };
+  const emmettRun =
+    (concurrency: number) =>
+    async (url: string, events: number): Promise<RunOutcome> => {
+      const outcome = await runEmmettPg(url, entities, events, concurrency);
+      if (!outcome.ok) throw new Error(outcome.error);
+      const stored = outcome.stored ?? 0;
+      return {
+        timing: outcome.timing,
+        consistency:
+          stored === events && outcome.timing.events === events
+            ? { ok: true, detail: `${stored} events stored` }
+            : {
+                ok: false,
+                detail: `${outcome.timing.events} commands handled, ${stored} events stored, ${events} sent`,
+              },
+        notes: [`own process; ${outcome.durability}`, `${outcome.retries} commands retried after a version conflict`],
+      };
+    };
+  return [
+    { ...base, key: ContestantKey.RawPg, label: "raw pg, 1 tx/event, 1 client", events: serial, run: raw(1, 1) },
+    {
+      ...base,
+      key: ContestantKey.RawPg8,
+      label: "raw pg, 1 tx/event, 8 clients",
+      events: concurrent,
+      run: raw(8, 1),
+    },
+    {
+      ...base,
+      key: ContestantKey.RawPgBatched,
+      label: "raw pg batched, 100 events/tx (unnest)",
+      events: bulk,
+      run: raw(1, 100),
+    },
+    { ...base, key: ContestantKey.DroverPg, label: "drover on PostgreSQL, 1 caller", events: serial, run: drover(1) },
+    {
+      ...base,
+      key: ContestantKey.DroverPg8,
+      label: "drover on PostgreSQL, 8 callers",
+      events: concurrent,
+      run: drover(8),
+    },
+    {
+      ...base,
+      key: ContestantKey.DroverPg64,
+      label: "drover on PostgreSQL, 64 callers (group commit)",
+      events: bulk,
+      run: drover(64),
+    },
+    {
+      ...base,
+      key: ContestantKey.EmmettPg,
+      label: "Emmett 0.42.0, PostgreSQL event store, 1 at a time",
+      events: emmett,
+      peer: true,
+      run: emmettRun(1),
+    },
+    {
+      ...base,
+      key: ContestantKey.EmmettPg8,
+      label: "Emmett 0.42.0, PostgreSQL event store, 8 at a time",
+      events: emmett,
+      peer: true,
+      run: emmettRun(8),
     },
   ];
 }
@@ -527,6 +745,42 @@ function ratios(results: readonly ContestantResult[]): Ratio[] {
       of(ContestantKey.DroverTurns, ContestantKey.Raw),
       "≥ 3× (as drover-concurrent)",
       (v) => v >= 3,
+    ),
+    ratio(
+      "PostgreSQL: drover-pg / raw-pg (1 vs 1)",
+      of(ContestantKey.DroverPg, ContestantKey.RawPg),
+      "≥ 0.7×",
+      (v) => v >= 0.7,
+    ),
+    ratio(
+      "PostgreSQL: drover-pg-8 / raw-pg-8",
+      of(ContestantKey.DroverPg8, ContestantKey.RawPg8),
+      "≥ 0.7×",
+      (v) => v >= 0.7,
+    ),
+    ratio(
+      "PostgreSQL: drover-pg-64 / raw-pg (group commit)",
+      of(ContestantKey.DroverPg64, ContestantKey.RawPg),
+      "≥ 3×",
+      (v) => v >= 3,
+    ),
+    {
+      name: "PostgreSQL: drover-pg-64 / raw-pg-batched",
+      value: of(ContestantKey.DroverPg64, ContestantKey.RawPgBatched),
+      target: "(reference)",
+      met: null,
+    },
+    ratio(
+      "PostgreSQL: drover-pg / Emmett-pg (1 vs 1)",
+      of(ContestantKey.DroverPg, ContestantKey.EmmettPg),
+      "≥ 2×",
+      (v) => v >= 2,
+    ),
+    ratio(
+      "PostgreSQL: drover-pg-8 / Emmett-pg-8",
+      of(ContestantKey.DroverPg8, ContestantKey.EmmettPg8),
+      "≥ 2×",
+      (v) => v >= 2,
     ),
   ];
 }

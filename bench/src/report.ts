@@ -6,6 +6,9 @@ export function formatReport(report: BenchReport): string {
   const { machine } = report;
   lines.push(
     `drover benchmark (${report.mode}), ${report.startedAt}: node ${machine.node}, SQLite ${machine.sqlite}, ` +
+      (machine.postgres === undefined
+        ? ""
+        : `PostgreSQL ${machine.postgres.version} (shared_buffers ${machine.postgres.sharedBuffers}), `) +
       `${machine.cpus} × ${machine.cpuModel}; load average ${machine.loadAverageBefore.join(" ")} before, ` +
       `${machine.loadAverageAfter.join(" ")} after; ${report.rounds} round(s), median shown; ${report.durationSeconds.toFixed(0)} s`,
   );

@@ -1,17 +1,28 @@
 // `npm run bench [-- --quick] [-- --json [FILE]]`: the benchmark from the command line.
 import { writeFileSync } from "node:fs";
 import { removeScratchDirs } from "./database.js";
-import type { BenchConfig } from "./harness.js";
+import type { BenchConfig, BenchReport, PostgresConfig } from "./harness.js";
 import { ContestantKey, runBenchmark } from "./harness.js";
+import { benchPostgresUrl, removeScratchDatabases } from "./postgres.js";
 import { formatReport } from "./report.js";
 
 const USAGE = `usage: npm run bench -- [options]
-  --quick            CI smoke sizes (under a minute); Emmett only if already installed
+  --quick            CI smoke sizes (under a minute), no warm-up; Emmett only if already installed
   --json [FILE]      write the results as JSON to FILE, or to stdout (the tables then go to stderr)
   --rounds N         runs per contestant, median reported (full: 3, quick: 1)
   --only A,B         only these contestants and measurements: ${[...Object.values(ContestantKey), "scale", "rss"].join(", ")}
-  --skip-emmett      leave Emmett out; --install-emmett installs it even with --quick
+  --skip-emmett      leave Emmett out (both flavours); --install-emmett installs them even with --quick
+  --skip-postgres    leave the PostgreSQL rows out (they run when PostgreSQL is reachable at
+                     DROVER_BENCH_PG_URL, default postgres://postgres@127.0.0.1:5432/postgres;
+                     DROVER_REQUIRE_SERVICES=1 makes an unreachable server an error)
   --dir PATH         where the database files go (default: the OS temp folder)`;
+
+/** The PostgreSQL rows, from the environment. */
+const postgres = (events: PostgresConfig["events"]): PostgresConfig => ({
+  url: benchPostgresUrl(),
+  required: process.env.DROVER_REQUIRE_SERVICES === "1",
+  events,
+});
 
 /** The full run: the sizes README's table comes from (a few minutes). */
 const FULL: BenchConfig = {
@@ -23,6 +34,7 @@ const FULL: BenchConfig = {
   emmett: "install",
   scale: { small: 1_000, large: 100_000, events: 50_000 },
   rss: { entities: 1000, checkpoints: [10_000, 20_000, 50_000, 100_000, 200_000] },
+  postgres: postgres({ serial: 5_000, concurrent: 10_000, bulk: 20_000, emmett: 1_000 }),
 };
 
 /** The smoke test: same contestants and checks, small sizes. */
@@ -35,6 +47,9 @@ const QUICK: BenchConfig = {
   emmett: "if-installed",
   scale: { small: 1_000, large: 10_000, events: 10_000 },
   rss: { entities: 1000, checkpoints: [2_000, 20_000] },
+  postgres: postgres({ serial: 500, concurrent: 1_000, bulk: 2_000, emmett: 200 }),
+  // A smoke run: a warm-up per contestant (a database each, for PostgreSQL) would cost a third of it.
+  warmUp: false,
 };
 
 function parse(argv: readonly string[]): { config: BenchConfig; json: string | undefined } {
@@ -74,6 +89,11 @@ function parse(argv: readonly string[]): { config: BenchConfig; json: string | u
       case "--skip-emmett":
         config = { ...config, emmett: "skip" };
         break;
+      case "--skip-postgres": {
+        const { postgres: _, ...rest } = config;
+        config = rest;
+        break;
+      }
       case "--install-emmett":
         config = { ...config, emmett: "install" };
         break;
@@ -101,13 +121,20 @@ const { config, json } = parse(process.argv.slice(2));
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {
     removeScratchDirs();
-    process.exit(130);
+    void removeScratchDatabases().finally(() => process.exit(130));
   });
 }
 const log = (line: string): void => {
   console.error(`[bench] ${line}`);
 };
-const report = await runBenchmark(config, log);
+let report: BenchReport;
+try {
+  report = await runBenchmark(config, log);
+} catch (error) {
+  // A contestant that is not a peer failed, or a required service is missing: say so, no stack.
+  log(`failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+}
 const text = formatReport(report);
 if (json === "-") {
   console.error(text);

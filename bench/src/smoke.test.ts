@@ -3,9 +3,12 @@ import { describe, it } from "node:test";
 import { SqliteSynchronous } from "@drover/sqlite";
 import Database from "better-sqlite3";
 import { runDrover } from "./contestants/drover.js";
+import { runDroverPg } from "./contestants/drover-pg.js";
 import { runRaw } from "./contestants/raw.js";
+import { runRawPg } from "./contestants/raw-pg.js";
 import { checkApplied, createDroverSchema, ScratchDir } from "./database.js";
 import { ContestantKey, runBenchmark } from "./harness.js";
+import { benchPostgresUrl, createDroverSchemaPg, dumpPg, PgScratch, printableUrl, probePostgres } from "./postgres.js";
 import { Workload } from "./workload.js";
 
 // Benchmarks are not tests: nothing here looks at a timing, only at what was written.
@@ -92,5 +95,110 @@ describe("bench", () => {
       ],
     );
     assert.ok(report.contestants.every((c) => c.runs.length === 1));
+  });
+
+  it("skips the PostgreSQL rows with one line when PostgreSQL is unreachable, or fails if required", async () => {
+    const config = {
+      mode: "quick",
+      rounds: 1,
+      entities: 20,
+      events: { serial: 0, bulk: 0, emmett: 0 },
+      callers: 8,
+      only: [ContestantKey.RawPg, ContestantKey.DroverPg],
+      emmett: "skip",
+      postgres: {
+        url: "postgres://postgres@127.0.0.1:1/postgres",
+        required: false,
+        events: { serial: 10, concurrent: 10, bulk: 10, emmett: 0 },
+      },
+    } as const;
+    const lines: string[] = [];
+    const report = await runBenchmark(config, (line) => lines.push(line));
+    const skips = lines.filter((line) => line.includes("PostgreSQL not reachable"));
+    assert.equal(skips.length, 1, lines.join("\n"));
+    assert.match(skips[0] ?? "", /127\.0\.0\.1:1.*skipping the PostgreSQL rows/);
+    assert.deepEqual(
+      report.contestants.map((c) => [c.key, c.runs.length, /^skipped: PostgreSQL not reachable/.test(c.error ?? "")]),
+      [
+        [ContestantKey.RawPg, 0, true],
+        [ContestantKey.DroverPg, 0, true],
+      ],
+    );
+    await assert.rejects(
+      runBenchmark({ ...config, postgres: { ...config.postgres, required: true } }, () => undefined),
+      /PostgreSQL not reachable at postgres:\/\/postgres@127\.0\.0\.1:1\/postgres .*DROVER_REQUIRE_SERVICES=1/,
+    );
+  });
+});
+
+// As packages/postgres' tests: without PostgreSQL these are one skipped test that says why,
+// or one failing test with DROVER_REQUIRE_SERVICES=1.
+const pgUrl = benchPostgresUrl();
+const probe = await probePostgres(pgUrl);
+
+describe("bench on PostgreSQL", () => {
+  if (!probe.ok) {
+    const where = `PostgreSQL not reachable at ${printableUrl(pgUrl)} (${probe.reason})`;
+    if (process.env.DROVER_REQUIRE_SERVICES === "1") {
+      it("has PostgreSQL (DROVER_REQUIRE_SERVICES=1)", () => {
+        throw new Error(`${where}; start it, or point DROVER_BENCH_PG_URL at one`);
+      });
+    } else {
+      it("PostgreSQL rows", { skip: `${where}; start it or set DROVER_REQUIRE_SERVICES=1 to fail` }, () => undefined);
+    }
+    return;
+  }
+
+  it("has the raw pg contestant, per event and batched, write exactly the rows drover-pg writes", async () => {
+    const scratch = new PgScratch(pgUrl);
+    try {
+      const drover = await scratch.create("smoke_drover");
+      await runDroverPg(fixed(7, 60), { url: drover, callers: 1 });
+      const rows = await dumpPg(drover);
+      assert.equal(rows.journal?.length, 60);
+      assert.equal(rows.outbox?.length, 60);
+      for (const [label, clients, batch] of [
+        ["smoke_raw", 1, 1],
+        // Batches of 8 over 7 entities: an entity moves twice in some batches.
+        ["smoke_raw_batched", 1, 8],
+      ] as const) {
+        const raw = await scratch.create(label);
+        await createDroverSchemaPg(raw);
+        await runRawPg(fixed(7, 60), { url: raw, clients, batch });
+        assert.deepEqual(await dumpPg(raw), rows, label);
+      }
+    } finally {
+      await scratch.remove();
+    }
+  });
+
+  it("runs the PostgreSQL rows on tiny sizes and finds every event applied", async () => {
+    const lines: string[] = [];
+    const keys = [ContestantKey.RawPg8, ContestantKey.DroverPg64];
+    const report = await runBenchmark(
+      {
+        mode: "quick",
+        rounds: 1,
+        entities: 20,
+        events: { serial: 0, bulk: 0, emmett: 0 },
+        callers: 8,
+        only: keys,
+        emmett: "skip",
+        warmUp: false,
+        postgres: {
+          url: pgUrl,
+          required: true,
+          events: { serial: 50, concurrent: 100, bulk: 200, emmett: 0 },
+        },
+      },
+      (line) => lines.push(line),
+    );
+    assert.equal(report.consistent, true, lines.join("\n"));
+    assert.deepEqual(
+      report.contestants.map((c) => [c.key, c.consistent, c.error]),
+      keys.map((key) => [key, true, undefined]),
+    );
+    assert.ok(report.contestants.every((c) => c.runs.length === 1));
+    assert.equal(report.machine.postgres?.fsync, "on");
   });
 });

@@ -100,13 +100,15 @@ export async function runEmmett(path: string, entities: number, events: number):
   };
 }
 
-function exec(
+/** Run a command in `cwd` (Emmett's folder by default), collecting its output; never rejects. */
+export function exec(
   command: string,
   args: readonly string[],
   timeoutMs: number,
+  cwd: string = EMMETT_DIR,
 ): Promise<{ code: number | null; output: string; stdout: string; timedOut: boolean }> {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd: EMMETT_DIR, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     let stdout = "";
     let timedOut = false;
@@ -132,6 +134,7 @@ function exec(
   });
 }
 
-function lastLines(text: string, n: number): string {
+/** The last `n` lines of `text`, on one line. */
+export function lastLines(text: string, n: number): string {
   return text.trim().split("\n").slice(-n).join(" | ");
 }

@@ -1,10 +1,10 @@
-import { createHash } from "node:crypto";
 import type { SqliteSynchronous } from "@drover/sqlite";
 import { openWal } from "../database.js";
 import type { EventSource, Timing } from "../measure.js";
 import { Latencies, now, timing } from "../measure.js";
-import type { PaymentEvent, PaymentState } from "../payment-machine.js";
-import { BENCH_MACHINE, decidePayment } from "../payment-machine.js";
+import type { PaymentState } from "../payment-machine.js";
+import { BENCH_MACHINE } from "../payment-machine.js";
+import { stepRows } from "../step-rows.js";
 import type { BenchEvent } from "../workload.js";
 
 /** How the raw contestant runs. */
@@ -56,27 +56,28 @@ export function runRaw(workload: EventSource, options: RawOptions): Timing {
       const row = sql.load.get(BENCH_MACHINE, e.entity);
       const current = row === undefined ? undefined : (JSON.parse(row.state) as PaymentState);
       const expectedVersion = row?.version ?? 0;
-      const decided = decidePayment(current, e.event, e.entity);
-      const print = fingerprint(e.entity, e.event);
-      if ("rejected" in decided) {
-        const result = `{"kind":"rejected","machine":"${BENCH_MACHINE}","id":"${e.entity}","eventId":${JSON.stringify(e.eventId)},"version":${expectedVersion},"reason":"${decided.rejected}"}`;
-        sql.inbox.run(e.eventId, BENCH_MACHINE, e.entity, print, result, e.at);
+      const rows = stepRows(e, current, expectedVersion);
+      if (rows.kind === "rejected") {
+        sql.inbox.run(e.eventId, BENCH_MACHINE, e.entity, rows.fingerprint, rows.result, e.at);
         return;
       }
-      const version = expectedVersion + 1;
-      const state = JSON.stringify(decided.state);
       const moved =
         expectedVersion === 0
-          ? sql.create.run(BENCH_MACHINE, e.entity, state, e.at, e.at)
-          : sql.update.run(state, e.at, BENCH_MACHINE, e.entity, expectedVersion);
+          ? sql.create.run(BENCH_MACHINE, e.entity, rows.stateJson, e.at, e.at)
+          : sql.update.run(rows.stateJson, e.at, BENCH_MACHINE, e.entity, expectedVersion);
       if (moved.changes !== 1) throw new Error(`raw: ${e.entity} moved under us`);
-      const intentId = `${BENCH_MACHINE}/${e.entity}/${version}/0`;
-      const intent = JSON.stringify(decided.intent);
-      const intents = `[{"id":"${intentId}","intent":${intent}}]`;
-      sql.journal.run(BENCH_MACHINE, e.entity, version, e.eventId, JSON.stringify(e.event), state, intents, e.at);
-      const result = `{"kind":"processed","machine":"${BENCH_MACHINE}","id":"${e.entity}","eventId":${JSON.stringify(e.eventId)},"version":${version},"state":${state},"intents":${intents}}`;
-      sql.inbox.run(e.eventId, BENCH_MACHINE, e.entity, print, result, e.at);
-      sql.outbox.run(intentId, BENCH_MACHINE, e.entity, intent, e.at, e.at);
+      sql.journal.run(
+        BENCH_MACHINE,
+        e.entity,
+        rows.version,
+        e.eventId,
+        rows.eventJson,
+        rows.stateJson,
+        rows.intents,
+        e.at,
+      );
+      sql.inbox.run(e.eventId, BENCH_MACHINE, e.entity, rows.fingerprint, rows.result, e.at);
+      sql.outbox.run(rows.intentId, BENCH_MACHINE, e.entity, rows.intent, e.at, e.at);
     };
 
     const latencies = new Latencies(workload.size);
@@ -116,13 +117,4 @@ export function runRaw(workload: EventSource, options: RawOptions): Timing {
   } finally {
     db.close();
   }
-}
-
-/**
- * drover's fingerprint of a request: sha-256 of the stable JSON of (machine, id, event),
- * object keys sorted. Written out by hand here (`amount` sorts before `type`).
- */
-function fingerprint(entity: string, event: PaymentEvent): string {
-  const text = `["${BENCH_MACHINE}","${entity}",{"amount":${event.amount},"type":"${event.type}"}]`;
-  return createHash("sha256").update(text).digest("hex");
 }
