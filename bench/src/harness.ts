@@ -21,7 +21,7 @@ import {
   probePostgres,
 } from "./postgres.js";
 import type { RssReport } from "./rss.js";
-import { measureRss } from "./rss.js";
+import { measureRss, RssContestant } from "./rss.js";
 import type { ScalePoint } from "./scale.js";
 import { measureScale } from "./scale.js";
 import { Workload } from "./workload.js";
@@ -293,7 +293,13 @@ export async function runBenchmark(config: BenchConfig, log: (line: string) => v
       log(`memory: drover with ${config.callers} callers, RSS at ${checkpoints.join(", ")} events (own process)`);
       const report = await measureRss(scratch.file("rss"), entities, checkpoints, config.callers);
       log("memory: the raw batched contestant, for comparison (own process)");
-      const raw = await measureRss(scratch.file("rss-raw"), entities, checkpoints, config.callers, "raw-batched");
+      const raw = await measureRss(
+        scratch.file("rss-raw"),
+        entities,
+        checkpoints,
+        config.callers,
+        RssContestant.RawBatched,
+      );
       const growth = (samples: RssReport["samples"], from: number) => {
         const first = samples[from];
         const last = samples.at(-1);

@@ -1,4 +1,5 @@
 import type { BenchReport, Ratio } from "./harness.js";
+import { RssContestant } from "./rss.js";
 
 /** The report as the tables `npm run bench` prints (Markdown, so the README can hold it as is). */
 export function formatReport(report: BenchReport): string {
@@ -51,8 +52,8 @@ export function formatReport(report: BenchReport): string {
     );
     lines.push("|---|---:|---:|---:|---:|---:|---:|");
     const rows = [
-      ...report.rss.report.samples.map((s) => ["drover", s] as const),
-      ...report.rss.raw.samples.map((s) => ["raw batched", s] as const),
+      ...report.rss.report.samples.map((s) => [RssContestant.Drover, s] as const),
+      ...report.rss.raw.samples.map((s) => [RssContestant.RawBatched, s] as const),
     ];
     for (const [who, s] of rows) {
       lines.push(

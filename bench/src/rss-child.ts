@@ -11,6 +11,7 @@ import type { EventSource, Timing } from "./measure.js";
 import { driveAsync } from "./measure.js";
 import { BENCH_MACHINE, paymentMachine } from "./payment-machine.js";
 import type { RssReport, RssSample } from "./rss.js";
+import { RssContestant } from "./rss.js";
 import { Workload } from "./workload.js";
 
 interface RssArgs {
@@ -19,7 +20,7 @@ interface RssArgs {
   readonly checkpoints: readonly number[];
   readonly callers: number;
   /** `drover` (default, with `callers` callers), or the raw batched contestant for comparison. */
-  readonly contestant?: "drover" | "raw-batched";
+  readonly contestant?: RssContestant;
 }
 
 const args = JSON.parse(process.argv[2] ?? "{}") as RssArgs;
@@ -28,7 +29,7 @@ const workload = new Workload({ entities: args.entities, events: total });
 
 let apply: (slice: EventSource) => Promise<Timing>;
 let close = async (): Promise<void> => {};
-if (args.contestant === "raw-batched") {
+if (args.contestant === RssContestant.RawBatched) {
   await createDroverSchema(args.path);
   apply = async (slice) => runRaw(slice, { path: args.path, synchronous: SqliteSynchronous.Full, batch: 100 });
 } else {

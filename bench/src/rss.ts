@@ -24,6 +24,10 @@ export interface RssReport {
   readonly consistency: Consistency;
 }
 
+/** Who the memory child runs. */
+export const RssContestant = { Drover: "drover", RawBatched: "raw-batched" } as const;
+export type RssContestant = (typeof RssContestant)[keyof typeof RssContestant];
+
 const CHILD = fileURLToPath(new URL("./rss-child.js", import.meta.url));
 
 /**
@@ -36,7 +40,7 @@ export function measureRss(
   entities: number,
   checkpoints: readonly number[],
   callers: number,
-  contestant: "drover" | "raw-batched" = "drover",
+  contestant: RssContestant = RssContestant.Drover,
 ): Promise<RssReport> {
   return new Promise((resolve, reject) => {
     const child = spawn(

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { DecisionKind } from "@drover/core";
 import type { PaymentEvent, PaymentState } from "./payment-machine.js";
 import { BENCH_MACHINE, decidePayment } from "./payment-machine.js";
 import type { BenchEvent } from "./workload.js";
@@ -6,13 +7,13 @@ import type { BenchEvent } from "./workload.js";
 /** The column values of one step's rows, as drover writes them (the raw contestants' part). */
 export type StepRows =
   | {
-      readonly kind: "rejected";
+      readonly kind: typeof DecisionKind.Rejected;
       readonly fingerprint: string;
       /** The inbox row's result (JSON text). */
       readonly result: string;
     }
   | {
-      readonly kind: "accepted";
+      readonly kind: typeof DecisionKind.Accepted;
       readonly fingerprint: string;
       readonly result: string;
       /** The entity's new version (`expected + 1`). */
@@ -36,7 +37,7 @@ export function stepRows(e: BenchEvent, current: PaymentState | undefined, expec
   const print = fingerprint(e.entity, e.event);
   if ("rejected" in decided) {
     return {
-      kind: "rejected",
+      kind: DecisionKind.Rejected,
       fingerprint: print,
       result: `{"kind":"rejected","machine":"${BENCH_MACHINE}","id":"${e.entity}","eventId":${JSON.stringify(e.eventId)},"version":${expectedVersion},"reason":"${decided.rejected}"}`,
     };
@@ -47,7 +48,7 @@ export function stepRows(e: BenchEvent, current: PaymentState | undefined, expec
   const intent = JSON.stringify(decided.intent);
   const intents = `[{"id":"${intentId}","intent":${intent}}]`;
   return {
-    kind: "accepted",
+    kind: DecisionKind.Accepted,
     fingerprint: print,
     result: `{"kind":"processed","machine":"${BENCH_MACHINE}","id":"${e.entity}","eventId":${JSON.stringify(e.eventId)},"version":${version},"state":${stateJson},"intents":${intents}}`,
     version,

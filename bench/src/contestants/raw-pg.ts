@@ -1,3 +1,4 @@
+import { DecisionKind } from "@drover/core";
 import pg from "pg";
 import type { EventSource, Timing } from "../measure.js";
 import { driveAsync, Latencies, now, timing } from "../measure.js";
@@ -190,7 +191,7 @@ async function step(client: pg.PoolClient, e: BenchEvent): Promise<void> {
   if (row === undefined || row.seen) return;
   const expected = row.version ?? 0;
   const rows = stepRows(e, row.state ?? undefined, expected);
-  if (rows.kind === "rejected") {
+  if (rows.kind === DecisionKind.Rejected) {
     await client.query({
       ...REJECT,
       values: [e.eventId, BENCH_MACHINE, e.entity, rows.fingerprint, rows.result, e.at],
@@ -264,7 +265,7 @@ async function writeBatch(client: pg.PoolClient, batch: readonly BenchEvent[]): 
     const state = move?.state ?? row.state ?? undefined;
     const rows = stepRows(e, state, expected);
     stepsOf.push({ e, rows });
-    if (rows.kind === "rejected") return;
+    if (rows.kind === DecisionKind.Rejected) return;
     if (move === undefined) {
       moves.set(e.entity, {
         id: e.entity,
@@ -282,7 +283,7 @@ async function writeBatch(client: pg.PoolClient, batch: readonly BenchEvent[]): 
   });
   const created = [...moves.values()].filter((m) => m.expected === 0);
   const updated = [...moves.values()].filter((m) => m.expected > 0);
-  const accepted = stepsOf.flatMap(({ e, rows }) => (rows.kind === "accepted" ? [{ e, rows }] : []));
+  const accepted = stepsOf.flatMap(({ e, rows }) => (rows.kind === DecisionKind.Accepted ? [{ e, rows }] : []));
   const result = await client
     .query<{ ok: number }>({
       ...WRITE_MANY,

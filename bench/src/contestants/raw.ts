@@ -1,3 +1,4 @@
+import { DecisionKind } from "@drover/core";
 import type { SqliteSynchronous } from "@drover/sqlite";
 import { openWal } from "../database.js";
 import type { EventSource, Timing } from "../measure.js";
@@ -57,7 +58,7 @@ export function runRaw(workload: EventSource, options: RawOptions): Timing {
       const current = row === undefined ? undefined : (JSON.parse(row.state) as PaymentState);
       const expectedVersion = row?.version ?? 0;
       const rows = stepRows(e, current, expectedVersion);
-      if (rows.kind === "rejected") {
+      if (rows.kind === DecisionKind.Rejected) {
         sql.inbox.run(e.eventId, BENCH_MACHINE, e.entity, rows.fingerprint, rows.result, e.at);
         return;
       }
