@@ -716,79 +716,42 @@ function summarise(
   };
 }
 
+/**
+ * The ratios the issues ask for: name, numerator, denominator, and the minimum that meets the
+ * target (null: printed for reference only). One row each, so a new contestant is one line.
+ */
+const RATIOS: readonly (readonly [string, ContestantKey, ContestantKey, number | null, string?])[] = [
+  ["drover / raw", ContestantKey.Drover, ContestantKey.Raw, 0.7],
+  ["drover-concurrent / raw", ContestantKey.DroverConcurrent, ContestantKey.Raw, 3],
+  ["drover-concurrent / raw-batched", ContestantKey.DroverConcurrent, ContestantKey.RawBatched, 0.5],
+  ["drover / Emmett", ContestantKey.Drover, ContestantKey.Emmett, 2],
+  ["drover / XState", ContestantKey.Drover, ContestantKey.XState, 2],
+  ["drover-concurrent / Emmett", ContestantKey.DroverConcurrent, ContestantKey.Emmett, 2],
+  ["drover-concurrent / XState", ContestantKey.DroverConcurrent, ContestantKey.XState, 2],
+  [
+    "drover-concurrent, own turns / raw",
+    ContestantKey.DroverTurns,
+    ContestantKey.Raw,
+    3,
+    "≥ 3× (as drover-concurrent)",
+  ],
+  ["PostgreSQL: drover-pg / raw-pg (1 vs 1)", ContestantKey.DroverPg, ContestantKey.RawPg, 0.7],
+  ["PostgreSQL: drover-pg-8 / raw-pg-8", ContestantKey.DroverPg8, ContestantKey.RawPg8, 0.7],
+  ["PostgreSQL: drover-pg-64 / raw-pg (group commit)", ContestantKey.DroverPg64, ContestantKey.RawPg, 3],
+  ["PostgreSQL: drover-pg-64 / raw-pg-batched", ContestantKey.DroverPg64, ContestantKey.RawPgBatched, null],
+  ["PostgreSQL: drover-pg / Emmett-pg (1 vs 1)", ContestantKey.DroverPg, ContestantKey.EmmettPg, 2],
+  ["PostgreSQL: drover-pg-8 / Emmett-pg-8", ContestantKey.DroverPg8, ContestantKey.EmmettPg8, 2],
+];
+
 function ratios(results: readonly ContestantResult[]): Ratio[] {
   const eps = (key: ContestantKey) => results.find((r) => r.key === key)?.eventsPerSecond ?? null;
-  const of = (a: ContestantKey, b: ContestantKey) => {
-    const x = eps(a);
-    const y = eps(b);
-    return x === null || y === null ? null : x / y;
-  };
-  return [
-    ratio("drover / raw", of(ContestantKey.Drover, ContestantKey.Raw), "≥ 0.7×", (v) => v >= 0.7),
-    ratio("drover-concurrent / raw", of(ContestantKey.DroverConcurrent, ContestantKey.Raw), "≥ 3×", (v) => v >= 3),
-    ratio(
-      "drover-concurrent / raw-batched",
-      of(ContestantKey.DroverConcurrent, ContestantKey.RawBatched),
-      "≥ 0.5×",
-      (v) => v >= 0.5,
-    ),
-    ratio("drover / Emmett", of(ContestantKey.Drover, ContestantKey.Emmett), "≥ 2×", (v) => v >= 2),
-    ratio("drover / XState", of(ContestantKey.Drover, ContestantKey.XState), "≥ 2×", (v) => v >= 2),
-    ratio(
-      "drover-concurrent / Emmett",
-      of(ContestantKey.DroverConcurrent, ContestantKey.Emmett),
-      "≥ 2×",
-      (v) => v >= 2,
-    ),
-    ratio(
-      "drover-concurrent / XState",
-      of(ContestantKey.DroverConcurrent, ContestantKey.XState),
-      "≥ 2×",
-      (v) => v >= 2,
-    ),
-    ratio(
-      "drover-concurrent, own turns / raw",
-      of(ContestantKey.DroverTurns, ContestantKey.Raw),
-      "≥ 3× (as drover-concurrent)",
-      (v) => v >= 3,
-    ),
-    ratio(
-      "PostgreSQL: drover-pg / raw-pg (1 vs 1)",
-      of(ContestantKey.DroverPg, ContestantKey.RawPg),
-      "≥ 0.7×",
-      (v) => v >= 0.7,
-    ),
-    ratio(
-      "PostgreSQL: drover-pg-8 / raw-pg-8",
-      of(ContestantKey.DroverPg8, ContestantKey.RawPg8),
-      "≥ 0.7×",
-      (v) => v >= 0.7,
-    ),
-    ratio(
-      "PostgreSQL: drover-pg-64 / raw-pg (group commit)",
-      of(ContestantKey.DroverPg64, ContestantKey.RawPg),
-      "≥ 3×",
-      (v) => v >= 3,
-    ),
-    {
-      name: "PostgreSQL: drover-pg-64 / raw-pg-batched",
-      value: of(ContestantKey.DroverPg64, ContestantKey.RawPgBatched),
-      target: "(reference)",
-      met: null,
-    },
-    ratio(
-      "PostgreSQL: drover-pg / Emmett-pg (1 vs 1)",
-      of(ContestantKey.DroverPg, ContestantKey.EmmettPg),
-      "≥ 2×",
-      (v) => v >= 2,
-    ),
-    ratio(
-      "PostgreSQL: drover-pg-8 / Emmett-pg-8",
-      of(ContestantKey.DroverPg8, ContestantKey.EmmettPg8),
-      "≥ 2×",
-      (v) => v >= 2,
-    ),
-  ];
+  return RATIOS.map(([name, numerator, denominator, minimum, label]) => {
+    const x = eps(numerator);
+    const y = eps(denominator);
+    const value = x === null || y === null ? null : x / y;
+    const target = label ?? (minimum === null ? "(reference)" : `≥ ${minimum}×`);
+    return { name, value, target, met: value === null || minimum === null ? null : value >= minimum };
+  });
 }
 
 function ratio(name: string, value: number | null, target: string, meets: (v: number) => boolean): Ratio {
