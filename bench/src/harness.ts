@@ -518,16 +518,9 @@ function plan(config: BenchConfig, postgres: PostgresInfo | undefined): Contesta
       run: async (path, events) => {
         const outcome = await runEmmett(path, entities, events);
         if (!outcome.ok) throw new Error(outcome.error);
-        const stored = outcome.stored ?? 0;
         return {
           timing: outcome.timing,
-          consistency:
-            stored === events && outcome.timing.events === events
-              ? { ok: true, detail: `${stored} events stored` }
-              : {
-                  ok: false,
-                  detail: `${outcome.timing.events} commands handled, ${stored} events stored, ${events} sent`,
-                },
+          consistency: emmettConsistency(outcome.timing.events, outcome.stored ?? 0, events),
           notes: [
             `own process; journal_mode=${outcome.journalMode}, synchronous=${outcome.synchronous}`,
             `${outcome.busyRetries} commands retried after SQLITE_BUSY`,
@@ -608,16 +601,9 @@ function planPostgres(config: BenchConfig, info: PostgresInfo | undefined): Cont
     async (url: string, events: number): Promise<RunOutcome> => {
       const outcome = await runEmmettPg(url, entities, events, concurrency);
       if (!outcome.ok) throw new Error(outcome.error);
-      const stored = outcome.stored ?? 0;
       return {
         timing: outcome.timing,
-        consistency:
-          stored === events && outcome.timing.events === events
-            ? { ok: true, detail: `${stored} events stored` }
-            : {
-                ok: false,
-                detail: `${outcome.timing.events} commands handled, ${stored} events stored, ${events} sent`,
-              },
+        consistency: emmettConsistency(outcome.timing.events, outcome.stored ?? 0, events),
         notes: [`own process; ${outcome.durability}`, `${outcome.retries} commands retried after a version conflict`],
       };
     };
@@ -752,6 +738,13 @@ function ratios(results: readonly ContestantResult[]): Ratio[] {
     const target = label ?? (minimum === null ? "(reference)" : `≥ ${minimum}×`);
     return { name, value, target, met: value === null || minimum === null ? null : value >= minimum };
   });
+}
+
+/** Emmett keeps no drover rows to count: every command sent must be handled and its event stored. */
+function emmettConsistency(handled: number, stored: number, sent: number): Consistency {
+  return stored === sent && handled === sent
+    ? { ok: true, detail: `${stored} events stored` }
+    : { ok: false, detail: `${handled} commands handled, ${stored} events stored, ${sent} sent` };
 }
 
 function ratio(name: string, value: number | null, target: string, meets: (v: number) => boolean): Ratio {
