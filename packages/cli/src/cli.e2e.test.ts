@@ -182,6 +182,23 @@ describe("drover send, inspect, history", () => {
     assertOneLine(internal, /AuthorizationExpired is sent by drover itself .* add --internal/);
   });
 
+  it("with --json, also answers a failure as a JSON object on stdout (and the one line on stderr)", () => {
+    const malformed = drover(["send", "payments", id, '{"type":', "--db", db, "--json"]);
+    assert.equal(malformed.code, 2);
+    assertOneLine(malformed, /<event-json> is not valid JSON/);
+    assert.deepEqual(Object.keys(JSON.parse(malformed.stdout)), ["kind", "exitCode", "message"]);
+    assert.equal(JSON.parse(malformed.stdout).exitCode, 2);
+    const unreachable = drover(["inspect", "payments", id, "--db", "postgres://postgres@127.0.0.1:1/x", "--json"]);
+    assert.equal(unreachable.code, 3);
+    const answer = JSON.parse(unreachable.stdout) as { kind: string; exitCode: number; message: string };
+    assert.equal(answer.kind, "error");
+    assert.equal(answer.exitCode, 3);
+    assert.match(answer.message, /not reachable/);
+    const usage = drover(["send", "payments", "--json"]);
+    assert.equal(usage.code, 2);
+    assert.match(JSON.parse(usage.stdout).message, /missing required argument 'id'/);
+  });
+
   it("treats --idempotency-key as the HTTP API does: the same request is a duplicate, another one a reused key", () => {
     const authorize = '{"type":"ProviderAuthorized","authorizationId":"auth_1"}';
     const args = [

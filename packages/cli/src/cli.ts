@@ -60,17 +60,27 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo()): 
   try {
     await program.parseAsync([...argv], { from: "user" });
   } catch (error) {
+    // With --json, a failure is also a JSON object on stdout, so a script parses every outcome.
+    const json = argv.includes("--json");
     if (error instanceof CommanderError) {
-      return error.exitCode === 0 || error.code === "commander.helpDisplayed" || error.code === "commander.version"
-        ? ExitCode.Ok
-        : ExitCode.Usage;
+      if (error.exitCode === 0 || error.code === "commander.helpDisplayed" || error.code === "commander.version") {
+        return ExitCode.Ok;
+      }
+      if (json) writeJsonError(io, ExitCode.Usage, error.message.replace(/^error: /, ""));
+      return ExitCode.Usage;
     }
     const verbose = argv.includes("--verbose");
     io.stderr.write(`drover: ${oneLine(error)}\n`);
     if (verbose) io.stderr.write(`${stackOf(error)}\n`);
-    return exitCodeOf(error);
+    const code = exitCodeOf(error);
+    if (json) writeJsonError(io, code, oneLine(error));
+    return code;
   }
   return outcome === "running" ? undefined : outcome;
+}
+
+function writeJsonError(io: CliIo, exitCode: ExitCode, message: string): void {
+  io.stdout.write(`${JSON.stringify({ kind: "error", exitCode, message })}\n`);
 }
 
 function buildProgram(io: CliIo, done: (outcome: Outcome) => void): Command {
