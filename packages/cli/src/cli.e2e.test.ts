@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import type { AnyMachine } from "@drover/core";
 import { exploreMachine } from "@drover/core";
 import { TokenStore } from "@drover/http";
+import { dropDatabase, skipUnlessPostgres, withDatabase } from "@drover/postgres/testing";
 import { SqliteStore } from "@drover/sqlite";
 import { runCli } from "./cli.js";
 
@@ -544,20 +545,20 @@ describe("drover serve", () => {
 });
 
 describe("drover with PostgreSQL", async () => {
-  const base = process.env.DROVER_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
-  const url = base.replace(/\/[^/?]*(\?.*)?$/, "/drover_cli_test$1");
-  const probe = drover(["migrate", "--db", url, "--json"]);
-  if (probe.code !== 0) {
-    const why = `PostgreSQL not reachable at ${url.replace(/:[^:@/]*@/, ":***@")} (${probe.stderr.trim()})`;
-    if (process.env.DROVER_REQUIRE_SERVICES === "1") {
-      it("PostgreSQL is reachable (DROVER_REQUIRE_SERVICES=1)", () => assert.fail(why));
-    } else {
-      it("PostgreSQL smoke", { skip: `${why}; start it or set DROVER_REQUIRE_SERVICES=1 to fail` }, () => undefined);
-    }
-    return;
-  }
+  const skip = await skipUnlessPostgres();
+  const database = `drover_cli_${process.pid}_${randomBytes(4).toString("hex")}`;
+  const url = withDatabase(database);
+  after(async () => {
+    if (skip === false) await dropDatabase(database);
+  });
 
-  it("sends, inspects and replays through --db postgres://…", () => {
+  it("migrates a new database (created if missing) through --db postgres://…", { skip }, () => {
+    const migrated = drover(["migrate", "--db", url, "--json"]);
+    assert.equal(migrated.code, 0, migrated.stderr);
+    assert.equal(JSON.parse(migrated.stdout).from, 0);
+  });
+
+  it("sends, inspects and replays through --db postgres://…", { skip }, () => {
     const id = newId();
     assert.equal(drover(["send", "payments", id, REQUEST, "--db", url]).code, 0);
     const inspected = drover(["inspect", "payments", id, "--db", url, "--json"]);

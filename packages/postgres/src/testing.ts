@@ -44,3 +44,20 @@ export async function skipUnlessPostgres(url: string = TEST_PG_URL): Promise<fal
   }
   return `${where}; start it, or set DROVER_REQUIRE_SERVICES=1 to fail`;
 }
+
+/**
+ * Drop the scratch database `database` (ending its sessions first) on the server of `url`.
+ *
+ * @example
+ * after(() => dropDatabase(database));
+ */
+export async function dropDatabase(database: string, url: string = TEST_PG_URL): Promise<void> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  client.on("error", () => undefined);
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS "${database.replaceAll('"', '""')}" WITH (FORCE)`);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
