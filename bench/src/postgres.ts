@@ -85,7 +85,7 @@ export async function probePostgres(
 }
 
 async function withClient<T>(url: string, body: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000, types: PG_TYPES });
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000, types: PG_TYPES });
   client.on("error", () => undefined);
   await client.connect();
   try {

@@ -24,7 +24,7 @@ export function printableUrl(url: string = TEST_URL): string {
 
 /** Run `body` with a plain connection to the test database. */
 export async function withAdmin<T>(body: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: TEST_URL, connectionTimeoutMillis: 3000 });
+  const client = new pg.Client({ connectionString: TEST_URL, connectionTimeoutMillis: 10_000 });
   client.on("error", () => undefined);
   await client.connect();
   try {
