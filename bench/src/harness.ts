@@ -203,12 +203,12 @@ export async function runBenchmark(config: BenchConfig, log: (line: string) => v
     const wanted = (key: ContestantKey | "scale" | "rss") => config.only === undefined || config.only.includes(key);
     const postgres = PG_KEYS.some(wanted) ? await preparePostgres(config, log) : undefined;
     const contestants = plan(config, postgres?.info);
-    const emmettNote = wanted(ContestantKey.Emmett) ? await prepareEmmett(config, log) : "not selected";
+    const emmettNote = wanted(ContestantKey.Emmett) ? await prepareEmmett(config, EMMETT_SQLITE, log) : "not selected";
     const emmettPgNote =
       postgres?.info === undefined
         ? postgres?.skipped
         : EMMETT_PG_KEYS.some(wanted)
-          ? await prepareEmmettPg(config, log)
+          ? await prepareEmmett(config, EMMETT_POSTGRESQL, log)
           : "not selected";
     const skipped = (c: Contestant): string | undefined => {
       if (c.key === ContestantKey.Emmett) return emmettNote;
@@ -377,25 +377,37 @@ async function preparePostgres(
   return { skipped: `skipped: ${where}` };
 }
 
-/** Emmett's PostgreSQL flavour ready to run: undefined, or why it is not in this run. */
-async function prepareEmmettPg(config: BenchConfig, log: (line: string) => void): Promise<string | undefined> {
-  if (config.emmett === "skip") return "skipped (--skip-emmett)";
-  if (emmettPgInstalled()) return undefined;
-  if (config.emmett === "if-installed") {
-    return "not installed, skipped by --quick: run the full benchmark or add --install-emmett";
-  }
-  const failure = await installEmmettPg(log);
-  return failure === undefined ? undefined : `install failed: ${failure}`;
+/** An Emmett flavour (its own folder, installed on demand) that can run. */
+interface EmmettFlavour {
+  installed(): boolean;
+  install(log: (line: string) => void): Promise<string | undefined>;
+  /** Why `--quick` does not install it. */
+  readonly quickNote: string;
 }
 
-/** Emmett ready to run: undefined, or why it is not in this run. */
-async function prepareEmmett(config: BenchConfig, log: (line: string) => void): Promise<string | undefined> {
+const EMMETT_SQLITE: EmmettFlavour = {
+  installed: emmettInstalled,
+  install: installEmmett,
+  quickNote: "installing compiles node sqlite3, ~2 min",
+};
+const EMMETT_POSTGRESQL: EmmettFlavour = {
+  installed: emmettPgInstalled,
+  install: installEmmettPg,
+  quickNote: "pure JavaScript, ~10 s",
+};
+
+/** An Emmett flavour ready to run: undefined, or why it is not in this run. */
+async function prepareEmmett(
+  config: BenchConfig,
+  flavour: EmmettFlavour,
+  log: (line: string) => void,
+): Promise<string | undefined> {
   if (config.emmett === "skip") return "skipped (--skip-emmett)";
-  if (emmettInstalled()) return undefined;
+  if (flavour.installed()) return undefined;
   if (config.emmett === "if-installed") {
-    return "not installed, skipped by --quick (installing compiles node sqlite3, ~2 min): run the full benchmark or add --install-emmett";
+    return `not installed, skipped by --quick (${flavour.quickNote}): run the full benchmark or add --install-emmett`;
   }
-  const failure = await installEmmett(log);
+  const failure = await flavour.install(log);
   return failure === undefined ? undefined : `install failed: ${failure}`;
 }
 
