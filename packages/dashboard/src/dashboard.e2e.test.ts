@@ -207,6 +207,11 @@ describe("the dashboard in Chromium", { skip: missing !== undefined && !browserR
     assert.ok(!page.url().includes(fixture.tokens.read));
     await page.getByRole("button", { name: "Next page" }).click();
     await page.getByRole("link", { name: `${prefix}_0022xx` }).waitFor();
+    // The last page replaces the first in one render, but the live stream may re-render it:
+    // wait for the count to settle rather than read it mid-update.
+    await page.waitForFunction(() => document.querySelectorAll("table.entities tbody tr").length === 3, null, {
+      timeout: 5_000,
+    });
     assert.equal(await rows.count(), 3);
     assert.equal(await page.getByRole("button", { name: "Next page" }).isDisabled(), true);
     await page.getByRole("button", { name: "Previous page" }).click();

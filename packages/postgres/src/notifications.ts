@@ -21,6 +21,8 @@ export class NotificationListener {
   #timer: NodeJS.Timeout | undefined;
   /** Bumped on every (re)start and stop: a late callback of an older connection does nothing. */
   #generation = 0;
+  /** Every connection opened and not yet ended, so that closing can wait for them all. */
+  readonly #open = new Set<pg.Client>();
 
   constructor(config: pg.ClientConfig, channel: string, ownPayload: string) {
     this.#config = config;
@@ -44,14 +46,18 @@ export class NotificationListener {
     };
   }
 
-  close(): void {
+  /** Stop listening; resolves once every connection this listener opened has ended. */
+  async close(): Promise<void> {
     this.#listeners.clear();
     this.#stop();
+    await Promise.all([...this.#open].map((client) => client.end().catch(() => undefined)));
   }
 
   #start(reconnecting: boolean): void {
     const generation = ++this.#generation;
     const client = new pg.Client(this.#config);
+    this.#open.add(client);
+    client.on("end", () => this.#open.delete(client));
     const lost = () => {
       if (generation !== this.#generation) return;
       this.#client = undefined;

@@ -508,8 +508,7 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#listener.close();
-    await this.#pool.end();
+    await Promise.all([this.#listener.close(), this.#pool.end()]);
   }
 
   #live(): void {
