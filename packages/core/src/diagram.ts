@@ -45,7 +45,7 @@ const EXPLORE_EPOCH = Date.UTC(2026, 0, 1);
  * string field. `undefined` when the state has neither (then it has no diagram).
  *
  * @example
- * stateName({ status: "authorized", amount: 5000 }); // "authorized"
+ * stateName({ status: "open", visits: 3 }); // "open"
  */
 export function stateName(state: unknown): string | undefined {
   if (typeof state !== "object" || state === null) return undefined;
@@ -304,7 +304,7 @@ function hintStrings(state: Json | undefined): string[] {
 
 /**
  * What a state looks like to the rules, roughly: which fields it has, which numbers are 0 or 1,
- * and how its numbers compare with each other (`captured < amount`). Two states of one shape
+ * and how its numbers compare with each other (`used < limit`). Two states of one shape
  * are likely to answer events alike, so exploring one of them is enough.
  */
 function shapeOf(state: Json): string {

@@ -78,7 +78,7 @@ export function defOf(schema: unknown): Def {
   return (schema as { _zod: { def: Def } })._zod.def;
 }
 
-/** Draw one value for `schema`; `path` names it in errors (`events.CapturePayment.amount`). */
+/** Draw one value for `schema`; `path` names it in errors (`events.Stamp.count`). */
 export function sample(schema: z.ZodType, path: string, options: SampleOptions): Sample {
   const state = { hasNumbers: false };
   const value = draw(schema, path, options, state);

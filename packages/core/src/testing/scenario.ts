@@ -146,7 +146,7 @@ export class Then<State, Intent, Reason extends string> {
 
   /**
    * Assert the event was accepted and the new state has `expected`'s members (a partial
-   * match; values compared deeply, as plain JSON, so write `5000` for a branded amount).
+   * match; values compared deeply, as plain JSON, so write `5000` for a branded number).
    */
   accepted(expected: Expected<State> = {} as Expected<State>): this {
     const outcome = this.#accepted();

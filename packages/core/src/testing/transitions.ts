@@ -17,9 +17,9 @@ export interface TransitionRecorder<M> {
  * diagram has every transition they took.
  *
  * @example
- * const recorder = recordTransitions(payments);
+ * const recorder = recordTransitions(doors);
  * scenario(recorder.machine, id).given(request).when(cancel).accepted({ status: "cancelled" });
- * const graph = exploreMachine(payments);
+ * const graph = exploreMachine(doors);
  * for (const t of recorder.transitions()) assert.ok(graph.transitions.some((g) => g.from === t.from && g.event === t.event && g.to === t.to));
  */
 export function recordTransitions<
