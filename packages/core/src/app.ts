@@ -7,7 +7,18 @@ import { ConfigurationError } from "./errors.js";
 import type { Logger } from "./logger.js";
 import { jsonLogger } from "./logger.js";
 import type { AnyMachine } from "./machine.js";
-import type { Clock, IdGenerator, OutboxRecord, Store } from "./ports.js";
+import type {
+  Clock,
+  EntityCount,
+  EntityRef,
+  IdGenerator,
+  JournalEntry,
+  ListQuery,
+  OutboxQuery,
+  OutboxRecord,
+  Store,
+  StoredEntity,
+} from "./ports.js";
 import { OutboxStatus } from "./ports.js";
 import type { RunResult } from "./result.js";
 import { RunResultKind } from "./result.js";
@@ -63,8 +74,8 @@ export interface AppOptions {
  * await app.stop();
  */
 export class App {
-  readonly store: Store;
-  readonly runtime: Runtime;
+  readonly #store: Store;
+  readonly #runtime: Runtime;
   readonly dispatcher: Dispatcher;
   readonly scheduler: Scheduler;
   readonly logger: Logger;
@@ -75,11 +86,11 @@ export class App {
   #unwatch: (() => void) | undefined;
 
   constructor(options: AppOptions) {
-    this.store = options.store;
+    this.#store = options.store;
     this.logger = options.logger ?? jsonLogger("info");
     this.#clock = options.clock ?? systemClock;
     this.#machines = options.machines;
-    this.runtime = new Runtime({
+    this.#runtime = new Runtime({
       store: options.store,
       machines: options.machines,
       clock: this.#clock,
@@ -89,7 +100,7 @@ export class App {
     });
     const effects = options.effects ?? [];
     for (const e of effects) {
-      if (!this.runtime.machines.has(e.machine)) {
+      if (!this.#runtime.machines.has(e.machine)) {
         throw new ConfigurationError(`effects are registered for machine "${e.machine}", which is not in this app`);
       }
     }
@@ -124,7 +135,7 @@ export class App {
     options?: RunOptions,
   ): Promise<RunResult> {
     const started = performance.now();
-    const result = await this.runtime.run(ref, event, options);
+    const result = await this.#runtime.run(ref, event, options);
     if (this.#observers.size > 0) {
       const report = { machine: ref.machine, id: ref.id, event, result, durationMs: performance.now() - started };
       for (const observer of this.#observers) observer.onResult?.(report);
@@ -147,6 +158,57 @@ export class App {
     return this.#machines;
   }
 
+  /** The machine named `name`, or `undefined` when this app has none by that name. */
+  machine(name: string): AnyMachine | undefined {
+    return this.#runtime.machines.get(name);
+  }
+
+  // The read side: what the HTTP API, the CLI and the dashboard show. Callers query the
+  // app, never its store, so the store stays a detail of the wiring.
+
+  /** An entity as stored, or `undefined`. */
+  getEntity(ref: EntityRef): Promise<StoredEntity | undefined> {
+    return this.#store.getEntity(ref);
+  }
+
+  /** A page of a machine's entities, in id order. */
+  listEntities(machine: string, query: ListQuery): Promise<StoredEntity[]> {
+    return this.#store.listEntities(machine, query);
+  }
+
+  /** A machine's entities counted by state name. */
+  countEntities(machine: string): Promise<EntityCount[]> {
+    return this.#store.countEntities(machine);
+  }
+
+  /** An entity's journal, oldest first. */
+  history(ref: EntityRef): Promise<JournalEntry[]> {
+    return this.#store.history(ref);
+  }
+
+  /** Outbox rows in commit order. */
+  listOutbox(query?: OutboxQuery): Promise<OutboxRecord[]> {
+    return this.#store.listOutbox(query);
+  }
+
+  /** One outbox row by its intent id. */
+  findOutbox(intentId: string): Promise<OutboxRecord | undefined> {
+    return this.#store.findOutbox(intentId);
+  }
+
+  /** The outbox rows of the intents an entity's journal produced, in journal order. */
+  async entityOutbox(ref: EntityRef): Promise<OutboxRecord[]> {
+    const entries = await this.#store.history(ref);
+    const ids = entries.flatMap((entry) => entry.intents.map((record) => record.id));
+    const rows = await Promise.all(ids.map((intentId) => this.#store.findOutbox(intentId)));
+    return rows.flatMap((row) => (row === undefined ? [] : [row]));
+  }
+
+  /** How many outbox rows are in each status. */
+  outboxStats(): Promise<Record<OutboxStatus, number>> {
+    return this.#store.outboxStats();
+  }
+
   /** Intent types the machines declare that no effect handler serves (they would be dead-lettered). */
   unservedIntents(): { machine: string; intents: string[] }[] {
     return this.#machines.flatMap((machine) => {
@@ -167,7 +229,7 @@ export class App {
       );
     }
     this.#started = true;
-    this.#unwatch = this.store.watch?.(() => {
+    this.#unwatch = this.#store.watch?.(() => {
       this.dispatcher.wake();
       this.scheduler.wake();
     });
@@ -213,7 +275,7 @@ export class App {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       await this.idle({ timeoutMs: Math.max(1, deadline - Date.now()) });
-      const pending = await this.store.listOutbox({ status: OutboxStatus.Pending, limit: 1 });
+      const pending = await this.#store.listOutbox({ status: OutboxStatus.Pending, limit: 1 });
       if (pending.length === 0) return;
       if (Date.now() > deadline) {
         throw new Error(`intents were still pending after ${timeoutMs} ms (first: ${pending[0]?.intentId})`);
@@ -224,12 +286,12 @@ export class App {
 
   /** Intents that failed for good, with their last error. */
   deadLetters(limit = 100): Promise<OutboxRecord[]> {
-    return this.store.listOutbox({ status: OutboxStatus.Dead, limit });
+    return this.#store.listOutbox({ status: OutboxStatus.Dead, limit });
   }
 
   /** Give a dead-lettered intent a fresh set of attempts. `false` if it is not dead. */
   async retryDeadLetter(intentId: string): Promise<boolean> {
-    const revived = await this.store.retryDead(intentId, this.#clock.now());
+    const revived = await this.#store.retryDead(intentId, this.#clock.now());
     if (revived) this.dispatcher.wake();
     return revived;
   }

@@ -8,6 +8,7 @@ import { silentLogger } from "./logger.js";
 import { MemoryStore } from "./memory-store.js";
 import type { Store } from "./ports.js";
 import { OutboxStatus } from "./ports.js";
+import { Runtime } from "./runtime.js";
 import { tallyMachine } from "./testing/tally-machine.js";
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -333,8 +334,9 @@ describe("App", () => {
     await app.start();
     assert.ok(listener !== undefined, "the app watches the store");
     // Another process commits an intent straight into the store; only its notice can wake us.
-    await app.runtime.run({ machine: "tally", id: "t_a" }, { type: "Open" });
-    await app.runtime.run({ machine: "tally", id: "t_a" }, { type: "Add", n: 1 });
+    const elsewhere = new Runtime({ store: watching, machines: [tallyMachine] });
+    await elsewhere.run({ machine: "tally", id: "t_a" }, { type: "Open" });
+    await elsewhere.run({ machine: "tally", id: "t_a" }, { type: "Add", n: 1 });
     listener?.();
     await done;
     await app.stop();

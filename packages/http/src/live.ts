@@ -70,7 +70,7 @@ export class LiveFeed {
   constructor(app: App) {
     this.#app = app;
     // Counter keys come from our machine names only, never from what a caller typed.
-    this.#known = new Set(app.runtime.machines.keys());
+    this.#known = new Set(app.machines.map((m) => m.name));
     for (const name of this.#known) this.#results.set(name, {});
     this.#unsubscribe = app.observe({
       onResult: (report) => this.#onResult(report),
@@ -86,7 +86,7 @@ export class LiveFeed {
 
   /** The counters, and the outbox by status. */
   async stats(): Promise<StatsBody> {
-    const outbox = await this.#app.store.outboxStats();
+    const outbox = await this.#app.outboxStats();
     return {
       at: isoTime(Date.now()),
       startedAt: isoTime(this.#startedAt),

@@ -17,7 +17,7 @@ export class DroverMetrics {
 
   constructor(app: App) {
     // Label values come from our machine names only, never from what a caller typed.
-    this.#known = new Set(app.runtime.machines.keys());
+    this.#known = new Set(app.machines.map((m) => m.name));
     const registers = [this.registry];
     this.#events = new Counter({
       name: "drover_events_total",
@@ -45,7 +45,7 @@ export class DroverMetrics {
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });
-    const store = app.store;
+    const store = app;
     new Gauge({
       name: "drover_outbox_intents",
       help: "Outbox rows by status (pending, dead, done)",

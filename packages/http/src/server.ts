@@ -86,7 +86,7 @@ const OutboxQuery = z.strictObject({
  */
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
   const { app, tokens } = options;
-  for (const name of app.runtime.machines.keys()) {
+  for (const name of app.machines.map((m) => m.name)) {
     if (RESERVED.has(name)) throw new Error(`a machine may not be named "${name}": /v1/${name} is a drover route`);
   }
   const server: FastifyInstance = Fastify({
@@ -220,7 +220,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   const countOf = (machine: string): Promise<EntityCount[]> => {
     const cached = counts.get(machine);
     if (cached !== undefined && Date.now() - cached.at < COUNTS_TTL_MS) return cached.counts;
-    const fresh = app.store.countEntities(machine);
+    const fresh = app.countEntities(machine);
     counts.set(machine, { at: Date.now(), counts: fresh });
     fresh.catch(() => counts.delete(machine));
     return fresh;
@@ -246,7 +246,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     "/v1/machines/:machine/diagram",
     { config: { scope: Scope.Read } },
     async (request, reply) => {
-      const machine = app.runtime.machines.get(request.params.machine);
+      const machine = app.machine(request.params.machine);
       if (machine === undefined) return sendProblem(reply, unknownMachine(request.params.machine, app));
       let diagram = diagrams.get(machine.name);
       if (diagram === undefined) {
@@ -307,7 +307,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     const query = OutboxQuery.safeParse(request.query);
     if (!query.success) return sendProblem(reply, invalidQuery(query.error));
     const { status, limit } = query.data;
-    const rows = await app.store.listOutbox(status === undefined ? { limit } : { status, limit });
+    const rows = await app.listOutbox(status === undefined ? { limit } : { status, limit });
     return { items: rows.map(outboxRecordBody) };
   });
 
@@ -316,7 +316,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     { config: { scope: Scope.Admin } },
     async (request, reply) => {
       const { intentId } = request.params;
-      const row = await app.store.findOutbox(intentId);
+      const row = await app.findOutbox(intentId);
       if (row === undefined) return sendProblem(reply, problem(404, ProblemKind.NotFound, `no intent ${intentId}`));
       if (row.status !== OutboxStatus.Dead) {
         return sendProblem(
@@ -325,7 +325,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
         );
       }
       await app.retryDeadLetter(intentId);
-      const revived = await app.store.findOutbox(intentId);
+      const revived = await app.findOutbox(intentId);
       return revived === undefined ? { intentId, status: OutboxStatus.Pending } : outboxRecordBody(revived);
     },
   );
@@ -335,7 +335,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     { config: { scope: Scope.Write } },
     async (request, reply) => {
       const { machine: name, id } = request.params;
-      const machine = app.runtime.machines.get(name);
+      const machine = app.machine(name);
       if (machine === undefined) return sendProblem(reply, unknownMachine(name, app));
       const body: unknown = request.body;
       if (body === null || typeof body !== "object" || Array.isArray(body)) {
@@ -409,7 +409,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     async (request, reply) => {
       const found = await findEntity(app, request.params.machine, request.params.id);
       if ("status" in found) return sendProblem(reply, found);
-      const entries = await app.store.history({ machine: found.machine, id: found.id });
+      const entries = await app.history({ machine: found.machine, id: found.id });
       return { entries: entries.map(journalEntryBody) };
     },
   );
@@ -420,10 +420,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     async (request, reply) => {
       const found = await findEntity(app, request.params.machine, request.params.id);
       if ("status" in found) return sendProblem(reply, found);
-      const entries = await app.store.history({ machine: found.machine, id: found.id });
-      const ids = entries.flatMap((entry) => entry.intents.map((record) => record.id));
-      const rows = await Promise.all(ids.map((intentId) => app.store.findOutbox(intentId)));
-      return { items: rows.flatMap((row) => (row === undefined ? [] : [outboxRecordBody(row)])) };
+      const rows = await app.entityOutbox({ machine: found.machine, id: found.id });
+      return { items: rows.map(outboxRecordBody) };
     },
   );
 
@@ -432,7 +430,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     { config: { scope: Scope.Read } },
     async (request, reply) => {
       const name = request.params.machine;
-      if (!app.runtime.machines.has(name)) return sendProblem(reply, unknownMachine(name, app));
+      if (app.machine(name) === undefined) return sendProblem(reply, unknownMachine(name, app));
       const query = ListQuery.safeParse(request.query);
       if (!query.success) return sendProblem(reply, invalidQuery(query.error));
       const after = query.data.cursor === undefined ? undefined : decodeCursor(query.data.cursor);
@@ -443,7 +441,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
         );
       }
       const { prefix, status } = query.data;
-      const page = await app.store.listEntities(name, {
+      const page = await app.listEntities(name, {
         limit: query.data.limit + 1,
         ...(after === undefined ? {} : { after }),
         ...(prefix === undefined ? {} : { idPrefix: prefix }),
@@ -521,7 +519,7 @@ function eventIdOf(result: RunResult): string | undefined {
 }
 
 async function findEntity(app: App, name: string, id: string): Promise<StoredEntity | Problem> {
-  const machine = app.runtime.machines.get(name);
+  const machine = app.machine(name);
   if (machine === undefined) return unknownMachine(name, app);
   const parsed = machine.schemas.id.safeParse(id);
   if (!parsed.success) {
@@ -534,7 +532,7 @@ async function findEntity(app: App, name: string, id: string): Promise<StoredEnt
       })),
     });
   }
-  const entity = await app.store.getEntity({ machine: name, id: parsed.data });
+  const entity = await app.getEntity({ machine: name, id: parsed.data });
   return entity ?? problem(404, ProblemKind.NotFound, `no ${name} ${id}`);
 }
 
@@ -562,7 +560,7 @@ function unknownMachine(name: string, app: App): Problem {
   return problem(
     404,
     ProblemKind.NotFound,
-    `unknown machine "${name}"; this server has: ${[...app.runtime.machines.keys()].join(", ")}`,
+    `unknown machine "${name}"; this server has: ${app.machines.map((m) => m.name).join(", ")}`,
     { reason: InvalidReason.UnknownMachine },
   );
 }
@@ -622,7 +620,10 @@ function errorProblem(error: FastifyError, request: FastifyRequest): Problem {
 }
 
 function landingPage(app: App): string {
-  const machines = [...app.runtime.machines.keys()].map((name) => `<li><code>/v1/${name}</code></li>`).join("");
+  const machines = app.machines
+    .map((m) => m.name)
+    .map((name) => `<li><code>/v1/${name}</code></li>`)
+    .join("");
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>drover</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"></head>
 <body><main><h1>drover</h1><p>This server speaks the drover HTTP API. Machines:</p><ul>${machines}</ul>
