@@ -11,15 +11,15 @@ import type { JournalEntry, OutboxRecord } from "@drover/core";
 import { OutboxStatus, RunResultKind, replayJournal, stableStringify } from "@drover/core";
 import { between, seededRandom } from "@drover/core/testing";
 import { SqliteStore } from "@drover/sqlite";
-import type { PlannedPayment } from "./crash-app.js";
-import { crashPlan, FINAL_STATUSES, plannedEventIds } from "./crash-app.js";
 import type { PaymentIntent, PaymentState } from "./payments.js";
 import { PaymentStatus, payments } from "./payments.js";
 import type { ProviderLedger } from "./provider.js";
 import { LedgerOutcome, ledgerByKey, ledgerByPayment, SimulatedProvider } from "./provider.js";
 import { serveProvider } from "./provider-http.js";
+import type { PlannedPayment } from "./test-support/crash-app.js";
+import { crashPlan, FINAL_STATUSES, plannedEventIds } from "./test-support/crash-app.js";
 
-const CHILD = fileURLToPath(new URL("./crash-app.js", import.meta.url));
+const CHILD = fileURLToPath(new URL("./test-support/crash-app.js", import.meta.url));
 /** Kills of a child that was running; kills during start-up come on top. */
 const KILLS = 10;
 const STARTUP_DEADLINE_MS = 10_000;

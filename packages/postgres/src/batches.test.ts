@@ -4,7 +4,7 @@ import type { AcceptedWrite, CommitOutcome, Json, StepWrite, Store } from "@drov
 import { CommitOutcomeKind, MemoryStore } from "@drover/core";
 import type { Random } from "@drover/core/testing";
 import { acceptedWrite, between, rejectionWrite, seededRandom } from "@drover/core/testing";
-import { freshSchema, openStore, postgresAvailable } from "./fixtures.js";
+import { freshSchema, openStore, postgresAvailable } from "./test-support/fixtures.js";
 
 const SEED = Number(process.env.DROVER_BATCH_SEED ?? Date.now() % 1_000_000);
 const IDS = ["t_a", "t_b", "t_c", "t_d"];

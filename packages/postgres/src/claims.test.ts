@@ -3,9 +3,9 @@ import { describe, it } from "node:test";
 import type { AcceptedWrite, StepWrite } from "@drover/core";
 import { CommitOutcomeKind, OutboxStatus, TimerStatus } from "@drover/core";
 import { acceptedWrite, STEP_EPOCH } from "@drover/core/testing";
-import { freshSchema, openStore, postgresAvailable, withAdmin } from "./fixtures.js";
 import { quoteIdent } from "./identifiers.js";
 import type { PostgresStore } from "./postgres-store.js";
+import { freshSchema, openStore, postgresAvailable, withAdmin } from "./test-support/fixtures.js";
 
 const T0 = STEP_EPOCH;
 

@@ -4,6 +4,8 @@ import type { AcceptedWrite, EntityRef, RunResult } from "@drover/core";
 import { CommitOutcomeKind, RunResultKind, Runtime, StoreUnavailableError } from "@drover/core";
 import { acceptedWrite, tallyMachine } from "@drover/core/testing";
 import pg from "pg";
+import { quoteIdent } from "./identifiers.js";
+import type { PostgresStore } from "./postgres-store.js";
 import {
   entityLockSql,
   freshSchema,
@@ -13,9 +15,7 @@ import {
   terminateConnections,
   waitFor,
   waitingOnLocks,
-} from "./fixtures.js";
-import { quoteIdent } from "./identifiers.js";
-import type { PostgresStore } from "./postgres-store.js";
+} from "./test-support/fixtures.js";
 
 /** An admin connection kept open across steps of a test. */
 async function adminSession(): Promise<pg.Client> {

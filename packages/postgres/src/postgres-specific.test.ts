@@ -3,10 +3,10 @@ import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
 import { ConfigurationError, StoreUnavailableError } from "@drover/core";
 import { acceptedWrite } from "@drover/core/testing";
-import { freshSchema, openStore, postgresAvailable, TEST_URL, withAdmin } from "./fixtures.js";
 import { quoteIdent } from "./identifiers.js";
 import { migrations } from "./migrations.js";
 import { PostgresStore } from "./postgres-store.js";
+import { freshSchema, openStore, postgresAvailable, TEST_URL, withAdmin } from "./test-support/fixtures.js";
 
 const T = 1_767_225_600_000;
 

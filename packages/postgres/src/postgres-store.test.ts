@@ -1,8 +1,8 @@
 import { describe, it } from "node:test";
 import type { Store } from "@drover/core";
 import { runStoreConformance } from "@drover/core/testing";
-import { openStore, postgresAvailable } from "./fixtures.js";
 import { PostgresStore } from "./postgres-store.js";
+import { openStore, postgresAvailable } from "./test-support/fixtures.js";
 
 if (await postgresAvailable(import.meta.url)) {
   runStoreConformance({

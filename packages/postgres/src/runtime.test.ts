@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import type { RunResult } from "@drover/core";
 import { RunResultKind, Runtime } from "@drover/core";
 import { tallyMachine } from "@drover/core/testing";
-import { freshSchema, openStore, postgresAvailable } from "./fixtures.js";
+import { freshSchema, openStore, postgresAvailable } from "./test-support/fixtures.js";
 
 if (await postgresAvailable(import.meta.url)) {
   describe("Runtime on PostgresStore: two processes, one database", () => {

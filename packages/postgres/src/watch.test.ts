@@ -1,9 +1,16 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { acceptedWrite, rejectionWrite } from "@drover/core/testing";
-import { freshSchema, openStore, postgresAvailable, terminateConnections, waitFor, withAdmin } from "./fixtures.js";
 import { channelFor, quoteLiteral } from "./identifiers.js";
 import type { PostgresStore } from "./postgres-store.js";
+import {
+  freshSchema,
+  openStore,
+  postgresAvailable,
+  terminateConnections,
+  waitFor,
+  withAdmin,
+} from "./test-support/fixtures.js";
 
 /**
  * A listener that counts its calls, and a marker: a notification sent by hand after the

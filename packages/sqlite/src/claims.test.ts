@@ -8,9 +8,9 @@ import type { AcceptedWrite, OutboxRecord, StepWrite } from "@drover/core";
 import { CommitOutcomeKind, OutboxStatus, StoreUnavailableError, TimerStatus } from "@drover/core";
 import { acceptedWrite, STEP_EPOCH } from "@drover/core/testing";
 import Database from "better-sqlite3";
-import type { ClaimRecord, ClaimWorkerData, ClaimWorkerResult } from "./claim-worker.js";
-import { prng } from "./crash-child.js";
 import { SqliteStore } from "./sqlite-store.js";
+import type { ClaimRecord, ClaimWorkerData, ClaimWorkerResult } from "./test-support/claim-worker.js";
+import { prng } from "./test-support/crash-child.js";
 
 const T0 = STEP_EPOCH;
 
@@ -47,7 +47,9 @@ async function commitAll(store: SqliteStore, steps: readonly StepWrite[]): Promi
 
 /** Run the workers to the end; if one fails, stop the others too, so a failure cannot hang the test. */
 async function runWorkers(data: readonly ClaimWorkerData[]): Promise<ClaimWorkerResult[]> {
-  const workers = data.map((item) => new Worker(new URL("./claim-worker.js", import.meta.url), { workerData: item }));
+  const workers = data.map(
+    (item) => new Worker(new URL("./test-support/claim-worker.js", import.meta.url), { workerData: item }),
+  );
   try {
     return await Promise.all(workers.map((worker, i) => resultOf(worker, data[i]?.owner ?? "?")));
   } finally {

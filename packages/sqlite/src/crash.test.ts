@@ -10,11 +10,11 @@ import { fileURLToPath } from "node:url";
 import type { Json, Typed } from "@drover/core";
 import { DecisionKind, decide, isSchedule, RunResultKind, replayJournal, stableStringify } from "@drover/core";
 import Database from "better-sqlite3";
-import { ENTITIES, entityId, prng } from "./crash-child.js";
-import { tally } from "./crash-tally.js";
 import { SqliteStore } from "./sqlite-store.js";
+import { ENTITIES, entityId, prng } from "./test-support/crash-child.js";
+import { tally } from "./test-support/crash-tally.js";
 
-const CHILD = fileURLToPath(new URL("./crash-child.js", import.meta.url));
+const CHILD = fileURLToPath(new URL("./test-support/crash-child.js", import.meta.url));
 /** Kills of a child that was running steps; kills during start-up come on top. */
 const KILLS = 12;
 const STARTUP_DEADLINE_MS = 10_000;

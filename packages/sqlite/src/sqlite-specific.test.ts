@@ -7,10 +7,10 @@ import type { AcceptedWrite, Json, RejectionWrite } from "@drover/core";
 import { CommitOutcomeKind, ConfigurationError, Runtime, StoreUnavailableError } from "@drover/core";
 import { acceptedWrite, rejectionWrite } from "@drover/core/testing";
 import Database from "better-sqlite3";
-import { tally } from "./crash-tally.js";
 import type { Migration } from "./migrations.js";
 import { migrate, migrations } from "./migrations.js";
 import { SqliteStore } from "./sqlite-store.js";
+import { tally } from "./test-support/crash-tally.js";
 
 const root = mkdtempSync(join(tmpdir(), "drover-sqlite-specific-"));
 after(() => rmSync(root, { recursive: true, force: true }));

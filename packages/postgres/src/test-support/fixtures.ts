@@ -3,10 +3,10 @@ import { basename } from "node:path";
 import { after, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
-import { entityLockSeed, quoteIdent } from "./identifiers.js";
-import type { PostgresStoreOptions } from "./postgres-store.js";
-import { PostgresStore } from "./postgres-store.js";
-import { TEST_PG_URL } from "./testing.js";
+import { entityLockSeed, quoteIdent } from "../identifiers.js";
+import type { PostgresStoreOptions } from "../postgres-store.js";
+import { PostgresStore } from "../postgres-store.js";
+import { TEST_PG_URL } from "../testing.js";
 
 /** Where the tests find PostgreSQL. */
 export const TEST_URL = TEST_PG_URL;

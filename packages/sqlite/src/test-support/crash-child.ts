@@ -11,8 +11,8 @@ import { pathToFileURL } from "node:url";
 import type { RunResult } from "@drover/core";
 import { RunResultKind, Runtime } from "@drover/core";
 import { seededRandom } from "@drover/core/testing";
+import { SqliteStore } from "../sqlite-store.js";
 import { tally } from "./crash-tally.js";
-import { SqliteStore } from "./sqlite-store.js";
 
 export const ENTITIES = 20;
 export const CALLERS = 4;

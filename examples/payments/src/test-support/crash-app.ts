@@ -17,11 +17,11 @@ import type { RunResult } from "@drover/core";
 import { App, jsonLogger, OutboxStatus, RunResultKind } from "@drover/core";
 import { between, seededRandom } from "@drover/core/testing";
 import { SqliteStore } from "@drover/sqlite";
-import { MemoryMailer, MemoryVerificationQueue } from "./back-office.js";
-import { paymentEffects } from "./effects.js";
-import type { PaymentState } from "./payments.js";
-import { PaymentStatus, payments } from "./payments.js";
-import { HttpProvider } from "./provider-http.js";
+import { MemoryMailer, MemoryVerificationQueue } from "../back-office.js";
+import { paymentEffects } from "../effects.js";
+import type { PaymentState } from "../payments.js";
+import { PaymentStatus, payments } from "../payments.js";
+import { HttpProvider } from "../provider-http.js";
 
 /** How many payments a run drives. */
 export const PAYMENTS = 40;

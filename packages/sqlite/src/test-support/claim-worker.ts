@@ -7,7 +7,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { parentPort, workerData } from "node:worker_threads";
 import { OutboxStatus, TimerStatus } from "@drover/core";
-import { SqliteStore } from "./sqlite-store.js";
+import { SqliteStore } from "../sqlite-store.js";
 
 /** What the test hands each worker. */
 export interface ClaimWorkerData {
