@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { exploreMachine } from "@drover/core";
+import { exploreMachine } from "@drover/core/graph";
 import { recordTransitions, SCENARIO_EPOCH, scenario } from "@drover/core/testing";
 import type { z } from "zod";
 import { OperatorId, PaymentId } from "./ids.js";

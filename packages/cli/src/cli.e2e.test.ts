@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { AnyMachine } from "@drover/core";
-import { exploreMachine } from "@drover/core";
+import { exploreMachine } from "@drover/core/graph";
 import { TokenStore } from "@drover/http";
 import { dropDatabase, skipUnlessPostgres, withDatabase } from "@drover/postgres/testing";
 import { SqliteStore } from "@drover/sqlite";

@@ -1,5 +1,6 @@
 import type { IntentRecord, JournalEntry, Json, OutboxRecord, RunResult, StoredEntity } from "@drover/core";
-import { OutboxStatus, RunResultKind, stableStringify, stateName } from "@drover/core";
+import { OutboxStatus, RunResultKind, stableStringify } from "@drover/core";
+import { stateName } from "@drover/core/graph";
 import { ExitCode } from "./exit-code.js";
 
 /** Epoch milliseconds as ISO 8601, as the HTTP API shows times. */

@@ -1,12 +1,10 @@
 export type { AppObserver, AppOptions, ResultReport } from "./app.js";
 export { App } from "./app.js";
 export { randomIds, systemClock, uuidv7 } from "./clock.js";
-export type { ExploreOptions, MachineGraph, Transition } from "./diagram.js";
-export { exploreMachine, stateName, toMermaid } from "./diagram.js";
 export type { AttemptReport, Backoff, DispatcherOptions, DispatcherSettings, RunFunction } from "./dispatcher.js";
 export { AttemptOutcome, Dispatcher, EffectTimeoutError, FollowUpError, PermanentEffectError } from "./dispatcher.js";
 export type { EffectContext, EffectHandler, EffectHandlers, Effects, FollowUp } from "./effects.js";
-export { declaredIntentTypes, defineEffects, followUp } from "./effects.js";
+export { defineEffects, followUp } from "./effects.js";
 export {
   ConfigurationError,
   DroverError,
@@ -14,7 +12,6 @@ export {
   MachineContractError,
   StoreUnavailableError,
 } from "./errors.js";
-export { describeIssues, toIssues } from "./issues.js";
 export type { Json } from "./json.js";
 export { fingerprint, stableStringify } from "./json.js";
 export type { Logger } from "./logger.js";
@@ -78,9 +75,8 @@ export { InvalidReason, RunResultKind } from "./result.js";
 export type { RunOptions, RuntimeOptions } from "./runtime.js";
 export { Runtime } from "./runtime.js";
 export type { Schedule } from "./schedule.js";
-export { Instant, isSchedule, MAX_EVENT_TIME, SCHEDULE, schedule, scheduleSchema } from "./schedule.js";
+export { Instant, isSchedule, MAX_EVENT_TIME, schedule, scheduleSchema } from "./schedule.js";
 export type { SchedulerOptions, SchedulerSettings } from "./scheduler.js";
 export { Scheduler } from "./scheduler.js";
 export type { StepOutcome } from "./step.js";
-export { decide, decideChecked, deepFreeze, PurityMode } from "./step.js";
-export { backoffDelay, describeError } from "./work-loop.js";
+export { decide, decideChecked, PurityMode } from "./step.js";

@@ -1,14 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { ServerResponse } from "node:http";
 import type { AnyMachine, App, EntityCount, RunResult, StoredEntity } from "@drover/core";
-import {
-  exploreMachine,
-  InvalidReason,
-  OutboxStatus,
-  RunResultKind,
-  StoreUnavailableError,
-  toMermaid,
-} from "@drover/core";
+import { InvalidReason, OutboxStatus, RunResultKind, StoreUnavailableError } from "@drover/core";
+import { exploreMachine, toMermaid } from "@drover/core/graph";
 import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import Fastify from "fastify";
 import { z } from "zod";

@@ -1,5 +1,5 @@
-import type { Transition } from "../diagram.js";
-import { stateName } from "../diagram.js";
+import type { Transition } from "../graph/diagram.js";
+import { stateName } from "../graph/diagram.js";
 import type { Machine, Typed } from "../machine.js";
 import { DecisionKind } from "../machine.js";
 

@@ -1,11 +1,11 @@
-import { ConfigurationError } from "./errors.js";
-import type { Json } from "./json.js";
-import { stableStringify } from "./json.js";
-import type { AnyMachine, StepContext, Typed } from "./machine.js";
-import { DecisionKind } from "./machine.js";
+import { ConfigurationError } from "../errors.js";
+import type { Json } from "../json.js";
+import { stableStringify } from "../json.js";
+import type { AnyMachine, StepContext, Typed } from "../machine.js";
+import { DecisionKind } from "../machine.js";
+import { seededRandom } from "../random.js";
 import type { Sweep } from "./schema-sample.js";
 import { defOf, OptionalMode, SampleError, sample } from "./schema-sample.js";
-import { seededRandom } from "./testing/random.js";
 
 /** A machine's states and the transitions between them, as found by {@link exploreMachine}. */
 export interface MachineGraph {

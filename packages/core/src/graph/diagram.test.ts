@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { z } from "zod";
+import { ConfigurationError } from "../errors.js";
+import { accept, defineMachine, reject } from "../machine.js";
+import { seededRandom } from "../random.js";
 import { exploreMachine, stateName, toMermaid } from "./diagram.js";
-import { ConfigurationError } from "./errors.js";
-import { accept, defineMachine, reject } from "./machine.js";
 import { sampleRegex, UnsupportedPatternError } from "./regex-sample.js";
-import { seededRandom } from "./testing/random.js";
 
 // A jar of coins: take exactly what is in it and it is empty; a broken jar takes nothing.
 const JarId = z

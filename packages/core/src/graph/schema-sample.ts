@@ -1,6 +1,6 @@
 import type { z } from "zod";
+import type { Random } from "../random.js";
 import { sampleRegex, UnsupportedPatternError } from "./regex-sample.js";
-import type { Random } from "./testing/random.js";
 
 /**
  * Sample values for zod 4 schemas, by walking their definitions (`schema._zod.def`). Used to

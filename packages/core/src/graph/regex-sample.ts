@@ -1,4 +1,4 @@
-import type { Random } from "./testing/random.js";
+import type { Random } from "../random.js";
 
 /**
  * Strings that match simple regular expressions, for generating sample values from string
