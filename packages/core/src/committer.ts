@@ -1,4 +1,4 @@
-import type { CommitOutcome, StepWrite, Store } from "./ports.js";
+import type { CommitOutcome, StepWrite, UnitOfWork } from "./ports.js";
 
 interface Pending {
   readonly step: StepWrite;
@@ -31,7 +31,7 @@ const MICROTASK_FLUSHES_BETWEEN_PROBES = 16;
  * it notices when load comes back.
  */
 export class GroupCommitter {
-  readonly #store: Store;
+  readonly #store: UnitOfWork;
   readonly #maxBatch: number;
   #queue: Pending[] = [];
   #flushing = false;
@@ -43,7 +43,7 @@ export class GroupCommitter {
   /** Microtask flushes since the last wait. */
   #sinceProbe = 0;
 
-  constructor(store: Store, maxBatch: number) {
+  constructor(store: UnitOfWork, maxBatch: number) {
     this.#store = store;
     this.#maxBatch = maxBatch;
   }

@@ -6,7 +6,7 @@ import { ConfigurationError, DroverError } from "./errors.js";
 import type { Logger } from "./logger.js";
 import { silentLogger } from "./logger.js";
 import type { Typed } from "./machine.js";
-import type { Clock, OutboxRecord, Store } from "./ports.js";
+import type { Clock, OutboxQueue, OutboxRecord } from "./ports.js";
 import type { RunResult } from "./result.js";
 import { RunResultKind } from "./result.js";
 import type { RunOptions } from "./runtime.js";
@@ -66,7 +66,7 @@ export interface AttemptReport {
 
 /** What a {@link Dispatcher} is built from. */
 export interface DispatcherOptions extends DispatcherSettings {
-  readonly store: Store;
+  readonly store: OutboxQueue;
   readonly run: RunFunction;
   readonly effects: readonly Effects[];
   readonly clock?: Clock;
@@ -112,7 +112,7 @@ export class FollowUpError extends DroverError {
  */
 export class Dispatcher {
   readonly owner: string;
-  readonly #store: Store;
+  readonly #store: OutboxQueue;
   readonly #run: RunFunction;
   readonly #handlers: ReadonlyMap<string, EffectHandler<Typed>>;
   readonly #clock: Clock;

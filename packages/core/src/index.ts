@@ -48,13 +48,18 @@ export type {
   LoadResult,
   OutboxItem,
   OutboxQuery,
+  OutboxQueue,
   OutboxRecord,
+  ReadModel,
   RejectionWrite,
   StepWrite,
   Store,
   StoredEntity,
   TimerItem,
+  TimerQueue,
   TimerRecord,
+  UnitOfWork,
+  WorkQueue,
 } from "./ports.js";
 export { CommitOutcomeKind, OutboxStatus, TimerStatus } from "./ports.js";
 export type { Divergence } from "./replay.js";

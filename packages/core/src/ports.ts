@@ -207,33 +207,19 @@ export interface OutboxQuery {
 }
 
 /**
- * The port every backend implements. A store is the transaction boundary: `commit` takes
- * a unit of work of one or more steps and applies them in one transaction, each step all
- * or nothing on its own (a failing step does not take its neighbours down).
- *
- * Implementations must pass `runStoreConformance` from `@drover/core/testing`.
+ * The unit of work: what the runtime needs to take one step. A store is the transaction
+ * boundary: `commit` takes one or more steps and applies them in one transaction, each step
+ * all or nothing on its own (a failing step does not take its neighbours down).
  */
-export interface Store {
+export interface UnitOfWork {
   /** Read an entity and the inbox record of an event id, in one go. */
   load(ref: EntityRef, eventId: string): Promise<LoadResult>;
   /** Apply steps in one transaction; one outcome per step, in order. */
   commit(steps: readonly StepWrite[]): Promise<CommitOutcome[]>;
+}
 
-  getEntity(ref: EntityRef): Promise<StoredEntity | undefined>;
-  listEntities(machine: string, query: ListQuery): Promise<StoredEntity[]>;
-  /** How many entities of `machine` there are per state `status`, sorted by status (`null` last). */
-  countEntities(machine: string): Promise<EntityCount[]>;
-  /** An entity's journal, oldest first. */
-  history(ref: EntityRef): Promise<JournalEntry[]>;
-  findInbox(eventId: string): Promise<InboxRecord | undefined>;
-  /** Outbox rows in the order their intents were committed. */
-  listOutbox(query?: OutboxQuery): Promise<OutboxRecord[]>;
-  findOutbox(intentId: string): Promise<OutboxRecord | undefined>;
-  /** How many outbox rows are in each status (for gauges). */
-  outboxStats(): Promise<Record<OutboxStatus, number>>;
-  /** Timers, soonest first. */
-  listTimers(): Promise<TimerRecord[]>;
-
+/** The outbox as a work queue: what the dispatcher leases, settles and retries. */
+export interface OutboxQueue {
   /**
    * Lease due outbox rows to `owner`: pending, `nextAttemptAt <= now`, lease free or expired
    * (`leaseUntil <= now`), and the oldest pending row of its entity — an entity's intents run
@@ -252,21 +238,63 @@ export interface Store {
   failOutbox(intentId: string, owner: string, failure: AttemptFailure): Promise<boolean>;
   /** Make a dead row pending again with a fresh count of attempts. `false` if it is not dead. */
   retryDead(intentId: string, now: number): Promise<boolean>;
+}
 
+/** Durable timers as a work queue: what the scheduler leases and settles. */
+export interface TimerQueue {
   /** Lease due timers (`nextAttemptAt <= now`, pending, lease free or expired), soonest first. */
   claimTimers(query: ClaimQuery): Promise<TimerRecord[]>;
   /** Mark a claimed timer fired. `false` (and no change) if `owner` no longer holds its lease. */
   completeTimer(timerId: string, owner: string, now: number): Promise<boolean>;
   /** Record a failed firing; the timer stays pending until `failure.retryAt` (never null here). */
   failTimer(timerId: string, owner: string, failure: AttemptFailure): Promise<boolean>;
+}
 
+/**
+ * The work queue: outbox and timer claims, and the optional wake-up notice that tells the
+ * dispatcher and the scheduler to look now.
+ */
+export interface WorkQueue extends OutboxQueue, TimerQueue {
   /**
    * Optional: call `listener` when another process commits work for the dispatcher or the
    * scheduler (PostgreSQL's LISTEN/NOTIFY), so they look now instead of at the next poll.
    * Returns a function that stops listening. In-process commits need no notice.
    */
   watch?(listener: () => void): () => void;
+}
 
+/** The read model: what the HTTP API, the CLI and the dashboard show. Reads only. */
+export interface ReadModel {
+  getEntity(ref: EntityRef): Promise<StoredEntity | undefined>;
+  listEntities(machine: string, query: ListQuery): Promise<StoredEntity[]>;
+  /** How many entities of `machine` there are per state `status`, sorted by status (`null` last). */
+  countEntities(machine: string): Promise<EntityCount[]>;
+  /** An entity's journal, oldest first. */
+  history(ref: EntityRef): Promise<JournalEntry[]>;
+  findInbox(eventId: string): Promise<InboxRecord | undefined>;
+  /** Outbox rows in the order their intents were committed. */
+  listOutbox(query?: OutboxQuery): Promise<OutboxRecord[]>;
+  findOutbox(intentId: string): Promise<OutboxRecord | undefined>;
+  /** How many outbox rows are in each status (for gauges). */
+  outboxStats(): Promise<Record<OutboxStatus, number>>;
+  /** Timers, soonest first. */
+  listTimers(): Promise<TimerRecord[]>;
+}
+
+/**
+ * The port every backend implements: the intersection of its roles — {@link UnitOfWork}
+ * (the runtime), {@link WorkQueue} (dispatcher and scheduler) and {@link ReadModel} (the
+ * read side) — plus `close`. A caller that needs one role takes that role, so a reader sees
+ * what it uses.
+ *
+ * Implementations must pass `runStoreConformance` from `@drover/core/testing`.
+ *
+ * @example
+ * class MyStore implements Store { … }
+ * new Runtime({ store: new MyStore(), machines: [doors] }); // the runtime only uses UnitOfWork
+ */
+export interface Store extends UnitOfWork, WorkQueue, ReadModel {
+  /** Release connections and files; the store is unusable afterwards. */
   close(): Promise<void>;
 }
 

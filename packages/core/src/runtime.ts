@@ -15,8 +15,8 @@ import type {
   InboxRecord,
   OutboxItem,
   StepWrite,
-  Store,
   TimerItem,
+  UnitOfWork,
 } from "./ports.js";
 import { CommitOutcomeKind } from "./ports.js";
 import type {
@@ -35,7 +35,7 @@ import { decideChecked, PurityMode } from "./step.js";
 
 /** What {@link Runtime} is built from. */
 export interface RuntimeOptions {
-  readonly store: Store;
+  readonly store: UnitOfWork;
   readonly machines: readonly AnyMachine[];
   readonly clock?: Clock;
   readonly ids?: IdGenerator;
@@ -78,7 +78,7 @@ const EVENT_ID = /^[\x21-\x7e]{1,255}$/;
  * if (result.kind === RunResultKind.Processed) console.log(result.version); // 1
  */
 export class Runtime {
-  readonly #store: Store;
+  readonly #store: UnitOfWork;
   readonly #machines: ReadonlyMap<string, AnyMachine>;
   readonly #clock: Clock;
   readonly #ids: IdGenerator;

@@ -3,7 +3,7 @@ import type { Backoff, RunFunction } from "./dispatcher.js";
 import { defaultOwner } from "./dispatcher.js";
 import type { Logger } from "./logger.js";
 import { silentLogger } from "./logger.js";
-import type { Clock, Store, TimerRecord } from "./ports.js";
+import type { Clock, TimerQueue, TimerRecord } from "./ports.js";
 import { RunResultKind } from "./result.js";
 import { backoffDelay, describeError, positive, WorkLoop } from "./work-loop.js";
 
@@ -24,7 +24,7 @@ export interface SchedulerSettings {
 
 /** What a {@link Scheduler} is built from. */
 export interface SchedulerOptions extends SchedulerSettings {
-  readonly store: Store;
+  readonly store: TimerQueue;
   readonly run: RunFunction;
   readonly clock?: Clock;
   readonly logger?: Logger;
@@ -42,7 +42,7 @@ export interface SchedulerOptions extends SchedulerSettings {
  */
 export class Scheduler {
   readonly owner: string;
-  readonly #store: Store;
+  readonly #store: TimerQueue;
   readonly #run: RunFunction;
   readonly #clock: Clock;
   readonly #logger: Logger;

@@ -1,0 +1,38 @@
+import type { Store } from "../../ports.js";
+import { readModelSpec } from "./read-model.js";
+import type { ConformanceOptions } from "./suite.js";
+import { throughRuntimeSpec } from "./through-runtime.js";
+import { unitOfWorkSpec } from "./unit-of-work.js";
+import { workQueueSpec } from "./work-queue.js";
+
+export type { ConformanceOptions, TestApi } from "./suite.js";
+
+/**
+ * The shared specification of a {@link Store}: every adapter runs it against its real
+ * backend. It is cut along the port's roles — the unit of work (the step's atomicity, the
+ * version check, inbox dedupe, several steps in one commit staying independent), the read
+ * model (order, paging, filters, counts), the work queue (outbox and timer claims) — and
+ * ends with the store under the runtime.
+ *
+ * @example
+ * import { describe, it } from "node:test";
+ * runStoreConformance({ name: "memory", open: async () => new MemoryStore(), describe, it });
+ */
+export function runStoreConformance(options: ConformanceOptions): void {
+  const { describe, it } = options;
+  const withStore = (body: (store: Store) => Promise<void>) => async () => {
+    const store = await options.open();
+    try {
+      await body(store);
+    } finally {
+      await store.close();
+    }
+  };
+  const suite = { describe, it, withStore, options };
+  describe(`Store conformance: ${options.name}`, () => {
+    unitOfWorkSpec(suite);
+    readModelSpec(suite);
+    workQueueSpec(suite);
+    throughRuntimeSpec(suite);
+  });
+}

@@ -1,0 +1,54 @@
+import assert from "node:assert/strict";
+import type { EntityRef, StepWrite, Store } from "../../ports.js";
+import { CommitOutcomeKind } from "../../ports.js";
+import { STEP_EPOCH } from "../step-writes.js";
+
+/** The two functions of a test framework the suite needs (node:test, vitest, jest…). */
+export interface TestApi {
+  describe(name: string, fn: () => void): unknown;
+  it(name: string, fn: () => Promise<void>): unknown;
+}
+
+/** How to run the conformance suite against one adapter. */
+export interface ConformanceOptions extends TestApi {
+  /** Shown in test names, e.g. "sqlite". */
+  readonly name: string;
+  /** A fresh, empty store for each test. */
+  open(): Promise<Store>;
+  /** Close `store` and open the same database again; enables the durability tests. */
+  reopen?(store: Store): Promise<Store>;
+}
+
+/** What each part of the suite is handed: the test API, the options and a store per test. */
+export interface Suite extends TestApi {
+  readonly options: ConformanceOptions;
+  /** Open a store, run the body, always close. */
+  withStore(body: (store: Store) => Promise<void>): () => Promise<void>;
+}
+
+export const T0 = STEP_EPOCH;
+
+export async function totalOf(store: Store, tally: EntityRef): Promise<unknown> {
+  const entity = await store.getEntity(tally);
+  return (entity?.state as { total?: number } | undefined)?.total;
+}
+
+export function ref(id: string): EntityRef {
+  return { machine: "tally", id };
+}
+
+export async function commitOk(store: Store, step: StepWrite): Promise<void> {
+  const outcomes = await store.commit([step]);
+  assert.deepEqual(outcomes, [{ kind: CommitOutcomeKind.Committed }], `commit of ${step.eventId}`);
+}
+
+/** Everything the store holds about one entity, to compare before and after. */
+export async function snapshot(store: Store, id: string) {
+  return {
+    entity: await store.getEntity(ref(id)),
+    history: await store.history(ref(id)),
+    outbox: await store.listOutbox(),
+    timers: await store.listTimers(),
+    inbox: await Promise.all((await store.history(ref(id))).map((e) => store.findInbox(e.eventId))),
+  };
+}
