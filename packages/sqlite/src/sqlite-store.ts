@@ -191,21 +191,18 @@ export class SqliteStore implements Store {
   }
 
   async load(ref: EntityRef, eventId: string): Promise<LoadResult> {
-    this.#live();
-    try {
+    return this.#guard("loading an entity", () => {
       // One statement, so one read snapshot (and one round of WAL read locks) for both rows.
       const row = this.#sql.load.get(ref.machine, ref.id, eventId);
       return row === undefined ? { entity: undefined, inbox: undefined } : fromLoadRow(row, ref, eventId);
-    } catch (error) {
-      throw translate(error, this.#options.path, "loading an entity");
-    }
+    });
   }
 
   async commit(steps: readonly StepWrite[]): Promise<CommitOutcome[]> {
     this.#live();
     const [first] = steps;
     if (first === undefined) return [];
-    try {
+    return this.#guard("committing", () => {
       // One step needs no savepoint: the transaction itself is its all-or-nothing boundary.
       if (steps.length === 1) return [this.#commitOne(first)];
       // Steps that conflict or are duplicates write nothing, so a batch needs savepoints only when
@@ -217,9 +214,7 @@ export class SqliteStore implements Store {
         if (isUnavailable(error)) throw error;
       }
       return this.#batch(steps);
-    } catch (error) {
-      throw translate(error, this.#options.path, "committing");
-    }
+    });
   }
 
   #commitOne(step: StepWrite): CommitOutcome {
@@ -282,18 +277,14 @@ export class SqliteStore implements Store {
   }
 
   async getEntity(ref: EntityRef): Promise<StoredEntity | undefined> {
-    this.#live();
-    try {
+    return this.#guard("reading an entity", () => {
       const row = this.#sql.entity.get(ref.machine, ref.id);
       return row === undefined ? undefined : toEntity(row);
-    } catch (error) {
-      throw translate(error, this.#options.path, "reading an entity");
-    }
+    });
   }
 
   async listEntities(machine: string, query: ListQuery): Promise<StoredEntity[]> {
-    this.#live();
-    try {
+    return this.#guard("listing entities", () => {
       const filtered = query.idPrefix !== undefined || query.status !== undefined;
       const rows = filtered
         ? this.#sql.entitiesFiltered.all({
@@ -307,166 +298,124 @@ export class SqliteStore implements Store {
           ? this.#sql.entities.all(machine, query.limit)
           : this.#sql.entitiesAfter.all(machine, query.after, query.limit);
       return rows.map(toEntity);
-    } catch (error) {
-      throw translate(error, this.#options.path, "listing entities");
-    }
+    });
   }
 
   async countEntities(machine: string): Promise<EntityCount[]> {
-    this.#live();
-    try {
+    return this.#guard("counting entities", () => {
       return this.#sql.entityCounts
         .all(machine)
         .map(({ status, n }) => ({ status, count: n }))
         .sort((a, b) =>
           a.status === b.status ? 0 : a.status === null ? 1 : b.status === null ? -1 : a.status < b.status ? -1 : 1,
         );
-    } catch (error) {
-      throw translate(error, this.#options.path, "counting entities");
-    }
+    });
   }
 
   async history(ref: EntityRef): Promise<JournalEntry[]> {
-    this.#live();
-    try {
+    return this.#guard("reading a journal", () => {
       return this.#sql.journal.all(ref.machine, ref.id).map(toJournalEntry);
-    } catch (error) {
-      throw translate(error, this.#options.path, "reading a journal");
-    }
+    });
   }
 
   async findInbox(eventId: string): Promise<InboxRecord | undefined> {
-    this.#live();
-    try {
+    return this.#guard("reading the inbox", () => {
       const row = this.#sql.inbox.get(eventId);
       return row === undefined ? undefined : toInbox(row);
-    } catch (error) {
-      throw translate(error, this.#options.path, "reading the inbox");
-    }
+    });
   }
 
   async findOutbox(intentId: string): Promise<OutboxRecord | undefined> {
-    this.#live();
-    try {
+    return this.#guard("reading the outbox", () => {
       const row = this.#sql.outboxRow.get(intentId);
       return row === undefined ? undefined : toOutbox(row);
-    } catch (error) {
-      throw translate(error, this.#options.path, "reading the outbox");
-    }
+    });
   }
 
   async outboxStats(): Promise<Record<OutboxStatus, number>> {
-    this.#live();
-    try {
+    return this.#guard("counting the outbox", () => {
       const stats: Record<OutboxStatus, number> = { pending: 0, done: 0, dead: 0 };
       for (const { status, n } of this.#sql.outboxStats.all()) {
         if (status in stats) stats[status as OutboxStatus] = n;
       }
       return stats;
-    } catch (error) {
-      throw translate(error, this.#options.path, "counting the outbox");
-    }
+    });
   }
 
   async listOutbox(query: OutboxQuery = {}): Promise<OutboxRecord[]> {
-    this.#live();
     // LIMIT -1 is SQLite for "no limit".
     const limit = query.limit ?? -1;
-    try {
+    return this.#guard("listing the outbox", () => {
       const rows =
         query.status === undefined ? this.#sql.outbox.all(limit) : this.#sql.outboxByStatus.all(query.status, limit);
       return rows.map(toOutbox);
-    } catch (error) {
-      throw translate(error, this.#options.path, "listing the outbox");
-    }
+    });
   }
 
   async listTimers(): Promise<TimerRecord[]> {
-    this.#live();
-    try {
+    return this.#guard("listing timers", () => {
       return this.#sql.timers.all().map(toTimer);
-    } catch (error) {
-      throw translate(error, this.#options.path, "listing timers");
-    }
+    });
   }
 
   async claimOutbox(query: ClaimQuery): Promise<OutboxRecord[]> {
     this.#live();
     const claim = claimParams(query);
     if (claim === undefined) return [];
-    try {
+    return this.#guard("claiming outbox rows", () => {
       // RETURNING yields rows in no particular order: put them back in commit order.
       return this.#claimOutbox(claim)
         .sort((a, b) => a.seq - b.seq)
         .map(toOutbox);
-    } catch (error) {
-      throw translate(error, this.#options.path, "claiming outbox rows");
-    }
+    });
   }
 
   async completeOutbox(intentId: string, owner: string, _now: number): Promise<boolean> {
-    this.#live();
-    try {
+    return this.#guard("completing an outbox row", () => {
       return this.#sql.completeOutbox.run(intentId, owner).changes > 0;
-    } catch (error) {
-      throw translate(error, this.#options.path, "completing an outbox row");
-    }
+    });
   }
 
   async failOutbox(intentId: string, owner: string, failure: AttemptFailure): Promise<boolean> {
-    this.#live();
-    try {
+    return this.#guard("recording a failed outbox attempt", () => {
       const changed =
         failure.retryAt === null
           ? this.#sql.buryOutbox.run(failure.error, intentId, owner)
           : this.#sql.retryOutbox.run(failure.retryAt, failure.error, intentId, owner);
       return changed.changes > 0;
-    } catch (error) {
-      throw translate(error, this.#options.path, "recording a failed outbox attempt");
-    }
+    });
   }
 
   async retryDead(intentId: string, now: number): Promise<boolean> {
-    this.#live();
-    try {
+    return this.#guard("retrying a dead outbox row", () => {
       return this.#sql.reviveOutbox.run(now, intentId).changes > 0;
-    } catch (error) {
-      throw translate(error, this.#options.path, "retrying a dead outbox row");
-    }
+    });
   }
 
   async claimTimers(query: ClaimQuery): Promise<TimerRecord[]> {
     this.#live();
     const claim = claimParams(query);
     if (claim === undefined) return [];
-    try {
+    return this.#guard("claiming timers", () => {
       // RETURNING yields rows in no particular order: soonest first, commit order among equals.
       return this.#claimTimers(claim)
         .sort((a, b) => a.due_at - b.due_at || a.seq - b.seq)
         .map(toTimer);
-    } catch (error) {
-      throw translate(error, this.#options.path, "claiming timers");
-    }
+    });
   }
 
   async completeTimer(timerId: string, owner: string, _now: number): Promise<boolean> {
-    this.#live();
-    try {
+    return this.#guard("completing a timer", () => {
       return this.#sql.completeTimer.run(timerId, owner).changes > 0;
-    } catch (error) {
-      throw translate(error, this.#options.path, "completing a timer");
-    }
+    });
   }
 
   async failTimer(timerId: string, owner: string, failure: AttemptFailure): Promise<boolean> {
-    this.#live();
-    try {
+    return this.#guard("recording a failed timer firing", () => {
       // The port never passes null here; should it, the timer is due again at once, as in MemoryStore.
       const retryAt = failure.retryAt ?? failure.now;
       return this.#sql.retryTimer.run(retryAt, failure.error, timerId, owner).changes > 0;
-    } catch (error) {
-      throw translate(error, this.#options.path, "recording a failed timer firing");
-    }
+    });
   }
 
   /** Close the connection (checkpointing the WAL). Calling it again does nothing. */
@@ -474,6 +423,19 @@ export class SqliteStore implements Store {
     if (this.#closed) return;
     this.#closed = true;
     this.#db.close();
+  }
+
+  /**
+   * Run one piece of synchronous database work on an open store, translating the driver's
+   * errors: the one place every method's failure becomes a drover error.
+   */
+  #guard<T>(doing: string, work: () => T): T {
+    this.#live();
+    try {
+      return work();
+    } catch (error) {
+      throw translate(error, this.#options.path, doing);
+    }
   }
 
   #live(): void {
