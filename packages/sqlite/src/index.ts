@@ -1,3 +1,4 @@
+export type { SqliteStoreInfo, SqliteStoreOptions } from "./connection.js";
+export { SqliteSynchronous } from "./connection.js";
 export type { MigrationReport } from "./migrations.js";
-export type { SqliteStoreInfo, SqliteStoreOptions } from "./sqlite-store.js";
-export { SqliteStore, SqliteSynchronous } from "./sqlite-store.js";
+export { SqliteStore } from "./sqlite-store.js";

@@ -1,0 +1,238 @@
+import type { ClaimQuery } from "@drover/core";
+import { OutboxStatus, TimerStatus } from "@drover/core";
+import type Database from "better-sqlite3";
+import type {
+  ClaimedOutboxRow,
+  ClaimedTimerRow,
+  EntityRow,
+  InboxRow,
+  JournalRow,
+  LoadRow,
+  OutboxRow,
+  TimerRow,
+} from "./rows.js";
+
+/** A {@link ClaimQuery} as the claim statements bind it. */
+/** Named parameters of the filtered entity listing; `null`: no such filter. */
+export interface EntityFilter {
+  machine: string;
+  after: string | null;
+  prefix: string | null;
+  status: string | null;
+  limit: number;
+}
+
+export interface ClaimParams {
+  readonly owner: string;
+  readonly now: number;
+  readonly leaseUntil: number;
+  readonly limit: number;
+}
+
+/** The claim's parameters, or undefined when it asks for no rows (LIMIT -1 would mean all). */
+export function claimParams(query: ClaimQuery): ClaimParams | undefined {
+  const limit = Math.floor(query.limit);
+  if (!(limit > 0)) return undefined;
+  return { owner: query.owner, now: query.now, leaseUntil: query.now + query.leaseMs, limit };
+}
+
+/** Every statement the store runs, compiled once per connection. */
+export interface Statements {
+  readonly schemaVersion: Database.Statement<[], number | null>;
+  readonly journalMode: Database.Statement<[], string>;
+  /** 1 for NORMAL, 2 for FULL. */
+  readonly synchronous: Database.Statement<[], number>;
+  readonly load: Database.Statement<[machine: string, id: string, eventId: string], LoadRow>;
+  readonly entity: Database.Statement<[machine: string, id: string], EntityRow>;
+  readonly version: Database.Statement<[machine: string, id: string], number>;
+  readonly inbox: Database.Statement<[eventId: string], InboxRow>;
+  readonly createEntity: Database.Statement<
+    [machine: string, id: string, state: string, createdAt: number, updatedAt: number]
+  >;
+  readonly updateEntity: Database.Statement<
+    [state: string, updatedAt: number, machine: string, id: string, expectedVersion: number]
+  >;
+  readonly insertJournal: Database.Statement<
+    [
+      machine: string,
+      id: string,
+      version: number,
+      eventId: string,
+      event: string,
+      decision: string,
+      intents: string,
+      at: number,
+    ]
+  >;
+  readonly insertInbox: Database.Statement<
+    [eventId: string, machine: string, id: string, fingerprint: string, result: string, at: number]
+  >;
+  readonly insertOutbox: Database.Statement<
+    [
+      intentId: string,
+      machine: string,
+      entityId: string,
+      intent: string,
+      status: string,
+      nextAttemptAt: number,
+      createdAt: number,
+    ]
+  >;
+  readonly insertTimer: Database.Statement<
+    [timerId: string, machine: string, entityId: string, event: string, dueAt: number, nextAttemptAt: number]
+  >;
+  readonly entities: Database.Statement<[machine: string, limit: number], EntityRow>;
+  readonly entitiesAfter: Database.Statement<[machine: string, after: string, limit: number], EntityRow>;
+  readonly entitiesFiltered: Database.Statement<[EntityFilter], EntityRow>;
+  readonly entityCounts: Database.Statement<[machine: string], { status: string | null; n: number }>;
+  readonly journal: Database.Statement<[machine: string, id: string], JournalRow>;
+  readonly outbox: Database.Statement<[limit: number], OutboxRow>;
+  readonly outboxByStatus: Database.Statement<[status: string, limit: number], OutboxRow>;
+  readonly outboxRow: Database.Statement<[intentId: string], OutboxRow>;
+  readonly outboxStats: Database.Statement<[], { status: string; n: number }>;
+  readonly timers: Database.Statement<[], TimerRow>;
+  readonly claimOutbox: Database.Statement<[ClaimParams], ClaimedOutboxRow>;
+  readonly completeOutbox: Database.Statement<[intentId: string, owner: string]>;
+  readonly retryOutbox: Database.Statement<[retryAt: number, error: string, intentId: string, owner: string]>;
+  readonly buryOutbox: Database.Statement<[error: string, intentId: string, owner: string]>;
+  readonly reviveOutbox: Database.Statement<[now: number, intentId: string]>;
+  readonly claimTimers: Database.Statement<[ClaimParams], ClaimedTimerRow>;
+  readonly completeTimer: Database.Statement<[timerId: string, owner: string]>;
+  readonly retryTimer: Database.Statement<[retryAt: number, error: string, timerId: string, owner: string]>;
+}
+
+export function prepare(db: Database.Database): Statements {
+  const entityColumns = "machine, id, version, state, created_at, updated_at";
+  const outboxColumns =
+    "intent_id, machine, entity_id, intent, status, attempts, next_attempt_at, lease_owner, lease_until, last_error, created_at";
+  const timerColumns =
+    "timer_id, machine, entity_id, event, due_at, status, attempts, next_attempt_at, lease_owner, lease_until, last_error";
+  // Statuses are literals in the SQL: the partial index outbox_pending_by_entity only serves
+  // a query whose WHERE names its status literally.
+  const pending = `'${OutboxStatus.Pending}'`;
+  const done = `'${OutboxStatus.Done}'`;
+  const dead = `'${OutboxStatus.Dead}'`;
+  const timerPending = `'${TimerStatus.Pending}'`;
+  const fired = `'${TimerStatus.Fired}'`;
+  return Object.freeze({
+    schemaVersion: db.prepare<[], number | null>("SELECT max(version) FROM drover_migrations").pluck(),
+    journalMode: db.prepare<[], string>("PRAGMA journal_mode").pluck(),
+    synchronous: db.prepare<[], number>("PRAGMA synchronous").pluck(),
+    // Always one row: the LEFT JOINs leave the columns of what is missing NULL.
+    load: db.prepare<[string, string, string], LoadRow>(
+      `SELECT e.version, e.state, e.created_at, e.updated_at,
+              i.machine AS inbox_machine, i.id AS inbox_id, i.fingerprint, i.result, i.at
+         FROM (SELECT 1) AS one
+         LEFT JOIN entities AS e ON e.machine = ? AND e.id = ?
+         LEFT JOIN inbox AS i ON i.event_id = ?`,
+    ),
+    entity: db.prepare<[string, string], EntityRow>(
+      `SELECT ${entityColumns} FROM entities WHERE machine = ? AND id = ?`,
+    ),
+    version: db.prepare<[string, string], number>("SELECT version FROM entities WHERE machine = ? AND id = ?").pluck(),
+    inbox: db.prepare<[string], InboxRow>(
+      "SELECT event_id, machine, id, fingerprint, result, at FROM inbox WHERE event_id = ?",
+    ),
+    createEntity: db.prepare<[string, string, string, number, number]>(
+      `INSERT INTO entities (${entityColumns}) VALUES (?, ?, 1, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    ),
+    updateEntity: db.prepare<[string, number, string, string, number]>(
+      "UPDATE entities SET version = version + 1, state = ?, updated_at = ? WHERE machine = ? AND id = ? AND version = ?",
+    ),
+    insertJournal: db.prepare<[string, string, number, string, string, string, string, number]>(
+      "INSERT INTO journal (machine, id, version, event_id, event, decision, intents, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    ),
+    insertInbox: db.prepare<[string, string, string, string, string, number]>(
+      "INSERT INTO inbox (event_id, machine, id, fingerprint, result, at) VALUES (?, ?, ?, ?, ?, ?)",
+    ),
+    insertOutbox: db.prepare<[string, string, string, string, string, number, number]>(
+      `INSERT INTO outbox (${outboxColumns}) VALUES (?, ?, ?, ?, ?, 0, ?, NULL, NULL, NULL, ?)`,
+    ),
+    // A timer is first claimable when it is due.
+    insertTimer: db.prepare<[string, string, string, string, number, number]>(
+      `INSERT INTO timers (${timerColumns}) VALUES (?, ?, ?, ?, ?, ${timerPending}, 0, ?, NULL, NULL, NULL)`,
+    ),
+    entities: db.prepare<[string, number], EntityRow>(
+      `SELECT ${entityColumns} FROM entities WHERE machine = ? ORDER BY id LIMIT ?`,
+    ),
+    entitiesAfter: db.prepare<[string, string, number], EntityRow>(
+      `SELECT ${entityColumns} FROM entities WHERE machine = ? AND id > ? ORDER BY id LIMIT ?`,
+    ),
+    // Range bounds on id keep the primary key usable; substr() does the exact prefix test.
+    entitiesFiltered: db.prepare<[EntityFilter], EntityRow>(
+      `SELECT ${entityColumns} FROM entities
+        WHERE machine = @machine AND id > coalesce(@after, '') AND id >= coalesce(@prefix, '')
+          AND (@prefix IS NULL OR substr(id, 1, length(@prefix)) = @prefix)
+          AND (@status IS NULL OR (json_type(state, '$.status') = 'text' AND json_extract(state, '$.status') = @status))
+        ORDER BY id LIMIT @limit`,
+    ),
+    entityCounts: db.prepare<[string], { status: string | null; n: number }>(
+      `SELECT CASE WHEN json_type(state, '$.status') = 'text' THEN json_extract(state, '$.status') END AS status,
+              count(*) AS n
+         FROM entities WHERE machine = ? GROUP BY 1`,
+    ),
+    journal: db.prepare<[string, string], JournalRow>(
+      "SELECT machine, id, version, event_id, event, decision, intents, at FROM journal WHERE machine = ? AND id = ? ORDER BY version",
+    ),
+    outbox: db.prepare<[number], OutboxRow>(`SELECT ${outboxColumns} FROM outbox ORDER BY seq LIMIT ?`),
+    outboxByStatus: db.prepare<[string, number], OutboxRow>(
+      `SELECT ${outboxColumns} FROM outbox WHERE status = ? ORDER BY seq LIMIT ?`,
+    ),
+    outboxRow: db.prepare<[string], OutboxRow>(`SELECT ${outboxColumns} FROM outbox WHERE intent_id = ?`),
+    outboxStats: db.prepare<[], { status: string; n: number }>(
+      "SELECT status, count(*) AS n FROM outbox GROUP BY status",
+    ),
+    // Equal due times keep commit order, as the reference store does.
+    timers: db.prepare<[], TimerRow>(`SELECT ${timerColumns} FROM timers ORDER BY due_at, rowid`),
+    // Due, unleased (or lease expired), and no older pending row of the same entity, whether
+    // that one is due, leased or backing off: an entity's intents run in commit order. The IN
+    // list is computed before any row changes.
+    claimOutbox: db.prepare<[ClaimParams], ClaimedOutboxRow>(
+      `UPDATE outbox SET attempts = attempts + 1, lease_owner = @owner, lease_until = @leaseUntil
+        WHERE seq IN (
+          SELECT o.seq FROM outbox AS o
+           WHERE o.status = ${pending} AND o.next_attempt_at <= @now
+             AND (o.lease_until IS NULL OR o.lease_until <= @now)
+             AND NOT EXISTS (
+               SELECT 1 FROM outbox AS older
+                WHERE older.status = ${pending} AND older.machine = o.machine
+                  AND older.entity_id = o.entity_id AND older.seq < o.seq)
+           ORDER BY o.seq LIMIT @limit)
+        RETURNING seq, ${outboxColumns}`,
+    ),
+    completeOutbox: db.prepare<[string, string]>(
+      `UPDATE outbox SET status = ${done}, lease_owner = NULL, lease_until = NULL
+        WHERE intent_id = ? AND lease_owner = ? AND status = ${pending}`,
+    ),
+    retryOutbox: db.prepare<[number, string, string, string]>(
+      `UPDATE outbox SET next_attempt_at = ?, last_error = ?, lease_owner = NULL, lease_until = NULL
+        WHERE intent_id = ? AND lease_owner = ? AND status = ${pending}`,
+    ),
+    buryOutbox: db.prepare<[string, string, string]>(
+      `UPDATE outbox SET status = ${dead}, last_error = ?, lease_owner = NULL, lease_until = NULL
+        WHERE intent_id = ? AND lease_owner = ? AND status = ${pending}`,
+    ),
+    // The last error stays, to show what killed the row before.
+    reviveOutbox: db.prepare<[number, string]>(
+      `UPDATE outbox SET status = ${pending}, attempts = 0, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL
+        WHERE intent_id = ? AND status = ${dead}`,
+    ),
+    claimTimers: db.prepare<[ClaimParams], ClaimedTimerRow>(
+      `UPDATE timers SET attempts = attempts + 1, lease_owner = @owner, lease_until = @leaseUntil
+        WHERE rowid IN (
+          SELECT rowid FROM timers
+           WHERE status = ${timerPending} AND next_attempt_at <= @now
+             AND (lease_until IS NULL OR lease_until <= @now)
+           ORDER BY due_at, rowid LIMIT @limit)
+        RETURNING rowid AS seq, ${timerColumns}`,
+    ),
+    completeTimer: db.prepare<[string, string]>(
+      `UPDATE timers SET status = ${fired}, lease_owner = NULL, lease_until = NULL
+        WHERE timer_id = ? AND lease_owner = ? AND status = ${timerPending}`,
+    ),
+    retryTimer: db.prepare<[number, string, string, string]>(
+      `UPDATE timers SET next_attempt_at = ?, last_error = ?, lease_owner = NULL, lease_until = NULL
+        WHERE timer_id = ? AND lease_owner = ? AND status = ${timerPending}`,
+    ),
+  });
+}
