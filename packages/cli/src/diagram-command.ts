@@ -1,8 +1,0 @@
-import type { AnyMachine, ExploreOptions } from "@drover/core";
-import { exploreMachine, toMermaid } from "@drover/core";
-
-/** `drover diagram`: the machine's graph as Mermaid, or as JSON with `--json`. */
-export function diagramCommand(machine: AnyMachine, options: ExploreOptions, json: boolean): string {
-  const graph = exploreMachine(machine, options);
-  return json ? JSON.stringify(graph) : toMermaid(graph);
-}
