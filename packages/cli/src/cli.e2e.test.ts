@@ -19,7 +19,7 @@ const PACKAGE = fileURLToPath(new URL("..", import.meta.url));
 const BIN = join(PACKAGE, "bin", "drover.js");
 const ROOT = join(PACKAGE, "..", "..");
 const ROOT_CONFIG = join(ROOT, "drover.config.ts");
-const CHANGED_RULE = join(PACKAGE, "test-fixtures", "changed-rule");
+const CHANGED_RULE = join(PACKAGE, "test-support", "fixtures", "changed-rule");
 
 const dirs: string[] = [];
 after(() => {

@@ -7,8 +7,9 @@
  * import { doors } from "./src/doors.js";
  * export default defineConfig({ name: "doors", machines: [doors] });
  */
-export type { CliIo, GlobalOptions } from "./cli.js";
+
 export { runCli } from "./cli.js";
+export type { CliIo, GlobalOptions } from "./commands/context.js";
 export type { ConfigDefaults, DroverConfig, EffectsContext, LoadedConfig } from "./config.js";
 export { CONFIG_FILES, defineConfig, findConfig, loadConfig } from "./config.js";
 export { CliError, ExitCode, exitCodeOf } from "./exit-code.js";

@@ -1,4 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
+import type { Access } from "./access.js";
+import { accessOf } from "./access.js";
 import type { TokenInfo } from "./api.js";
 import { ApiError, api, onUnauthorized, session } from "./api.js";
 import { EntityList } from "./entities.js";
@@ -9,18 +11,6 @@ import { OutboxView } from "./outbox.js";
 import { Overview } from "./overview.js";
 import type { Route } from "./router.js";
 import { to, useRoute } from "./router.js";
-
-/** What the signed-in token may do. */
-export interface Access {
-  readonly name: string | null;
-  readonly write: boolean;
-  readonly admin: boolean;
-}
-
-function accessOf(info: TokenInfo): Access {
-  const admin = info.scopes.includes("admin");
-  return { name: info.name, admin, write: admin || info.scopes.includes("write") };
-}
 
 /** The whole page: the sign-in form until a token works, then the dashboard. */
 export function App() {

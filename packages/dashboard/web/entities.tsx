@@ -1,7 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
+import type { Access } from "./access.js";
 import type { MachineSummary, EntityPage as Page } from "./api.js";
 import { api, segment, statusOf } from "./api.js";
-import type { Access } from "./app.js";
 import { StateDiagram } from "./diagram.js";
 import { EventFormPanel } from "./event-form.js";
 import { ago } from "./format.js";

@@ -1,6 +1,6 @@
+import type { Access } from "./access.js";
 import type { Entity, JournalEntry, OutboxRow } from "./api.js";
 import { ApiError, api, segment, statusOf, typeOf } from "./api.js";
-import type { Access } from "./app.js";
 import { StateDiagram, takenSteps } from "./diagram.js";
 import { EventFormPanel } from "./event-form.js";
 import { formatTime, json } from "./format.js";

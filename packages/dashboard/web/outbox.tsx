@@ -1,7 +1,7 @@
 import { useState } from "preact/hooks";
+import type { Access } from "./access.js";
 import type { OutboxRow } from "./api.js";
 import { ApiError, api, segment, typeOf } from "./api.js";
-import type { Access } from "./app.js";
 import { ago, formatTime, json } from "./format.js";
 import { describe, useLive, useLoad } from "./hooks.js";
 import { to } from "./router.js";

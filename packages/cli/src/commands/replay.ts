@@ -1,12 +1,35 @@
-import type { AnyMachine, Divergence, JournalEntry, Store } from "@drover/core";
+import type { AnyMachine, App, Divergence, JournalEntry } from "@drover/core";
 import { DivergenceKind, replayJournal } from "@drover/core";
-import type { CliIo } from "./cli.js";
-import { ExitCode } from "./exit-code.js";
-import { diffJson } from "./format.js";
+import type { Command } from "commander";
+import { machineNamed } from "../config.js";
+import { ExitCode } from "../exit-code.js";
+import { diffJson } from "../format.js";
+import type { CliIo, CommandContext } from "./context.js";
+import { dbOption, idOf, withApp } from "./context.js";
+
+/** Register `drover replay`: the journal through the current code, exit 1 on any divergence. */
+export function replayCommand(program: Command, context: CommandContext): Command {
+  return program
+    .command("replay")
+    .description("re-run the journal through the current code and report every divergence (exit 1 if any)")
+    .argument("<machine>", "machine name")
+    .argument("[id]", "only this entity (default: every entity of the machine)")
+    .addOption(dbOption())
+    .action(async (machineName: string, rawId: string | undefined, _options: unknown, command: Command) => {
+      const cfg = await context.config(command);
+      const machine = machineNamed(cfg, machineName);
+      const id = rawId === undefined ? undefined : idOf(machine, rawId);
+      const code = await withApp(context.dbOf(command, cfg), cfg, (app) =>
+        replay({ app, machine, id, json: context.globals(command).json === true, io: context.io }),
+      );
+      context.done(code);
+    });
+}
 
 /** What `drover replay` is given. */
 export interface ReplayInput {
-  readonly store: Store;
+  /** Read through, never started. */
+  readonly app: App;
   readonly machine: AnyMachine;
   /** One entity, or every entity of the machine. */
   readonly id: string | undefined;
@@ -21,14 +44,14 @@ const PAGE = 500;
  * and report every divergence with entity, version, event and a readable diff. A progress
  * bar goes to stderr when it is a terminal and the output is not JSON. Exit 1 on any divergence.
  */
-export async function replayCommand({ store, machine, id, json, io }: ReplayInput): Promise<ExitCode> {
-  const ids = id === undefined ? await allIds(store, machine.name) : [id];
+export async function replay({ app, machine, id, json, io }: ReplayInput): Promise<ExitCode> {
+  const ids = id === undefined ? await allIds(app, machine.name) : [id];
   const progress = !json && (io.stderr as NodeJS.WriteStream).isTTY === true ? bar(io.stderr, ids.length) : undefined;
   const found: { divergence: Divergence; entry: JournalEntry | undefined }[] = [];
   let events = 0;
   let entities = 0;
   for (const entityId of ids) {
-    const entries = await store.history({ machine: machine.name, id: entityId });
+    const entries = await app.history({ machine: machine.name, id: entityId });
     if (entries.length > 0) entities++;
     events += entries.length;
     for (const divergence of replayJournal(machine, entries)) {
@@ -87,10 +110,10 @@ function indent(lines: readonly string[]): string[] {
   return lines.map((line) => `    ${line}`);
 }
 
-async function allIds(store: Store, machine: string): Promise<string[]> {
+async function allIds(app: App, machine: string): Promise<string[]> {
   const ids: string[] = [];
   for (let after: string | undefined; ; ) {
-    const page = await store.listEntities(machine, { limit: PAGE, ...(after === undefined ? {} : { after }) });
+    const page = await app.listEntities(machine, { limit: PAGE, ...(after === undefined ? {} : { after }) });
     ids.push(...page.map((e) => e.id));
     if (page.length < PAGE) return ids;
     after = page.at(-1)?.id;

@@ -1,0 +1,28 @@
+import type { Command } from "commander";
+import { serveUntilSignalled } from "../serve.js";
+import type { CommandContext } from "./context.js";
+import { dbOption, Running } from "./context.js";
+
+/** Register `drover serve`: the config's application over HTTP, until SIGTERM/SIGINT. */
+export function serveCommand(program: Command, context: CommandContext): Command {
+  return program
+    .command("serve")
+    .description("serve the config's application over HTTP: API, dashboard, dispatcher and scheduler")
+    .option("--port <port>", "port to listen on (DROVER_PORT, default 3000; 0 picks a free one)")
+    .option("--host <host>", "address to bind (DROVER_HOST, default 127.0.0.1)")
+    .addOption(dbOption())
+    .option("--data-dir <dir>", "tokens and the default SQLite file (DROVER_DATA_DIR, default ./data)")
+    .addHelpText(
+      "after",
+      "\nDROVER_ADMIN_TOKEN: an admin token to accept (then none is generated). SIGTERM/SIGINT drain and exit 0.",
+    )
+    .action(async (options: { port?: string; host?: string; db?: string; dataDir?: string }, command: Command) => {
+      await serveUntilSignalled(await context.config(command), {
+        ...(options.port === undefined ? {} : { port: options.port }),
+        ...(options.host === undefined ? {} : { host: options.host }),
+        ...(options.db === undefined ? {} : { db: options.db }),
+        ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
+      });
+      context.done(Running.Running);
+    });
+}
