@@ -15,7 +15,7 @@ import { z } from "zod";
 import { check, deny, installAuth, Public } from "./auth.js";
 import type { EntityTagCondition } from "./conditional.js";
 import { ConditionKind, ifMatchPasses, isNotModified, parseEntityTagList } from "./conditional.js";
-import { DASHBOARD_CSP, findDashboardDir, loadDashboardAssets } from "./dashboard.js";
+import { DASHBOARD_CSP, loadDashboardAssets } from "./dashboard.js";
 import { LiveFeed } from "./live.js";
 import { DroverMetrics } from "./metrics.js";
 import {
@@ -43,10 +43,11 @@ export interface ServerOptions {
   readonly title?: string;
   readonly version?: string;
   /**
-   * The directory of the dashboard's built files, served at `/`; default: the installed
-   * `@drover/dashboard` package's. `false`: no dashboard (`/` is a plain page).
+   * The folder of the dashboard's built files, read into memory and served at `/` (e.g.
+   * `dashboardAssetsDir()` of `@drover/dashboard`). None: no dashboard, `/` is a plain page.
+   * The folder is handed in rather than looked up, so this package depends on no dashboard.
    */
-  readonly dashboard?: string | false;
+  readonly dashboard?: string | undefined;
   /** How often the stream sends `event: stats`, in ms (default 2000). */
   readonly statsIntervalMs?: number;
   /** Most `GET /v1/stream` answers open at once (default 100); more get 503. */
@@ -150,8 +151,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   server.removeContentTypeParser("text/plain");
   const metrics = new DroverMetrics(app);
   const live = new LiveFeed(app);
-  const dashboardDir = options.dashboard === undefined ? findDashboardDir() : options.dashboard || undefined;
-  const assets = dashboardDir === undefined ? undefined : loadDashboardAssets(dashboardDir);
+  const assets = options.dashboard === undefined ? undefined : loadDashboardAssets(options.dashboard);
   const streams = new Set<ServerResponse>();
   const openapi = buildOpenApi({
     machines: app.machines,
