@@ -1110,7 +1110,10 @@ function machinePaths(machine: AnyMachine, events: ReadonlyMap<string, string>):
           "400": invalid("id, event, Idempotency-Key or If-Match; or an internal event"),
           "404": problem(`No such ${m} entity, and the event does not create one.`, ref("NotFoundProblem")),
           "409": problem("The entity kept changing until retries ran out; safe to retry.", ref("ConflictProblem")),
-          "412": problem("If-Match named another version than the entity's.", ref("Problem")),
+          "412": problem(
+            "If-Match named none of the entity's current version (a weak tag never matches), or was `*` and there is no entity.",
+            ref("Problem"),
+          ),
           "413": sharedResponse("PayloadTooLarge"),
           "422": problem(
             `Rejected by \`${m}\` (\`kind: rejected\`, \`reason\` from its rejection reasons; replayed for a ` +
