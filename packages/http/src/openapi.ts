@@ -1111,7 +1111,7 @@ function machinePaths(machine: AnyMachine, events: ReadonlyMap<string, string>):
           "404": problem(`No such ${m} entity, and the event does not create one.`, ref("NotFoundProblem")),
           "409": problem("The entity kept changing until retries ran out; safe to retry.", ref("ConflictProblem")),
           "412": problem(
-            "If-Match named none of the entity's current version (a weak tag never matches), or was `*` and there is no entity.",
+            "If-Match did not name the entity's current version (a weak tag never does), or was `*` and there is no entity.",
             ref("Problem"),
           ),
           "413": sharedResponse("PayloadTooLarge"),
