@@ -482,7 +482,8 @@ describe("the status codes of POST /v1/{machine}/{id}/events", () => {
       '{"type":"CancelPayment"}',
     );
     expectProblem(twice, 400, "invalid", "invalid_idempotency_key");
-    for (const tag of ["2", 'W/"2"', '"02"', "*", '"2", "3"', '"-1"', '"99999999999999999"', '""']) {
+    // (`*`, lists and weak tags are well-formed: see the 412 test.)
+    for (const tag of ["2", "W/2", '"02"', '*, "2"', '"2" "3"', '"-1"', '"99999999999999999"', '""', ""]) {
       expectProblem(await send(id, { type: "CancelPayment" }, { "if-match": tag }), 400, "invalid");
     }
     assert.deepEqual(await snapshot(id), before);
@@ -531,10 +532,37 @@ describe("the status codes of POST /v1/{machine}/{id}/events", () => {
       );
       assert.equal(problem.currentVersion, 2);
     }
+    // Strong comparison: a weak tag never matches, not even the current version's; nor does a list without it.
+    for (const tag of ['W/"2"', '"1", "3"', '"1", W/"2"']) {
+      expectProblem(
+        await send(id, { type: "CapturePayment", amount: 100 }, { "if-match": tag }),
+        412,
+        "conflict",
+        "version_mismatch",
+      );
+    }
     assert.deepEqual(await snapshot(id), before);
-    expectProcessed(await send(id, { type: "CapturePayment", amount: 100 }, { "if-match": ' "2" ' }), 3, "captured");
-    // "0" is the version of a payment that does not exist yet.
+    expectProcessed(
+      await send(id, { type: "CapturePayment", amount: 100 }, { "if-match": ' "1", "2" ' }),
+      3,
+      "captured",
+    );
+    // `*`: any version, as long as the payment exists.
+    const refunded = await send(id, { type: "RefundPayment", amount: 10 }, { "if-match": "*" });
+    assert.deepEqual([refunded.status, body(refunded).kind], [200, "processed"], refunded.text);
+    // "0" is the version of a payment that does not exist yet; `*` needs one that exists.
     const fresh = paymentId();
+    expectProblem(
+      await send(
+        fresh,
+        { type: "RequestPayment", amount: 100, currency: "EUR", customerId: "cus_1" },
+        { "if-match": "*" },
+      ),
+      412,
+      "conflict",
+      "version_mismatch",
+    );
+    assert.equal(await admin.entity(fresh), undefined, "a failed If-Match creates nothing");
     expectProcessed(
       await send(
         fresh,

@@ -1,5 +1,6 @@
 import type { Store } from "@drover/core";
 import { App } from "@drover/core";
+import { dashboardAssetsDir } from "@drover/dashboard";
 import { serve, settingsFromEnv } from "@drover/http";
 import { pino } from "pino";
 import type { DroverConfig } from "./config.js";
@@ -28,9 +29,10 @@ export interface ServedApp {
 
 /**
  * Serve a config's application over HTTP, as `drover serve` and `npm start` do: open the
- * store, make the effect handlers, start the dispatcher and scheduler, listen, and print the
- * address (and the admin token made on a first start). Settings: flags, else `DROVER_*`
- * environment variables, else the config's defaults (DESIGN "Running it").
+ * store, make the effect handlers, start the dispatcher and scheduler, listen (with the built
+ * dashboard of `@drover/dashboard` at `/`), and print the address (and the admin token made on
+ * a first start). Settings: flags, else `DROVER_*` environment variables, else the config's
+ * defaults (DESIGN "Running it").
  *
  * @example
  * const served = await serveConfig(config, { port: 8080 });
@@ -63,7 +65,8 @@ export async function serveConfig(
   try {
     const effects = (await config.effects?.({ env, logger })) ?? [];
     app = new App({ store, machines: config.machines, effects, logger });
-    running = await serve(app, settings, { logger });
+    // @drover/http serves a dashboard only when handed its folder; `drover serve` hands the built one.
+    running = await serve(app, settings, { logger, dashboard: dashboardAssetsDir() });
   } catch (error) {
     // serve starts the dispatcher and scheduler before it listens: stop them before the store.
     await app?.stop({ timeoutMs: 1_000 });

@@ -3,6 +3,7 @@
 // Settings as `npm start` takes them (DROVER_PORT, DROVER_DATA_DIR, DROVER_ADMIN_TOKEN…);
 // NOTES_CHANNEL_DOWN_FILE names the file whose presence makes announcements fail.
 import { App } from "@drover/core";
+import { dashboardAssetsDir } from "@drover/dashboard";
 import {
   MemoryMailer,
   MemoryVerificationQueue,
@@ -32,7 +33,9 @@ const app = new App({
   ],
   logger,
 });
-const running = await serve(app, settings, { logger });
+const dashboard = dashboardAssetsDir();
+if (dashboard === undefined) throw new Error("the dashboard is not built: run `npm run build -w @drover/dashboard`");
+const running = await serve(app, settings, { logger, dashboard });
 process.stdout.write(`drover dashboard fixture listening on ${running.url}\n`);
 const stop = () => {
   running

@@ -21,7 +21,8 @@ function assetsDir(): string {
   return dir;
 }
 
-async function setup(dashboard: string | false = assetsDir(), maxStreams?: number) {
+/** A server with the dashboard files of `assetsDir()`; `null`: with no dashboard folder handed in. */
+async function setup(dashboard: string | null = assetsDir(), maxStreams?: number) {
   const app = new App({
     store: new MemoryStore(),
     machines: [tallyMachine],
@@ -40,7 +41,7 @@ async function setup(dashboard: string | false = assetsDir(), maxStreams?: numbe
   const server = await buildServer({
     app,
     tokens,
-    dashboard,
+    ...(dashboard === null ? {} : { dashboard }),
     statsIntervalMs: 50,
     ...(maxStreams === undefined ? {} : { maxStreams }),
   });
@@ -78,8 +79,8 @@ describe("the dashboard's routes", () => {
     assert.equal((await call("GET", "/assets/nope.js", null)).statusCode, 401, "unknown paths need a token");
   });
 
-  it("falls back to a plain page without a dashboard", async () => {
-    const { call } = await setup(false);
+  it("falls back to a plain page when no dashboard folder is handed in", async () => {
+    const { call } = await setup(null);
     const page = await call("GET", "/", null);
     assert.equal(page.statusCode, 200);
     assert.match(page.body, /<code>\/v1\/tally<\/code>/);

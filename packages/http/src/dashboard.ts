@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, extname, join, relative, sep } from "node:path";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { extname, join, relative, sep } from "node:path";
 
 /** One built file of the dashboard, read once at start. */
 export interface DashboardAsset {
@@ -32,20 +31,6 @@ const TYPES: Readonly<Record<string, string>> = {
 export const DASHBOARD_CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
   "font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
-
-/**
- * Where `@drover/dashboard` put its built files (`dist/public`), or `undefined` when the
- * package is not installed or not built.
- */
-export function findDashboardDir(): string | undefined {
-  try {
-    const require = createRequire(import.meta.url);
-    const dir = join(dirname(require.resolve("@drover/dashboard/package.json")), "dist", "public");
-    return existsSync(join(dir, "index.html")) ? dir : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * Read every file under `dir` into memory (the dashboard is a few small files): `index.html`

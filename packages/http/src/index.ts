@@ -1,5 +1,15 @@
 export type { RouteScope } from "./auth.js";
 export { authenticate, installAuth, Public } from "./auth.js";
+export type { EntityTag, EntityTagCondition } from "./conditional.js";
+export {
+  ConditionKind,
+  ifMatchPasses,
+  isNotModified,
+  parseEntityTag,
+  parseEntityTagList,
+  strongMatch,
+  weakMatch,
+} from "./conditional.js";
 export { DroverMetrics } from "./metrics.js";
 export { buildOpenApi } from "./openapi.js";
 export type { Problem } from "./problem.js";

@@ -384,8 +384,8 @@ describe("buildOpenApi", () => {
     assert.ok(!keyPattern.test("has space") && !keyPattern.test("") && !keyPattern.test("x".repeat(256)));
     const ifMatch = asObject(doc.components.parameters.IfMatch);
     const tagPattern = new RegExp(asObject(ifMatch.schema).pattern as string, "u");
-    assert.ok(tagPattern.test('"0"') && tagPattern.test('"17"'));
-    assert.ok(!tagPattern.test("17") && !tagPattern.test('W/"1"') && !tagPattern.test('"01"'));
+    for (const tag of ['"0"', '"17"', "*", '"1", "2"', 'W/"1"', ' "1" ,W/"2" ']) assert.ok(tagPattern.test(tag), tag);
+    for (const tag of ["17", '"01"', '*, "1"', '"1" "2"', '"1",']) assert.ok(!tagPattern.test(tag), tag);
 
     const read = asObject(operation(doc, "/v1/tally/{id}", "get").responses["200"]);
     assert.deepEqual(asObject(read.headers).ETag, { $ref: "#/components/headers/ETag" });

@@ -77,6 +77,9 @@ export const IDEMPOTENCY_KEY_PATTERN = "^[!-~]{1,255}$";
 
 /** `If-Match` and `ETag`: the entity's version in double quotes, e.g. `"3"` (`"0"`: it must not exist yet). */
 export const ENTITY_TAG_PATTERN = '^"(0|[1-9][0-9]{0,15})"$';
+const VERSION_TAG = '(W/)?"(0|[1-9][0-9]{0,15})"';
+/** `If-Match`: `*`, or a comma-separated list of version tags (RFC 9110 §13.1.1). */
+export const IF_MATCH_PATTERN = `^[ \\t]*(\\*|${VERSION_TAG}([ \\t]*,[ \\t]*${VERSION_TAG})*)[ \\t]*$`;
 
 /** An RFC 9457 problem details body, with drover's `kind` (a {@link RunResultKind} where one applies). */
 export interface ProblemBody {
@@ -958,8 +961,10 @@ function sharedParameters(): Record<string, OpenApiObject> {
       in: "header",
       required: false,
       description:
-        'Apply the event only if the entity is at this version (its ETag, e.g. `"3"`; `"0"`: it must not exist yet), else 412.',
-      schema: { type: "string", pattern: ENTITY_TAG_PATTERN },
+        'Apply the event only if the entity is at one of these versions (its ETag, e.g. `"3"`, or a list `"2", "3"`; ' +
+        '`"0"`: it must not exist yet), or exists at all (`*`), else 412. Tags are compared strongly: a weak tag ' +
+        '(`W/"3"`) never matches.',
+      schema: { type: "string", pattern: IF_MATCH_PATTERN },
     },
     Limit: limit("entities"),
     Prefix: {
@@ -1105,7 +1110,10 @@ function machinePaths(machine: AnyMachine, events: ReadonlyMap<string, string>):
           "400": invalid("id, event, Idempotency-Key or If-Match; or an internal event"),
           "404": problem(`No such ${m} entity, and the event does not create one.`, ref("NotFoundProblem")),
           "409": problem("The entity kept changing until retries ran out; safe to retry.", ref("ConflictProblem")),
-          "412": problem("If-Match named another version than the entity's.", ref("Problem")),
+          "412": problem(
+            "If-Match did not name the entity's current version (a weak tag never does), or was `*` and there is no entity.",
+            ref("Problem"),
+          ),
           "413": sharedResponse("PayloadTooLarge"),
           "422": problem(
             `Rejected by \`${m}\` (\`kind: rejected\`, \`reason\` from its rejection reasons; replayed for a ` +

@@ -53,22 +53,26 @@ export interface RunningServer {
 /**
  * Serve `app`: open the token file in the data directory (making the first admin token if
  * there is none and no `DROVER_ADMIN_TOKEN`), start the app's dispatcher and scheduler, and
- * listen.
+ * listen. The dashboard is served only when its folder is handed in.
  *
  * @example
- * const running = await serve(app, settingsFromEnv());
+ * const running = await serve(app, settingsFromEnv(), { dashboard: dashboardAssetsDir() });
  * console.log(`drover listening on ${running.url}`);
  */
 export async function serve(
   app: App,
   settings: Pick<ServeSettings, "host" | "port" | "dataDir" | "adminToken">,
-  options: { readonly logger?: PinoLogger } = {},
+  options: {
+    readonly logger?: PinoLogger;
+    /** The folder of the dashboard's built files to serve at `/` (see `ServerOptions.dashboard`). */
+    readonly dashboard?: string | undefined;
+  } = {},
 ): Promise<RunningServer> {
   mkdirSync(settings.dataDir, { recursive: true });
   const tokens = TokenStore.open(settings.dataDir);
   const { generated } = ensureAdminToken(tokens, { envAdminToken: settings.adminToken });
   const logger = options.logger ?? pino({ level: process.env.DROVER_LOG_LEVEL ?? "info" });
-  const server = await buildServer({ app, tokens, logger });
+  const server = await buildServer({ app, tokens, logger, dashboard: options.dashboard });
   await app.start();
   await server.listen({ host: settings.host, port: settings.port });
   const address = server.server.address();

@@ -86,6 +86,66 @@ describe("HTTP server (generic, on the tally fixture)", () => {
     assert.deepEqual([bad.statusCode, bad.json().reason], [400, "invalid_if_match"]);
   });
 
+  it("answers 304 to If-None-Match with a list, with *, and with the weak tag of the current version", async () => {
+    const { call } = await setup();
+    await call("POST", "/v1/tally/t_a/events", { body: { type: "Open" } });
+    const status = async (tag: string) =>
+      (await call("GET", "/v1/tally/t_a", { headers: { "if-none-match": tag } })).statusCode;
+    assert.deepEqual(
+      [
+        await status('"7", "1"'),
+        await status("*"),
+        await status('W/"1"'),
+        await status('"2", W/"3"'),
+        await status("1"),
+      ],
+      [304, 304, 304, 200, 200],
+    );
+  });
+
+  it("applies If-Match with a list when one tag is the current version, and with * when the entity exists", async () => {
+    const { call } = await setup();
+    const absent = await call("POST", "/v1/tally/t_a/events", { body: { type: "Open" }, headers: { "if-match": "*" } });
+    assert.deepEqual(
+      [absent.statusCode, absent.json().reason, absent.json().currentVersion],
+      [412, "version_mismatch", 0],
+    );
+    const created = await call("POST", "/v1/tally/t_a/events", {
+      body: { type: "Open" },
+      headers: { "if-match": '"0", "5"' },
+    });
+    assert.deepEqual([created.statusCode, created.headers.etag], [200, '"1"']);
+    const listed = await call("POST", "/v1/tally/t_a/events", {
+      body: { type: "Add", n: 1 },
+      headers: { "if-match": ' "4" ,"1"' },
+    });
+    assert.deepEqual([listed.statusCode, listed.headers.etag], [200, '"2"']);
+    const any = await call("POST", "/v1/tally/t_a/events", {
+      body: { type: "Add", n: 1 },
+      headers: { "if-match": "*" },
+    });
+    assert.deepEqual([any.statusCode, any.headers.etag], [200, '"3"']);
+    const none = await call("POST", "/v1/tally/t_a/events", {
+      body: { type: "Add", n: 1 },
+      headers: { "if-match": '"1", "2"' },
+    });
+    assert.deepEqual([none.statusCode, none.json().reason, none.json().currentVersion], [412, "version_mismatch", 3]);
+    assert.equal((await call("GET", "/v1/tally/t_a")).json().version, 3);
+  });
+
+  it("answers 412 to If-Match with a weak tag, even of the current version, and writes nothing", async () => {
+    const { call } = await setup();
+    await call("POST", "/v1/tally/t_a/events", { body: { type: "Open" } });
+    for (const tag of ['W/"1"', 'W/"1", W/"2"']) {
+      const weak = await call("POST", "/v1/tally/t_a/events", {
+        body: { type: "Add", n: 1 },
+        headers: { "if-match": tag },
+      });
+      assert.deepEqual([weak.statusCode, weak.json().reason, weak.json().currentVersion], [412, "version_mismatch", 1]);
+    }
+    assert.equal((await call("GET", "/v1/tally/t_a")).json().version, 1);
+  });
+
   it("lists dead letters and retries one, for admins only", async () => {
     const { app, call, writer } = await setup();
     await call("POST", "/v1/tally/t_a/events", { body: { type: "Open" } });

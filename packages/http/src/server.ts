@@ -7,7 +7,9 @@ import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, Fa
 import Fastify from "fastify";
 import { z } from "zod";
 import { check, deny, installAuth, Public } from "./auth.js";
-import { DASHBOARD_CSP, findDashboardDir, loadDashboardAssets } from "./dashboard.js";
+import type { EntityTagCondition } from "./conditional.js";
+import { ConditionKind, ifMatchPasses, isNotModified, parseEntityTagList } from "./conditional.js";
+import { DASHBOARD_CSP, loadDashboardAssets } from "./dashboard.js";
 import { LiveFeed } from "./live.js";
 import { DroverMetrics } from "./metrics.js";
 import {
@@ -35,10 +37,11 @@ export interface ServerOptions {
   readonly title?: string;
   readonly version?: string;
   /**
-   * The directory of the dashboard's built files, served at `/`; default: the installed
-   * `@drover/dashboard` package's. `false`: no dashboard (`/` is a plain page).
+   * The folder of the dashboard's built files, read into memory and served at `/` (e.g.
+   * `dashboardAssetsDir()` of `@drover/dashboard`). None: no dashboard, `/` is a plain page.
+   * The folder is handed in rather than looked up, so this package depends on no dashboard.
    */
-  readonly dashboard?: string | false;
+  readonly dashboard?: string | undefined;
   /** How often the stream sends `event: stats`, in ms (default 2000). */
   readonly statsIntervalMs?: number;
   /** Most `GET /v1/stream` answers open at once (default 100); more get 503. */
@@ -47,7 +50,8 @@ export interface ServerOptions {
 
 const EVENT_ID = new RegExp(IDEMPOTENCY_KEY_PATTERN);
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-const IF_MATCH = new RegExp(ENTITY_TAG_PATTERN);
+/** A version as the opaque value of an entity tag: `ENTITY_TAG_PATTERN` without its quotes. */
+const VERSION = new RegExp(`^${ENTITY_TAG_PATTERN.slice(2, -2)}$`);
 /** First path segments under `/v1` that are drover's own routes, not machines. */
 const RESERVED = new Set(["outbox", "machines", "stream", "stats", "token"]);
 /** Open streams one server keeps at most (one per dashboard tab). */
@@ -141,8 +145,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   server.removeContentTypeParser("text/plain");
   const metrics = new DroverMetrics(app);
   const live = new LiveFeed(app);
-  const dashboardDir = options.dashboard === undefined ? findDashboardDir() : options.dashboard || undefined;
-  const assets = dashboardDir === undefined ? undefined : loadDashboardAssets(dashboardDir);
+  const assets = options.dashboard === undefined ? undefined : loadDashboardAssets(options.dashboard);
   const streams = new Set<ServerResponse>();
   const openapi = buildOpenApi({
     machines: app.machines,
@@ -189,7 +192,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
           .header("x-content-type-options", "nosniff")
           .header("referrer-policy", "no-referrer")
           .header("content-security-policy", DASHBOARD_CSP);
-        if (request.headers["if-none-match"] === asset.etag) return reply.code(304).send();
+        if (isNotModified(request.headers["if-none-match"], asset.etag)) return reply.code(304).send();
         return reply.type(asset.type).send(asset.body);
       });
     }
@@ -361,16 +364,52 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       const ifMatch = request.headers["if-match"];
       let expectedVersion: number | undefined;
       if (ifMatch !== undefined) {
-        const match = typeof ifMatch === "string" ? IF_MATCH.exec(ifMatch.trim()) : null;
-        if (match?.[1] === undefined) {
+        const condition = typeof ifMatch === "string" ? parseEntityTagList(ifMatch) : undefined;
+        const versions = condition === undefined ? undefined : strongVersions(condition);
+        if (condition === undefined || versions === undefined) {
           return sendProblem(
             reply,
-            problem(400, ProblemKind.Invalid, 'If-Match must be one entity tag, the version in quotes: "3"', {
-              reason: "invalid_if_match",
-            }),
+            problem(
+              400,
+              ProblemKind.Invalid,
+              'If-Match must be * or entity tags, each a version in quotes: "3" (or "2", "3")',
+              { reason: "invalid_if_match" },
+            ),
           );
         }
-        expectedVersion = Number(match[1]);
+        if (condition.kind === ConditionKind.Tags && condition.tags.length === 1 && versions.length === 1) {
+          // One version: the store compares it with the entity's in the same write.
+          expectedVersion = versions[0];
+        } else {
+          // `*`, a list or a weak tag: compare with the current entity. An invalid id is left
+          // to app.run, since a request that fails anyway is not judged on its preconditions
+          // (RFC 9110 §13.2.1).
+          const parsedId = machine.schemas.id.safeParse(id);
+          if (parsedId.success) {
+            const current = await app.getEntity({ machine: name, id: parsedId.data });
+            // drover's tag for an entity not written yet is "0"; `*` needs one that exists.
+            const currentTag =
+              current === undefined && condition.kind === ConditionKind.Any
+                ? undefined
+                : { opaque: String(current?.version ?? 0), weak: false };
+            if (!ifMatchPasses(condition, currentTag)) {
+              return sendProblem(
+                reply,
+                problem(
+                  412,
+                  ProblemKind.Conflict,
+                  current === undefined
+                    ? `If-Match needs an existing ${name} ${id}, and there is none`
+                    : `If-Match named none of the current version ${current.version} of ${name} ${id}`,
+                  { reason: "version_mismatch", currentVersion: current?.version ?? 0 },
+                ),
+              );
+            }
+            // The tag that matched is pinned, so a write in between still fails with 412; `*`
+            // only asks that the entity exists, which no later write undoes.
+            if (condition.kind === ConditionKind.Tags) expectedVersion = current?.version ?? 0;
+          }
+        }
       }
       const result = await app.run({ machine: name, id }, body, {
         ...(key === undefined ? {} : { eventId: key }),
@@ -392,7 +431,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       if ("status" in found) return sendProblem(reply, found);
       const etag = `"${found.version}"`;
       reply.header("etag", etag);
-      if (request.headers["if-none-match"] === etag) return reply.code(304).send();
+      if (isNotModified(request.headers["if-none-match"], etag)) return reply.code(304).send();
       return entityBody(found);
     },
   );
@@ -506,6 +545,23 @@ function sendResult(reply: FastifyReply, result: RunResult): FastifyReply {
       throw new Error(`unknown result ${JSON.stringify(exhaustive)}`);
     }
   }
+}
+
+/**
+ * The versions the strong tags of an `If-Match` name (weak tags never match, RFC 9110
+ * §13.1.1, so they are left out); `undefined` when a strong tag is not a version, which no
+ * ETag of this server ever is.
+ */
+function strongVersions(condition: EntityTagCondition): number[] | undefined {
+  if (condition.kind === ConditionKind.Any) return [];
+  const versions: number[] = [];
+  for (const tag of condition.tags) {
+    if (tag.weak) continue;
+    const version = Number(tag.opaque);
+    if (!VERSION.test(tag.opaque) || !Number.isSafeInteger(version)) return undefined;
+    versions.push(version);
+  }
+  return versions;
 }
 
 function eventIdOf(result: RunResult): string | undefined {
