@@ -16,92 +16,37 @@ import type {
   StoredEntity,
   TimerRecord,
 } from "@drover/core";
-import {
-  CommitOutcomeKind,
-  ConfigurationError,
-  DecisionKind,
-  type OutboxStatus,
-  StoreUnavailableError,
-} from "@drover/core";
+import { CommitOutcomeKind, ConfigurationError, type OutboxStatus, StoreUnavailableError } from "@drover/core";
 import pg from "pg";
+import type { PostgresStoreInfo, PostgresStoreOptions, Settings } from "./connection.js";
+import {
+  clientConfig,
+  codeOf,
+  constraintOf,
+  createDatabase,
+  describeServer,
+  settingsOf,
+  UNIQUE_VIOLATION,
+  watchClient,
+} from "./connection.js";
 import type { LoadRequest } from "./group-loader.js";
 import { GroupLoader } from "./group-loader.js";
-import { channelFor, checkSchemaName, quoteIdent, truncateBytes } from "./identifiers.js";
+import { channelFor } from "./identifiers.js";
 import type { MigrationReport } from "./migrations.js";
 import { migrate } from "./migrations.js";
 import { NotificationListener } from "./notifications.js";
 import type { EntityRow, InboxRow, JournalRow, LoadRow, OutboxRow, StepRow, TimerRow } from "./rows.js";
-import { fromLoadRow, inboxOf, toEntity, toInbox, toJournalEntry, toOutbox, toTimer } from "./rows.js";
+import { fromLoadRow, toEntity, toInbox, toJournalEntry, toOutbox, toTimer } from "./rows.js";
 import type { Statement, Statements } from "./statements.js";
 import { buildStatements } from "./statements.js";
+import type { Prepared } from "./step-batch.js";
+import { commitValues, distinctEvents, outcomesOf, prepare } from "./step-batch.js";
 import { cannotOpen, isUnavailable, neverSent, translate } from "./unavailable.js";
 
-/** Connection settings as node-postgres takes them (host, port, user, password, database, ssl…). */
-export type PostgresConnection = Omit<pg.ClientConfig, "connectionString" | "types">;
-
-/** What {@link PostgresStore.open} is given: a URL or connection settings, and where to keep the tables. */
-export interface PostgresStoreOptions {
-  /** `postgres://user:password@host:5432/database?…`. Give this or `connection`. */
-  readonly url?: string;
-  /** Connection settings instead of a URL. Give this or `url`. */
-  readonly connection?: PostgresConnection;
-  /** The schema that holds drover's tables; created if missing (default `"public"`). */
-  readonly schema?: string;
-  /** Connections in the pool (default 10). The LISTEN connection of `watch` is one more. */
-  readonly poolSize?: number;
-  /** Milliseconds to wait for a connection, new or from a busy pool (default 10000). */
-  readonly connectTimeoutMs?: number;
-  /** Create the database when it does not exist (default true; needs the CREATEDB privilege). */
-  readonly createDatabase?: boolean;
-}
-
-/** What {@link PostgresStore.info} reports. */
-export interface PostgresStoreInfo {
-  /** `host:port/database` (never the password). */
-  readonly server: string;
-  readonly serverVersion: string;
-  readonly schema: string;
-  /** The newest migration applied to the schema. */
-  readonly schemaVersion: number;
-  /** The LISTEN/NOTIFY channel commits announce work on. */
-  readonly channel: string;
-  readonly poolSize: number;
-  /** The connections' plan_cache_mode: `force_custom_plan` (see the README on generic plans). */
-  readonly planCacheMode: string;
-}
-
-interface Settings {
-  readonly url: string | undefined;
-  readonly connection: PostgresConnection | undefined;
-  readonly schema: string;
-  readonly poolSize: number;
-  readonly connectTimeoutMs: number;
-  readonly createDatabase: boolean;
-}
-
-const DEFAULT_POOL_SIZE = 10;
-const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
-/**
- * Set on every connection. Custom plans: the planner sees each statement's real arguments (the
- * generic-plan trap). READ COMMITTED, whatever the database's default: claims and commits rely
- * on each statement seeing what committed before it.
- */
-const SESSION_OPTIONS = "-c plan_cache_mode=force_custom_plan -c default_transaction_isolation=read\\ committed";
-const UNIQUE_VIOLATION = "23505";
 /** The most loads read in one query. */
 const MAX_LOAD_BATCH = 256;
 /** Lock troubles that a fresh attempt of the step resolves: the Runtime decides again on a conflict. */
 const RETRYABLE = new Set(["40P01", "40001", "55P03"]);
-
-const COMMITTED: CommitOutcome = Object.freeze({ kind: CommitOutcomeKind.Committed });
-
-/** `bigint` columns as numbers: drover's versions, times and counts stay below 2^53. */
-const TYPES: pg.CustomTypesConfig = {
-  getTypeParser: ((oid: number, format?: "text" | "binary") =>
-    oid === pg.types.builtins.INT8 && format !== "binary"
-      ? Number
-      : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig["getTypeParser"],
-};
 
 /**
  * The scale-out {@link Store}: PostgreSQL through node-postgres (`pg`), shared by any number of
@@ -591,256 +536,5 @@ export class PostgresStore implements Store {
     } finally {
       client.release(failure.error);
     }
-  }
-}
-
-/** A step with its values serialised once: JSON is text by the time it reaches the driver. */
-interface Prepared {
-  readonly index: number;
-  readonly step: StepWrite;
-  readonly event: string | null;
-  readonly state: string | null;
-  readonly intents: string | null;
-  readonly result: string;
-  readonly outbox: readonly (readonly [intentId: string, intent: string])[];
-  readonly timers: readonly (readonly [timerId: string, event: string, dueAt: number])[];
-}
-
-function prepare(step: StepWrite, index: number): Prepared {
-  if (step.kind === DecisionKind.Rejected) {
-    return { index, step, event: null, state: null, intents: null, result: json(step.result), outbox: [], timers: [] };
-  }
-  return {
-    index,
-    step,
-    event: json(step.event),
-    state: json(step.state),
-    intents: json(step.intents),
-    result: json(step.result),
-    outbox: step.outbox.map((item) => [item.intentId, json(item.intent)] as const),
-    timers: step.timers.map((item) => [item.timerId, json(item.event), item.dueAt] as const),
-  };
-}
-
-function json(value: unknown): string {
-  const text = JSON.stringify(value);
-  if (text === undefined) throw new TypeError(`cannot store ${String(value)} as JSON`);
-  return text;
-}
-
-/** Steps with one event id must see each other's inbox rows: one call each, in order. */
-function distinctEvents(batch: readonly Prepared[]): boolean {
-  return new Set(batch.map((item) => item.step.eventId)).size === batch.length;
-}
-
-/** Outcomes from the rows of `drover_commit`, one per step, in order. */
-function outcomesOf(batch: readonly Prepared[], rows: readonly StepRow[]): CommitOutcome[] {
-  return batch.map((item, i) => {
-    const row = rows[i];
-    if (row === undefined || row.n !== i + 1) throw new Error("drover_commit returned rows out of order");
-    const seen = inboxOf(row, item.step.eventId);
-    if (seen !== undefined) return { kind: CommitOutcomeKind.Duplicate, record: seen };
-    if (row.written) return COMMITTED;
-    return { kind: CommitOutcomeKind.Conflict, currentVersion: row.current_version ?? 0 };
-  });
-}
-
-/** The commit statement's arguments: one array per column (steps, then outbox rows, then timers). */
-function commitValues(batch: readonly Prepared[]): unknown[] {
-  const kinds: string[] = [];
-  const machines: string[] = [];
-  const ids: string[] = [];
-  const eventIds: string[] = [];
-  const fingerprints: string[] = [];
-  const ats: number[] = [];
-  const expected: number[] = [];
-  const events: (string | null)[] = [];
-  const states: (string | null)[] = [];
-  const intents: (string | null)[] = [];
-  const results: string[] = [];
-  const outboxSteps: number[] = [];
-  const intentIds: string[] = [];
-  const intentBodies: string[] = [];
-  const timerSteps: number[] = [];
-  const timerIds: string[] = [];
-  const timerEvents: string[] = [];
-  const dueAts: number[] = [];
-  batch.forEach((item, i) => {
-    const { step } = item;
-    kinds.push(step.kind);
-    machines.push(step.ref.machine);
-    ids.push(step.ref.id);
-    eventIds.push(step.eventId);
-    fingerprints.push(step.fingerprint);
-    ats.push(step.at);
-    expected.push(step.expectedVersion);
-    events.push(item.event);
-    states.push(item.state);
-    intents.push(item.intents);
-    results.push(item.result);
-    for (const [intentId, intent] of item.outbox) {
-      outboxSteps.push(i + 1);
-      intentIds.push(intentId);
-      intentBodies.push(intent);
-    }
-    for (const [timerId, event, dueAt] of item.timers) {
-      timerSteps.push(i + 1);
-      timerIds.push(timerId);
-      timerEvents.push(event);
-      dueAts.push(dueAt);
-    }
-  });
-  return [
-    kinds,
-    machines,
-    ids,
-    eventIds,
-    fingerprints,
-    ats,
-    expected,
-    events,
-    states,
-    intents,
-    results,
-    outboxSteps,
-    intentIds,
-    intentBodies,
-    timerSteps,
-    timerIds,
-    timerEvents,
-    dueAts,
-  ];
-}
-
-function codeOf(error: unknown): string | undefined {
-  return error instanceof Error && "code" in error && typeof error.code === "string" ? error.code : undefined;
-}
-
-function constraintOf(error: unknown): string | undefined {
-  return error instanceof Error && "constraint" in error && typeof error.constraint === "string"
-    ? error.constraint
-    : undefined;
-}
-
-/**
- * Keep a borrowed connection's `error` events (a dead socket) from crashing the process, and
- * remember the error, so the connection is destroyed on release rather than pooled again.
- */
-function watchClient(client: pg.PoolClient): { error: Error | undefined } {
-  const failure: { error: Error | undefined } = { error: undefined };
-  const onError = (error: Error) => {
-    failure.error ??= error;
-  };
-  client.on("error", onError);
-  const release = client.release.bind(client);
-  client.release = (destroy?: Error | boolean) => {
-    client.removeListener("error", onError);
-    release(destroy);
-  };
-  return failure;
-}
-
-function settingsOf(options: PostgresStoreOptions): Settings {
-  const { url, connection } = options;
-  if ((url === undefined) === (connection === undefined)) {
-    throw new ConfigurationError(
-      "PostgresStore.open needs either url (postgres://user@host:5432/database) or connection settings, not both",
-    );
-  }
-  if (url !== undefined && (typeof url !== "string" || !/^postgres(ql)?:\/\//.test(url))) {
-    throw new ConfigurationError(
-      `PostgresStore url must be postgres://… or postgresql://…, got ${JSON.stringify(url)}`,
-    );
-  }
-  const poolSize = options.poolSize ?? DEFAULT_POOL_SIZE;
-  if (!Number.isSafeInteger(poolSize) || poolSize < 1) {
-    throw new ConfigurationError(`PostgresStore poolSize must be a positive integer, got ${poolSize}`);
-  }
-  const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-  if (!Number.isSafeInteger(connectTimeoutMs) || connectTimeoutMs < 1) {
-    throw new ConfigurationError(
-      `PostgresStore connectTimeoutMs must be a positive integer of milliseconds, got ${connectTimeoutMs}`,
-    );
-  }
-  return Object.freeze({
-    url,
-    connection: connection === undefined ? undefined : Object.freeze({ ...connection }),
-    schema: checkSchemaName(options.schema ?? "public"),
-    poolSize,
-    connectTimeoutMs,
-    createDatabase: options.createDatabase ?? true,
-  });
-}
-
-/** The settings every connection of the store gets, whatever the user gave. */
-function clientConfig(settings: Settings, database?: string): pg.ClientConfig {
-  const applicationName = truncateBytes(`drover:${settings.schema}`, 63);
-  const common = {
-    types: TYPES,
-    keepAlive: true,
-    connectionTimeoutMillis: settings.connectTimeoutMs,
-  };
-  if (settings.url !== undefined) {
-    const url = new URL(settings.url);
-    // Values in the URL win over separate settings in node-postgres: merge ours into it.
-    url.searchParams.set("options", [url.searchParams.get("options"), SESSION_OPTIONS].filter(Boolean).join(" "));
-    if (!url.searchParams.has("application_name")) url.searchParams.set("application_name", applicationName);
-    if (database !== undefined) url.pathname = `/${encodeURIComponent(database)}`;
-    return { ...common, connectionString: url.toString() };
-  }
-  const connection = settings.connection ?? {};
-  return {
-    ...connection,
-    ...common,
-    ...(database === undefined ? {} : { database }),
-    options: [connection.options, SESSION_OPTIONS].filter(Boolean).join(" "),
-    application_name: connection.application_name ?? applicationName,
-  };
-}
-
-/** `host:port/database`, for messages: never the password. */
-function describeServer(settings: Settings): string {
-  if (settings.url !== undefined) {
-    try {
-      const url = new URL(settings.url);
-      const host = url.hostname || url.searchParams.get("host") || "localhost";
-      return `${host}:${url.port || "5432"}/${databaseOf(settings) ?? ""}`;
-    } catch {
-      return "the configured server";
-    }
-  }
-  const c = settings.connection ?? {};
-  return `${c.host ?? "localhost"}:${c.port ?? 5432}/${databaseOf(settings) ?? ""}`;
-}
-
-function databaseOf(settings: Settings): string | undefined {
-  if (settings.url !== undefined) {
-    const path = new URL(settings.url).pathname.replace(/^\//, "");
-    return path === "" ? undefined : decodeURIComponent(path);
-  }
-  return settings.connection?.database ?? settings.connection?.user;
-}
-
-/** Create the missing database through the server's `postgres` database; a concurrent creator is fine. */
-async function createDatabase(settings: Settings, where: string, missing: unknown): Promise<void> {
-  const name = databaseOf(settings);
-  if (name === undefined) throw missing;
-  const client = new pg.Client(clientConfig(settings, "postgres"));
-  client.on("error", () => undefined);
-  try {
-    await client.connect();
-    await client.query(`CREATE DATABASE ${quoteIdent(name)}`);
-  } catch (error) {
-    const code = codeOf(error);
-    // 42P04: it exists now; 23505: another process created it in the same instant.
-    if (code === "42P04" || code === UNIQUE_VIOLATION) return;
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new StoreUnavailableError(
-      `the database "${name}" at ${where} does not exist and could not be created (${reason}); ` +
-        `create it with \`createdb ${name}\` or CREATE DATABASE ${quoteIdent(name)}, or fix the URL`,
-      { cause: error },
-    );
-  } finally {
-    await client.end().catch(() => undefined);
   }
 }

@@ -3,8 +3,8 @@ import { basename } from "node:path";
 import { after, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
+import type { PostgresStoreOptions } from "../connection.js";
 import { entityLockSeed, quoteIdent } from "../identifiers.js";
-import type { PostgresStoreOptions } from "../postgres-store.js";
 import { PostgresStore } from "../postgres-store.js";
 import { TEST_PG_URL } from "../testing.js";
 

@@ -1,0 +1,124 @@
+import type { CommitOutcome, StepWrite } from "@drover/core";
+import { CommitOutcomeKind, DecisionKind } from "@drover/core";
+import type { StepRow } from "./rows.js";
+import { inboxOf } from "./rows.js";
+
+export const COMMITTED: CommitOutcome = Object.freeze({ kind: CommitOutcomeKind.Committed });
+
+/** A step with its values serialised once: JSON is text by the time it reaches the driver. */
+export interface Prepared {
+  readonly index: number;
+  readonly step: StepWrite;
+  readonly event: string | null;
+  readonly state: string | null;
+  readonly intents: string | null;
+  readonly result: string;
+  readonly outbox: readonly (readonly [intentId: string, intent: string])[];
+  readonly timers: readonly (readonly [timerId: string, event: string, dueAt: number])[];
+}
+
+export function prepare(step: StepWrite, index: number): Prepared {
+  if (step.kind === DecisionKind.Rejected) {
+    return { index, step, event: null, state: null, intents: null, result: json(step.result), outbox: [], timers: [] };
+  }
+  return {
+    index,
+    step,
+    event: json(step.event),
+    state: json(step.state),
+    intents: json(step.intents),
+    result: json(step.result),
+    outbox: step.outbox.map((item) => [item.intentId, json(item.intent)] as const),
+    timers: step.timers.map((item) => [item.timerId, json(item.event), item.dueAt] as const),
+  };
+}
+
+export function json(value: unknown): string {
+  const text = JSON.stringify(value);
+  if (text === undefined) throw new TypeError(`cannot store ${String(value)} as JSON`);
+  return text;
+}
+
+/** Steps with one event id must see each other's inbox rows: one call each, in order. */
+export function distinctEvents(batch: readonly Prepared[]): boolean {
+  return new Set(batch.map((item) => item.step.eventId)).size === batch.length;
+}
+
+/** Outcomes from the rows of `drover_commit`, one per step, in order. */
+export function outcomesOf(batch: readonly Prepared[], rows: readonly StepRow[]): CommitOutcome[] {
+  return batch.map((item, i) => {
+    const row = rows[i];
+    if (row === undefined || row.n !== i + 1) throw new Error("drover_commit returned rows out of order");
+    const seen = inboxOf(row, item.step.eventId);
+    if (seen !== undefined) return { kind: CommitOutcomeKind.Duplicate, record: seen };
+    if (row.written) return COMMITTED;
+    return { kind: CommitOutcomeKind.Conflict, currentVersion: row.current_version ?? 0 };
+  });
+}
+
+/** The commit statement's arguments: one array per column (steps, then outbox rows, then timers). */
+export function commitValues(batch: readonly Prepared[]): unknown[] {
+  const kinds: string[] = [];
+  const machines: string[] = [];
+  const ids: string[] = [];
+  const eventIds: string[] = [];
+  const fingerprints: string[] = [];
+  const ats: number[] = [];
+  const expected: number[] = [];
+  const events: (string | null)[] = [];
+  const states: (string | null)[] = [];
+  const intents: (string | null)[] = [];
+  const results: string[] = [];
+  const outboxSteps: number[] = [];
+  const intentIds: string[] = [];
+  const intentBodies: string[] = [];
+  const timerSteps: number[] = [];
+  const timerIds: string[] = [];
+  const timerEvents: string[] = [];
+  const dueAts: number[] = [];
+  batch.forEach((item, i) => {
+    const { step } = item;
+    kinds.push(step.kind);
+    machines.push(step.ref.machine);
+    ids.push(step.ref.id);
+    eventIds.push(step.eventId);
+    fingerprints.push(step.fingerprint);
+    ats.push(step.at);
+    expected.push(step.expectedVersion);
+    events.push(item.event);
+    states.push(item.state);
+    intents.push(item.intents);
+    results.push(item.result);
+    for (const [intentId, intent] of item.outbox) {
+      outboxSteps.push(i + 1);
+      intentIds.push(intentId);
+      intentBodies.push(intent);
+    }
+    for (const [timerId, event, dueAt] of item.timers) {
+      timerSteps.push(i + 1);
+      timerIds.push(timerId);
+      timerEvents.push(event);
+      dueAts.push(dueAt);
+    }
+  });
+  return [
+    kinds,
+    machines,
+    ids,
+    eventIds,
+    fingerprints,
+    ats,
+    expected,
+    events,
+    states,
+    intents,
+    results,
+    outboxSteps,
+    intentIds,
+    intentBodies,
+    timerSteps,
+    timerIds,
+    timerEvents,
+    dueAts,
+  ];
+}
