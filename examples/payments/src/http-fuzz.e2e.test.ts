@@ -9,7 +9,7 @@ import http from "node:http";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import fc from "fast-check";
-import type { Answer, ServerProcess } from "./http-harness.js";
+import type { Answer, ServerProcess } from "./test-support/http-harness.js";
 import {
   body,
   Client,
@@ -19,7 +19,7 @@ import {
   rawRequest,
   removeDir,
   startServer,
-} from "./http-harness.js";
+} from "./test-support/http-harness.js";
 
 const RUNS = Number(process.env.DROVER_FUZZ_RUNS ?? 3_000);
 const CONCURRENCY = 8;

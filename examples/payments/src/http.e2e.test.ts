@@ -11,7 +11,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { TokenStore } from "@drover/http";
 import { SqliteStore } from "@drover/sqlite";
 import { Validator } from "@seriousme/openapi-schema-validator";
-import type { Answer, CallOptions, EntityJson, JournalJson, ServerProcess } from "./http-harness.js";
+import type { Answer, CallOptions, EntityJson, JournalJson, ServerProcess } from "./test-support/http-harness.js";
 import {
   assertContract,
   body,
@@ -24,7 +24,7 @@ import {
   rawRequest,
   removeDir,
   startServer,
-} from "./http-harness.js";
+} from "./test-support/http-harness.js";
 
 const EXTERNAL_EVENTS = ["RequestPayment", "VerifyPayment", "CapturePayment", "RefundPayment", "CancelPayment"];
 const INTERNAL_EVENTS = ["ProviderAuthorized", "ProviderDeclined", "AuthorizationExpired"];

@@ -12,11 +12,11 @@ import { seededRandom } from "@drover/core/testing";
 import { PostgresStore } from "@drover/postgres";
 import { skipUnlessPostgres, TEST_PG_URL, withDatabase } from "@drover/postgres/testing";
 import pg from "pg";
-import type { ServerProcess } from "./http-harness.js";
-import { call, closeRawAgent, makeDataDir, removeDir, startServer } from "./http-harness.js";
 import { ledgerByPayment, SimulatedProvider } from "./provider.js";
 import type { ProviderServer } from "./provider-http.js";
 import { serveProvider } from "./provider-http.js";
+import type { ServerProcess } from "./test-support/http-harness.js";
+import { call, closeRawAgent, makeDataDir, removeDir, startServer } from "./test-support/http-harness.js";
 
 const ADMIN_URL = TEST_PG_URL;
 const SEED = Number(process.env.DROVER_MP_SEED ?? Date.now() % 1_000_000);

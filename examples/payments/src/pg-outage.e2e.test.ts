@@ -10,8 +10,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { PostgresStore } from "@drover/postgres";
 import { skipUnlessPostgres, TEST_PG_URL, withDatabase } from "@drover/postgres/testing";
 import pg from "pg";
-import type { Answer, ServerProcess } from "./http-harness.js";
-import { call, closeRawAgent, makeDataDir, removeDir, startServer } from "./http-harness.js";
+import type { Answer, ServerProcess } from "./test-support/http-harness.js";
+import { call, closeRawAgent, makeDataDir, removeDir, startServer } from "./test-support/http-harness.js";
 
 const ADMIN_URL = TEST_PG_URL;
 const ADMIN_TOKEN = `outage-admin-${randomBytes(12).toString("hex")}`;

@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import { TokenStore } from "@drover/http";
 
 /** The entry point `npm start` runs. */
-export const MAIN = fileURLToPath(new URL("./main.js", import.meta.url));
+export const MAIN = fileURLToPath(new URL("../main.js", import.meta.url));
 
 const LISTENING = /drover payments listening on (http:\/\/\S+)/;
 const ADMIN_TOKEN = /admin token \(shown once[^)]*\): (drv_[A-Za-z0-9_-]+)/;
