@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { rmSync, writeFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import type { Browser, Page } from "playwright-core";
-import type { Fixture } from "./browser-harness.js";
+import type { Fixture } from "./test-support/browser-harness.js";
 import {
   browserRequired,
   callApi,
@@ -20,7 +20,7 @@ import {
   screenshotOf,
   startFixture,
   watchedPage,
-} from "./browser-harness.js";
+} from "./test-support/browser-harness.js";
 
 const missing = missingBrowser();
 if (missing !== undefined && !browserRequired) {

@@ -42,7 +42,7 @@ export function launchBrowser(): Promise<Browser> {
 
 /** Where screenshots go: `artifacts/dashboard/` at the repository root (gitignored). */
 export const ARTIFACTS =
-  process.env.DROVER_ARTIFACTS_DIR ?? fileURLToPath(new URL("../../../artifacts/dashboard/", import.meta.url));
+  process.env.DROVER_ARTIFACTS_DIR ?? fileURLToPath(new URL("../../../../artifacts/dashboard/", import.meta.url));
 
 /** Save a full-page screenshot as `<name>.png` in {@link ARTIFACTS}. */
 export async function screenshot(page: Page, name: string): Promise<string> {
