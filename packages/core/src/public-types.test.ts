@@ -42,6 +42,16 @@ const lamps = defineMachine({
         : accept({ on: true }, { type: "Glow" as const }),
 });
 
+/** The schemas of a one-event lamp, for the definitions below that each break one rule. */
+const oneEventLamp = {
+  name: "lamps",
+  id: LampId,
+  state: z.object({ on: z.boolean() }),
+  events: z.object({ type: z.literal("Install") }),
+  intents: z.object({ type: z.literal("Glow") }),
+  rejections: z.enum(LampRejection),
+} as const;
+
 describe("public types", () => {
   it("defineMachine infers the id, state, event and rejection types from the schemas", () => {
     expectType<Equals<MachineId<typeof lamps>, string & z.BRAND<"LampId">>>(true);
@@ -53,48 +63,28 @@ describe("public types", () => {
 
   it("defineMachine refuses rules that break the schemas", () => {
     defineMachine({
-      name: "lamps",
-      id: LampId,
-      state: z.object({ on: z.boolean() }),
-      events: z.object({ type: z.literal("Install") }),
-      intents: z.object({ type: z.literal("Glow") }),
-      rejections: z.enum(LampRejection),
+      ...oneEventLamp,
       // @ts-expect-error: "Off" is not an event type of this machine
       creates: ["Off"],
       create: () => accept({ on: false }),
       handle: () => accept({ on: true }),
     });
     defineMachine({
-      name: "lamps",
-      id: LampId,
-      state: z.object({ on: z.boolean() }),
-      events: z.object({ type: z.literal("Install") }),
-      intents: z.object({ type: z.literal("Glow") }),
-      rejections: z.enum(LampRejection),
+      ...oneEventLamp,
       creates: ["Install"],
       create: () => accept({ on: false }),
       // @ts-expect-error: "broken" is not one of the machine's rejections
       handle: () => reject("broken"),
     });
     defineMachine({
-      name: "lamps",
-      id: LampId,
-      state: z.object({ on: z.boolean() }),
-      events: z.object({ type: z.literal("Install") }),
-      intents: z.object({ type: z.literal("Glow") }),
-      rejections: z.enum(LampRejection),
+      ...oneEventLamp,
       creates: ["Install"],
       // @ts-expect-error: the state must match the state schema
       create: () => accept({ on: "yes" }),
       handle: () => accept({ on: true }),
     });
     defineMachine({
-      name: "lamps",
-      id: LampId,
-      state: z.object({ on: z.boolean() }),
-      events: z.object({ type: z.literal("Install") }),
-      intents: z.object({ type: z.literal("Glow") }),
-      rejections: z.enum(LampRejection),
+      ...oneEventLamp,
       creates: ["Install"],
       create: () => accept({ on: false }),
       // @ts-expect-error: an intent must be one the intent schema declares
