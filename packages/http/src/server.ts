@@ -20,7 +20,7 @@ import {
   journalEntryBody,
   ListLimit,
   outboxRecordBody,
-} from "./openapi.js";
+} from "./openapi/index.js";
 import type { Problem } from "./problem.js";
 import { ProblemKind, problem, sendProblem } from "./problem.js";
 import type { TokenStore } from "./tokens.js";
