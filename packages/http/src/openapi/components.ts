@@ -129,12 +129,38 @@ export function sharedResponses(): Record<string, OpenApiObject> {
 }
 
 /** Description, scope and security of an operation. */
-export function access(
+function access(
   scope: ApiScope | null,
   description: string,
 ): Pick<OpenApiOperation, "description" | "security" | "x-drover-scope"> {
   if (scope === null) return { description: `${description}\n\nOpen: no token needed.`, security: [] };
   return { description: `${description}\n\nNeeds a token with the \`${scope}\` scope.`, "x-drover-scope": scope };
+}
+
+/** What {@link operation} takes: the operation's id, tags and summary, who may call it, and its answers. */
+export interface OperationSpec {
+  readonly id: string;
+  readonly tags: string[];
+  readonly summary: string;
+  /** `null`: open to anyone. */
+  readonly scope: ApiScope | null;
+  readonly description: string;
+  readonly parameters?: OpenApiObject[];
+  readonly requestBody?: OpenApiOperation["requestBody"];
+  readonly responses: Record<string, OpenApiObject>;
+}
+
+/** An operation, its keys in the document's order. */
+export function operation(spec: OperationSpec): OpenApiOperation {
+  return {
+    operationId: spec.id,
+    tags: spec.tags,
+    summary: spec.summary,
+    ...access(spec.scope, spec.description),
+    ...(spec.parameters === undefined ? {} : { parameters: spec.parameters }),
+    ...(spec.requestBody === undefined ? {} : { requestBody: spec.requestBody }),
+    responses: spec.responses,
+  };
 }
 
 export function guarded(responses: Record<string, OpenApiObject>): Record<string, OpenApiObject> {

@@ -1,9 +1,43 @@
 import type { AnyMachine } from "@drover/core";
-import { access, guarded, header, parameter, problem, response, sharedResponse } from "./components.js";
-import { JSON_MEDIA, type JsonObject, type JsonSchema, type OpenApiDocument, ref, SCHEMAS, Scope } from "./document.js";
+import {
+  guarded,
+  header,
+  type OperationSpec,
+  operation,
+  parameter,
+  problem,
+  response,
+  sharedResponse,
+} from "./components.js";
+import {
+  JSON_MEDIA,
+  type JsonObject,
+  type JsonSchema,
+  type OpenApiDocument,
+  type OpenApiObject,
+  ref,
+  SCHEMAS,
+  Scope,
+} from "./document.js";
 import { MachinePart } from "./machine-schemas.js";
 
 // ─── Paths ─────────────────────────────────────────────────────────────────────────────
+
+const json = (schema: JsonSchema) => ({ media: JSON_MEDIA, schema });
+
+/** A `GET` of the `operations` tag that needs the `read` scope and answers one JSON component. */
+function readOperation(id: string, summary: string, description: string, answer: string, schema: string) {
+  return {
+    get: operation({
+      id,
+      tags: ["operations"],
+      summary,
+      scope: Scope.Read,
+      description,
+      responses: guarded({ "200": response(answer, json(ref(schema))) }),
+    }),
+  };
+}
 
 export function machinePaths(machine: AnyMachine, events: ReadonlyMap<string, string>): OpenApiDocument["paths"] {
   const m = machine.name;
@@ -20,7 +54,6 @@ export function machinePaths(machine: AnyMachine, events: ReadonlyMap<string, st
       `Invalid input (${what}); nothing was written. \`issues\` lists what the schema found.`,
       ref("InvalidProblem"),
     );
-  const json = (schemaValue: JsonSchema) => ({ media: JSON_MEDIA, schema: schemaValue });
   const types = [...events.keys()];
   const internal = machine.internal.length > 0 ? machine.internal.map((type) => `\`${type}\``).join(", ") : "none";
   const body: JsonObject =
@@ -34,19 +67,30 @@ export function machinePaths(machine: AnyMachine, events: ReadonlyMap<string, st
           },
         };
   const replayed = { "Idempotent-Replayed": header("IdempotentReplayed") };
+  /** A read of one entity by id: `400` for a bad id, `404` for an unknown one. */
+  const entityRead = (spec: Omit<OperationSpec, "parameters" | "responses">, ok: OpenApiObject) => ({
+    get: operation({
+      ...spec,
+      parameters: [idParameter],
+      responses: guarded({
+        "200": ok,
+        "400": invalid("id"),
+        "404": problem(`No such ${m} entity.`, ref("NotFoundProblem")),
+      }),
+    }),
+  });
 
   return {
     [`/v1/${m}/{id}/events`]: {
-      post: {
-        operationId: `${m}.sendEvent`,
+      post: operation({
+        id: `${m}.sendEvent`,
         tags: [m],
         summary: `Send an event to a ${m} entity`,
-        ...access(
-          Scope.Write,
+        scope: Scope.Write,
+        description:
           `Events callers may send: ${types.map((type) => `\`${type}\``).join(", ") || "none"}. ` +
-            `Only ${machine.creates.map((type) => `\`${type}\``).join(", ")} may create an entity; any other ` +
-            `event to an unknown id is 404. Internal events (sent only by drover: ${internal}) are 400.`,
-        ),
+          `Only ${machine.creates.map((type) => `\`${type}\``).join(", ")} may create an entity; any other ` +
+          `event to an unknown id is 404. Internal events (sent only by drover: ${internal}) are 400.`,
         parameters: [idParameter, parameter("IdempotencyKey"), parameter("IfMatch")],
         requestBody: {
           required: true,
@@ -76,125 +120,110 @@ export function machinePaths(machine: AnyMachine, events: ReadonlyMap<string, st
             replayed,
           ),
         }),
-      },
+      }),
     },
-    [`/v1/${m}/{id}`]: {
-      get: {
-        operationId: `${m}.get`,
+    [`/v1/${m}/{id}`]: entityRead(
+      {
+        id: `${m}.get`,
         tags: [m],
         summary: `Read a ${m} entity`,
-        ...access(Scope.Read, "The entity's current state and version; `ETag` is its version."),
-        parameters: [idParameter],
-        responses: guarded({
-          "200": response("The entity.", json(schema(MachinePart.Entity)), { ETag: header("ETag") }),
-          "400": invalid("id"),
-          "404": problem(`No such ${m} entity.`, ref("NotFoundProblem")),
-        }),
+        scope: Scope.Read,
+        description: "The entity's current state and version; `ETag` is its version.",
       },
-    },
-    [`/v1/${m}/{id}/history`]: {
-      get: {
-        operationId: `${m}.history`,
+      response("The entity.", json(schema(MachinePart.Entity)), { ETag: header("ETag") }),
+    ),
+    [`/v1/${m}/{id}/history`]: entityRead(
+      {
+        id: `${m}.history`,
         tags: [m],
         summary: `The journal of a ${m} entity`,
-        ...access(Scope.Read, "Every accepted event of the entity with the state it led to, oldest first."),
-        parameters: [idParameter],
-        responses: guarded({
-          "200": response("The journal.", json(schema(MachinePart.History))),
-          "400": invalid("id"),
-          "404": problem(`No such ${m} entity.`, ref("NotFoundProblem")),
-        }),
+        scope: Scope.Read,
+        description: "Every accepted event of the entity with the state it led to, oldest first.",
       },
-    },
-    [`/v1/${m}/{id}/outbox`]: {
-      get: {
-        operationId: `${m}.outbox`,
+      response("The journal.", json(schema(MachinePart.History))),
+    ),
+    [`/v1/${m}/{id}/outbox`]: entityRead(
+      {
+        id: `${m}.outbox`,
         tags: [m, "outbox"],
         summary: `The outbox rows of a ${m} entity`,
-        ...access(Scope.Admin, "The outbox rows of the intents in the entity's journal, in commit order."),
-        parameters: [idParameter],
-        responses: guarded({
-          "200": response("Its outbox rows.", json(ref("OutboxPage"))),
-          "400": invalid("id"),
-          "404": problem(`No such ${m} entity.`, ref("NotFoundProblem")),
-        }),
+        scope: Scope.Admin,
+        description: "The outbox rows of the intents in the entity's journal, in commit order.",
       },
-    },
+      response("Its outbox rows.", json(ref("OutboxPage"))),
+    ),
     [`/v1/${m}`]: {
-      get: {
-        operationId: `${m}.list`,
+      get: operation({
+        id: `${m}.list`,
         tags: [m],
         summary: `List ${m} entities`,
-        ...access(Scope.Read, "A page of entities in id order."),
+        scope: Scope.Read,
+        description: "A page of entities in id order.",
         parameters: [parameter("Limit"), parameter("Cursor"), parameter("Prefix"), parameter("Status")],
         responses: guarded({
           "200": response("A page of entities.", json(schema(MachinePart.EntityPage))),
           "400": invalid("limit, cursor, prefix or status"),
         }),
-      },
+      }),
     },
   };
 }
 
 export function operationsPaths(): OpenApiDocument["paths"] {
-  const json = (name: string) => ({ media: JSON_MEDIA, schema: ref(name) });
   return {
     "/v1/outbox": {
-      get: {
-        operationId: "outbox.list",
+      get: operation({
+        id: "outbox.list",
         tags: ["outbox"],
         summary: "List outbox rows",
-        ...access(Scope.Admin, "Intents waiting to be executed (`pending`) or given up on (`dead`)."),
+        scope: Scope.Admin,
+        description: "Intents waiting to be executed (`pending`) or given up on (`dead`).",
         parameters: [parameter("OutboxStatus"), parameter("OutboxLimit")],
         responses: guarded({
-          "200": response("Outbox rows, in commit order.", json("OutboxPage")),
+          "200": response("Outbox rows, in commit order.", json(ref("OutboxPage"))),
           "400": problem("Invalid `status` or `limit`.", ref("InvalidProblem")),
         }),
-      },
+      }),
     },
     "/v1/outbox/{intentId}/retry": {
-      post: {
-        operationId: "outbox.retry",
+      post: operation({
+        id: "outbox.retry",
         tags: ["outbox"],
         summary: "Retry a dead intent",
-        ...access(Scope.Admin, "Make a dead intent pending again, with a fresh count of attempts."),
+        scope: Scope.Admin,
+        description: "Make a dead intent pending again, with a fresh count of attempts.",
         parameters: [parameter("IntentId")],
         responses: guarded({
-          "200": response("The row, pending again.", json("OutboxRecord")),
+          "200": response("The row, pending again.", json(ref("OutboxRecord"))),
           "404": problem("No such intent.", ref("Problem")),
           "409": problem("The intent is not dead (it is pending or done).", ref("Problem")),
         }),
-      },
+      }),
     },
-    "/v1/token": {
-      get: {
-        operationId: "token.info",
-        tags: ["operations"],
-        summary: "The caller's token",
-        ...access(Scope.Read, "The name and scopes of the token this request carries."),
-        responses: guarded({ "200": response("The token.", json("TokenInfo")) }),
-      },
-    },
-    "/v1/machines": {
-      get: {
-        operationId: "machines.list",
-        tags: ["operations"],
-        summary: "Machines and their entities by state",
-        ...access(Scope.Read, "Every machine of this server, with its entities counted by the state's `status`."),
-        responses: guarded({ "200": response("The machines.", json("MachineSummaries")) }),
-      },
-    },
+    "/v1/token": readOperation(
+      "token.info",
+      "The caller's token",
+      "The name and scopes of the token this request carries.",
+      "The token.",
+      "TokenInfo",
+    ),
+    "/v1/machines": readOperation(
+      "machines.list",
+      "Machines and their entities by state",
+      "Every machine of this server, with its entities counted by the state's `status`.",
+      "The machines.",
+      "MachineSummaries",
+    ),
     "/v1/machines/{machine}/diagram": {
-      get: {
-        operationId: "machines.diagram",
+      get: operation({
+        id: "machines.diagram",
         tags: ["operations"],
         summary: "A machine's state diagram",
-        ...access(
-          Scope.Read,
+        scope: Scope.Read,
+        description:
           "The machine's states and transitions, found by running it on events generated from its schemas " +
-            "(`exploreMachine`), with the same graph as a Mermaid `stateDiagram-v2`. State names follow drover's " +
-            "convention: the state's `status` field.",
-        ),
+          "(`exploreMachine`), with the same graph as a Mermaid `stateDiagram-v2`. State names follow drover's " +
+          "convention: the state's `status` field.",
         parameters: [
           {
             name: "machine",
@@ -205,70 +234,70 @@ export function operationsPaths(): OpenApiDocument["paths"] {
           },
         ],
         responses: guarded({
-          "200": response("The diagram.", json("Diagram")),
+          "200": response("The diagram.", json(ref("Diagram"))),
           "404": problem("No such machine.", ref("Problem")),
         }),
-      },
+      }),
     },
-    "/v1/stats": {
-      get: {
-        operationId: "stats",
-        tags: ["operations"],
-        summary: "Counters for the dashboard",
-        ...access(Scope.Read, "Results by machine and kind, dispatcher attempts and the outbox, as JSON."),
-        responses: guarded({ "200": response("The counters.", json("Stats")) }),
-      },
-    },
+    "/v1/stats": readOperation(
+      "stats",
+      "Counters for the dashboard",
+      "Results by machine and kind, dispatcher attempts and the outbox, as JSON.",
+      "The counters.",
+      "Stats",
+    ),
     "/v1/stream": {
-      get: {
-        operationId: "stream",
+      get: operation({
+        id: "stream",
         tags: ["operations"],
         summary: "Live events (Server-Sent Events)",
-        ...access(
-          Scope.Read,
+        scope: Scope.Read,
+        description:
           "A never-ending `text/event-stream`: `event: step` for every event this server runs (machine, id, " +
-            "result kind, type, version, status, intents), `event: attempt` for every dispatcher attempt " +
-            "(intent id, outcome), and `event: stats` (as `GET /v1/stats`) every 2 seconds. Send the token in " +
-            "the `Authorization` header (read it with `fetch`: `EventSource` cannot send headers).",
-        ),
+          "result kind, type, version, status, intents), `event: attempt` for every dispatcher attempt " +
+          "(intent id, outcome), and `event: stats` (as `GET /v1/stats`) every 2 seconds. Send the token in " +
+          "the `Authorization` header (read it with `fetch`: `EventSource` cannot send headers).",
         responses: guarded({
           "200": response("The stream.", { media: "text/event-stream", schema: { type: "string" } }),
         }),
-      },
+      }),
     },
     "/healthz": {
-      get: {
-        operationId: "healthz",
+      get: operation({
+        id: "healthz",
         tags: ["operations"],
         summary: "Health",
-        ...access(null, "200 while the server and its store answer."),
+        scope: null,
+        description: "200 while the server and its store answer.",
         responses: {
-          "200": response("Healthy.", json("Health")),
+          "200": response("Healthy.", json(ref("Health"))),
           "503": sharedResponse("Unavailable"),
         },
-      },
+      }),
     },
     "/metrics": {
-      get: {
-        operationId: "metrics",
+      get: operation({
+        id: "metrics",
         tags: ["operations"],
         summary: "Prometheus metrics",
-        ...access(Scope.Read, "Metrics in the Prometheus text exposition format."),
+        scope: Scope.Read,
+        description: "Metrics in the Prometheus text exposition format.",
         responses: {
           "200": response("The metrics.", { media: "text/plain", schema: { type: "string" } }),
           "401": sharedResponse("Unauthorized"),
           "403": sharedResponse("Forbidden"),
         },
-      },
+      }),
     },
     "/openapi.json": {
-      get: {
-        operationId: "openapi",
+      get: operation({
+        id: "openapi",
         tags: ["operations"],
         summary: "This document",
-        ...access(null, "The OpenAPI 3.1 description of this API."),
+        scope: null,
+        description: "The OpenAPI 3.1 description of this API.",
         responses: { "200": response("This document.", { media: JSON_MEDIA, schema: { type: "object" } }) },
-      },
+      }),
     },
   };
 }
