@@ -11,7 +11,7 @@ export {
   weakMatch,
 } from "./conditional.js";
 export { DroverMetrics } from "./metrics.js";
-export { buildOpenApi } from "./openapi.js";
+export { buildOpenApi } from "./openapi/index.js";
 export type { Problem } from "./problem.js";
 export { ProblemKind, problem } from "./problem.js";
 export type { RunningServer, ServeSettings } from "./serve.js";

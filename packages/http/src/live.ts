@@ -1,6 +1,6 @@
 import type { App, AttemptOutcome, AttemptReport, OutboxStatus, ResultReport, RunResultKind } from "@drover/core";
 import { RunResultKind as Kind } from "@drover/core";
-import { isoTime } from "./openapi.js";
+import { isoTime } from "./openapi/index.js";
 
 /**
  * One event this server ran, as `GET /v1/stream` announces it (`event: step`). `version`,

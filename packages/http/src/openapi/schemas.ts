@@ -1,0 +1,307 @@
+import { InvalidReason, OutboxStatus, RunResultKind } from "@drover/core";
+import { type JsonObject, ref, Scope } from "./document.js";
+import type { SchemaTable } from "./json-schema.js";
+
+// ─── Shared schemas ────────────────────────────────────────────────────────────────────
+
+const timestamp = (description: string): JsonObject => ({
+  type: "string",
+  format: "date-time",
+  description: `${description} ISO 8601, UTC, e.g. 2026-01-01T12:00:00.000Z.`,
+});
+const version = { type: "integer", minimum: 1, description: "1 after creation, +1 per accepted event." };
+const eventId = { type: "string", description: "The event's id: its Idempotency-Key, or one drover generated." };
+
+export function intentRecordSchema(intent: JsonObject): JsonObject {
+  return {
+    type: "object",
+    description: "An intent (a side effect the machine asked for) with its stable id.",
+    required: ["id", "intent"],
+    properties: { id: { type: "string", description: "`machine/entityId/version/index`." }, intent },
+  };
+}
+
+export function processedSchema(
+  id: JsonObject,
+  state: JsonObject,
+  intentRecord: JsonObject,
+  machine?: string,
+): JsonObject {
+  return {
+    type: "object",
+    description: "The event was applied (or, replayed for a duplicate, was applied before).",
+    required: ["kind", "machine", "id", "eventId", "version", "state", "intents"],
+    properties: {
+      kind: { const: RunResultKind.Processed },
+      machine: machine === undefined ? { type: "string" } : { const: machine },
+      id,
+      eventId,
+      version,
+      state,
+      intents: { type: "array", items: intentRecord },
+    },
+  };
+}
+
+export function entitySchema(id: JsonObject, state: JsonObject): JsonObject {
+  return {
+    type: "object",
+    required: ["id", "version", "state", "createdAt", "updatedAt"],
+    properties: {
+      id,
+      version,
+      state,
+      createdAt: timestamp("When the entity was created."),
+      updatedAt: timestamp("When it last changed."),
+    },
+  };
+}
+
+export function entityPageSchema(entity: JsonObject): JsonObject {
+  return {
+    type: "object",
+    description: "Entities in id order.",
+    required: ["items", "nextCursor"],
+    properties: {
+      items: { type: "array", items: entity },
+      nextCursor: {
+        type: ["string", "null"],
+        description: "Pass as `cursor` for the next page; `null` on the last page.",
+      },
+    },
+  };
+}
+
+export function journalEntrySchema(id: JsonObject, event: JsonObject, state: JsonObject, intentRecord: JsonObject) {
+  return {
+    type: "object",
+    description: "One accepted event: enough to replay the step.",
+    required: ["machine", "id", "version", "eventId", "event", "state", "intents", "at"],
+    properties: {
+      machine: { type: "string" },
+      id,
+      version,
+      eventId,
+      event,
+      state: { ...state, description: "The state the machine decided on." },
+      intents: { type: "array", items: intentRecord },
+      at: timestamp("The event's time (the `at` the machine saw)."),
+    },
+  };
+}
+
+export function historySchema(entry: JsonObject): JsonObject {
+  return {
+    type: "object",
+    required: ["entries"],
+    properties: { entries: { type: "array", description: "Oldest first.", items: entry } },
+  };
+}
+
+function problemWith(description: string, properties: JsonObject, required: string[]): JsonObject {
+  return { description, allOf: [ref("Problem"), { type: "object", required, properties }] };
+}
+
+export function addSharedSchemas(table: SchemaTable): void {
+  const anyState = { description: "The entity's state, as its machine's state schema describes it." };
+  table.set("Issue", {
+    type: "object",
+    description: "One problem a schema found: where, and what.",
+    required: ["path", "message", "code"],
+    properties: {
+      path: { type: "array", items: { type: ["string", "integer"] } },
+      message: { type: "string" },
+      code: { type: "string" },
+    },
+  });
+  table.set("Problem", {
+    type: "object",
+    description: "RFC 9457 problem details, with drover's `kind`.",
+    required: ["type", "title", "status", "kind"],
+    properties: {
+      type: { type: "string", format: "uri-reference" },
+      title: { type: "string" },
+      status: { type: "integer", minimum: 100, maximum: 599 },
+      detail: { type: "string" },
+      instance: { type: "string", format: "uri-reference" },
+      kind: {
+        type: "string",
+        description: `What happened: a drover result kind (${Object.values(RunResultKind).join(", ")}) or an HTTP-level one.`,
+      },
+      reason: { type: "string", description: "Why: the machine's rejection reason, or why input was refused." },
+      issues: { type: "array", items: ref("Issue") },
+    },
+  });
+  table.set(
+    "InvalidProblem",
+    problemWith(
+      "The input was refused before it reached the machine; nothing was written.",
+      {
+        kind: { const: RunResultKind.Invalid },
+        reason: {
+          type: "string",
+          examples: Object.values(InvalidReason).filter((reason) => reason !== InvalidReason.IdempotencyKeyReused),
+        },
+      },
+      ["kind"],
+    ),
+  );
+  table.set(
+    "IdempotencyKeyReusedProblem",
+    problemWith(
+      "The Idempotency-Key was used before with another request.",
+      { kind: { const: RunResultKind.Invalid }, reason: { const: InvalidReason.IdempotencyKeyReused } },
+      ["kind", "reason"],
+    ),
+  );
+  table.set("NotFoundProblem", problemWith("No such entity.", { kind: { const: RunResultKind.NotFound } }, ["kind"]));
+  table.set(
+    "ConflictProblem",
+    problemWith(
+      "The entity kept changing until retries ran out; safe to retry.",
+      {
+        kind: { const: RunResultKind.Conflict },
+      },
+      ["kind"],
+    ),
+  );
+  table.set(
+    "IntentRecord",
+    intentRecordSchema({ description: "The intent, as its machine's intent schema describes it." }),
+  );
+  table.set("Processed", processedSchema({ type: "string" }, anyState, ref("IntentRecord")));
+  table.set("Entity", entitySchema({ type: "string" }, anyState));
+  table.set("EntityPage", entityPageSchema(ref("Entity")));
+  table.set(
+    "JournalEntry",
+    journalEntrySchema(
+      { type: "string" },
+      { description: "The event, as it was applied." },
+      anyState,
+      ref("IntentRecord"),
+    ),
+  );
+  table.set("History", historySchema(ref("JournalEntry")));
+  table.set("OutboxRecord", {
+    type: "object",
+    description: "An intent waiting to be (or already) executed.",
+    required: [
+      "intentId",
+      "machine",
+      "entityId",
+      "intent",
+      "status",
+      "attempts",
+      "nextAttemptAt",
+      "leaseOwner",
+      "leaseUntil",
+      "lastError",
+      "createdAt",
+    ],
+    properties: {
+      intentId: { type: "string", description: "`machine/entityId/version/index`." },
+      machine: { type: "string" },
+      entityId: { type: "string" },
+      intent: { description: "The intent, as its machine's intent schema describes it." },
+      status: { type: "string", enum: Object.values(OutboxStatus) },
+      attempts: { type: "integer", minimum: 0 },
+      nextAttemptAt: timestamp("Not tried again before this."),
+      leaseOwner: { type: ["string", "null"], description: "The dispatcher working on it, if any." },
+      leaseUntil: { ...timestamp("Its lease runs out then."), type: ["string", "null"] },
+      lastError: { type: ["string", "null"] },
+      createdAt: timestamp("When its step committed."),
+    },
+  });
+  table.set("OutboxPage", {
+    type: "object",
+    description: "Outbox rows in the order their intents were committed.",
+    required: ["items"],
+    properties: { items: { type: "array", items: ref("OutboxRecord") } },
+  });
+  table.set("TokenInfo", {
+    type: "object",
+    description: "The token the request was made with.",
+    required: ["name", "scopes"],
+    properties: {
+      name: { type: ["string", "null"] },
+      scopes: { type: "array", items: { type: "string", enum: [Scope.Read, Scope.Write, Scope.Admin] } },
+    },
+  });
+  table.set("MachineSummaries", {
+    type: "object",
+    description: "Every machine with its entities counted by state (the state's `status` member).",
+    required: ["machines"],
+    properties: {
+      machines: {
+        type: "array",
+        items: {
+          type: "object",
+          required: ["name", "total", "states", "internal"],
+          properties: {
+            name: { type: "string" },
+            total: { type: "integer", minimum: 0 },
+            states: {
+              type: "array",
+              description: "Sorted by status; `null` counts states without a string `status`, last.",
+              items: {
+                type: "object",
+                required: ["status", "count"],
+                properties: { status: { type: ["string", "null"] }, count: { type: "integer", minimum: 0 } },
+              },
+            },
+            internal: {
+              type: "array",
+              items: { type: "string" },
+              description: "Event types only drover sends (effects, timers).",
+            },
+          },
+        },
+      },
+    },
+  });
+  const counts = { type: "object", additionalProperties: { type: "integer", minimum: 0 } };
+  table.set("Stats", {
+    type: "object",
+    description: "Counters of this server process since it started, and the outbox (all processes).",
+    required: ["at", "startedAt", "results", "attempts", "outbox"],
+    properties: {
+      at: timestamp("When the figures were taken."),
+      startedAt: timestamp("When the server started."),
+      results: {
+        type: "object",
+        description: "Events run, by machine, then by result kind.",
+        additionalProperties: counts,
+      },
+      attempts: { ...counts, description: "Dispatcher attempts by outcome: done, retry, dead." },
+      outbox: { ...counts, description: "Outbox rows by status: pending, done, dead." },
+    },
+  });
+  table.set("Diagram", {
+    type: "object",
+    description: "A machine's states and transitions.",
+    required: ["machine", "states", "transitions", "mermaid"],
+    properties: {
+      machine: { type: "string" },
+      states: { type: "array", items: { type: "string" }, description: "In the order exploration reached them." },
+      transitions: {
+        type: "array",
+        items: {
+          type: "object",
+          required: ["from", "event", "to"],
+          properties: {
+            from: { type: ["string", "null"], description: "`null`: the event creates the entity." },
+            event: { type: "string" },
+            to: { type: "string" },
+          },
+        },
+      },
+      mermaid: { type: ["string", "null"], description: "The graph as a Mermaid stateDiagram-v2." },
+      note: { type: "string", description: "Why there is no graph, when the machine could not be explored." },
+    },
+  });
+  table.set("Health", {
+    type: "object",
+    required: ["status"],
+    properties: { status: { const: "ok" } },
+  });
+}

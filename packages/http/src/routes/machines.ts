@@ -1,0 +1,146 @@
+import type { AnyMachine, EntityCount } from "@drover/core";
+import { RunResultKind } from "@drover/core";
+import { exploreMachine, toMermaid } from "@drover/core/graph";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { ProblemKind, problem, sendProblem } from "../problem.js";
+import { Scope } from "../tokens.js";
+import { type RouteDeps, unknownMachine } from "./shared.js";
+
+/** Open streams one server keeps at most (one per dashboard tab). */
+const MAX_STREAMS = 100;
+/** How long one count of entities by state answers `GET /v1/machines`. */
+const COUNTS_TTL_MS = 1000;
+/** A stream whose client reads slower than this many buffered bytes is closed. */
+const STREAM_BUFFER_LIMIT = 1024 * 1024;
+
+/** `GET /v1/machines`, `GET /v1/machines/{machine}/diagram`, `GET /v1/stats` and `GET /v1/stream`. */
+export function machinesRoutes(server: FastifyInstance, deps: RouteDeps): void {
+  const { app, live, options, streams } = deps;
+
+  // Counting scans a machine's entities and every dashboard reloads the counts after a burst
+  // of events: answers share one count per machine until this process changes it, or for a
+  // second (other processes' changes).
+  const counts = new Map<string, { at: number; counts: Promise<EntityCount[]> }>();
+  const stopCounting = app.observe({
+    // A step of this process changed the counts: the next answer counts again.
+    onResult: ({ machine, result }) => {
+      if (result.kind === RunResultKind.Processed) counts.delete(machine);
+    },
+  });
+  server.addHook("onClose", async () => stopCounting());
+  const countOf = (machine: string): Promise<EntityCount[]> => {
+    const cached = counts.get(machine);
+    if (cached !== undefined && Date.now() - cached.at < COUNTS_TTL_MS) return cached.counts;
+    const fresh = app.countEntities(machine);
+    counts.set(machine, { at: Date.now(), counts: fresh });
+    fresh.catch(() => counts.delete(machine));
+    return fresh;
+  };
+
+  async function getMachines() {
+    return {
+      machines: await Promise.all(
+        app.machines.map(async (machine) => {
+          const states = await countOf(machine.name);
+          return {
+            name: machine.name,
+            total: states.reduce((sum, { count }) => sum + count, 0),
+            states,
+            internal: machine.internal,
+          };
+        }),
+      ),
+    };
+  }
+
+  // Exploring a machine runs it many times (half a second for payments): once per machine,
+  // on the first request, then from memory.
+  const diagrams = new Map<string, DiagramBody>();
+  async function getDiagram(request: FastifyRequest<{ Params: { machine: string } }>, reply: FastifyReply) {
+    const machine = app.machine(request.params.machine);
+    if (machine === undefined) return sendProblem(reply, unknownMachine(request.params.machine, app));
+    let diagram = diagrams.get(machine.name);
+    if (diagram === undefined) {
+      diagram = diagramOf(machine);
+      diagrams.set(machine.name, diagram);
+    }
+    return diagram;
+  }
+
+  async function getStats() {
+    return live.stats();
+  }
+
+  async function getStream(request: FastifyRequest, reply: FastifyReply) {
+    if (streams.size >= (options.maxStreams ?? MAX_STREAMS)) {
+      return sendProblem(
+        reply,
+        problem(503, ProblemKind.Unavailable, "too many open streams on this server; try again later"),
+      );
+    }
+    // Server-Sent Events, written by hand: the answer never ends, so Fastify lets go of it.
+    reply.hijack();
+    const raw = reply.raw;
+    raw.writeHead(200, {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache, no-transform",
+      "x-accel-buffering": "no",
+      "x-request-id": request.id,
+    });
+    streams.add(raw);
+    const send = (event: string, data: unknown): void => {
+      if (raw.writableEnded) return;
+      // A client that does not read is cut off rather than buffered without end.
+      if (raw.writableLength > STREAM_BUFFER_LIMIT) {
+        raw.end();
+        return;
+      }
+      raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    };
+    const sendStats = () =>
+      live.stats().then(
+        (stats) => send("stats", stats),
+        () => send("stats", null),
+      );
+    raw.write("retry: 2000\n\n");
+    const unsubscribe = live.subscribe((message) => send(message.event, message.data));
+    const timer = setInterval(sendStats, options.statsIntervalMs ?? 2000);
+    void sendStats();
+    const stop = () => {
+      clearInterval(timer);
+      unsubscribe();
+      streams.delete(raw);
+    };
+    raw.on("close", stop);
+    raw.on("error", stop);
+  }
+
+  server.get("/v1/machines", { config: { scope: Scope.Read } }, getMachines);
+  server.get<{ Params: { machine: string } }>(
+    "/v1/machines/:machine/diagram",
+    { config: { scope: Scope.Read } },
+    getDiagram,
+  );
+  server.get("/v1/stats", { config: { scope: Scope.Read } }, getStats);
+  server.get("/v1/stream", { config: { scope: Scope.Read } }, getStream);
+}
+
+/** `GET /v1/machines/{machine}/diagram`: the explored graph and its Mermaid text. */
+interface DiagramBody {
+  readonly machine: string;
+  readonly states: readonly string[];
+  readonly transitions: readonly { readonly from: string | null; readonly event: string; readonly to: string }[];
+  /** `null` when the machine could not be explored (`note` says why). */
+  readonly mermaid: string | null;
+  readonly note?: string;
+}
+
+function diagramOf(machine: AnyMachine): DiagramBody {
+  try {
+    const graph = exploreMachine(machine);
+    return { ...graph, mermaid: toMermaid(graph) };
+  } catch (error) {
+    const note = error instanceof Error ? error.message : String(error);
+    return { machine: machine.name, states: [], transitions: [], mermaid: null, note };
+  }
+}
