@@ -16,8 +16,8 @@ import type {
   StoredEntity,
   TimerRecord,
 } from "@drover/core";
-import { CommitOutcomeKind, ConfigurationError, type OutboxStatus, StoreUnavailableError } from "@drover/core";
-import pg from "pg";
+import { CommitOutcomeKind, ConfigurationError, type OutboxStatus } from "@drover/core";
+import type pg from "pg";
 import type { PostgresStoreInfo, PostgresStoreOptions, Settings } from "./connection.js";
 import {
   clientConfig,
@@ -29,6 +29,7 @@ import {
   UNIQUE_VIOLATION,
   watchClient,
 } from "./connection.js";
+import { ConnectionPool } from "./connection-pool.js";
 import type { LoadRequest } from "./group-loader.js";
 import { GroupLoader } from "./group-loader.js";
 import { channelFor } from "./identifiers.js";
@@ -37,16 +38,14 @@ import { migrate } from "./migrations.js";
 import { NotificationListener } from "./notifications.js";
 import type { EntityRow, InboxRow, JournalRow, LoadRow, OutboxRow, StepRow, TimerRow } from "./rows.js";
 import { fromLoadRow, toEntity, toInbox, toJournalEntry, toOutbox, toTimer } from "./rows.js";
-import type { Statement, Statements } from "./statements.js";
+import type { Statements } from "./statements.js";
 import { buildStatements } from "./statements.js";
 import type { Prepared } from "./step-batch.js";
-import { commitValues, distinctEvents, outcomesOf, prepare } from "./step-batch.js";
-import { cannotOpen, isUnavailable, neverSent, translate } from "./unavailable.js";
+import { commitValues, distinctEvents, outcomesOf, prepare, RETRYABLE } from "./step-batch.js";
+import { cannotOpen, isUnavailable } from "./unavailable.js";
 
 /** The most loads read in one query. */
 const MAX_LOAD_BATCH = 256;
-/** Lock troubles that a fresh attempt of the step resolves: the Runtime decides again on a conflict. */
-const RETRYABLE = new Set(["40P01", "40001", "55P03"]);
 
 /**
  * The scale-out {@link Store}: PostgreSQL through node-postgres (`pg`), shared by any number of
@@ -69,13 +68,12 @@ const RETRYABLE = new Set(["40P01", "40001", "55P03"]);
 export class PostgresStore implements Store {
   readonly #settings: Settings;
   readonly #where: string;
-  readonly #pool: pg.Pool;
+  readonly #db: ConnectionPool;
   readonly #sql: Statements;
   readonly #channel: string;
   readonly #listener: NotificationListener;
   readonly #loader = new GroupLoader((batch) => this.#loadMany(batch), MAX_LOAD_BATCH);
   #migration: MigrationReport = { from: 0, to: 0, applied: [] };
-  #closed = false;
 
   private constructor(settings: Settings) {
     this.#settings = settings;
@@ -84,20 +82,7 @@ export class PostgresStore implements Store {
     // Our own notifications carry our name, so our own listener can ignore them.
     const self = randomUUID();
     this.#sql = buildStatements(settings.schema, { channel: this.#channel, payload: self });
-    this.#pool = new pg.Pool({
-      ...clientConfig(settings),
-      max: settings.poolSize,
-      allowExitOnIdle: true,
-    });
-    // An idle connection that dies (server restart, pg_terminate_backend) is dropped from the
-    // pool, which opens a new one when needed. Without a listener the error would crash the process.
-    this.#pool.on("error", () => undefined);
-    // A checked-out connection can be told FATAL (57P01) between two statements, when no query
-    // is active to receive it: node-postgres then emits 'error' on the client, and pg-pool only
-    // listens on idle clients (and `pool.query` listens `once`). Unheard, that error kills the
-    // process — seen when backends were terminated mid-storm. The statement that next uses the
-    // client fails as "not queryable" and is handled (retried or reported) like any lost connection.
-    this.#pool.on("connect", (client) => client.on("error", () => undefined));
+    this.#db = new ConnectionPool(settings, this.#where);
     this.#listener = new NotificationListener(clientConfig(settings), this.#channel, self);
   }
 
@@ -129,11 +114,11 @@ export class PostgresStore implements Store {
   async #prepare(): Promise<void> {
     let client: pg.PoolClient;
     try {
-      client = await this.#pool.connect();
+      client = await this.#db.pool.connect();
     } catch (error) {
       if (!this.#settings.createDatabase || codeOf(error) !== "3D000") throw error;
       await createDatabase(this.#settings, this.#where, error);
-      client = await this.#pool.connect();
+      client = await this.#db.pool.connect();
     }
     const failure = watchClient(client);
     try {
@@ -150,10 +135,14 @@ export class PostgresStore implements Store {
 
   /** Server, schema, schema version and channel of the store, for health checks and diagnostics. */
   async info(): Promise<PostgresStoreInfo> {
-    this.#live();
+    this.#db.live();
     const [version, server] = await Promise.all([
-      this.#read<{ v: number | null }>("reading the schema version", this.#sql.schemaVersion, []),
-      this.#read<{ server_version: string; plan_cache_mode: string }>("reading the settings", this.#sql.settings, []),
+      this.#db.read<{ v: number | null }>("reading the schema version", this.#sql.schemaVersion, []),
+      this.#db.read<{ server_version: string; plan_cache_mode: string }>(
+        "reading the settings",
+        this.#sql.settings,
+        [],
+      ),
     ]);
     return {
       server: this.#where,
@@ -168,14 +157,14 @@ export class PostgresStore implements Store {
 
   /** Loads asked for in the same turn of the event loop are read together, in one query. */
   async load(ref: EntityRef, eventId: string): Promise<LoadResult> {
-    this.#live();
+    this.#db.live();
     return this.#loader.load(ref, eventId);
   }
 
   async #loadMany(batch: readonly LoadRequest[]): Promise<LoadResult[]> {
     const [only] = batch;
     if (batch.length === 1 && only !== undefined) {
-      const result = await this.#read<LoadRow>("loading an entity", this.#sql.load, [
+      const result = await this.#db.read<LoadRow>("loading an entity", this.#sql.load, [
         only.ref.machine,
         only.ref.id,
         only.eventId,
@@ -183,7 +172,7 @@ export class PostgresStore implements Store {
       const row = result.rows[0];
       return [row === undefined ? { entity: undefined, inbox: undefined } : fromLoadRow(row, only.ref, only.eventId)];
     }
-    const result = await this.#read<LoadRow>("loading entities", this.#sql.loadMany, [
+    const result = await this.#db.read<LoadRow>("loading entities", this.#sql.loadMany, [
       batch.map((item) => item.ref.machine),
       batch.map((item) => item.ref.id),
       batch.map((item) => item.eventId),
@@ -196,7 +185,7 @@ export class PostgresStore implements Store {
   }
 
   async commit(steps: readonly StepWrite[]): Promise<CommitOutcome[]> {
-    this.#live();
+    this.#db.live();
     if (steps.length === 0) return [];
     const outcomes: (CommitOutcome | undefined)[] = [];
     const batch: Prepared[] = [];
@@ -209,7 +198,7 @@ export class PostgresStore implements Store {
       }
     });
     if (batch.length > 0) {
-      const done = await this.#withClient("committing", (client) => this.#commitBatch(client, batch));
+      const done = await this.#db.withClient("committing", (client) => this.#commitBatch(client, batch));
       batch.forEach((item, i) => {
         outcomes[item.index] = done[i];
       });
@@ -281,18 +270,18 @@ export class PostgresStore implements Store {
   }
 
   async getEntity(ref: EntityRef): Promise<StoredEntity | undefined> {
-    this.#live();
-    const result = await this.#read<EntityRow>("reading an entity", this.#sql.entity, [ref.machine, ref.id]);
+    this.#db.live();
+    const result = await this.#db.read<EntityRow>("reading an entity", this.#sql.entity, [ref.machine, ref.id]);
     const row = result.rows[0];
     return row === undefined ? undefined : toEntity(row);
   }
 
   async listEntities(machine: string, query: ListQuery): Promise<StoredEntity[]> {
-    this.#live();
+    this.#db.live();
     const limit = Math.max(0, Math.floor(query.limit));
     const filtered = query.idPrefix !== undefined || query.status !== undefined;
     const result = filtered
-      ? await this.#read<EntityRow>("listing entities", this.#sql.entitiesFiltered, [
+      ? await this.#db.read<EntityRow>("listing entities", this.#sql.entitiesFiltered, [
           machine,
           query.after ?? null,
           query.idPrefix ?? null,
@@ -300,14 +289,14 @@ export class PostgresStore implements Store {
           limit,
         ])
       : query.after === undefined
-        ? await this.#read<EntityRow>("listing entities", this.#sql.entities, [machine, limit])
-        : await this.#read<EntityRow>("listing entities", this.#sql.entitiesAfter, [machine, query.after, limit]);
+        ? await this.#db.read<EntityRow>("listing entities", this.#sql.entities, [machine, limit])
+        : await this.#db.read<EntityRow>("listing entities", this.#sql.entitiesAfter, [machine, query.after, limit]);
     return result.rows.map(toEntity);
   }
 
   async countEntities(machine: string): Promise<EntityCount[]> {
-    this.#live();
-    const result = await this.#read<{ status: string | null; n: number | string }>(
+    this.#db.live();
+    const result = await this.#db.read<{ status: string | null; n: number | string }>(
       "counting entities",
       this.#sql.entityCounts,
       [machine],
@@ -320,38 +309,38 @@ export class PostgresStore implements Store {
   }
 
   async history(ref: EntityRef): Promise<JournalEntry[]> {
-    this.#live();
-    const result = await this.#read<JournalRow>("reading a journal", this.#sql.journal, [ref.machine, ref.id]);
+    this.#db.live();
+    const result = await this.#db.read<JournalRow>("reading a journal", this.#sql.journal, [ref.machine, ref.id]);
     return result.rows.map(toJournalEntry);
   }
 
   async findInbox(eventId: string): Promise<InboxRecord | undefined> {
-    this.#live();
-    const result = await this.#read<InboxRow>("reading the inbox", this.#sql.inbox, [eventId]);
+    this.#db.live();
+    const result = await this.#db.read<InboxRow>("reading the inbox", this.#sql.inbox, [eventId]);
     const row = result.rows[0];
     return row === undefined ? undefined : toInbox(row);
   }
 
   async listOutbox(query: OutboxQuery = {}): Promise<OutboxRecord[]> {
-    this.#live();
+    this.#db.live();
     const limit = query.limit === undefined ? null : Math.max(0, Math.floor(query.limit));
     const result =
       query.status === undefined
-        ? await this.#read<OutboxRow>("listing the outbox", this.#sql.outbox, [limit])
-        : await this.#read<OutboxRow>("listing the outbox", this.#sql.outboxByStatus, [query.status, limit]);
+        ? await this.#db.read<OutboxRow>("listing the outbox", this.#sql.outbox, [limit])
+        : await this.#db.read<OutboxRow>("listing the outbox", this.#sql.outboxByStatus, [query.status, limit]);
     return result.rows.map(toOutbox);
   }
 
   async findOutbox(intentId: string): Promise<OutboxRecord | undefined> {
-    this.#live();
-    const result = await this.#read<OutboxRow>("reading the outbox", this.#sql.outboxRow, [intentId]);
+    this.#db.live();
+    const result = await this.#db.read<OutboxRow>("reading the outbox", this.#sql.outboxRow, [intentId]);
     const row = result.rows[0];
     return row === undefined ? undefined : toOutbox(row);
   }
 
   async outboxStats(): Promise<Record<OutboxStatus, number>> {
-    this.#live();
-    const result = await this.#read<{ status: string; n: number }>("counting the outbox", this.#sql.outboxStats, []);
+    this.#db.live();
+    const result = await this.#db.read<{ status: string; n: number }>("counting the outbox", this.#sql.outboxStats, []);
     const stats: Record<OutboxStatus, number> = { pending: 0, done: 0, dead: 0 };
     for (const { status, n } of result.rows) {
       if (status in stats) stats[status as OutboxStatus] = n;
@@ -360,16 +349,16 @@ export class PostgresStore implements Store {
   }
 
   async listTimers(): Promise<TimerRecord[]> {
-    this.#live();
-    const result = await this.#read<TimerRow>("listing timers", this.#sql.timers, []);
+    this.#db.live();
+    const result = await this.#db.read<TimerRow>("listing timers", this.#sql.timers, []);
     return result.rows.map(toTimer);
   }
 
   async claimOutbox(query: ClaimQuery): Promise<OutboxRecord[]> {
-    this.#live();
+    this.#db.live();
     const limit = Math.floor(query.limit);
     if (!(limit > 0)) return [];
-    const result = await this.#write<OutboxRow>("claiming outbox rows", this.#sql.claimOutbox, [
+    const result = await this.#db.write<OutboxRow>("claiming outbox rows", this.#sql.claimOutbox, [
       query.now,
       query.owner,
       query.now + query.leaseMs,
@@ -380,17 +369,21 @@ export class PostgresStore implements Store {
   }
 
   async completeOutbox(intentId: string, owner: string, _now: number): Promise<boolean> {
-    this.#live();
-    const result = await this.#write("completing an outbox row", this.#sql.completeOutbox, [intentId, owner]);
+    this.#db.live();
+    const result = await this.#db.write("completing an outbox row", this.#sql.completeOutbox, [intentId, owner]);
     return (result.rowCount ?? 0) > 0;
   }
 
   async failOutbox(intentId: string, owner: string, failure: AttemptFailure): Promise<boolean> {
-    this.#live();
+    this.#db.live();
     const result =
       failure.retryAt === null
-        ? await this.#write("recording a failed outbox attempt", this.#sql.buryOutbox, [failure.error, intentId, owner])
-        : await this.#write("recording a failed outbox attempt", this.#sql.retryOutbox, [
+        ? await this.#db.write("recording a failed outbox attempt", this.#sql.buryOutbox, [
+            failure.error,
+            intentId,
+            owner,
+          ])
+        : await this.#db.write("recording a failed outbox attempt", this.#sql.retryOutbox, [
             failure.retryAt,
             failure.error,
             intentId,
@@ -400,16 +393,16 @@ export class PostgresStore implements Store {
   }
 
   async retryDead(intentId: string, now: number): Promise<boolean> {
-    this.#live();
-    const result = await this.#write("retrying a dead outbox row", this.#sql.reviveOutbox, [now, intentId]);
+    this.#db.live();
+    const result = await this.#db.write("retrying a dead outbox row", this.#sql.reviveOutbox, [now, intentId]);
     return (result.rowCount ?? 0) > 0;
   }
 
   async claimTimers(query: ClaimQuery): Promise<TimerRecord[]> {
-    this.#live();
+    this.#db.live();
     const limit = Math.floor(query.limit);
     if (!(limit > 0)) return [];
-    const result = await this.#write<TimerRow>("claiming timers", this.#sql.claimTimers, [
+    const result = await this.#db.write<TimerRow>("claiming timers", this.#sql.claimTimers, [
       query.now,
       query.owner,
       query.now + query.leaseMs,
@@ -420,16 +413,16 @@ export class PostgresStore implements Store {
   }
 
   async completeTimer(timerId: string, owner: string, _now: number): Promise<boolean> {
-    this.#live();
-    const result = await this.#write("completing a timer", this.#sql.completeTimer, [timerId, owner]);
+    this.#db.live();
+    const result = await this.#db.write("completing a timer", this.#sql.completeTimer, [timerId, owner]);
     return (result.rowCount ?? 0) > 0;
   }
 
   async failTimer(timerId: string, owner: string, failure: AttemptFailure): Promise<boolean> {
-    this.#live();
+    this.#db.live();
     // The port never passes null here; should it, the timer is due again at once, as in MemoryStore.
     const retryAt = failure.retryAt ?? failure.now;
-    const result = await this.#write("recording a failed timer firing", this.#sql.retryTimer, [
+    const result = await this.#db.write("recording a failed timer firing", this.#sql.retryTimer, [
       retryAt,
       failure.error,
       timerId,
@@ -445,96 +438,13 @@ export class PostgresStore implements Store {
    * since notices sent meanwhile are lost. Returns the function that stops listening.
    */
   watch(listener: () => void): () => void {
-    this.#live();
+    this.#db.live();
     return this.#listener.add(listener);
   }
 
   /** Close the pool and the LISTEN connection, after the calls in flight. Calling it again does nothing. */
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await Promise.all([this.#listener.close(), this.#pool.end()]);
-  }
-
-  #live(): void {
-    if (this.#closed) throw this.#closedError();
-  }
-
-  #closedError(): StoreUnavailableError {
-    return new StoreUnavailableError(
-      `the PostgresStore for ${this.#where} (schema ${this.#settings.schema}) is closed; open a new one`,
-    );
-  }
-
-  /** The error to throw for `error`: a closed store says so rather than blame the server. */
-  #failed(error: unknown, action: string): unknown {
-    return this.#closed ? this.#closedError() : translate(error, this.#where, action);
-  }
-
-  /** A read: tried again once on a connection that turns out dead (the pool opens a new one). */
-  #read<R extends pg.QueryResultRow>(
-    action: string,
-    statement: Statement,
-    values: readonly unknown[],
-  ): Promise<pg.QueryResult<R>> {
-    return this.#once<R>(action, statement, values, isUnavailable);
-  }
-
-  /** A write other than commit: tried again only if it surely never reached the server. */
-  #write<R extends pg.QueryResultRow>(
-    action: string,
-    statement: Statement,
-    values: readonly unknown[],
-  ): Promise<pg.QueryResult<R>> {
-    return this.#once<R>(action, statement, values, neverSent);
-  }
-
-  /** Run a statement, and once more if its failure is one `retryable` says a retry is safe for. */
-  async #once<R extends pg.QueryResultRow>(
-    action: string,
-    statement: Statement,
-    values: readonly unknown[],
-    retryable: (error: unknown) => boolean,
-  ): Promise<pg.QueryResult<R>> {
-    try {
-      return await this.#query<R>(statement, values);
-    } catch (error) {
-      if (!retryable(error) || this.#closed) throw this.#failed(error, action);
-      try {
-        return await this.#query<R>(statement, values);
-      } catch (again) {
-        throw this.#failed(again, action);
-      }
-    }
-  }
-
-  #query<R extends pg.QueryResultRow>(statement: Statement, values: readonly unknown[]): Promise<pg.QueryResult<R>> {
-    return this.#pool.query<R>({ ...statement, values: [...values] });
-  }
-
-  /** Borrow a connection for `body`; one that broke on the way is closed instead of returned. */
-  async #withClient<T>(action: string, body: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    let client: pg.PoolClient;
-    try {
-      client = await this.#pool.connect();
-    } catch (error) {
-      // No statement ran: whatever refused the connection, it is the database being unavailable.
-      const failed = this.#failed(error, action);
-      throw failed instanceof StoreUnavailableError
-        ? failed
-        : new StoreUnavailableError(
-            `PostgreSQL at ${this.#where} refused a connection while ${action}: ${error instanceof Error ? error.message : String(error)}`,
-            { cause: error },
-          );
-    }
-    const failure = watchClient(client);
-    try {
-      return await body(client);
-    } catch (error) {
-      if (isUnavailable(error)) failure.error ??= error instanceof Error ? error : new Error(String(error));
-      throw this.#failed(error, action);
-    } finally {
-      client.release(failure.error);
-    }
+    if (this.#db.closed) return;
+    await Promise.all([this.#listener.close(), this.#db.end()]);
   }
 }

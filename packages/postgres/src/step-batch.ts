@@ -122,3 +122,6 @@ export function commitValues(batch: readonly Prepared[]): unknown[] {
     dueAts,
   ];
 }
+
+/** Lock troubles that a fresh attempt of the step resolves: the Runtime decides again on a conflict. */
+export const RETRYABLE: ReadonlySet<string> = new Set(["40P01", "40001", "55P03"]);
