@@ -14,15 +14,21 @@ function freshPath(): string {
   return join(mkdtempSync(join(root, "t-")), "drover.db");
 }
 
+function pathOf(store: Store): string {
+  if (!(store instanceof SqliteStore)) throw new TypeError("expected a SqliteStore");
+  return store.info().path;
+}
+
 runStoreConformance({
   name: "sqlite",
   open: async () => SqliteStore.open({ path: freshPath() }),
   reopen: async (store: Store) => {
-    if (!(store instanceof SqliteStore)) throw new TypeError("reopen expects a SqliteStore");
-    const { path } = store.info();
+    const path = pathOf(store);
     await store.close();
     return SqliteStore.open({ path });
   },
+  // A second connection to the same file.
+  openPeer: async (store: Store) => SqliteStore.open({ path: pathOf(store) }),
   describe,
   it,
 });

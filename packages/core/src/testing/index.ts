@@ -1,10 +1,16 @@
 export type { Random } from "../random.js";
 export { between, seededRandom } from "../random.js";
-export type { ConformanceOptions, TestApi } from "./conformance/index.js";
-export { runStoreConformance } from "./conformance/index.js";
+export type { ClaimSeen, ConformanceOptions, TestApi } from "./conformance/index.js";
+export {
+  assertClaimRaceSettled,
+  commitAll,
+  commitClaimRace,
+  raceEntities,
+  runStoreConformance,
+} from "./conformance/index.js";
 export type { Expected, ExpectedIntent, GivenEvent } from "./scenario.js";
 export { SCENARIO_EPOCH, Scenario, scenario, Then } from "./scenario.js";
-export { acceptedWrite, rejectionWrite, STEP_EPOCH } from "./step-writes.js";
+export { acceptedWrite, queueWrite, rejectionWrite, STEP_EPOCH } from "./step-writes.js";
 export { TALLY_LIMIT, TallyId, TallyRejection, tallyMachine } from "./tally-machine.js";
 export type { TransitionRecorder } from "./transitions.js";
 export { recordTransitions } from "./transitions.js";

@@ -77,3 +77,26 @@ export function rejectionWrite(id: string, eventId: string, expectedVersion: num
     },
   };
 }
+
+/**
+ * A hand-built accepted step that queues work, for claim tests: entity `id` moves from
+ * `expectedVersion` on event `evt_<eventNo>` with `intents` outbox rows and, if `dueAt` is
+ * given, one timer (`tally/<id>/<version>/timer`) due then.
+ */
+export function queueWrite(
+  id: string,
+  eventNo: number,
+  expectedVersion: number,
+  intents: number,
+  dueAt?: number,
+): AcceptedWrite {
+  const base = acceptedWrite(
+    id,
+    `evt_${eventNo}`,
+    expectedVersion,
+    { n: expectedVersion + 1 },
+    Array.from({ length: intents }, (_, i) => ({ type: "Noted", i })),
+  );
+  if (dueAt === undefined) return base;
+  return { ...base, timers: [{ timerId: `tally/${id}/${expectedVersion + 1}/timer`, event: { type: "Tick" }, dueAt }] };
+}

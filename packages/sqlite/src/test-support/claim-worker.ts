@@ -1,5 +1,5 @@
 /**
- * A dispatcher and scheduler in a worker thread, for claims.test.ts: opens its own SqliteStore
+ * A dispatcher and scheduler in a worker thread, for claims-across-connections.test.ts: opens its own SqliteStore
  * (its own connection, as another process would) on a shared file, waits for its siblings,
  * then claims outbox rows and timers in small batches and completes each, until nothing is
  * pending. Posts back what it claimed, with ticks of a counter shared by all workers.
@@ -7,6 +7,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { parentPort, workerData } from "node:worker_threads";
 import { OutboxStatus, TimerStatus } from "@drover/core";
+import type { ClaimSeen } from "@drover/core/testing";
 import { SqliteStore } from "../sqlite-store.js";
 
 /** What the test hands each worker. */
@@ -21,19 +22,10 @@ export interface ClaimWorkerData {
   readonly sync: SharedArrayBuffer;
 }
 
-/** One claimed row: ticks taken right after the claim returned and right before completing. */
-export interface ClaimRecord {
-  readonly kind: "outbox" | "timer";
-  readonly id: string;
-  readonly attempts: number;
-  readonly claimedAt: number;
-  readonly settlingAt: number;
-}
-
 /** What a worker posts back when it is done. */
 export interface ClaimWorkerResult {
   readonly owner: string;
-  readonly claims: readonly ClaimRecord[];
+  readonly claims: readonly ClaimSeen[];
   /** Claims that came back empty while rows were still pending (held by siblings). */
   readonly idle: number;
 }
@@ -45,7 +37,7 @@ const MAX_WAITING = 5000;
 async function run(data: ClaimWorkerData): Promise<ClaimWorkerResult> {
   const ticks = new Int32Array(data.sync);
   const store = SqliteStore.open({ path: data.path });
-  const claims: ClaimRecord[] = [];
+  const claims: ClaimSeen[] = [];
   let idle = 0;
   let waiting = 0;
   try {
@@ -75,14 +67,28 @@ async function run(data: ClaimWorkerData): Promise<ClaimWorkerResult> {
         if (!(await store.completeOutbox(row.intentId, data.owner, data.now))) {
           throw new Error(`${data.owner} lost the lease of ${row.intentId} it had just claimed`);
         }
-        claims.push({ kind: "outbox", id: row.intentId, attempts: row.attempts, claimedAt, settlingAt });
+        claims.push({
+          kind: "outbox",
+          id: row.intentId,
+          owner: data.owner,
+          attempts: row.attempts,
+          claimedAt,
+          settlingAt,
+        });
       }
       for (const timer of timers) {
         const settlingAt = Atomics.add(ticks, 0, 1);
         if (!(await store.completeTimer(timer.timerId, data.owner, data.now))) {
           throw new Error(`${data.owner} lost the lease of timer ${timer.timerId} it had just claimed`);
         }
-        claims.push({ kind: "timer", id: timer.timerId, attempts: timer.attempts, claimedAt, settlingAt });
+        claims.push({
+          kind: "timer",
+          id: timer.timerId,
+          owner: data.owner,
+          attempts: timer.attempts,
+          claimedAt,
+          settlingAt,
+        });
       }
       // Stands for executing the effects; without it one worker could take the write lock back
       // before SQLite's busy handler wakes its siblings, and do all the work alone.

@@ -1,18 +1,23 @@
 import type { Store } from "../../ports.js";
+import { claimsSpec } from "./claims.js";
 import { readModelSpec } from "./read-model.js";
 import type { ConformanceOptions } from "./suite.js";
 import { throughRuntimeSpec } from "./through-runtime.js";
 import { unitOfWorkSpec } from "./unit-of-work.js";
 import { workQueueSpec } from "./work-queue.js";
 
+export type { ClaimSeen } from "./claim-race.js";
+export { assertClaimRaceSettled, commitClaimRace, raceEntities } from "./claim-race.js";
 export type { ConformanceOptions, TestApi } from "./suite.js";
+export { commitAll } from "./suite.js";
 
 /**
  * The shared specification of a {@link Store}: every adapter runs it against its real
  * backend. It is cut along the port's roles — the unit of work (the step's atomicity, the
  * version check, inbox dedupe, several steps in one commit staying independent), the read
- * model (order, paging, filters, counts), the work queue (outbox and timer claims) — and
- * ends with the store under the runtime.
+ * model (order, paging, filters, counts), the work queue (outbox and timer claims), claims at
+ * length (a seeded run against a reference reading, and several stores claiming at once where
+ * the adapter offers `openPeer`) — and ends with the store under the runtime.
  *
  * @example
  * import { describe, it } from "node:test";
@@ -33,6 +38,7 @@ export function runStoreConformance(options: ConformanceOptions): void {
     unitOfWorkSpec(suite);
     readModelSpec(suite);
     workQueueSpec(suite);
+    claimsSpec(suite);
     throughRuntimeSpec(suite);
   });
 }

@@ -17,6 +17,12 @@ export interface ConformanceOptions extends TestApi {
   open(): Promise<Store>;
   /** Close `store` and open the same database again; enables the durability tests. */
   reopen?(store: Store): Promise<Store>;
+  /**
+   * Open another store on the database `store` uses, as another process would (the suite
+   * closes it); enables the tests of claims across stores. A store whose data lives in its
+   * own object, like the memory store, has none.
+   */
+  openPeer?(store: Store): Promise<Store>;
 }
 
 /** What each part of the suite is handed: the test API, the options and a store per test. */
@@ -40,6 +46,15 @@ export function ref(id: string): EntityRef {
 export async function commitOk(store: Store, step: StepWrite): Promise<void> {
   const outcomes = await store.commit([step]);
   assert.deepEqual(outcomes, [{ kind: CommitOutcomeKind.Committed }], `commit of ${step.eventId}`);
+}
+
+/** Commit `steps` in one call and check that every one of them committed. */
+export async function commitAll(store: Store, steps: readonly StepWrite[]): Promise<void> {
+  const outcomes = await store.commit(steps);
+  assert.deepEqual(
+    outcomes.map((outcome) => outcome.kind),
+    steps.map(() => CommitOutcomeKind.Committed),
+  );
 }
 
 /** Everything the store holds about one entity, to compare before and after. */

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import type { AcceptedWrite, Store } from "../../ports.js";
 import { OutboxStatus, TimerStatus } from "../../ports.js";
-import { acceptedWrite } from "../step-writes.js";
+import { acceptedWrite, queueWrite } from "../step-writes.js";
 import type { Suite } from "./suite.js";
-import { commitOk, T0 } from "./suite.js";
+import { commitAll, commitOk, T0 } from "./suite.js";
 
 /** The work queue: outbox and timer claims, leases, settling and retries. */
 export function workQueueSpec(suite: Suite): void {
@@ -147,14 +147,29 @@ export function workQueueSpec(suite: Suite): void {
         assert.equal(await store.retryDead("tally/t_a/1/1", T0 + 40), false);
         assert.equal(await store.retryDead("tally/nope/1/0", T0 + 40), false);
         assert.equal(await store.retryDead("tally/t_a/1/0", T0 + 40), true);
+        assert.equal(await store.retryDead("tally/t_a/1/0", T0 + 41), false);
         const [revived] = await store.listOutbox({ status: OutboxStatus.Pending });
         assert.deepEqual(
-          [revived?.intentId, revived?.attempts, revived?.nextAttemptAt, revived?.lastError],
-          ["tally/t_a/1/0", 0, T0 + 40, "gave up"],
+          [revived?.intentId, revived?.attempts, revived?.nextAttemptAt, revived?.leaseOwner, revived?.leaseUntil],
+          ["tally/t_a/1/0", 0, T0 + 40, null, null],
         );
+        assert.equal(revived?.lastError, "gave up");
       }),
     );
   });
+
+  it(
+    "claims nothing, and changes nothing, for a limit of zero or less",
+    withStore(async (store) => {
+      await commitAll(store, [queueWrite("c_01", 1, 0, 1, T0)]);
+      for (const limit of [0, -1]) {
+        assert.deepEqual(await store.claimOutbox({ owner: "w", now: T0 + 10, leaseMs: 100, limit }), []);
+        assert.deepEqual(await store.claimTimers({ owner: "w", now: T0 + 10, leaseMs: 100, limit }), []);
+      }
+      assert.equal((await store.listOutbox())[0]?.attempts, 0);
+      assert.equal((await store.listTimers())[0]?.attempts, 0);
+    }),
+  );
 
   describe("timer claims", () => {
     const timersOf = (dues: readonly number[]): AcceptedWrite => ({
@@ -188,6 +203,28 @@ export function workQueueSpec(suite: Suite): void {
         assert.deepEqual(
           (await store.listTimers()).map((t) => t.status),
           [TimerStatus.Fired, TimerStatus.Fired, TimerStatus.Fired, TimerStatus.Pending],
+        );
+      }),
+    );
+
+    it(
+      "claims timers soonest first, commit order among equal due times",
+      withStore(async (store) => {
+        const dues = [T0 + 30, T0 + 10, T0 + 30, T0 + 20, T0 + 10];
+        await commitAll(store, [
+          {
+            ...queueWrite("c_01", 1, 0, 0),
+            timers: dues.map((dueAt, i) => ({ timerId: `t${i}`, event: { type: "Tick" }, dueAt })),
+          },
+        ]);
+        const claimed = await store.claimTimers({ owner: "s", now: T0 + 30, leaseMs: 100, limit: 4 });
+        assert.deepEqual(
+          claimed.map((timer) => timer.timerId),
+          ["t1", "t4", "t3", "t0"],
+        );
+        assert.deepEqual(
+          (await store.listTimers()).map((timer) => timer.timerId),
+          ["t1", "t4", "t3", "t0", "t2"],
         );
       }),
     );
