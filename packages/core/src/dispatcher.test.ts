@@ -279,21 +279,29 @@ describe("Dispatcher", () => {
   });
 });
 
+/**
+ * An app on `store` that polls only once an hour, so that only a wake-up can run an intent in
+ * time; `done` resolves when a Noted intent has run.
+ */
+function pollingHourly(store: Store) {
+  let resolveDone: () => void = () => {};
+  const done = new Promise<void>((resolve) => {
+    resolveDone = resolve;
+  });
+  const app = new App({
+    store,
+    machines: [tallyMachine],
+    effects: [defineEffects(tallyMachine, { Noted: async () => resolveDone() })],
+    logger: silentLogger,
+    dispatcher: { pollMs: 3_600_000 },
+    scheduler: { pollMs: 3_600_000 },
+  });
+  return { app, done };
+}
+
 describe("App", () => {
   it("wakes the dispatcher right after a commit instead of waiting for the poll", async () => {
-    const store = new MemoryStore();
-    let resolveDone: () => void = () => {};
-    const done = new Promise<void>((resolve) => {
-      resolveDone = resolve;
-    });
-    const app = new App({
-      store,
-      machines: [tallyMachine],
-      effects: [defineEffects(tallyMachine, { Noted: async () => resolveDone() })],
-      logger: silentLogger,
-      dispatcher: { pollMs: 3_600_000 },
-      scheduler: { pollMs: 3_600_000 },
-    });
+    const { app, done } = pollingHourly(new MemoryStore());
     await app.start();
     await app.run({ machine: "tally", id: "t_a" }, { type: "Open" });
     await app.run({ machine: "tally", id: "t_a" }, { type: "Add", n: 1 });
@@ -302,35 +310,15 @@ describe("App", () => {
   });
 
   it("listens to the store's notices of other processes' commits while started", async () => {
-    const store = new MemoryStore();
     let listener: (() => void) | undefined;
     let unwatched = false;
-    const watching = new Proxy(store, {
-      get(target, prop) {
-        if (prop === "watch") {
-          return (fn: () => void) => {
-            listener = fn;
-            return () => {
-              unwatched = true;
-            };
-          };
-        }
-        const value = Reflect.get(target, prop);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
+    const watching = withMethod(new MemoryStore(), "watch", (fn: () => void) => {
+      listener = fn;
+      return () => {
+        unwatched = true;
+      };
     });
-    let resolveDone: () => void = () => {};
-    const done = new Promise<void>((resolve) => {
-      resolveDone = resolve;
-    });
-    const app = new App({
-      store: watching,
-      machines: [tallyMachine],
-      effects: [defineEffects(tallyMachine, { Noted: async () => resolveDone() })],
-      logger: silentLogger,
-      dispatcher: { pollMs: 3_600_000 },
-      scheduler: { pollMs: 3_600_000 },
-    });
+    const { app, done } = pollingHourly(watching);
     await app.start();
     assert.ok(listener !== undefined, "the app watches the store");
     // Another process commits an intent straight into the store; only its notice can wake us.

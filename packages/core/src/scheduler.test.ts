@@ -5,14 +5,15 @@ import { defineEffects } from "./effects.js";
 import { silentLogger } from "./logger.js";
 import { MemoryStore } from "./memory-store.js";
 import type { Store } from "./ports.js";
+import type { SchedulerSettings } from "./scheduler.js";
 import { Scheduler } from "./scheduler.js";
 import { tallyMachine } from "./testing/tally-machine.js";
 
 const T0 = Date.UTC(2026, 0, 1);
 const TALLY = { machine: "tally", id: "t_a" };
 
-/** A tally that has scheduled its Close: ten adds at T0 make a timer due at T0 + 60 s. */
-async function withTimer(store: Store = new MemoryStore()) {
+/** An app of the tally machine on `store`, with a hand-driven clock at T0 and effects that do nothing. */
+function tallyApp(store: Store, scheduler: SchedulerSettings) {
   const clock = { t: T0, now: () => clock.t };
   const app = new App({
     store,
@@ -20,8 +21,14 @@ async function withTimer(store: Store = new MemoryStore()) {
     effects: [defineEffects(tallyMachine, { Noted: async () => {} })],
     clock,
     logger: silentLogger,
-    scheduler: { backoff: { initialMs: 1000, maxMs: 1000 }, random: () => 1 },
+    scheduler,
   });
+  return { app, clock };
+}
+
+/** A tally that has scheduled its Close: ten adds at T0 make a timer due at T0 + 60 s. */
+async function withTimer(store: Store = new MemoryStore()) {
+  const { app, clock } = tallyApp(store, { backoff: { initialMs: 1000, maxMs: 1000 }, random: () => 1 });
   await app.run(TALLY, { type: "Open" });
   for (let i = 0; i < 10; i++) await app.run(TALLY, { type: "Add", n: 1 });
   const [timer] = await store.listTimers();
@@ -90,15 +97,7 @@ describe("Scheduler", () => {
 
   it("fires due timers from its background loop", async () => {
     const store = new MemoryStore();
-    const clock = { t: T0, now: () => clock.t };
-    const app = new App({
-      store,
-      machines: [tallyMachine],
-      effects: [defineEffects(tallyMachine, { Noted: async () => {} })],
-      clock,
-      logger: silentLogger,
-      scheduler: { pollMs: 5 },
-    });
+    const { app, clock } = tallyApp(store, { pollMs: 5 });
     await app.run(TALLY, { type: "Open" });
     await app.start();
     for (let i = 0; i < 10; i++) await app.run(TALLY, { type: "Add", n: 1 });

@@ -57,30 +57,37 @@ async function withStores(body: (a: PostgresStore, b: PostgresStore, schema: str
   }
 }
 
+/** Two stores on one schema; a counting listener on the first is listening when `body` starts. */
+function withWatcher(body: (seen: ReturnType<typeof counter>, b: PostgresStore, schema: string) => Promise<void>) {
+  return withStores(async (a, b, schema) => {
+    const seen = counter();
+    const stop = a.watch(seen.listener);
+    try {
+      await listening(schema);
+      await body(seen, b, schema);
+    } finally {
+      stop();
+    }
+  });
+}
+
 if (await postgresAvailable(import.meta.url)) {
   describe("PostgresStore: watch (LISTEN/NOTIFY)", () => {
     it("wakes a listener of another store when a commit writes outbox rows or timers, and not otherwise", () =>
-      withStores(async (a, b, schema) => {
-        const seen = counter();
-        const stop = a.watch(seen.listener);
-        try {
-          await listening(schema);
-          // No intents: nothing for a dispatcher, no notice.
-          await b.commit([acceptedWrite("t_a", "evt_1", 0, { n: 1 }), rejectionWrite("t_a", "evt_2", 1, "closed")]);
-          await mark(schema);
-          await waitFor("the marker", () => seen.calls >= 1);
-          assert.equal(seen.calls, 1);
-          // An intent: a notice. A timer: a notice.
-          await b.commit([acceptedWrite("t_a", "evt_3", 1, { n: 2 }, [{ type: "Noted", n: 2 }])]);
-          await waitFor("the notice of an outbox row", () => seen.calls >= 2);
-          await b.commit([acceptedWrite("t_a", "evt_4", 2, { n: 3 }, [], [{ type: "Close" }])]);
-          await waitFor("the notice of a timer", () => seen.calls >= 3);
-          await mark(schema);
-          await waitFor("the marker", () => seen.calls >= 4);
-          assert.equal(seen.calls, 4);
-        } finally {
-          stop();
-        }
+      withWatcher(async (seen, b, schema) => {
+        // No intents: nothing for a dispatcher, no notice.
+        await b.commit([acceptedWrite("t_a", "evt_1", 0, { n: 1 }), rejectionWrite("t_a", "evt_2", 1, "closed")]);
+        await mark(schema);
+        await waitFor("the marker", () => seen.calls >= 1);
+        assert.equal(seen.calls, 1);
+        // An intent: a notice. A timer: a notice.
+        await b.commit([acceptedWrite("t_a", "evt_3", 1, { n: 2 }, [{ type: "Noted", n: 2 }])]);
+        await waitFor("the notice of an outbox row", () => seen.calls >= 2);
+        await b.commit([acceptedWrite("t_a", "evt_4", 2, { n: 3 }, [], [{ type: "Close" }])]);
+        await waitFor("the notice of a timer", () => seen.calls >= 3);
+        await mark(schema);
+        await waitFor("the marker", () => seen.calls >= 4);
+        assert.equal(seen.calls, 4);
       }));
 
     it("does not wake the committing store's own listener, nor one that stopped", () =>
@@ -107,21 +114,14 @@ if (await postgresAvailable(import.meta.url)) {
       }));
 
     it("listens again by itself after its connection is killed, and looks for work once it is back", () =>
-      withStores(async (a, b, schema) => {
-        const seen = counter();
-        const stop = a.watch(seen.listener);
-        try {
-          await listening(schema);
-          assert.ok((await terminateConnections(schema)) >= 1);
-          // The reconnection itself calls the listener: notices sent meanwhile were lost.
-          await waitFor("the call after reconnecting", () => seen.calls >= 1);
-          await listening(schema);
-          const before = seen.calls;
-          await b.commit([acceptedWrite("t_a", "evt_1", 0, { n: 1 }, [{ type: "Noted", n: 1 }])]);
-          await waitFor("the notice after reconnecting", () => seen.calls > before);
-        } finally {
-          stop();
-        }
+      withWatcher(async (seen, b, schema) => {
+        assert.ok((await terminateConnections(schema)) >= 1);
+        // The reconnection itself calls the listener: notices sent meanwhile were lost.
+        await waitFor("the call after reconnecting", () => seen.calls >= 1);
+        await listening(schema);
+        const before = seen.calls;
+        await b.commit([acceptedWrite("t_a", "evt_1", 0, { n: 1 }, [{ type: "Noted", n: 1 }])]);
+        await waitFor("the notice after reconnecting", () => seen.calls > before);
       }));
   });
 }

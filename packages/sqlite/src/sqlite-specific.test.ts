@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import type { AcceptedWrite, Json, RejectionWrite } from "@drover/core";
+import type { AcceptedWrite, Json, RejectionWrite, StepWrite } from "@drover/core";
 import { CommitOutcomeKind, ConfigurationError, Runtime, StoreUnavailableError } from "@drover/core";
 import { acceptedWrite, rejectionWrite } from "@drover/core/testing";
 import Database from "better-sqlite3";
@@ -55,6 +55,17 @@ function accepted(
     outbox: intents.map((record) => ({ intentId: record.id, intent: record.intent })),
     result: { ...base.result, intents },
   };
+}
+
+/** A timer of entity c_01 as a version 1 database left it: never claimed, next attempt when due. */
+function unclaimedTimer(timerId: string, dueAt: number, status: string) {
+  const claim = { attempts: 0, nextAttemptAt: dueAt, leaseOwner: null, leaseUntil: null, lastError: null };
+  return { timerId, machine: "tally", entityId: "c_01", event: { type: "Tick" }, dueAt, status, ...claim };
+}
+
+/** Commit `steps` in one call; the kinds of their outcomes, in order. */
+async function commitKinds(store: SqliteStore, steps: readonly StepWrite[]): Promise<string[]> {
+  return (await store.commit(steps)).map((outcome) => outcome.kind);
 }
 
 function rejected(id: string, eventId: string, expectedVersion: number): RejectionWrite {
@@ -183,38 +194,10 @@ describe("SqliteStore: migrations", () => {
     const store = SqliteStore.open({ path });
     try {
       assert.equal(store.info().schemaVersion, 2);
-      const claimColumns = { attempts: 0, leaseOwner: null, leaseUntil: null, lastError: null };
       assert.deepEqual(await store.listTimers(), [
-        {
-          timerId: "t/past",
-          machine: "tally",
-          entityId: "c_01",
-          event: { type: "Tick" },
-          dueAt: T + 10,
-          status: "fired",
-          ...claimColumns,
-          nextAttemptAt: T + 10,
-        },
-        {
-          timerId: "t/soon",
-          machine: "tally",
-          entityId: "c_01",
-          event: { type: "Tick" },
-          dueAt: T + 100,
-          status: "pending",
-          ...claimColumns,
-          nextAttemptAt: T + 100,
-        },
-        {
-          timerId: "t/late",
-          machine: "tally",
-          entityId: "c_01",
-          event: { type: "Tick" },
-          dueAt: T + 300,
-          status: "pending",
-          ...claimColumns,
-          nextAttemptAt: T + 300,
-        },
+        unclaimedTimer("t/past", T + 10, "fired"),
+        unclaimedTimer("t/soon", T + 100, "pending"),
+        unclaimedTimer("t/late", T + 300, "pending"),
       ]);
       assert.deepEqual(
         (await store.listOutbox()).map((row) => [row.intentId, row.status, row.attempts, row.lastError]),
@@ -324,11 +307,10 @@ describe("SqliteStore: commit", () => {
       const cyclic: Record<string, unknown> = {};
       cyclic.self = cyclic;
       const bad: AcceptedWrite = { ...accepted("c_02", "evt_2", 0), event: cyclic as unknown as Json };
-      const outcomes = await store.commit([accepted("c_01", "evt_1", 0), bad]);
-      assert.deepEqual(
-        outcomes.map((outcome) => outcome.kind),
-        [CommitOutcomeKind.Committed, CommitOutcomeKind.Failed],
-      );
+      assert.deepEqual(await commitKinds(store, [accepted("c_01", "evt_1", 0), bad]), [
+        CommitOutcomeKind.Committed,
+        CommitOutcomeKind.Failed,
+      ]);
       assert.equal(await store.getEntity({ machine: "tally", id: "c_02" }), undefined);
     }));
 
@@ -369,11 +351,10 @@ describe("SqliteStore: commit", () => {
 
   it("commits one event per step when a batch repeats an event id", () =>
     withStore(async (store) => {
-      const outcomes = await store.commit([accepted("c_01", "evt_1", 0), accepted("c_02", "evt_1", 0)]);
-      assert.deepEqual(
-        outcomes.map((outcome) => outcome.kind),
-        [CommitOutcomeKind.Committed, CommitOutcomeKind.Duplicate],
-      );
+      assert.deepEqual(await commitKinds(store, [accepted("c_01", "evt_1", 0), accepted("c_02", "evt_1", 0)]), [
+        CommitOutcomeKind.Committed,
+        CommitOutcomeKind.Duplicate,
+      ]);
       assert.equal(await store.getEntity({ machine: "tally", id: "c_02" }), undefined);
     }));
 
