@@ -1,6 +1,6 @@
 import type { Transition } from "../graph/diagram.js";
 import { stateName } from "../graph/diagram.js";
-import type { Machine, Typed } from "../machine.js";
+import type { AnyMachine, StepContext, Typed } from "../machine.js";
 import { DecisionKind } from "../machine.js";
 
 /** A machine that notes every transition it takes, and what it noted. */
@@ -22,31 +22,21 @@ export interface TransitionRecorder<M> {
  * const graph = exploreMachine(doors);
  * for (const t of recorder.transitions()) assert.ok(graph.transitions.some((g) => g.from === t.from && g.event === t.event && g.to === t.to));
  */
-export function recordTransitions<
-  Name extends string,
-  Id extends string,
-  State,
-  Event extends Typed,
-  Intent extends Typed,
-  Reason extends string,
-  In,
->(
-  machine: Machine<Name, Id, State, Event, Intent, Reason, In>,
-): TransitionRecorder<Machine<Name, Id, State, Event, Intent, Reason, In>> {
+export function recordTransitions<M extends AnyMachine>(machine: M): TransitionRecorder<M> {
   const seen = new Map<string, Transition>();
   const note = (from: string | null, event: Typed, state: unknown) => {
     const to = stateName(state) ?? "?";
     const key = `${from}\u0000${event.type}\u0000${to}`;
     if (!seen.has(key)) seen.set(key, { from, event: event.type, to });
   };
-  const recording: Machine<Name, Id, State, Event, Intent, Reason, In> = Object.freeze({
+  const recording: M = Object.freeze({
     ...machine,
-    create: (event: Event, ctx: Parameters<typeof machine.create>[1]) => {
+    create: (event: Typed, ctx: StepContext<string>) => {
       const decision = machine.create(event, ctx);
       if (decision.kind === DecisionKind.Accepted) note(null, event, decision.state);
       return decision;
     },
-    handle: (state: State, event: Event, ctx: Parameters<typeof machine.handle>[2]) => {
+    handle: (state: unknown, event: Typed, ctx: StepContext<string>) => {
       const decision = machine.handle(state, event, ctx);
       if (decision.kind === DecisionKind.Accepted) note(stateName(state) ?? "?", event, decision.state);
       return decision;
