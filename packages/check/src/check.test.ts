@@ -72,7 +72,7 @@ describe("the violations fixture", () => {
   it("names the smart enum member to use", () => {
     const messages = report.findings.map((finding) => `${finding.file}:${finding.line} ${finding.message}`);
     assert.ok(messages.some((m) => m.startsWith("src/client.ts:6 ") && m.includes("RunResultKind.Processed")));
-    assert.ok(messages.some((m) => m.startsWith("src/doors.ts:41 ") && m.includes("DoorRejection.AlreadyInstalled")));
+    assert.ok(messages.some((m) => m.startsWith("src/doors.ts:21 ") && m.includes("DoorRejection.AlreadyInstalled")));
   });
 
   it("names the value object to take", () => {
@@ -81,7 +81,7 @@ describe("the violations fixture", () => {
   });
 
   it("says which I/O module a machine's import pulls in, and through which module", () => {
-    const audit = report.findings.find((f) => f.file === "src/doors.ts" && f.line === 3);
+    const audit = report.findings.find((f) => f.file === "src/doors.ts" && f.line === 6);
     assert.match(audit?.message ?? "", /"node:fs" \(via \.\/audit\.js\)/);
   });
 

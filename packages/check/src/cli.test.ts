@@ -27,7 +27,7 @@ describe("drover-check", () => {
       report.findings.map((f) => [f.rule, f.file, f.line]),
       [
         ["impure-machine", "src/lamps.ts", 1],
-        ["bare-enum-literal", "src/lamps.ts", 28],
+        ["bare-enum-literal", "src/lamps.ts", 11],
       ],
     );
   });
