@@ -1,6 +1,5 @@
-import type { IntentRecord, JournalEntry, Json, OutboxRecord, RunResult, StoredEntity } from "@drover/core";
+import type { AnyMachine, IntentRecord, JournalEntry, Json, OutboxRecord, RunResult, StoredEntity } from "@drover/core";
 import { OutboxStatus, RunResultKind, stableStringify } from "@drover/core";
-import { stateName } from "@drover/core/graph";
 import { ExitCode } from "./exit-code.js";
 
 /** Epoch milliseconds as ISO 8601, as the HTTP API shows times. */
@@ -56,20 +55,20 @@ export function exitCodeOfResult(result: RunResult): ExitCode {
   }
 }
 
-/** A run result for people. */
-export function describeResult(result: RunResult): string {
+/** A run result for people; `machine` names its state. */
+export function describeResult(result: RunResult, machine: AnyMachine): string {
   switch (result.kind) {
     case RunResultKind.Processed: {
-      const name = stateName(result.state);
+      const name = machine.stateName(result.state);
       const lines = [
-        `processed: ${result.machine} ${result.id} is at version ${result.version}${name === undefined ? "" : ` (${name})`}`,
+        `processed: ${result.machine} ${result.id} is at version ${result.version}${name === null ? "" : ` (${name})`}`,
         `state: ${JSON.stringify(result.state)}`,
       ];
       lines.push(result.intents.length === 0 ? "intents: none" : "intents:", ...result.intents.map(describeIntent));
       return lines.join("\n");
     }
     case RunResultKind.Duplicate:
-      return `duplicate: event ${result.eventId} was already applied; its outcome then:\n${describeResult(result.original)}`;
+      return `duplicate: event ${result.eventId} was already applied; its outcome then:\n${describeResult(result.original, machine)}`;
     case RunResultKind.Rejected:
       return `rejected: ${result.reason}${result.detail === undefined ? "" : ` — ${result.detail}`} (${result.machine} ${result.id} stays at version ${result.version})`;
     case RunResultKind.NotFound:
@@ -97,18 +96,18 @@ function describeIntent(record: IntentRecord): string {
 
 /** An entity for people: header line, then its state. */
 export function describeEntity(entity: StoredEntity): string {
-  const name = stateName(entity.state);
+  const name = entity.stateName;
   return [
-    `${entity.machine} ${entity.id}: version ${entity.version}${name === undefined ? "" : `, ${name}`}`,
+    `${entity.machine} ${entity.id}: version ${entity.version}${name === null ? "" : `, ${name}`}`,
     `created ${isoTime(entity.createdAt)}, updated ${isoTime(entity.updatedAt)}`,
     JSON.stringify(entity.state, null, 2),
   ].join("\n");
 }
 
-/** A journal entry for people: version, time, event, the state it led to, its intents. */
-export function describeEntry(entry: JournalEntry): string {
+/** A journal entry for people: version, time, event, the state it led to (named by `machine`), its intents. */
+export function describeEntry(entry: JournalEntry, machine: AnyMachine): string {
   const { type, ...fields } = entry.event as Record<string, Json>;
-  const name = stateName(entry.state);
+  const name = machine.stateName(entry.state);
   const intents = entry.intents.map((i) => String((i.intent as { type?: unknown }).type ?? "?"));
   return [
     `v${entry.version}  ${isoTime(entry.at)}  ${String(type)} ${JSON.stringify(fields)} → ${name ?? JSON.stringify(entry.state)}`,

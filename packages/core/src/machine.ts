@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { conventionalStateName } from "./state-name.js";
 
 /** The two answers a machine can give: the smart enum behind {@link Decision}. */
 export const DecisionKind = {
@@ -99,6 +100,11 @@ export interface Machine<
    * HTTP API refuse them from callers. The runtime accepts every event type.
    */
   readonly internal: readonly Event["type"][];
+  /**
+   * The name of a state, as lists, counts and diagrams show it (`null`: the state has none).
+   * From the definition's `stateName`, else the state's `status` member, then its `state`.
+   */
+  stateName(state: State): string | null;
   create(event: Event, ctx: StepContext<Id>): Decision<State, Intent, Reason>;
   handle(state: State, event: Event, ctx: StepContext<Id>): Decision<State, Intent, Reason>;
 }
@@ -135,6 +141,12 @@ export interface MachineDefinition<
   readonly creates: readonly Creates[];
   /** Event types callers may not send (see {@link Machine.internal}); none by default. */
   readonly internal?: readonly z.output<EventSchema>["type"][];
+  /**
+   * How a state is named in lists, counts and diagrams; by default its `status` string
+   * member, then its `state` member. Pure, like `handle`. Stores keep the name beside the
+   * state when it is written, so a changed naming shows on an entity's next step.
+   */
+  stateName?(state: z.output<StateSchema>): string;
   create(
     event: Extract<z.output<EventSchema>, { type: Creates }>,
     ctx: StepContext<z.output<IdSchema>>,
@@ -218,6 +230,8 @@ export function defineMachine<
     }) as unknown as Schemas,
     creates,
     internal: Object.freeze([...(definition.internal ?? [])]),
+    stateName: (state: z.output<StateSchema>): string | null =>
+      definition.stateName === undefined ? conventionalStateName(state) : definition.stateName(state),
     // The runtime only calls `create` for an event whose type is in `creates`.
     create: (event: Event, ctx: StepContext<z.output<IdSchema>>) =>
       definition.create(event as Extract<Event, { type: Creates }>, ctx),

@@ -1,5 +1,4 @@
 import { StoreUnavailableError } from "./errors.js";
-import type { Json } from "./json.js";
 import { jsonClone } from "./json.js";
 import { DecisionKind } from "./machine.js";
 import type {
@@ -20,6 +19,7 @@ import type {
   TimerRecord,
 } from "./ports.js";
 import { CommitOutcomeKind, OutboxStatus, TimerStatus } from "./ports.js";
+import { byStateName } from "./state-name.js";
 
 /**
  * The reference {@link Store}: everything in memory, gone when the process ends. Values go
@@ -93,6 +93,7 @@ export class MemoryStore implements Store {
       id: step.ref.id,
       version,
       state: step.state,
+      stateName: step.stateName,
       createdAt: current?.createdAt ?? step.at,
       updatedAt: step.at,
     });
@@ -154,14 +155,14 @@ export class MemoryStore implements Store {
 
   async listEntities(machine: string, query: ListQuery): Promise<StoredEntity[]> {
     this.#open();
-    const { after, idPrefix, status } = query;
+    const { after, idPrefix, stateName } = query;
     return [...this.#entities.values()]
       .filter(
         (e) =>
           e.machine === machine &&
           (after === undefined || e.id > after) &&
           (idPrefix === undefined || e.id.startsWith(idPrefix)) &&
-          (status === undefined || statusOf(e.state) === status),
+          (stateName === undefined || e.stateName === stateName),
       )
       .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
       .slice(0, query.limit)
@@ -173,10 +174,9 @@ export class MemoryStore implements Store {
     const counts = new Map<string | null, number>();
     for (const entity of this.#entities.values()) {
       if (entity.machine !== machine) continue;
-      const status = statusOf(entity.state);
-      counts.set(status, (counts.get(status) ?? 0) + 1);
+      counts.set(entity.stateName, (counts.get(entity.stateName) ?? 0) + 1);
     }
-    return [...counts].map(([status, count]) => ({ status, count })).sort(byStatus);
+    return [...counts].map(([stateName, count]) => ({ stateName, count })).sort(byStateName);
   }
 
   async history(ref: EntityRef): Promise<JournalEntry[]> {
@@ -334,19 +334,4 @@ function key(ref: EntityRef): string {
 
 function copy<T>(value: T | undefined): T | undefined {
   return value === undefined ? undefined : jsonClone(value);
-}
-
-/** The state's `status` member if it is a string (drover's naming convention for states). */
-function statusOf(state: Json): string | null {
-  if (state === null || typeof state !== "object" || Array.isArray(state)) return null;
-  const status = (state as { readonly [key: string]: Json }).status;
-  return typeof status === "string" ? status : null;
-}
-
-/** Counts in status order, `null` last. */
-function byStatus(a: EntityCount, b: EntityCount): number {
-  if (a.status === b.status) return 0;
-  if (a.status === null) return 1;
-  if (b.status === null) return -1;
-  return a.status < b.status ? -1 : 1;
 }

@@ -14,6 +14,8 @@ export interface StoredEntity {
   readonly id: string;
   readonly version: number;
   readonly state: Json;
+  /** The state's name as its machine named it when it was written (`null`: none). */
+  readonly stateName: string | null;
   /** Epoch milliseconds. */
   readonly createdAt: number;
   readonly updatedAt: number;
@@ -122,6 +124,8 @@ export interface AcceptedWrite extends StepWriteBase {
   readonly kind: typeof DecisionKind.Accepted;
   readonly event: Json;
   readonly state: Json;
+  /** The state's name by its machine ({@link Machine.stateName}), kept for lists and counts. */
+  readonly stateName: string | null;
   readonly intents: readonly IntentRecord[];
   readonly outbox: readonly OutboxItem[];
   readonly timers: readonly TimerItem[];
@@ -169,16 +173,16 @@ export interface ListQuery {
   readonly after?: string;
   /** Only ids that start with this string (byte-wise, like the order). */
   readonly idPrefix?: string;
-  /** Only entities whose state is an object with this string as its `status` member. */
-  readonly status?: string;
+  /** Only entities whose state has this name ({@link StoredEntity.stateName}). */
+  readonly stateName?: string;
 }
 
 /**
- * How many entities of a machine are in one state, by drover's naming convention: the
- * state's `status` member; `null` counts states that have no string `status`.
+ * How many entities of a machine are in one state, by the name its machine gives the state
+ * ({@link StoredEntity.stateName}); `null` counts states without a name.
  */
 export interface EntityCount {
-  readonly status: string | null;
+  readonly stateName: string | null;
   readonly count: number;
 }
 
@@ -267,7 +271,7 @@ export interface WorkQueue extends OutboxQueue, TimerQueue {
 export interface ReadModel {
   getEntity(ref: EntityRef): Promise<StoredEntity | undefined>;
   listEntities(machine: string, query: ListQuery): Promise<StoredEntity[]>;
-  /** How many entities of `machine` there are per state `status`, sorted by status (`null` last). */
+  /** How many entities of `machine` there are per state name, sorted by name (`null` last). */
   countEntities(machine: string): Promise<EntityCount[]>;
   /** An entity's journal, oldest first. */
   history(ref: EntityRef): Promise<JournalEntry[]>;

@@ -334,6 +334,7 @@ function acceptedWrite(step: Step, expectedVersion: number, state: Json, decided
     expectedVersion,
     event: step.event as unknown as Json,
     state,
+    stateName: step.machine.stateName(state),
     intents,
     outbox,
     timers,

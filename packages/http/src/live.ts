@@ -115,7 +115,7 @@ export class LiveFeed {
           ...base,
           eventId: result.eventId,
           version: result.version,
-          status: statusOf(result.state),
+          status: this.#app.machine(machine)?.stateName(result.state) ?? null,
           intents: result.intents.map((record) => typeOf(record.intent) ?? "?"),
         };
         break;
@@ -162,10 +162,4 @@ function typeOf(value: unknown): string | null {
   if (value === null || typeof value !== "object") return null;
   const type = (value as { type?: unknown }).type;
   return typeof type === "string" ? type : null;
-}
-
-function statusOf(state: unknown): string | null {
-  if (state === null || typeof state !== "object" || Array.isArray(state)) return null;
-  const status = (state as { status?: unknown }).status;
-  return typeof status === "string" ? status : null;
 }

@@ -16,7 +16,7 @@ import type {
   StoredEntity,
   TimerRecord,
 } from "@drover/core";
-import { CommitOutcomeKind, ConfigurationError, type OutboxStatus } from "@drover/core";
+import { byStateName, CommitOutcomeKind, ConfigurationError, type OutboxStatus } from "@drover/core";
 import type pg from "pg";
 import type { PostgresStoreInfo, PostgresStoreOptions, Settings } from "./connection.js";
 import {
@@ -279,13 +279,13 @@ export class PostgresStore implements Store {
   async listEntities(machine: string, query: ListQuery): Promise<StoredEntity[]> {
     this.#db.live();
     const limit = Math.max(0, Math.floor(query.limit));
-    const filtered = query.idPrefix !== undefined || query.status !== undefined;
+    const filtered = query.idPrefix !== undefined || query.stateName !== undefined;
     const result = filtered
       ? await this.#db.read<EntityRow>("listing entities", this.#sql.entitiesFiltered, [
           machine,
           query.after ?? null,
           query.idPrefix ?? null,
-          query.status ?? null,
+          query.stateName ?? null,
           limit,
         ])
       : query.after === undefined
@@ -296,16 +296,12 @@ export class PostgresStore implements Store {
 
   async countEntities(machine: string): Promise<EntityCount[]> {
     this.#db.live();
-    const result = await this.#db.read<{ status: string | null; n: number | string }>(
+    const result = await this.#db.read<{ state_name: string | null; n: number | string }>(
       "counting entities",
       this.#sql.entityCounts,
       [machine],
     );
-    return result.rows
-      .map(({ status, n }) => ({ status, count: Number(n) }))
-      .sort((a, b) =>
-        a.status === b.status ? 0 : a.status === null ? 1 : b.status === null ? -1 : a.status < b.status ? -1 : 1,
-      );
+    return result.rows.map(({ state_name, n }) => ({ stateName: state_name, count: Number(n) })).sort(byStateName);
   }
 
   async history(ref: EntityRef): Promise<JournalEntry[]> {

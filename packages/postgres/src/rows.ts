@@ -22,6 +22,7 @@ export interface EntityRow {
   readonly id: string;
   readonly version: number;
   readonly state: Json;
+  readonly state_name: string | null;
   readonly created_at: number;
   readonly updated_at: number;
 }
@@ -80,6 +81,7 @@ export interface TimerRow {
 export interface LoadRow {
   readonly version: number | null;
   readonly state: Json | null;
+  readonly state_name: string | null;
   readonly created_at: number | null;
   readonly updated_at: number | null;
   readonly inbox_machine: string | null;
@@ -112,6 +114,7 @@ export function fromLoadRow(row: LoadRow, ref: EntityRef, eventId: string): Load
           id: ref.id,
           version: row.version,
           state: row.state,
+          state_name: row.state_name,
           created_at: row.created_at,
           updated_at: row.updated_at,
         });
@@ -141,6 +144,7 @@ export function toEntity(row: EntityRow): StoredEntity {
     id: row.id,
     version: row.version,
     state: row.state,
+    stateName: row.state_name,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

@@ -55,7 +55,7 @@ export interface Notice {
  */
 export function buildStatements(schema: string, notice: Notice): Statements {
   const s = quoteIdent(schema);
-  const entityColumns = "machine, id, version, state, created_at, updated_at";
+  const entityColumns = "machine, id, version, state, state_name, created_at, updated_at";
   const outboxColumns =
     "seq, intent_id, machine, entity_id, intent, status, attempts, next_attempt_at, lease_owner, lease_until, last_error, created_at";
   const timerColumns =
@@ -83,7 +83,7 @@ export function buildStatements(schema: string, notice: Notice): Statements {
       `SELECT c.step AS n, c.written, c.current_version, c.inbox_machine, c.inbox_id,
               c.inbox_fingerprint AS fingerprint, c.inbox_result AS result, c.inbox_at AS at
          FROM ${s}.drover_commit($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[],
-                                 $7::bigint[], $8::json[], $9::json[], $10::json[], $11::json[],
+                                 $7::bigint[], $8::json[], $9::json[], $19::text[], $10::json[], $11::json[],
                                  $12::int[], $13::text[], $14::json[], $15::int[], $16::text[], $17::json[],
                                  $18::bigint[], ${lockSeed}, ${quoteLiteral(notice.channel)},
                                  ${quoteLiteral(notice.payload)}) AS c`,
@@ -99,20 +99,19 @@ export function buildStatements(schema: string, notice: Notice): Statements {
       "entities_after",
       `SELECT ${entityColumns} FROM ${s}.entities WHERE machine = $1 AND id > $2 ORDER BY id LIMIT $3`,
     ),
-    // $2 after, $3 id prefix, $4 status; NULL: no such filter. The range bound on id keeps the
+    // $2 after, $3 id prefix, $4 state name; NULL: no such filter. The range bound on id keeps the
     // primary key usable; left() does the exact prefix test.
     entitiesFiltered: statement(
       "entities_filtered",
       `SELECT ${entityColumns} FROM ${s}.entities
         WHERE machine = $1 AND ($2::text IS NULL OR id > $2::text) AND id >= coalesce($3::text, '')
           AND ($3::text IS NULL OR left(id, length($3::text)) = $3::text)
-          AND ($4::text IS NULL OR (json_typeof(state -> 'status') = 'string' AND state ->> 'status' = $4::text))
+          AND ($4::text IS NULL OR state_name = $4::text)
         ORDER BY id LIMIT $5`,
     ),
     entityCounts: statement(
       "entity_counts",
-      `SELECT CASE WHEN json_typeof(state -> 'status') = 'string' THEN state ->> 'status' END AS status, count(*) AS n
-         FROM ${s}.entities WHERE machine = $1 GROUP BY 1`,
+      `SELECT state_name, count(*) AS n FROM ${s}.entities WHERE machine = $1 GROUP BY state_name`,
     ),
     journal: statement(
       "journal",

@@ -67,6 +67,7 @@ export function commitValues(batch: readonly Prepared[]): unknown[] {
   const expected: number[] = [];
   const events: (string | null)[] = [];
   const states: (string | null)[] = [];
+  const stateNames: (string | null)[] = [];
   const intents: (string | null)[] = [];
   const results: string[] = [];
   const outboxSteps: number[] = [];
@@ -87,6 +88,7 @@ export function commitValues(batch: readonly Prepared[]): unknown[] {
     expected.push(step.expectedVersion);
     events.push(item.event);
     states.push(item.state);
+    stateNames.push(step.kind === DecisionKind.Accepted ? step.stateName : null);
     intents.push(item.intents);
     results.push(item.result);
     for (const [intentId, intent] of item.outbox) {
@@ -120,6 +122,7 @@ export function commitValues(batch: readonly Prepared[]): unknown[] {
     timerIds,
     timerEvents,
     dueAts,
+    stateNames,
   ];
 }
 

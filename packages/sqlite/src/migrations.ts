@@ -100,6 +100,20 @@ export const migrations: readonly Migration[] = Object.freeze([
       CREATE INDEX timers_claim ON timers (status, next_attempt_at);
     `,
   },
+  {
+    version: 3,
+    name: "entities keep their state's name",
+    // Lists and counts by state read this column instead of a convention inside the JSON; the
+    // machine names each state as it writes it. Rows written before are named by the default
+    // convention (`status`, then `state`), which is what a machine without `stateName` does.
+    sql: `
+      ALTER TABLE entities ADD COLUMN state_name TEXT;
+      UPDATE entities SET state_name = CASE
+        WHEN json_type(state, '$.status') = 'text' THEN json_extract(state, '$.status')
+        WHEN json_type(state, '$.state') = 'text' THEN json_extract(state, '$.state')
+      END;
+    `,
+  },
 ]);
 
 /** What {@link migrate} did. */

@@ -18,6 +18,7 @@ export interface EntityRow {
   readonly id: string;
   readonly version: number;
   readonly state: string;
+  readonly state_name: string | null;
   readonly created_at: number;
   readonly updated_at: number;
 }
@@ -84,6 +85,7 @@ export interface ClaimedTimerRow extends TimerRow {
 export interface LoadRow {
   readonly version: number | null;
   readonly state: string | null;
+  readonly state_name: string | null;
   readonly created_at: number | null;
   readonly updated_at: number | null;
   readonly inbox_machine: string | null;
@@ -102,6 +104,7 @@ export function fromLoadRow(row: LoadRow, ref: EntityRef, eventId: string): Load
           id: ref.id,
           version: row.version,
           state: row.state,
+          state_name: row.state_name,
           created_at: row.created_at,
           updated_at: row.updated_at,
         });
@@ -129,6 +132,7 @@ export function toEntity(row: EntityRow): StoredEntity {
     id: row.id,
     version: row.version,
     state: JSON.parse(row.state) as Json,
+    stateName: row.state_name,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

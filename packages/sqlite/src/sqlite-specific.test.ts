@@ -141,38 +141,38 @@ describe("SqliteStore: migrations", () => {
     }
   });
 
-  it("knows two schema versions", () => {
+  it("knows three schema versions", () => {
     assert.deepEqual(
       migrations.map((migration) => migration.version),
-      [1, 2],
+      [1, 2, 3],
     );
   });
 
   it("applies only the migrations a database lacks, in one transaction each open", () => {
     const path = freshPath();
-    const next: Migration = { version: 3, name: "a test table", sql: "CREATE TABLE test_extra (x INTEGER)" };
+    const next: Migration = { version: 4, name: "a test table", sql: "CREATE TABLE test_extra (x INTEGER)" };
     withRaw(path, (db) => {
       assert.deepEqual(migrate(db, path, migrations.slice(0, 1)), { from: 0, to: 1, applied: [1] });
-      assert.deepEqual(migrate(db, path), { from: 1, to: 2, applied: [2] });
-      assert.deepEqual(migrate(db, path, [...migrations, next]), { from: 2, to: 3, applied: [3] });
-      assert.deepEqual(migrate(db, path, [...migrations, next]), { from: 3, to: 3, applied: [] });
+      assert.deepEqual(migrate(db, path), { from: 1, to: 3, applied: [2, 3] });
+      assert.deepEqual(migrate(db, path, [...migrations, next]), { from: 3, to: 4, applied: [4] });
+      assert.deepEqual(migrate(db, path, [...migrations, next]), { from: 4, to: 4, applied: [] });
     });
     const fresh = freshPath();
-    withRaw(fresh, (db) => assert.deepEqual(migrate(db, fresh), { from: 0, to: 2, applied: [1, 2] }));
+    withRaw(fresh, (db) => assert.deepEqual(migrate(db, fresh), { from: 0, to: 3, applied: [1, 2, 3] }));
   });
 
   it("leaves the previous version intact when a migration fails halfway", () => {
     const path = freshPath();
-    const broken: Migration = { version: 3, name: "broken", sql: "CREATE TABLE half_done (x INTEGER); CREATE TABLE (" };
+    const broken: Migration = { version: 4, name: "broken", sql: "CREATE TABLE half_done (x INTEGER); CREATE TABLE (" };
     withRaw(path, (db) => {
       migrate(db, path);
       assert.throws(() => migrate(db, path, [...migrations, broken]), /syntax error/);
-      assert.equal(db.prepare("SELECT max(version) FROM drover_migrations").pluck().get(), 2);
+      assert.equal(db.prepare("SELECT max(version) FROM drover_migrations").pluck().get(), migrations.length);
       assert.equal(db.prepare("SELECT count(*) FROM sqlite_schema WHERE name = 'half_done'").pluck().get(), 0);
     });
   });
 
-  it("brings a version 1 database with data to version 2, and it keeps working", async () => {
+  it("brings a version 1 database with data to the latest version, and it keeps working", async () => {
     const path = freshPath();
     const T = 1_767_225_600_000;
     withRaw(path, (db) => {
@@ -193,7 +193,7 @@ describe("SqliteStore: migrations", () => {
 
     const store = SqliteStore.open({ path });
     try {
-      assert.equal(store.info().schemaVersion, 2);
+      assert.equal(store.info().schemaVersion, migrations.length);
       assert.deepEqual(await store.listTimers(), [
         unclaimedTimer("t/past", T + 10, "fired"),
         unclaimedTimer("t/soon", T + 100, "pending"),
@@ -254,8 +254,8 @@ describe("SqliteStore: migrations", () => {
       (error: unknown) =>
         error instanceof ConfigurationError &&
         error.message.includes(path) &&
-        /schema version 99, but this @drover\/sqlite knows versions up to 2; upgrade @drover\/sqlite/.test(
-          error.message,
+        error.message.includes(
+          `schema version 99, but this @drover/sqlite knows versions up to ${migrations.length}; upgrade @drover/sqlite`,
         ),
     );
     // Refusing must not have touched the file.

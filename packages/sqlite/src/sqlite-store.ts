@@ -16,7 +16,14 @@ import type {
   StoredEntity,
   TimerRecord,
 } from "@drover/core";
-import { CommitOutcomeKind, ConfigurationError, DecisionKind, OutboxStatus, StoreUnavailableError } from "@drover/core";
+import {
+  byStateName,
+  CommitOutcomeKind,
+  ConfigurationError,
+  DecisionKind,
+  OutboxStatus,
+  StoreUnavailableError,
+} from "@drover/core";
 import type Database from "better-sqlite3";
 import type { SqliteStoreInfo, SqliteStoreOptions } from "./connection.js";
 import { connect, DEFAULT_BUSY_TIMEOUT_MS, SqliteSynchronous } from "./connection.js";
@@ -188,8 +195,8 @@ export class SqliteStore implements Store {
     const state = JSON.stringify(step.state);
     const moved =
       step.expectedVersion === 0
-        ? sql.createEntity.run(machine, id, state, step.at, step.at)
-        : sql.updateEntity.run(state, step.at, machine, id, step.expectedVersion);
+        ? sql.createEntity.run(machine, id, state, step.stateName, step.at, step.at)
+        : sql.updateEntity.run(state, step.stateName, step.at, machine, id, step.expectedVersion);
     if (moved.changes === 0) {
       return { kind: CommitOutcomeKind.Conflict, currentVersion: sql.version.get(machine, id) ?? 0 };
     }
@@ -230,13 +237,13 @@ export class SqliteStore implements Store {
 
   async listEntities(machine: string, query: ListQuery): Promise<StoredEntity[]> {
     return this.#guard("listing entities", () => {
-      const filtered = query.idPrefix !== undefined || query.status !== undefined;
+      const filtered = query.idPrefix !== undefined || query.stateName !== undefined;
       const rows = filtered
         ? this.#sql.entitiesFiltered.all({
             machine,
             after: query.after ?? null,
             prefix: query.idPrefix ?? null,
-            status: query.status ?? null,
+            stateName: query.stateName ?? null,
             limit: query.limit,
           })
         : query.after === undefined
@@ -250,10 +257,8 @@ export class SqliteStore implements Store {
     return this.#guard("counting entities", () => {
       return this.#sql.entityCounts
         .all(machine)
-        .map(({ status, n }) => ({ status, count: n }))
-        .sort((a, b) =>
-          a.status === b.status ? 0 : a.status === null ? 1 : b.status === null ? -1 : a.status < b.status ? -1 : 1,
-        );
+        .map(({ state_name, n }) => ({ stateName: state_name, count: n }))
+        .sort(byStateName);
     });
   }
 

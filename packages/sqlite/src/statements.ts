@@ -18,7 +18,7 @@ export interface EntityFilter {
   machine: string;
   after: string | null;
   prefix: string | null;
-  status: string | null;
+  stateName: string | null;
   limit: number;
 }
 
@@ -47,10 +47,10 @@ export interface Statements {
   readonly version: Database.Statement<[machine: string, id: string], number>;
   readonly inbox: Database.Statement<[eventId: string], InboxRow>;
   readonly createEntity: Database.Statement<
-    [machine: string, id: string, state: string, createdAt: number, updatedAt: number]
+    [machine: string, id: string, state: string, stateName: string | null, createdAt: number, updatedAt: number]
   >;
   readonly updateEntity: Database.Statement<
-    [state: string, updatedAt: number, machine: string, id: string, expectedVersion: number]
+    [state: string, stateName: string | null, updatedAt: number, machine: string, id: string, expectedVersion: number]
   >;
   readonly insertJournal: Database.Statement<
     [
@@ -84,7 +84,7 @@ export interface Statements {
   readonly entities: Database.Statement<[machine: string, limit: number], EntityRow>;
   readonly entitiesAfter: Database.Statement<[machine: string, after: string, limit: number], EntityRow>;
   readonly entitiesFiltered: Database.Statement<[EntityFilter], EntityRow>;
-  readonly entityCounts: Database.Statement<[machine: string], { status: string | null; n: number }>;
+  readonly entityCounts: Database.Statement<[machine: string], { state_name: string | null; n: number }>;
   readonly journal: Database.Statement<[machine: string, id: string], JournalRow>;
   readonly outbox: Database.Statement<[limit: number], OutboxRow>;
   readonly outboxByStatus: Database.Statement<[status: string, limit: number], OutboxRow>;
@@ -102,7 +102,7 @@ export interface Statements {
 }
 
 export function prepare(db: Database.Database): Statements {
-  const entityColumns = "machine, id, version, state, created_at, updated_at";
+  const entityColumns = "machine, id, version, state, state_name, created_at, updated_at";
   const outboxColumns =
     "intent_id, machine, entity_id, intent, status, attempts, next_attempt_at, lease_owner, lease_until, last_error, created_at";
   const timerColumns =
@@ -120,7 +120,7 @@ export function prepare(db: Database.Database): Statements {
     synchronous: db.prepare<[], number>("PRAGMA synchronous").pluck(),
     // Always one row: the LEFT JOINs leave the columns of what is missing NULL.
     load: db.prepare<[string, string, string], LoadRow>(
-      `SELECT e.version, e.state, e.created_at, e.updated_at,
+      `SELECT e.version, e.state, e.state_name, e.created_at, e.updated_at,
               i.machine AS inbox_machine, i.id AS inbox_id, i.fingerprint, i.result, i.at
          FROM (SELECT 1) AS one
          LEFT JOIN entities AS e ON e.machine = ? AND e.id = ?
@@ -133,11 +133,11 @@ export function prepare(db: Database.Database): Statements {
     inbox: db.prepare<[string], InboxRow>(
       "SELECT event_id, machine, id, fingerprint, result, at FROM inbox WHERE event_id = ?",
     ),
-    createEntity: db.prepare<[string, string, string, number, number]>(
-      `INSERT INTO entities (${entityColumns}) VALUES (?, ?, 1, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    createEntity: db.prepare<[string, string, string, string | null, number, number]>(
+      `INSERT INTO entities (${entityColumns}) VALUES (?, ?, 1, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
     ),
-    updateEntity: db.prepare<[string, number, string, string, number]>(
-      "UPDATE entities SET version = version + 1, state = ?, updated_at = ? WHERE machine = ? AND id = ? AND version = ?",
+    updateEntity: db.prepare<[string, string | null, number, string, string, number]>(
+      "UPDATE entities SET version = version + 1, state = ?, state_name = ?, updated_at = ? WHERE machine = ? AND id = ? AND version = ?",
     ),
     insertJournal: db.prepare<[string, string, number, string, string, string, string, number]>(
       "INSERT INTO journal (machine, id, version, event_id, event, decision, intents, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -163,13 +163,11 @@ export function prepare(db: Database.Database): Statements {
       `SELECT ${entityColumns} FROM entities
         WHERE machine = @machine AND id > coalesce(@after, '') AND id >= coalesce(@prefix, '')
           AND (@prefix IS NULL OR substr(id, 1, length(@prefix)) = @prefix)
-          AND (@status IS NULL OR (json_type(state, '$.status') = 'text' AND json_extract(state, '$.status') = @status))
+          AND (@stateName IS NULL OR state_name = @stateName)
         ORDER BY id LIMIT @limit`,
     ),
-    entityCounts: db.prepare<[string], { status: string | null; n: number }>(
-      `SELECT CASE WHEN json_type(state, '$.status') = 'text' THEN json_extract(state, '$.status') END AS status,
-              count(*) AS n
-         FROM entities WHERE machine = ? GROUP BY 1`,
+    entityCounts: db.prepare<[string], { state_name: string | null; n: number }>(
+      "SELECT state_name, count(*) AS n FROM entities WHERE machine = ? GROUP BY state_name",
     ),
     journal: db.prepare<[string, string], JournalRow>(
       "SELECT machine, id, version, event_id, event, decision, intents, at FROM journal WHERE machine = ? AND id = ? ORDER BY version",

@@ -22,7 +22,7 @@ export function historyCommand(program: Command, context: CommandContext): Comma
         ? JSON.stringify({ machine: machine.name, id, entries: entries.map(journalJson) })
         : [
             `${machine.name} ${id}: ${entries.length} event${entries.length === 1 ? "" : "s"}`,
-            ...entries.map(describeEntry),
+            ...entries.map((entry) => describeEntry(entry, machine)),
           ].join("\n"),
     );
     context.done(ExitCode.Ok);

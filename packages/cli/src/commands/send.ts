@@ -53,7 +53,7 @@ export function sendCommand(program: Command, context: CommandContext): Command 
         if (result.kind === RunResultKind.Invalid && result.reason === InvalidReason.InvalidEventId) {
           throw new CliError(`--idempotency-key ${result.message.replace(/^an event id/, "")}`, ExitCode.Usage);
         }
-        context.print(context.globals(command).json ? JSON.stringify(result) : describeResult(result));
+        context.print(context.globals(command).json ? JSON.stringify(result) : describeResult(result, machine));
         context.done(exitCodeOfResult(result));
       },
     );

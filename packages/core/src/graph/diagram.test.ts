@@ -4,7 +4,7 @@ import { z } from "zod";
 import { ConfigurationError } from "../errors.js";
 import { accept, defineMachine, reject } from "../machine.js";
 import { seededRandom } from "../random.js";
-import { exploreMachine, stateName, toMermaid } from "./diagram.js";
+import { exploreMachine, toMermaid } from "./diagram.js";
 import { sampleRegex, UnsupportedPatternError } from "./regex-sample.js";
 
 // A jar of coins: take exactly what is in it and it is empty; a broken jar takes nothing.
@@ -128,15 +128,6 @@ describe("toMermaid", () => {
         "",
       ].join("\n"),
     );
-  });
-});
-
-describe("stateName", () => {
-  it("reads the status field, else the state field", () => {
-    assert.equal(stateName({ status: "open", state: "x" }), "open");
-    assert.equal(stateName({ state: "closed" }), "closed");
-    assert.equal(stateName({ n: 1 }), undefined);
-    assert.equal(stateName("open"), undefined);
   });
 });
 

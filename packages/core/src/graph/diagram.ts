@@ -41,22 +41,6 @@ const REPRESENTATIVES_PER_NAME = 8;
 const EXPLORE_EPOCH = Date.UTC(2026, 0, 1);
 
 /**
- * The name of a state, by drover's convention: its `status` string field, or else its `state`
- * string field. `undefined` when the state has neither (then it has no diagram).
- *
- * @example
- * stateName({ status: "open", visits: 3 }); // "open"
- */
-export function stateName(state: unknown): string | undefined {
-  if (typeof state !== "object" || state === null) return undefined;
-  const record = state as Record<string, unknown>;
-  // drover-check-ignore-next-line domain-branching: the naming convention for diagrams, not a rule of any domain
-  if (typeof record.status === "string") return record.status;
-  if (typeof record.state === "string") return record.state;
-  return undefined;
-}
-
-/**
  * Find a machine's states and transitions by running it: generate events from its schemas,
  * create entities with the creating events, then from every state reached try every event
  * type with several payloads through `handle`, breadth first, and record each accepted step
@@ -65,7 +49,7 @@ export function stateName(state: unknown): string | undefined {
  * exactly what was captured" are reached. Pure and deterministic for a seed; the graph shows
  * what the code does, so it cannot drift from it (it can only miss what no sample reaches).
  *
- * @throws {ConfigurationError} a state without a `status`/`state` name, or an event or id
+ * @throws {ConfigurationError} a state without a name (see {@link Machine.stateName}), or an event or id
  * schema no value can be generated for (the message names its path).
  *
  * @example
@@ -95,10 +79,10 @@ export function exploreMachine(machine: AnyMachine, options: ExploreOptions = {}
     // The runtime refuses a state the machine's own schema refuses: not a transition.
     if (!parsed.success) return;
     const next = JSON.parse(JSON.stringify(parsed.data)) as Json;
-    const to = stateName(next);
-    if (to === undefined) {
+    const to = machine.stateName(next);
+    if (to === null) {
       throw new ConfigurationError(
-        `machine "${machine.name}" has no diagram: its state needs a \`status\` (or \`state\`) string field naming the state, got ${JSON.stringify(next)}`,
+        `machine "${machine.name}" has no diagram: its state needs a \`status\` (or \`state\`) string field naming the state, or the machine a \`stateName\`, got ${JSON.stringify(next)}`,
       );
     }
     if (!states.includes(to)) states.push(to);
@@ -122,7 +106,7 @@ export function exploreMachine(machine: AnyMachine, options: ExploreOptions = {}
   }
   for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
     const state = next;
-    const from = stateName(state) ?? "";
+    const from = machine.stateName(state) ?? "";
     for (const [type, schema] of variants) {
       for (const event of candidates(machine, type, schema, state, samples, random)) {
         const decision = attempt(() => machine.handle(state, event, ctx()));

@@ -10,4 +10,4 @@
  * @packageDocumentation
  */
 export type { ExploreOptions, MachineGraph, Transition } from "./diagram.js";
-export { exploreMachine, stateName, toMermaid } from "./diagram.js";
+export { exploreMachine, toMermaid } from "./diagram.js";

@@ -2,6 +2,7 @@ import type { Json } from "../json.js";
 import { DecisionKind } from "../machine.js";
 import type { AcceptedWrite, RejectionWrite } from "../ports.js";
 import { RunResultKind } from "../result.js";
+import { conventionalStateName } from "../state-name.js";
 
 /** The time of the step writes built here: 2026-01-01T00:00:00Z plus the event id's digits in ms. */
 export const STEP_EPOCH = Date.UTC(2026, 0, 1);
@@ -38,6 +39,7 @@ export function acceptedWrite(
     expectedVersion,
     event: { type: "Add", n: version },
     state,
+    stateName: conventionalStateName(state),
     intents: records,
     outbox: intents.map((intent, i) => ({ intentId: `tally/${id}/${version}/${i}`, intent })),
     timers: timers.map((event, i) => ({

@@ -1,5 +1,4 @@
 import type { Transition } from "../graph/diagram.js";
-import { stateName } from "../graph/diagram.js";
 import type { AnyMachine, StepContext, Typed } from "../machine.js";
 import { DecisionKind } from "../machine.js";
 
@@ -25,7 +24,7 @@ export interface TransitionRecorder<M> {
 export function recordTransitions<M extends AnyMachine>(machine: M): TransitionRecorder<M> {
   const seen = new Map<string, Transition>();
   const note = (from: string | null, event: Typed, state: unknown) => {
-    const to = stateName(state) ?? "?";
+    const to = machine.stateName(state) ?? "?";
     const key = `${from}\u0000${event.type}\u0000${to}`;
     if (!seen.has(key)) seen.set(key, { from, event: event.type, to });
   };
@@ -38,7 +37,7 @@ export function recordTransitions<M extends AnyMachine>(machine: M): TransitionR
     },
     handle: (state: unknown, event: Typed, ctx: StepContext<string>) => {
       const decision = machine.handle(state, event, ctx);
-      if (decision.kind === DecisionKind.Accepted) note(stateName(state) ?? "?", event, decision.state);
+      if (decision.kind === DecisionKind.Accepted) note(machine.stateName(state) ?? "?", event, decision.state);
       return decision;
     },
   });

@@ -59,7 +59,7 @@ export function entitiesRoutes(server: FastifyInstance, deps: RouteDeps): void {
       limit: query.data.limit + 1,
       ...(after === undefined ? {} : { after }),
       ...(prefix === undefined ? {} : { idPrefix: prefix }),
-      ...(status === undefined ? {} : { status }),
+      ...(status === undefined ? {} : { stateName: status }),
     });
     const items = page.slice(0, query.data.limit);
     const last = items.at(-1);

@@ -45,7 +45,8 @@ export function machinesRoutes(server: FastifyInstance, deps: RouteDeps): void {
           return {
             name: machine.name,
             total: states.reduce((sum, { count }) => sum + count, 0),
-            states,
+            // The wire keeps its name for a state's name: `status`.
+            states: states.map(({ stateName, count }) => ({ status: stateName, count })),
             internal: machine.internal,
           };
         }),

@@ -106,57 +106,64 @@ export function readModelSpec(suite: Suite): void {
     );
 
     it(
-      "filters listed entities by id prefix and by the state's status, with the cursor",
+      "filters listed entities by id prefix and by the name the step gave the state, with the cursor",
       withStore(async (store) => {
-        const states: [string, Json][] = [
-          ["t_aa", { status: "open" }],
-          ["t_ab", { status: "closed" }],
-          ["t_ac", { status: "open" }],
-          ["t_b", { status: "open" }],
-          ["t_ba", { status: 7 }],
-          ["t_c", ["open"]],
+        // The name travels with the write; the store never reads it out of the state itself.
+        const named: [string, Json, string | null][] = [
+          ["t_aa", { status: "open" }, "open"],
+          ["t_ab", { status: "closed" }, "closed"],
+          ["t_ac", { phase: 1 }, "open"],
+          ["t_b", { status: "open" }, "open"],
+          ["t_ba", { status: "open" }, "opened"],
+          ["t_c", ["open"], null],
         ];
-        for (const [id, state] of states) await commitOk(store, acceptedWrite(id, `evt_${id}`, 0, state));
+        for (const [id, state, stateName] of named)
+          await commitOk(store, { ...acceptedWrite(id, `evt_${id}`, 0, state), stateName });
         await commitOk(store, {
           ...acceptedWrite("t_ad", "evt_other", 0, { status: "open" }),
           ref: { machine: "other", id: "t_ad" },
         });
-        const ids = async (query: { limit: number; after?: string; idPrefix?: string; status?: string }) =>
+        const ids = async (query: { limit: number; after?: string; idPrefix?: string; stateName?: string }) =>
           (await store.listEntities("tally", query)).map((e) => e.id);
         assert.deepEqual(await ids({ limit: 10, idPrefix: "t_a" }), ["t_aa", "t_ab", "t_ac"]);
         assert.deepEqual(await ids({ limit: 10, idPrefix: "t_a", after: "t_aa" }), ["t_ab", "t_ac"]);
         assert.deepEqual(await ids({ limit: 10, idPrefix: "t_b" }), ["t_b", "t_ba"]);
         assert.deepEqual(await ids({ limit: 10, idPrefix: "t_%" }), [], "LIKE wildcards are plain characters");
         assert.deepEqual(await ids({ limit: 10, idPrefix: "t__" }), []);
-        assert.deepEqual(await ids({ limit: 10, status: "open" }), ["t_aa", "t_ac", "t_b"]);
-        assert.deepEqual(await ids({ limit: 1, status: "open", after: "t_aa" }), ["t_ac"]);
-        assert.deepEqual(await ids({ limit: 10, status: "open", idPrefix: "t_a" }), ["t_aa", "t_ac"]);
-        assert.deepEqual(await ids({ limit: 10, status: "7" }), [], "only string statuses match");
+        assert.deepEqual(await ids({ limit: 10, stateName: "open" }), ["t_aa", "t_ac", "t_b"]);
+        assert.deepEqual(await ids({ limit: 1, stateName: "open", after: "t_aa" }), ["t_ac"]);
+        assert.deepEqual(await ids({ limit: 10, stateName: "open", idPrefix: "t_a" }), ["t_aa", "t_ac"]);
+        assert.deepEqual(await ids({ limit: 10, stateName: "ope" }), [], "names match whole");
+        // The next write names the state again.
+        await commitOk(store, { ...acceptedWrite("t_aa", "evt_t_aa2", 1, { status: "open" }), stateName: "shut" });
+        assert.deepEqual(await ids({ limit: 10, stateName: "open" }), ["t_ac", "t_b"]);
+        assert.equal((await store.getEntity(ref("t_aa")))?.stateName, "shut");
       }),
     );
 
     it(
-      "counts a machine's entities by the state's status, no status last",
+      "counts a machine's entities by the name the step gave the state, unnamed last",
       withStore(async (store) => {
         assert.deepEqual(await store.countEntities("tally"), []);
-        const states: [string, Json][] = [
-          ["t_a", { status: "open" }],
-          ["t_b", { status: "closed" }],
-          ["t_c", { status: "open" }],
-          ["t_d", { total: 1 }],
-          ["t_e", { status: 3 }],
+        const named: [string, Json, string | null][] = [
+          ["t_a", { status: "open" }, "open"],
+          ["t_b", { status: "closed" }, "closed"],
+          ["t_c", { phase: 2 }, "open"],
+          ["t_d", { total: 1 }, null],
+          ["t_e", { status: "open" }, null],
         ];
-        for (const [id, state] of states) await commitOk(store, acceptedWrite(id, `evt_${id}`, 0, state));
-        await commitOk(store, acceptedWrite("t_b", "evt_t_b2", 1, { status: "open" }));
+        for (const [id, state, stateName] of named)
+          await commitOk(store, { ...acceptedWrite(id, `evt_${id}`, 0, state), stateName });
+        await commitOk(store, { ...acceptedWrite("t_b", "evt_t_b2", 1, { status: "closed" }), stateName: "open" });
         await commitOk(store, {
           ...acceptedWrite("t_x", "evt_other", 0, { status: "closed" }),
           ref: { machine: "other", id: "t_x" },
         });
         assert.deepEqual(await store.countEntities("tally"), [
-          { status: "open", count: 3 },
-          { status: null, count: 2 },
+          { stateName: "open", count: 3 },
+          { stateName: null, count: 2 },
         ]);
-        assert.deepEqual(await store.countEntities("other"), [{ status: "closed", count: 1 }]);
+        assert.deepEqual(await store.countEntities("other"), [{ stateName: "closed", count: 1 }]);
         assert.deepEqual(await store.countEntities("nobody"), []);
       }),
     );

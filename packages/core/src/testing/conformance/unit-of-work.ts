@@ -34,6 +34,7 @@ export function unitOfWorkSpec(suite: Suite): void {
           id: "t_a",
           version: 1,
           state: { n: 1 },
+          stateName: null,
           createdAt: T0 + 1,
           updatedAt: T0 + 1,
         });
