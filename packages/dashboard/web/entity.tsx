@@ -1,5 +1,11 @@
+import {
+  type EntityBody,
+  type HistoryBody,
+  type JournalEntryBody,
+  type OutboxPageBody,
+  StreamEvent,
+} from "@drover/http/wire";
 import type { Access } from "./access.js";
-import type { Entity, JournalEntry, OutboxRow } from "./api.js";
 import { ApiError, api, segment, statusOf, typeOf } from "./api.js";
 import { StateDiagram, takenSteps } from "./diagram.js";
 import { EventFormPanel } from "./event-form.js";
@@ -12,15 +18,15 @@ import { to } from "./router.js";
 /** One entity: its state and version, its journal as a timeline, its outbox rows. */
 export function EntityPage({ machine, id, access }: { machine: string; id: string; access: Access }) {
   const base = `/v1/${segment(machine)}/${segment(id)}`;
-  const entity = useLoad((signal) => api<Entity>(base, { signal }), [base]);
+  const entity = useLoad((signal) => api<EntityBody>(base, { signal }), [base]);
   const history = useLoad(
-    (signal) => api<{ entries: JournalEntry[] }>(`${base}/history`, { signal }).then((body) => body.entries),
+    (signal) => api<HistoryBody>(`${base}/history`, { signal }).then((body) => body.entries),
     [base],
   );
   const outbox = useLoad(
     (signal) =>
       access.admin
-        ? api<{ items: OutboxRow[] }>(`${base}/outbox`, { signal }).then((body) => body.items)
+        ? api<OutboxPageBody>(`${base}/outbox`, { signal }).then((body) => body.items)
         : Promise.resolve(undefined),
     [base, access.admin],
   );
@@ -31,8 +37,8 @@ export function EntityPage({ machine, id, access }: { machine: string; id: strin
   };
   useLive(
     (message) =>
-      (message?.event === "step" && message.data.machine === machine && message.data.id === id) ||
-      (message?.event === "attempt" && message.data.machine === machine && message.data.entityId === id),
+      (message?.event === StreamEvent.Step && message.data.machine === machine && message.data.id === id) ||
+      (message?.event === StreamEvent.Attempt && message.data.machine === machine && message.data.entityId === id),
     reload,
     250,
   );
@@ -129,7 +135,7 @@ export function EntityPage({ machine, id, access }: { machine: string; id: strin
   );
 }
 
-function TimelineEntry({ entry }: { entry: JournalEntry }) {
+function TimelineEntry({ entry }: { entry: JournalEntryBody }) {
   const status = statusOf(entry.state);
   return (
     <li class="timeline-entry">
