@@ -137,6 +137,24 @@ function route(edge: Edge, nodes: Map<string, Node>): { d: string; lx: number; l
   };
 }
 
+/** The arrowhead at the end of an edge; walked edges get their own, coloured like them. */
+function Arrowhead({ id, walked }: { id: string; walked: boolean }) {
+  return (
+    <marker
+      id={id}
+      viewBox="0 0 10 10"
+      refX="9"
+      refY="5"
+      markerUnits="userSpaceOnUse"
+      markerWidth="10"
+      markerHeight="10"
+      orient="auto"
+    >
+      <path d="M 0 0 L 10 5 L 0 10 z" class={walked ? "diagram-arrow walked" : "diagram-arrow"} />
+    </marker>
+  );
+}
+
 /** The diagram of `machine`, with `current` highlighted and the steps in `taken` marked. */
 export function StateDiagram(props: { machine: string; current: string | null; taken: readonly Taken[] }) {
   const { machine, current, taken } = props;
@@ -182,30 +200,8 @@ export function StateDiagram(props: { machine: string; current: string | null; t
             {current === null ? "" : `; the current state is ${current}`}
           </title>
           <defs>
-            <marker
-              id={marker}
-              viewBox="0 0 10 10"
-              refX="9"
-              refY="5"
-              markerUnits="userSpaceOnUse"
-              markerWidth="10"
-              markerHeight="10"
-              orient="auto"
-            >
-              <path d="M 0 0 L 10 5 L 0 10 z" class="diagram-arrow" />
-            </marker>
-            <marker
-              id={`${marker}-walked`}
-              viewBox="0 0 10 10"
-              refX="9"
-              refY="5"
-              markerUnits="userSpaceOnUse"
-              markerWidth="10"
-              markerHeight="10"
-              orient="auto"
-            >
-              <path d="M 0 0 L 10 5 L 0 10 z" class="diagram-arrow walked" />
-            </marker>
+            <Arrowhead id={marker} walked={false} />
+            <Arrowhead id={`${marker}-walked`} walked={true} />
           </defs>
           {edges.map((edge) => {
             const r = route(edge, nodes);

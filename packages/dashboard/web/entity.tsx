@@ -5,6 +5,7 @@ import {
   type OutboxPageBody,
   StreamEvent,
 } from "@drover/http/wire";
+import type { ComponentChildren } from "preact";
 import type { Access } from "./access.js";
 import { ApiError, api, segment, statusOf, typeOf } from "./api.js";
 import { StateDiagram, takenSteps } from "./diagram.js";
@@ -62,34 +63,24 @@ export function EntityPage({ machine, id, access }: { machine: string; id: strin
       {entity.data === undefined ? null : (
         <section class="summary" aria-label="Current state">
           <dl class="facts">
-            <div>
-              <dt>State</dt>
-              <dd>
-                {status === null ? (
-                  <span class="muted">(no status)</span>
-                ) : (
-                  <span class={`badge state-${cssName(status)}`} data-testid="entity-status">
-                    {status}
-                  </span>
-                )}
-              </dd>
-            </div>
-            <div>
-              <dt>Version</dt>
-              <dd data-testid="entity-version">{entity.data.version}</dd>
-            </div>
-            <div>
-              <dt>Created</dt>
-              <dd>
-                <time dateTime={entity.data.createdAt}>{formatTime(entity.data.createdAt)}</time>
-              </dd>
-            </div>
-            <div>
-              <dt>Updated</dt>
-              <dd>
-                <time dateTime={entity.data.updatedAt}>{formatTime(entity.data.updatedAt)}</time>
-              </dd>
-            </div>
+            <Fact term="State">
+              {status === null ? (
+                <span class="muted">(no status)</span>
+              ) : (
+                <span class={`badge state-${cssName(status)}`} data-testid="entity-status">
+                  {status}
+                </span>
+              )}
+            </Fact>
+            <Fact term="Version" testId="entity-version">
+              {entity.data.version}
+            </Fact>
+            <Fact term="Created">
+              <time dateTime={entity.data.createdAt}>{formatTime(entity.data.createdAt)}</time>
+            </Fact>
+            <Fact term="Updated">
+              <time dateTime={entity.data.updatedAt}>{formatTime(entity.data.updatedAt)}</time>
+            </Fact>
           </dl>
           <details>
             <summary>State as JSON</summary>
@@ -132,6 +123,16 @@ export function EntityPage({ machine, id, access }: { machine: string; id: strin
         <EventFormPanel machine={machine} id={id} heading="Send an event" onSent={reload} />
       ) : null}
     </>
+  );
+}
+
+/** One term of the summary's description list. */
+function Fact({ term, testId, children }: { term: string; testId?: string; children: ComponentChildren }) {
+  return (
+    <div>
+      <dt>{term}</dt>
+      <dd data-testid={testId}>{children}</dd>
+    </div>
   );
 }
 
