@@ -1,4 +1,4 @@
-import type { TokenInfo } from "./api.js";
+import { Scope, type TokenBody } from "@drover/http/wire";
 
 /**
  * What the signed-in token may do. Its own module so the pages can take it without
@@ -11,7 +11,7 @@ export interface Access {
 }
 
 /** The {@link Access} a token's scopes grant: admin implies write. */
-export function accessOf(info: TokenInfo): Access {
-  const admin = info.scopes.includes("admin");
-  return { name: info.name, admin, write: admin || info.scopes.includes("write") };
+export function accessOf(info: TokenBody): Access {
+  const admin = info.scopes.includes(Scope.Admin);
+  return { name: info.name, admin, write: admin || info.scopes.includes(Scope.Write) };
 }

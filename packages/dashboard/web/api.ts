@@ -1,30 +1,20 @@
 // Talking to the drover API: the token (kept in sessionStorage, sent as a header, never in a
-// URL), JSON calls, and RFC 9457 problems as errors.
+// URL), JSON calls, and RFC 9457 problems as errors. The bodies are the server's own types,
+// from @drover/http/wire.
+import type { Json, ProblemBody } from "@drover/http/wire";
 
-/** One problem a schema found: where, and what. */
-export interface Issue {
-  readonly path: readonly (string | number)[];
-  readonly message: string;
-  readonly code: string;
-}
-
-/** An RFC 9457 problem details body, with drover's `kind`. */
-export interface Problem {
-  readonly type?: string;
-  readonly title: string;
-  readonly status: number;
-  readonly detail?: string;
-  readonly kind?: string;
-  readonly reason?: string;
-  readonly issues?: readonly Issue[];
-}
+/**
+ * A problem as an {@link ApiError} holds it: the server's problem body, or one made up from
+ * an error answer that is not a problem (a proxy's page), which has no `type` or `kind`.
+ */
+export type ApiProblem = Partial<ProblemBody> & Pick<ProblemBody, "title" | "status">;
 
 /** A call answered with an error status. */
 export class ApiError extends Error {
   readonly status: number;
-  readonly problem: Problem;
+  readonly problem: ApiProblem;
 
-  constructor(problem: Problem) {
+  constructor(problem: ApiProblem) {
     super(problem.detail ?? problem.title);
     this.status = problem.status;
     this.problem = problem;
@@ -89,7 +79,7 @@ export async function api<T>(path: string, options: CallOptions = {}): Promise<T
       for (const listener of unauthorizedListeners) listener();
     const problem =
       json !== null && typeof json === "object" && "title" in json
-        ? (json as Problem)
+        ? (json as ProblemBody)
         : { title: response.statusText || "Error", status: response.status, detail: text.slice(0, 500) };
     throw new ApiError(problem);
   }
@@ -99,96 +89,6 @@ export async function api<T>(path: string, options: CallOptions = {}): Promise<T
 /** A path segment, percent-encoded (ids and intent ids may hold `/`, `?`, `#`…). */
 export function segment(value: string): string {
   return encodeURIComponent(value);
-}
-
-// ─── The bodies this dashboard reads ───────────────────────────────────────────────────
-
-export type Json = null | boolean | number | string | readonly Json[] | { readonly [key: string]: Json };
-
-export interface TokenInfo {
-  readonly name: string | null;
-  readonly scopes: readonly ("read" | "write" | "admin")[];
-}
-
-export interface EntityCount {
-  readonly status: string | null;
-  readonly count: number;
-}
-
-export interface MachineSummary {
-  readonly name: string;
-  readonly total: number;
-  readonly states: readonly EntityCount[];
-  readonly internal: readonly string[];
-}
-
-export interface Entity {
-  readonly id: string;
-  readonly version: number;
-  readonly state: Json;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-}
-
-export interface EntityPage {
-  readonly items: readonly Entity[];
-  readonly nextCursor: string | null;
-}
-
-export interface IntentRecord {
-  readonly id: string;
-  readonly intent: Json;
-}
-
-export interface JournalEntry {
-  readonly version: number;
-  readonly eventId: string;
-  readonly event: Json;
-  readonly state: Json;
-  readonly intents: readonly IntentRecord[];
-  readonly at: string;
-}
-
-export interface OutboxRow {
-  readonly intentId: string;
-  readonly machine: string;
-  readonly entityId: string;
-  readonly intent: Json;
-  readonly status: "pending" | "done" | "dead";
-  readonly attempts: number;
-  readonly nextAttemptAt: string;
-  readonly lastError: string | null;
-  readonly createdAt: string;
-}
-
-export interface Stats {
-  readonly at: string;
-  readonly startedAt: string;
-  readonly results: Readonly<Record<string, Readonly<Record<string, number>>>>;
-  readonly attempts: Readonly<Record<string, number>>;
-  readonly outbox: Readonly<Record<string, number>>;
-}
-
-export interface StepNotice {
-  readonly machine: string;
-  readonly id: string;
-  readonly kind: string;
-  readonly type: string | null;
-  readonly eventId: string | null;
-  readonly version?: number;
-  readonly status?: string | null;
-  readonly intents?: readonly string[];
-  readonly reason?: string;
-  readonly at: string;
-}
-
-export interface AttemptNotice {
-  readonly machine: string;
-  readonly entityId: string;
-  readonly intentId: string;
-  readonly intentType: string;
-  readonly outcome: "done" | "retry" | "dead";
-  readonly at: string;
 }
 
 /** The `type` of an event or intent, or `?`. */

@@ -1,7 +1,7 @@
+import type { TokenBody } from "@drover/http/wire";
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { Access } from "./access.js";
 import { accessOf } from "./access.js";
-import type { TokenInfo } from "./api.js";
 import { ApiError, api, onUnauthorized, session } from "./api.js";
 import { EntityList } from "./entities.js";
 import { EntityPage } from "./entity.js";
@@ -20,7 +20,7 @@ export function App() {
   useEffect(() => {
     // A token kept from earlier in this tab's session: check it is still good.
     if (session.token() === null) return;
-    api<TokenInfo>("/v1/token").then(
+    api<TokenBody>("/v1/token").then(
       (info) => {
         setAccess(accessOf(info));
         setChecking(false);
@@ -67,7 +67,7 @@ function SignIn({ onSignedIn }: { onSignedIn: (access: Access) => void }) {
     setBusy(true);
     setError(null);
     try {
-      const info = await api<TokenInfo>("/v1/token", { token: token.trim() });
+      const info = await api<TokenBody>("/v1/token", { token: token.trim() });
       session.save(token.trim());
       onSignedIn(accessOf(info));
     } catch (failure) {

@@ -2,23 +2,9 @@
 // their distance from creation, edges as curves labelled with their events, the entity's
 // current state and the transitions it took highlighted. The same graph is offered as text
 // (a list, and Mermaid) for screen readers and for pasting into docs.
-import type { Json } from "./api.js";
+import type { DiagramBody, Json } from "@drover/http/wire";
 import { api, segment } from "./api.js";
 import { describe, useLoad } from "./hooks.js";
-
-export interface Transition {
-  readonly from: string | null;
-  readonly event: string;
-  readonly to: string;
-}
-
-export interface Diagram {
-  readonly machine: string;
-  readonly states: readonly string[];
-  readonly transitions: readonly Transition[];
-  readonly mermaid: string | null;
-  readonly note?: string;
-}
 
 /** A step the entity took: from one state name to another by an event. */
 export interface Taken {
@@ -48,7 +34,12 @@ interface Edge {
 }
 
 /** Positions of every state: layer by shortest distance from creation, ordered by parents. */
-export function layout(diagram: Diagram): { nodes: Map<string, Node>; edges: Edge[]; width: number; height: number } {
+export function layout(diagram: DiagramBody): {
+  nodes: Map<string, Node>;
+  edges: Edge[];
+  width: number;
+  height: number;
+} {
   const edgesByKey = new Map<string, { from: string; to: string; events: string[] }>();
   for (const t of diagram.transitions) {
     const from = t.from ?? START;
@@ -146,10 +137,31 @@ function route(edge: Edge, nodes: Map<string, Node>): { d: string; lx: number; l
   };
 }
 
+/** The arrowhead at the end of an edge; walked edges get their own, coloured like them. */
+function Arrowhead({ id, walked }: { id: string; walked: boolean }) {
+  return (
+    <marker
+      id={id}
+      viewBox="0 0 10 10"
+      refX="9"
+      refY="5"
+      markerUnits="userSpaceOnUse"
+      markerWidth="10"
+      markerHeight="10"
+      orient="auto"
+    >
+      <path d="M 0 0 L 10 5 L 0 10 z" class={walked ? "diagram-arrow walked" : "diagram-arrow"} />
+    </marker>
+  );
+}
+
 /** The diagram of `machine`, with `current` highlighted and the steps in `taken` marked. */
 export function StateDiagram(props: { machine: string; current: string | null; taken: readonly Taken[] }) {
   const { machine, current, taken } = props;
-  const diagram = useLoad((signal) => api<Diagram>(`/v1/machines/${segment(machine)}/diagram`, { signal }), [machine]);
+  const diagram = useLoad(
+    (signal) => api<DiagramBody>(`/v1/machines/${segment(machine)}/diagram`, { signal }),
+    [machine],
+  );
   if (diagram.error !== undefined) {
     return (
       <p role="alert" class="error">
@@ -188,30 +200,8 @@ export function StateDiagram(props: { machine: string; current: string | null; t
             {current === null ? "" : `; the current state is ${current}`}
           </title>
           <defs>
-            <marker
-              id={marker}
-              viewBox="0 0 10 10"
-              refX="9"
-              refY="5"
-              markerUnits="userSpaceOnUse"
-              markerWidth="10"
-              markerHeight="10"
-              orient="auto"
-            >
-              <path d="M 0 0 L 10 5 L 0 10 z" class="diagram-arrow" />
-            </marker>
-            <marker
-              id={`${marker}-walked`}
-              viewBox="0 0 10 10"
-              refX="9"
-              refY="5"
-              markerUnits="userSpaceOnUse"
-              markerWidth="10"
-              markerHeight="10"
-              orient="auto"
-            >
-              <path d="M 0 0 L 10 5 L 0 10 z" class="diagram-arrow walked" />
-            </marker>
+            <Arrowhead id={marker} walked={false} />
+            <Arrowhead id={`${marker}-walked`} walked={true} />
           </defs>
           {edges.map((edge) => {
             const r = route(edge, nodes);

@@ -1,6 +1,6 @@
+import { type EntityPageBody, type MachinesBody, StreamEvent } from "@drover/http/wire";
 import { useEffect, useState } from "preact/hooks";
 import type { Access } from "./access.js";
-import type { MachineSummary, EntityPage as Page } from "./api.js";
 import { api, segment, statusOf } from "./api.js";
 import { StateDiagram } from "./diagram.js";
 import { EventFormPanel } from "./event-form.js";
@@ -30,19 +30,20 @@ export function EntityList(props: { machine: string; prefix: string; status: str
       if (cursor !== undefined) query.set("cursor", cursor);
       if (prefix !== "") query.set("prefix", prefix);
       if (status !== "") query.set("status", status);
-      return api<Page>(`/v1/${segment(machine)}?${query}`, { signal });
+      return api<EntityPageBody>(`/v1/${segment(machine)}?${query}`, { signal });
     },
     [machine, prefix, status, cursor],
   );
   const summary = useLoad(
     (signal) =>
-      api<{ machines: MachineSummary[] }>("/v1/machines", { signal }).then((body) =>
+      api<MachinesBody>("/v1/machines", { signal }).then((body) =>
         body.machines.find((candidate) => candidate.name === machine),
       ),
     [machine],
   );
   useLive(
-    (message) => message?.event === "step" && message.data.machine === machine && message.data.kind === "processed",
+    (message) =>
+      message?.event === StreamEvent.Step && message.data.machine === machine && message.data.kind === "processed",
     () => {
       page.reload();
       summary.reload();

@@ -1,5 +1,12 @@
+import {
+  type EntityBody,
+  type HistoryBody,
+  type JournalEntryBody,
+  type OutboxPageBody,
+  StreamEvent,
+} from "@drover/http/wire";
+import type { ComponentChildren } from "preact";
 import type { Access } from "./access.js";
-import type { Entity, JournalEntry, OutboxRow } from "./api.js";
 import { ApiError, api, segment, statusOf, typeOf } from "./api.js";
 import { StateDiagram, takenSteps } from "./diagram.js";
 import { EventFormPanel } from "./event-form.js";
@@ -12,15 +19,15 @@ import { to } from "./router.js";
 /** One entity: its state and version, its journal as a timeline, its outbox rows. */
 export function EntityPage({ machine, id, access }: { machine: string; id: string; access: Access }) {
   const base = `/v1/${segment(machine)}/${segment(id)}`;
-  const entity = useLoad((signal) => api<Entity>(base, { signal }), [base]);
+  const entity = useLoad((signal) => api<EntityBody>(base, { signal }), [base]);
   const history = useLoad(
-    (signal) => api<{ entries: JournalEntry[] }>(`${base}/history`, { signal }).then((body) => body.entries),
+    (signal) => api<HistoryBody>(`${base}/history`, { signal }).then((body) => body.entries),
     [base],
   );
   const outbox = useLoad(
     (signal) =>
       access.admin
-        ? api<{ items: OutboxRow[] }>(`${base}/outbox`, { signal }).then((body) => body.items)
+        ? api<OutboxPageBody>(`${base}/outbox`, { signal }).then((body) => body.items)
         : Promise.resolve(undefined),
     [base, access.admin],
   );
@@ -31,8 +38,8 @@ export function EntityPage({ machine, id, access }: { machine: string; id: strin
   };
   useLive(
     (message) =>
-      (message?.event === "step" && message.data.machine === machine && message.data.id === id) ||
-      (message?.event === "attempt" && message.data.machine === machine && message.data.entityId === id),
+      (message?.event === StreamEvent.Step && message.data.machine === machine && message.data.id === id) ||
+      (message?.event === StreamEvent.Attempt && message.data.machine === machine && message.data.entityId === id),
     reload,
     250,
   );
@@ -56,34 +63,24 @@ export function EntityPage({ machine, id, access }: { machine: string; id: strin
       {entity.data === undefined ? null : (
         <section class="summary" aria-label="Current state">
           <dl class="facts">
-            <div>
-              <dt>State</dt>
-              <dd>
-                {status === null ? (
-                  <span class="muted">(no status)</span>
-                ) : (
-                  <span class={`badge state-${cssName(status)}`} data-testid="entity-status">
-                    {status}
-                  </span>
-                )}
-              </dd>
-            </div>
-            <div>
-              <dt>Version</dt>
-              <dd data-testid="entity-version">{entity.data.version}</dd>
-            </div>
-            <div>
-              <dt>Created</dt>
-              <dd>
-                <time dateTime={entity.data.createdAt}>{formatTime(entity.data.createdAt)}</time>
-              </dd>
-            </div>
-            <div>
-              <dt>Updated</dt>
-              <dd>
-                <time dateTime={entity.data.updatedAt}>{formatTime(entity.data.updatedAt)}</time>
-              </dd>
-            </div>
+            <Fact term="State">
+              {status === null ? (
+                <span class="muted">(no status)</span>
+              ) : (
+                <span class={`badge state-${cssName(status)}`} data-testid="entity-status">
+                  {status}
+                </span>
+              )}
+            </Fact>
+            <Fact term="Version" testId="entity-version">
+              {entity.data.version}
+            </Fact>
+            <Fact term="Created">
+              <time dateTime={entity.data.createdAt}>{formatTime(entity.data.createdAt)}</time>
+            </Fact>
+            <Fact term="Updated">
+              <time dateTime={entity.data.updatedAt}>{formatTime(entity.data.updatedAt)}</time>
+            </Fact>
           </dl>
           <details>
             <summary>State as JSON</summary>
@@ -129,7 +126,17 @@ export function EntityPage({ machine, id, access }: { machine: string; id: strin
   );
 }
 
-function TimelineEntry({ entry }: { entry: JournalEntry }) {
+/** One term of the summary's description list. */
+function Fact({ term, testId, children }: { term: string; testId?: string; children: ComponentChildren }) {
+  return (
+    <div>
+      <dt>{term}</dt>
+      <dd data-testid={testId}>{children}</dd>
+    </div>
+  );
+}
+
+function TimelineEntry({ entry }: { entry: JournalEntryBody }) {
   const status = statusOf(entry.state);
   return (
     <li class="timeline-entry">

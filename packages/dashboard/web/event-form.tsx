@@ -1,5 +1,5 @@
+import type { Issue } from "@drover/http/wire";
 import { useMemo, useState } from "preact/hooks";
-import type { Issue } from "./api.js";
 import { ApiError, api, segment } from "./api.js";
 import { describe, useLoad } from "./hooks.js";
 import type { EventForm, Field } from "./schema.js";

@@ -2,13 +2,19 @@
 // header, and the token must never go into a URL), parsed as Server-Sent Events, reconnected
 // after a pause when it drops. Keeps the recent steps and a short history of the counters for
 // the charts.
-import type { AttemptNotice, Stats, StepNotice } from "./api.js";
+import {
+  type AttemptNotice,
+  type StatsBody,
+  type StepNotice,
+  StreamEvent,
+  type StreamMessage,
+} from "@drover/http/wire";
 import { session } from "./api.js";
 
+/** A message of the stream as the page hears it: `stats` without figures is dropped. */
 export type LiveMessage =
-  | { readonly event: "step"; readonly data: StepNotice }
-  | { readonly event: "attempt"; readonly data: AttemptNotice }
-  | { readonly event: "stats"; readonly data: Stats };
+  | Exclude<StreamMessage, { readonly event: typeof StreamEvent.Stats }>
+  | { readonly event: typeof StreamEvent.Stats; readonly data: StatsBody };
 
 export type LiveStatus = "connecting" | "live" | "offline";
 
@@ -33,7 +39,7 @@ export class Live {
   /** Newest first. */
   steps: StepNotice[] = [];
   samples: Sample[] = [];
-  stats: Stats | null = null;
+  stats: StatsBody | null = null;
   readonly #listeners = new Set<(message: LiveMessage | null) => void>();
   #abort: AbortController | null = null;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -109,23 +115,23 @@ export class Live {
     }
     if (parsed === null || typeof parsed !== "object") return;
     switch (event) {
-      case "step":
+      case StreamEvent.Step:
         this.steps = [parsed as StepNotice, ...this.steps].slice(0, KEEP_STEPS);
         this.#emit({ event, data: parsed as StepNotice });
         return;
-      case "attempt":
+      case StreamEvent.Attempt:
         this.#emit({ event, data: parsed as AttemptNotice });
         return;
-      case "stats":
-        this.#onStats(parsed as Stats);
-        this.#emit({ event, data: parsed as Stats });
+      case StreamEvent.Stats:
+        this.#onStats(parsed as StatsBody);
+        this.#emit({ event, data: parsed as StatsBody });
         return;
       default:
         return;
     }
   }
 
-  #onStats(stats: Stats): void {
+  #onStats(stats: StatsBody): void {
     const previous = this.stats;
     this.stats = stats;
     if (previous === null) return;
@@ -162,7 +168,7 @@ export class Live {
 }
 
 /** Results of all machines, by kind. */
-export function totalsByKind(stats: Stats): Record<string, number> {
+export function totalsByKind(stats: StatsBody): Record<string, number> {
   const totals: Record<string, number> = {};
   for (const kinds of Object.values(stats.results)) {
     for (const [kind, count] of Object.entries(kinds)) totals[kind] = (totals[kind] ?? 0) + count;

@@ -1,6 +1,6 @@
+import { type OutboxPageBody, type OutboxRecordBody, type RetriedBody, StreamEvent } from "@drover/http/wire";
 import { useState } from "preact/hooks";
 import type { Access } from "./access.js";
-import type { OutboxRow } from "./api.js";
 import { ApiError, api, segment, typeOf } from "./api.js";
 import { ago, formatTime, json } from "./format.js";
 import { describe, useLive, useLoad } from "./hooks.js";
@@ -11,11 +11,11 @@ export function OutboxView({ status, access }: { status: "pending" | "dead"; acc
   const rows = useLoad(
     (signal) =>
       access.admin
-        ? api<{ items: OutboxRow[] }>(`/v1/outbox?status=${status}&limit=200`, { signal }).then((body) => body.items)
+        ? api<OutboxPageBody>(`/v1/outbox?status=${status}&limit=200`, { signal }).then((body) => body.items)
         : Promise.resolve([]),
     [status, access.admin],
   );
-  useLive((message) => message?.event === "attempt" || message?.event === "step", rows.reload, 500);
+  useLive((message) => message?.event === StreamEvent.Attempt || message?.event === StreamEvent.Step, rows.reload, 500);
   return (
     <>
       <h1 tabIndex={-1}>Outbox</h1>
@@ -51,7 +51,7 @@ export function OutboxView({ status, access }: { status: "pending" | "dead"; acc
 
 /** Outbox rows as a table; dead ones get a Retry button for admins. */
 export function OutboxTable(props: {
-  rows: readonly OutboxRow[];
+  rows: readonly OutboxRecordBody[];
   access: Access;
   onRetried: () => void;
   showEntity: boolean;
@@ -60,11 +60,11 @@ export function OutboxTable(props: {
   const { rows, access, showEntity } = props;
   const [message, setMessage] = useState<{ tone: "ok" | "bad"; text: string } | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
-  const retry = async (row: OutboxRow) => {
+  const retry = async (row: OutboxRecordBody) => {
     setBusy(row.intentId);
     setMessage(null);
     try {
-      await api(`/v1/outbox/${segment(row.intentId)}/retry`, { method: "POST" });
+      await api<RetriedBody>(`/v1/outbox/${segment(row.intentId)}/retry`, { method: "POST" });
       setMessage({ tone: "ok", text: `Retrying ${typeOf(row.intent)} (${row.intentId}).` });
       props.onRetried();
     } catch (failure) {

@@ -1,4 +1,4 @@
-import type { MachineSummary } from "./api.js";
+import { type MachineSummary, type MachinesBody, StreamEvent } from "@drover/http/wire";
 import { api } from "./api.js";
 import { Sparkline } from "./charts.js";
 import { ago, rate } from "./format.js";
@@ -10,11 +10,8 @@ const KINDS = ["processed", "rejected", "invalid", "not_found", "duplicate", "co
 
 /** The first page: machines with their entities by state, the live charts, the latest events. */
 export function Overview() {
-  const machines = useLoad(
-    (signal) => api<{ machines: MachineSummary[] }>("/v1/machines", { signal }).then((body) => body.machines),
-    [],
-  );
-  useLive((message) => message?.event === "step" && message.data.kind === "processed", machines.reload, 500);
+  const machines = useLoad((signal) => api<MachinesBody>("/v1/machines", { signal }).then((body) => body.machines), []);
+  useLive((message) => message?.event === StreamEvent.Step && message.data.kind === "processed", machines.reload, 500);
   return (
     <>
       <h1 tabIndex={-1}>Overview</h1>
@@ -83,7 +80,7 @@ function MachineCard({ machine }: { machine: MachineSummary }) {
 
 /** The key metrics as small live charts, fed by the stream's stats. */
 export function Metrics() {
-  useLiveTick((message) => message === null || message.event === "stats", 100);
+  useLiveTick((message) => message === null || message.event === StreamEvent.Stats, 100);
   const samples = live.samples;
   const stats = live.stats;
   const last = samples.at(-1);
@@ -132,7 +129,7 @@ export function Metrics() {
 }
 
 function RecentSteps() {
-  useLiveTick((message) => message?.event === "step", 200);
+  useLiveTick((message) => message?.event === StreamEvent.Step, 200);
   return (
     <section aria-labelledby="recent-heading">
       <h2 id="recent-heading">Latest events</h2>

@@ -5,7 +5,8 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import Fastify, { type FastifyInstance } from "fastify";
 import { installAuth } from "./auth.js";
-import { ENV_ADMIN_PRINCIPAL, ensureAdminToken, Scope, TokenStore } from "./tokens.js";
+import { ENV_ADMIN_PRINCIPAL, ensureAdminToken, TokenStore } from "./tokens.js";
+import { Scope } from "./wire.js";
 
 const ENV_ADMIN = "env-admin-token-0123456789";
 

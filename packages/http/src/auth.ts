@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { ProblemKind } from "./problem.js";
+import { type Problem, ProblemKind, problem } from "./problem.js";
 import type { Principal, TokenStore } from "./tokens.js";
-import { grants, Scope } from "./tokens.js";
+import { grants } from "./tokens.js";
+import { Scope } from "./wire.js";
 
 /** The route option that lets a route through without a token (`/healthz`, `/openapi.json`, `/`). */
 export const Public = "public";
@@ -31,21 +32,6 @@ export const AuthFailureKind = {
   InsufficientScope: "insufficient_scope",
 } as const;
 export type AuthFailureKind = (typeof AuthFailureKind)[keyof typeof AuthFailureKind];
-
-/** Stable problem `type` URIs of the authentication answers. */
-export const AuthProblemType = {
-  Unauthorized: "https://drover.dev/problems/unauthorized",
-  Forbidden: "https://drover.dev/problems/forbidden",
-} as const;
-
-/** An RFC 9457 problem details body, with drover's `kind` member. */
-export interface AuthProblem {
-  readonly type: string;
-  readonly title: string;
-  readonly status: 401 | 403;
-  readonly detail: string;
-  readonly kind: typeof ProblemKind.Unauthorized | typeof ProblemKind.Forbidden;
-}
 
 const REALM = 'Bearer realm="drover"';
 // "Bearer" (any case), one or more spaces, then exactly one RFC 6750 b64token.
@@ -120,7 +106,7 @@ export type AuthFailure =
   | { kind: typeof AuthFailureKind.InsufficientScope; needed: Scope; held: readonly Scope[] };
 
 /** The status, `WWW-Authenticate` header and problem body that answer `failure`. */
-export function authProblem(failure: AuthFailure): { challenge: string; problem: AuthProblem } {
+export function authProblem(failure: AuthFailure): { challenge: string; problem: Problem } {
   switch (failure.kind) {
     case AuthFailureKind.MissingHeader:
       return unauthorized(REALM, 'This route needs an "Authorization: Bearer <token>" header.');
@@ -131,13 +117,11 @@ export function authProblem(failure: AuthFailure): { challenge: string; problem:
     case AuthFailureKind.InsufficientScope:
       return {
         challenge: `${REALM}, error="insufficient_scope", scope="${failure.needed}"`,
-        problem: {
-          type: AuthProblemType.Forbidden,
-          title: "Forbidden",
-          status: 403,
-          detail: `This route needs the "${failure.needed}" scope; the token has ${failure.held.join(", ")}.`,
-          kind: ProblemKind.Forbidden,
-        },
+        problem: problem(
+          403,
+          ProblemKind.Forbidden,
+          `This route needs the "${failure.needed}" scope; the token has ${failure.held.join(", ")}.`,
+        ),
       };
     default: {
       const _exhaustive: never = failure;
@@ -146,25 +130,16 @@ export function authProblem(failure: AuthFailure): { challenge: string; problem:
   }
 }
 
-function unauthorized(challenge: string, detail: string): { challenge: string; problem: AuthProblem } {
-  return {
-    challenge,
-    problem: {
-      type: AuthProblemType.Unauthorized,
-      title: "Unauthorized",
-      status: 401,
-      detail,
-      kind: ProblemKind.Unauthorized,
-    },
-  };
+function unauthorized(challenge: string, detail: string): { challenge: string; problem: Problem } {
+  return { challenge, problem: problem(401, ProblemKind.Unauthorized, detail) };
 }
 
 /** Turn a request away with the problem and challenge for `failure`. */
 export function deny(reply: FastifyReply, failure: AuthFailure): FastifyReply {
-  const { challenge, problem } = authProblem(failure);
+  const answer = authProblem(failure);
   return reply
-    .code(problem.status)
-    .header("www-authenticate", challenge)
+    .code(answer.problem.status)
+    .header("www-authenticate", answer.challenge)
     .type("application/problem+json")
-    .send(problem);
+    .send(answer.problem);
 }

@@ -3,10 +3,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { App, defineEffects, MemoryStore, PermanentEffectError, silentLogger } from "@drover/core";
-import { tallyMachine } from "@drover/core/testing";
 import { DASHBOARD_CSP } from "./dashboard.js";
 import { buildServer } from "./server.js";
+import { closedLedgerApp } from "./test-support/closed-ledger.js";
 import { TokenStore } from "./tokens.js";
 
 const root = mkdtempSync(join(tmpdir(), "drover-dashboard-routes-"));
@@ -23,18 +22,7 @@ function assetsDir(): string {
 
 /** A server with the dashboard files of `assetsDir()`; `null`: with no dashboard folder handed in. */
 async function setup(dashboard: string | null = assetsDir(), maxStreams?: number) {
-  const app = new App({
-    store: new MemoryStore(),
-    machines: [tallyMachine],
-    effects: [
-      defineEffects(tallyMachine, {
-        Noted: async () => {
-          throw new PermanentEffectError("the ledger is closed for the night");
-        },
-      }),
-    ],
-    logger: silentLogger,
-  });
+  const app = closedLedgerApp();
   const tokens = TokenStore.open(mkdtempSync(join(root, "t-")));
   const admin = tokens.create({ scopes: ["admin"], name: "ops" }).token;
   const reader = tokens.create({ scopes: ["read"] }).token;

@@ -19,4 +19,5 @@ export { serve, settingsFromEnv } from "./serve.js";
 export type { ServerOptions } from "./server.js";
 export { buildServer } from "./server.js";
 export type { CreatedToken, Principal, TokenInfo } from "./tokens.js";
-export { ensureAdminToken, grants, parseScopes, Scope, TokenStore } from "./tokens.js";
+export { ensureAdminToken, grants, parseScopes, TokenStore } from "./tokens.js";
+export { Scope } from "./wire.js";

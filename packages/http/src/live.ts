@@ -1,53 +1,10 @@
-import type { App, AttemptOutcome, AttemptReport, OutboxStatus, ResultReport, RunResultKind } from "@drover/core";
+import type { App, AttemptOutcome, AttemptReport, ResultReport, RunResultKind } from "@drover/core";
 import { RunResultKind as Kind } from "@drover/core";
-import { isoTime } from "./openapi/index.js";
+import { isoTime } from "./bodies.js";
+import { type StatsBody, type StepNotice, StreamEvent, type StreamMessage } from "./wire.js";
 
-/**
- * One event this server ran, as `GET /v1/stream` announces it (`event: step`). `version`,
- * `status` and `intents` are set when it was processed, `reason` when it was rejected.
- */
-export interface StepNotice {
-  readonly machine: string;
-  readonly id: string;
-  readonly kind: RunResultKind;
-  /** The event's `type`, if it had a string one. */
-  readonly type: string | null;
-  readonly eventId: string | null;
-  readonly version?: number;
-  /** The new state's `status` member (drover's state naming convention), or `null`. */
-  readonly status?: string | null;
-  readonly intents?: readonly string[];
-  readonly reason?: string;
-  /** When the server saw the result, ISO 8601. */
-  readonly at: string;
-}
-
-/** One attempt of the dispatcher at an intent (`event: attempt`). */
-export interface AttemptNotice {
-  readonly machine: string;
-  readonly entityId: string;
-  readonly intentId: string;
-  readonly intentType: string;
-  readonly outcome: AttemptOutcome;
-  readonly at: string;
-}
-
-/** `GET /v1/stats` and the stream's `event: stats`: counters since the server started. */
-export interface StatsBody {
-  readonly at: string;
-  readonly startedAt: string;
-  /** Results of the events run by this server, by machine and result kind. */
-  readonly results: Readonly<Record<string, Readonly<Partial<Record<RunResultKind, number>>>>>;
-  /** Dispatcher attempts by outcome (done, retry, dead). */
-  readonly attempts: Readonly<Record<AttemptOutcome, number>>;
-  /** Outbox rows by status, from the store (all processes). */
-  readonly outbox: Readonly<Record<OutboxStatus, number>>;
-}
-
-/** What {@link LiveFeed.subscribe} listeners receive. */
-export type LiveMessage =
-  | { readonly event: "step"; readonly data: StepNotice }
-  | { readonly event: "attempt"; readonly data: AttemptNotice };
+/** What {@link LiveFeed.subscribe} listeners receive: the stream's messages but `stats`. */
+export type LiveMessage = Exclude<StreamMessage, { readonly event: typeof StreamEvent.Stats }>;
 
 /**
  * What this server's app does, as it happens: every event's result and every dispatcher
@@ -135,14 +92,14 @@ export class LiveFeed {
         throw new Error(`unknown result ${JSON.stringify(_exhaustive)}`);
       }
     }
-    this.#emit({ event: "step", data: notice });
+    this.#emit({ event: StreamEvent.Step, data: notice });
   }
 
   #onAttempt({ machine, entityId, intentId, intentType, outcome }: AttemptReport): void {
     if (outcome in this.#attempts) this.#attempts[outcome]++;
     if (this.#listeners.size === 0) return;
     this.#emit({
-      event: "attempt",
+      event: StreamEvent.Attempt,
       data: { machine, entityId, intentId, intentType, outcome, at: isoTime(Date.now()) },
     });
   }

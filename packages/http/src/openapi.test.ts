@@ -7,8 +7,9 @@ import { Validator } from "@seriousme/openapi-schema-validator";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import formats from "ajv-formats";
 import { z } from "zod";
+import { entityBody, journalEntryBody, outboxRecordBody } from "./bodies.js";
 import type { JsonSchema, OpenApiDocument, OpenApiOperation } from "./openapi/index.js";
-import { buildOpenApi, entityBody, journalEntryBody, outboxRecordBody } from "./openapi/index.js";
+import { buildOpenApi } from "./openapi/index.js";
 
 // ─── A richer fixture than the tally: branded ids, nested objects, optional fields,
 // defaults, a multi-valued literal, zod $defs (a `.meta({ id })` schema and recursion),

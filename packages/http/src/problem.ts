@@ -1,34 +1,13 @@
+import { RunResultKind } from "@drover/core";
 import type { FastifyReply } from "fastify";
+import { EdgeKind, type Issue, type ProblemBody, type ProblemKind as ProblemKindType } from "./wire.js";
 
-/** The `kind`s of problem the HTTP API answers with, beyond the run result kinds. */
-export const ProblemKind = {
-  Processed: "processed",
-  NotFound: "not_found",
-  Rejected: "rejected",
-  Duplicate: "duplicate",
-  Conflict: "conflict",
-  Invalid: "invalid",
-  Unauthorized: "unauthorized",
-  Forbidden: "forbidden",
-  PayloadTooLarge: "payload_too_large",
-  UnsupportedMediaType: "unsupported_media_type",
-  Unavailable: "unavailable",
-  Internal: "internal",
-} as const;
-export type ProblemKind = (typeof ProblemKind)[keyof typeof ProblemKind];
+/** The `kind`s of problem the HTTP API answers with: the run result kinds and the edge's own. */
+export const ProblemKind = { ...RunResultKind, ...EdgeKind } as const;
+export type ProblemKind = ProblemKindType;
 
-/** An RFC 9457 problem details object with drover's `kind` member. */
-export interface Problem {
-  readonly type: string;
-  readonly title: string;
-  readonly status: number;
-  readonly detail: string;
-  readonly kind: string;
-  readonly reason?: string;
-  readonly issues?: readonly unknown[];
-  readonly instance?: string;
-  readonly [extension: string]: unknown;
-}
+/** An RFC 9457 problem details object with drover's `kind` member (the wire's {@link ProblemBody}). */
+export type Problem = ProblemBody;
 
 const TITLES: Readonly<Record<number, string>> = {
   400: "Bad Request",
@@ -50,9 +29,9 @@ const TITLES: Readonly<Record<number, string>> = {
 /** Build a problem: `type` is a stable URI per kind (and reason, when there is one). */
 export function problem(
   status: number,
-  kind: string,
+  kind: ProblemKind,
   detail: string,
-  extra: { readonly reason?: string; readonly issues?: readonly unknown[]; readonly [key: string]: unknown } = {},
+  extra: { readonly reason?: string; readonly issues?: readonly Issue[]; readonly [key: string]: unknown } = {},
 ): Problem {
   const slug = extra.reason ?? kind;
   return {

@@ -3,29 +3,19 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { App, defineEffects, MemoryStore, PermanentEffectError, silentLogger } from "@drover/core";
+import { App, MemoryStore, silentLogger } from "@drover/core";
 import { tallyMachine } from "@drover/core/testing";
 import { buildServer } from "./server.js";
+import { closedLedgerApp } from "./test-support/closed-ledger.js";
 import { TokenStore } from "./tokens.js";
 
 const root = mkdtempSync(join(tmpdir(), "drover-http-"));
 after(() => rmSync(root, { recursive: true, force: true }));
 
-/** A server for the tally fixture machine, whose Noted intents always fail for good. */
+/** A server of {@link closedLedgerApp}. */
 async function setup() {
   const store = new MemoryStore();
-  const app = new App({
-    store,
-    machines: [tallyMachine],
-    effects: [
-      defineEffects(tallyMachine, {
-        Noted: async () => {
-          throw new PermanentEffectError("the ledger is closed for the night");
-        },
-      }),
-    ],
-    logger: silentLogger,
-  });
+  const app = closedLedgerApp(store);
   const tokens = TokenStore.open(mkdtempSync(join(root, "t-")));
   const admin = tokens.create({ scopes: ["admin"] }).token;
   const writer = tokens.create({ scopes: ["write"] }).token;

@@ -20,7 +20,7 @@ import { outboxRoutes } from "./routes/outbox.js";
 import type { RouteDeps } from "./routes/shared.js";
 import { tokenRoutes } from "./routes/token.js";
 import type { TokenStore } from "./tokens.js";
-import { Scope } from "./tokens.js";
+import { EdgeReason, Scope } from "./wire.js";
 
 /** What {@link buildServer} needs. */
 export interface ServerOptions {
@@ -89,7 +89,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
           400,
           ProblemKind.Invalid,
           tooLong ? "a path segment is longer than 2048 characters" : "the URL is not validly percent-encoded",
-          { reason: tooLong ? InvalidReason.InvalidId : "malformed_request" },
+          { reason: tooLong ? InvalidReason.InvalidId : EdgeReason.MalformedRequest },
         ),
       );
     },
@@ -102,7 +102,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
           ProblemKind.Invalid,
           status === 431 ? "the request headers are too large" : "malformed HTTP request",
           {
-            reason: "malformed_request",
+            reason: EdgeReason.MalformedRequest,
           },
         ),
       );
@@ -179,7 +179,7 @@ function errorProblem(error: FastifyError, request: FastifyRequest): Problem {
         : error instanceof SyntaxError || error.code === "FST_ERR_CTP_INVALID_JSON_BODY"
           ? `the request body is not valid JSON: ${error.message}`
           : error.message;
-    return problem(status, ProblemKind.Invalid, detail, { reason: "malformed_request" });
+    return problem(status, ProblemKind.Invalid, detail, { reason: EdgeReason.MalformedRequest });
   }
   request.log.error({ err: error }, "unexpected error");
   return problem(500, ProblemKind.Internal, `something went wrong on our side; quote request id ${request.id}`);

@@ -4,15 +4,8 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { ConfigurationError } from "@drover/core";
-import {
-  ENV_ADMIN_PRINCIPAL,
-  ensureAdminToken,
-  grants,
-  parseScopes,
-  Scope,
-  TOKENS_FILE,
-  TokenStore,
-} from "./tokens.js";
+import { ENV_ADMIN_PRINCIPAL, ensureAdminToken, grants, parseScopes, TOKENS_FILE, TokenStore } from "./tokens.js";
+import { Scope } from "./wire.js";
 
 let dataDir: string;
 beforeEach(() => {

@@ -3,13 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { ConfigurationError } from "@drover/core";
 import { z } from "zod";
-
-/**
- * What a token may do. Scopes form a hierarchy: `admin` grants `write` and `read`, `write`
- * grants `read`.
- */
-export const Scope = { Read: "read", Write: "write", Admin: "admin" } as const;
-export type Scope = (typeof Scope)[keyof typeof Scope];
+import { Scope } from "./wire.js";
 
 const ALL_SCOPES: readonly Scope[] = Object.values(Scope);
 const RANK: Readonly<Record<Scope, number>> = { read: 1, write: 2, admin: 3 };

@@ -1,13 +1,6 @@
 import { OutboxStatus } from "@drover/core";
-import { ENTITY_TAG_PATTERN, IDEMPOTENCY_KEY_PATTERN, IF_MATCH_PATTERN, ListLimit } from "./bodies.js";
-import {
-  type ApiScope,
-  type JsonSchema,
-  type OpenApiObject,
-  type OpenApiOperation,
-  PROBLEM_JSON,
-  ref,
-} from "./document.js";
+import { ENTITY_TAG_PATTERN, IDEMPOTENCY_KEY_PATTERN, IF_MATCH_PATTERN, ListLimit, type Scope } from "../wire.js";
+import { type JsonSchema, type OpenApiObject, type OpenApiOperation, PROBLEM_JSON, ref } from "./document.js";
 
 // ─── Headers, parameters, responses ────────────────────────────────────────────────────
 
@@ -130,7 +123,7 @@ export function sharedResponses(): Record<string, OpenApiObject> {
 
 /** Description, scope and security of an operation. */
 function access(
-  scope: ApiScope | null,
+  scope: Scope | null,
   description: string,
 ): Pick<OpenApiOperation, "description" | "security" | "x-drover-scope"> {
   if (scope === null) return { description: `${description}\n\nOpen: no token needed.`, security: [] };
@@ -143,7 +136,7 @@ export interface OperationSpec {
   readonly tags: string[];
   readonly summary: string;
   /** `null`: open to anyone. */
-  readonly scope: ApiScope | null;
+  readonly scope: Scope | null;
   readonly description: string;
   readonly parameters?: OpenApiObject[];
   readonly requestBody?: OpenApiOperation["requestBody"];

@@ -1,4 +1,5 @@
 import type { AnyMachine } from "@drover/core";
+import type { Scope } from "../wire.js";
 
 // ─── The document's types ──────────────────────────────────────────────────────────────
 
@@ -7,9 +8,6 @@ export type JsonSchema = boolean | { [keyword: string]: unknown };
 
 /** Any OpenAPI object this module does not model in detail (responses, parameters…). */
 export type OpenApiObject = { [key: string]: unknown };
-
-/** The token scopes of the HTTP API. */
-export type ApiScope = "read" | "write" | "admin";
 
 /** One operation of the document. */
 export type OpenApiOperation = {
@@ -20,7 +18,7 @@ export type OpenApiOperation = {
   /** `[]` on the routes open to anyone; absent means the document's global bearer rule. */
   security?: Record<string, string[]>[];
   /** The scope the operation needs; absent on open routes. */
-  "x-drover-scope"?: ApiScope;
+  "x-drover-scope"?: Scope;
   parameters?: OpenApiObject[];
   requestBody?: { required: boolean; description: string; content: Record<string, { schema: JsonSchema }> };
   responses: Record<string, OpenApiObject>;
@@ -61,8 +59,6 @@ export type JsonObject = { [keyword: string]: unknown };
 export const SCHEMAS = "#/components/schemas/";
 export const PROBLEM_JSON = "application/problem+json";
 export const JSON_MEDIA = "application/json";
-
-export const Scope = { Read: "read", Write: "write", Admin: "admin" } as const satisfies Record<string, ApiScope>;
 
 /** A reference to the schema component `name`. */
 export function ref(name: string): JsonObject {

@@ -32,6 +32,7 @@ export type MachinePart = (typeof MachinePart)[keyof typeof MachinePart];
 /** The machine's components; returns the component name of each external event type, in schema order. */
 export function addMachineSchemas(table: SchemaTable, machine: AnyMachine): Map<string, string> {
   const name = (part: MachinePart) => `${machine.name}.${part}`;
+  const to = (part: MachinePart) => ref(name(part));
   for (const part of Object.values(MachinePart)) table.reserve(name(part));
 
   const imported = (what: string, schema: z.ZodType, io: "input" | "output", rootName: string) =>
@@ -74,31 +75,16 @@ export function addMachineSchemas(table: SchemaTable, machine: AnyMachine): Map<
       {
         type: "object",
         required: ["kind", "reason"],
-        properties: { kind: { const: RunResultKind.Rejected }, reason: ref(name(MachinePart.RejectionReason)) },
+        properties: { kind: { const: RunResultKind.Rejected }, reason: to(MachinePart.RejectionReason) },
       },
     ],
   });
-  table.set(name(MachinePart.IntentRecord), intentRecordSchema(ref(name(MachinePart.Intent))));
-  table.set(
-    name(MachinePart.Processed),
-    processedSchema(
-      ref(name(MachinePart.Id)),
-      ref(name(MachinePart.State)),
-      ref(name(MachinePart.IntentRecord)),
-      machine.name,
-    ),
-  );
-  table.set(name(MachinePart.Entity), entitySchema(ref(name(MachinePart.Id)), ref(name(MachinePart.State))));
-  table.set(name(MachinePart.EntityPage), entityPageSchema(ref(name(MachinePart.Entity))));
-  table.set(
-    name(MachinePart.JournalEntry),
-    journalEntrySchema(
-      ref(name(MachinePart.Id)),
-      ref(name(MachinePart.Event)),
-      ref(name(MachinePart.State)),
-      ref(name(MachinePart.IntentRecord)),
-    ),
-  );
-  table.set(name(MachinePart.History), historySchema(ref(name(MachinePart.JournalEntry))));
+  table.set(name(MachinePart.IntentRecord), intentRecordSchema(to(MachinePart.Intent)));
+  const [id, state, record] = [MachinePart.Id, MachinePart.State, MachinePart.IntentRecord];
+  table.set(name(MachinePart.Processed), processedSchema(to(id), to(state), to(record), machine.name));
+  table.set(name(MachinePart.Entity), entitySchema(to(id), to(state)));
+  table.set(name(MachinePart.EntityPage), entityPageSchema(to(MachinePart.Entity)));
+  table.set(name(MachinePart.JournalEntry), journalEntrySchema(to(id), to(MachinePart.Event), to(state), to(record)));
+  table.set(name(MachinePart.History), historySchema(to(MachinePart.JournalEntry)));
   return events;
 }

@@ -1,4 +1,5 @@
 import type { AnyMachine } from "@drover/core";
+import { Scope } from "../wire.js";
 import {
   guarded,
   header,
@@ -17,7 +18,6 @@ import {
   type OpenApiObject,
   ref,
   SCHEMAS,
-  Scope,
 } from "./document.js";
 import { MachinePart } from "./machine-schemas.js";
 

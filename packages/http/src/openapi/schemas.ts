@@ -1,5 +1,6 @@
 import { InvalidReason, OutboxStatus, RunResultKind } from "@drover/core";
-import { type JsonObject, ref, Scope } from "./document.js";
+import { Scope } from "../wire.js";
+import { type JsonObject, ref } from "./document.js";
 import type { SchemaTable } from "./json-schema.js";
 
 // ─── Shared schemas ────────────────────────────────────────────────────────────────────

@@ -1,9 +1,17 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
+import { entityBody, journalEntryBody, outboxRecordBody } from "../bodies.js";
 import { isNotModified } from "../conditional.js";
-import { entityBody, journalEntryBody, ListLimit, outboxRecordBody } from "../openapi/index.js";
 import { ProblemKind, problem, sendProblem } from "../problem.js";
-import { Scope } from "../tokens.js";
+import {
+  EdgeReason,
+  type EntityBody,
+  type EntityPageBody,
+  type HistoryBody,
+  ListLimit,
+  type OutboxPageBody,
+  Scope,
+} from "../wire.js";
 import { findEntity, invalidQuery, type RouteDeps, unknownMachine } from "./shared.js";
 
 const ListQuery = z.strictObject({
@@ -19,7 +27,7 @@ type EntityRequest = FastifyRequest<{ Params: { machine: string; id: string } }>
 export function entitiesRoutes(server: FastifyInstance, deps: RouteDeps): void {
   const { app } = deps;
 
-  async function getEntity(request: EntityRequest, reply: FastifyReply) {
+  async function getEntity(request: EntityRequest, reply: FastifyReply): Promise<EntityBody | FastifyReply> {
     const found = await findEntity(app, request.params.machine, request.params.id);
     if ("status" in found) return sendProblem(reply, found);
     const etag = `"${found.version}"`;
@@ -28,21 +36,24 @@ export function entitiesRoutes(server: FastifyInstance, deps: RouteDeps): void {
     return entityBody(found);
   }
 
-  async function getHistory(request: EntityRequest, reply: FastifyReply) {
+  async function getHistory(request: EntityRequest, reply: FastifyReply): Promise<HistoryBody | FastifyReply> {
     const found = await findEntity(app, request.params.machine, request.params.id);
     if ("status" in found) return sendProblem(reply, found);
     const entries = await app.history({ machine: found.machine, id: found.id });
     return { entries: entries.map(journalEntryBody) };
   }
 
-  async function getEntityOutbox(request: EntityRequest, reply: FastifyReply) {
+  async function getEntityOutbox(request: EntityRequest, reply: FastifyReply): Promise<OutboxPageBody | FastifyReply> {
     const found = await findEntity(app, request.params.machine, request.params.id);
     if ("status" in found) return sendProblem(reply, found);
     const rows = await app.entityOutbox({ machine: found.machine, id: found.id });
     return { items: rows.map(outboxRecordBody) };
   }
 
-  async function listEntities(request: FastifyRequest<{ Params: { machine: string } }>, reply: FastifyReply) {
+  async function listEntities(
+    request: FastifyRequest<{ Params: { machine: string } }>,
+    reply: FastifyReply,
+  ): Promise<EntityPageBody | FastifyReply> {
     const name = request.params.machine;
     if (app.machine(name) === undefined) return sendProblem(reply, unknownMachine(name, app));
     const query = ListQuery.safeParse(request.query);
@@ -51,7 +62,9 @@ export function entitiesRoutes(server: FastifyInstance, deps: RouteDeps): void {
     if (after === null) {
       return sendProblem(
         reply,
-        problem(400, ProblemKind.Invalid, "cursor is not one this server gave out", { reason: "invalid_cursor" }),
+        problem(400, ProblemKind.Invalid, "cursor is not one this server gave out", {
+          reason: EdgeReason.InvalidCursor,
+        }),
       );
     }
     const { prefix, status } = query.data;

@@ -3,9 +3,8 @@ import { InvalidReason, RunResultKind } from "@drover/core";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { EntityTagCondition } from "../conditional.js";
 import { ConditionKind, ifMatchPasses, parseEntityTagList } from "../conditional.js";
-import { ENTITY_TAG_PATTERN, IDEMPOTENCY_KEY_PATTERN } from "../openapi/index.js";
 import { ProblemKind, problem, sendProblem } from "../problem.js";
-import { Scope } from "../tokens.js";
+import { EdgeReason, ENTITY_TAG_PATTERN, IDEMPOTENCY_KEY_PATTERN, Scope } from "../wire.js";
 import { type RouteDeps, unknownMachine } from "./shared.js";
 
 const EVENT_ID = new RegExp(IDEMPOTENCY_KEY_PATTERN);
@@ -34,7 +33,7 @@ export function eventsRoutes(server: FastifyInstance, deps: RouteDeps): void {
       return sendProblem(
         reply,
         problem(400, ProblemKind.Invalid, `${type} is sent by drover itself (effects and timers), not by callers`, {
-          reason: "internal_event",
+          reason: EdgeReason.InternalEvent,
         }),
       );
     }
@@ -43,7 +42,7 @@ export function eventsRoutes(server: FastifyInstance, deps: RouteDeps): void {
       return sendProblem(
         reply,
         problem(400, ProblemKind.Invalid, "Idempotency-Key must be 1 to 255 printable ASCII characters, no spaces", {
-          reason: "invalid_idempotency_key",
+          reason: EdgeReason.InvalidIdempotencyKey,
         }),
       );
     }
@@ -59,7 +58,7 @@ export function eventsRoutes(server: FastifyInstance, deps: RouteDeps): void {
             400,
             ProblemKind.Invalid,
             'If-Match must be * or entity tags, each a version in quotes: "3" (or "2", "3")',
-            { reason: "invalid_if_match" },
+            { reason: EdgeReason.InvalidIfMatch },
           ),
         );
       }
@@ -87,7 +86,7 @@ export function eventsRoutes(server: FastifyInstance, deps: RouteDeps): void {
                 current === undefined
                   ? `If-Match needs an existing ${name} ${id}, and there is none`
                   : `If-Match named none of the current version ${current.version} of ${name} ${id}`,
-                { reason: "version_mismatch", currentVersion: current?.version ?? 0 },
+                { reason: EdgeReason.VersionMismatch, currentVersion: current?.version ?? 0 },
               ),
             );
           }
@@ -141,14 +140,14 @@ function sendResult(reply: FastifyReply, result: RunResult): FastifyReply {
             412,
             ProblemKind.Conflict,
             `If-Match expected version ${result.expectedVersion}, but ${result.machine} ${result.id} is at version ${result.currentVersion}`,
-            { reason: "version_mismatch", currentVersion: result.currentVersion },
+            { reason: EdgeReason.VersionMismatch, currentVersion: result.currentVersion },
           ),
         );
       }
       return sendProblem(
         reply,
         problem(409, ProblemKind.Conflict, `${result.machine} ${result.id} kept changing; try again`, {
-          reason: "retries_exhausted",
+          reason: EdgeReason.RetriesExhausted,
         }),
       );
     case RunResultKind.Invalid: {

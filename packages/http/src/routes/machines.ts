@@ -3,7 +3,14 @@ import { RunResultKind } from "@drover/core";
 import { exploreMachine, toMermaid } from "@drover/core/graph";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ProblemKind, problem, sendProblem } from "../problem.js";
-import { Scope } from "../tokens.js";
+import {
+  type DiagramBody,
+  type MachinesBody,
+  Scope,
+  type StatsBody,
+  StreamEvent,
+  type StreamMessage,
+} from "../wire.js";
 import { type RouteDeps, unknownMachine } from "./shared.js";
 
 /** Open streams one server keeps at most (one per dashboard tab). */
@@ -37,7 +44,7 @@ export function machinesRoutes(server: FastifyInstance, deps: RouteDeps): void {
     return fresh;
   };
 
-  async function getMachines() {
+  async function getMachines(): Promise<MachinesBody> {
     return {
       machines: await Promise.all(
         app.machines.map(async (machine) => {
@@ -57,7 +64,10 @@ export function machinesRoutes(server: FastifyInstance, deps: RouteDeps): void {
   // Exploring a machine runs it many times (half a second for payments): once per machine,
   // on the first request, then from memory.
   const diagrams = new Map<string, DiagramBody>();
-  async function getDiagram(request: FastifyRequest<{ Params: { machine: string } }>, reply: FastifyReply) {
+  async function getDiagram(
+    request: FastifyRequest<{ Params: { machine: string } }>,
+    reply: FastifyReply,
+  ): Promise<DiagramBody | FastifyReply> {
     const machine = app.machine(request.params.machine);
     if (machine === undefined) return sendProblem(reply, unknownMachine(request.params.machine, app));
     let diagram = diagrams.get(machine.name);
@@ -68,7 +78,7 @@ export function machinesRoutes(server: FastifyInstance, deps: RouteDeps): void {
     return diagram;
   }
 
-  async function getStats() {
+  async function getStats(): Promise<StatsBody> {
     return live.stats();
   }
 
@@ -89,7 +99,7 @@ export function machinesRoutes(server: FastifyInstance, deps: RouteDeps): void {
       "x-request-id": request.id,
     });
     streams.add(raw);
-    const send = (event: string, data: unknown): void => {
+    const send = ({ event, data }: StreamMessage): void => {
       if (raw.writableEnded) return;
       // A client that does not read is cut off rather than buffered without end.
       if (raw.writableLength > STREAM_BUFFER_LIMIT) {
@@ -100,11 +110,11 @@ export function machinesRoutes(server: FastifyInstance, deps: RouteDeps): void {
     };
     const sendStats = () =>
       live.stats().then(
-        (stats) => send("stats", stats),
-        () => send("stats", null),
+        (stats) => send({ event: StreamEvent.Stats, data: stats }),
+        () => send({ event: StreamEvent.Stats, data: null }),
       );
     raw.write("retry: 2000\n\n");
-    const unsubscribe = live.subscribe((message) => send(message.event, message.data));
+    const unsubscribe = live.subscribe(send);
     const timer = setInterval(sendStats, options.statsIntervalMs ?? 2000);
     void sendStats();
     const stop = () => {
@@ -124,16 +134,6 @@ export function machinesRoutes(server: FastifyInstance, deps: RouteDeps): void {
   );
   server.get("/v1/stats", { config: { scope: Scope.Read } }, getStats);
   server.get("/v1/stream", { config: { scope: Scope.Read } }, getStream);
-}
-
-/** `GET /v1/machines/{machine}/diagram`: the explored graph and its Mermaid text. */
-interface DiagramBody {
-  readonly machine: string;
-  readonly states: readonly string[];
-  readonly transitions: readonly { readonly from: string | null; readonly event: string; readonly to: string }[];
-  /** `null` when the machine could not be explored (`note` says why). */
-  readonly mermaid: string | null;
-  readonly note?: string;
 }
 
 function diagramOf(machine: AnyMachine): DiagramBody {

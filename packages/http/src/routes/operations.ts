@@ -1,13 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { Public } from "../auth.js";
-import { Scope } from "../tokens.js";
+import { type HealthBody, Scope } from "../wire.js";
 import type { RouteDeps } from "./shared.js";
 
 /** `GET /healthz`, `GET /openapi.json` and `GET /metrics`. */
 export function operationsRoutes(server: FastifyInstance, deps: RouteDeps): void {
   const { metrics, openapi } = deps;
 
-  async function getHealth() {
+  async function getHealth(): Promise<HealthBody> {
     return { status: "ok" };
   }
 

@@ -1,9 +1,9 @@
 import { OutboxStatus } from "@drover/core";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
-import { outboxRecordBody } from "../openapi/index.js";
+import { outboxRecordBody } from "../bodies.js";
 import { ProblemKind, problem, sendProblem } from "../problem.js";
-import { Scope } from "../tokens.js";
+import { type OutboxPageBody, type RetriedBody, Scope } from "../wire.js";
 import { invalidQuery, type RouteDeps } from "./shared.js";
 
 const OutboxQuery = z.strictObject({
@@ -15,7 +15,7 @@ const OutboxQuery = z.strictObject({
 export function outboxRoutes(server: FastifyInstance, deps: RouteDeps): void {
   const { app } = deps;
 
-  async function listOutbox(request: FastifyRequest, reply: FastifyReply) {
+  async function listOutbox(request: FastifyRequest, reply: FastifyReply): Promise<OutboxPageBody | FastifyReply> {
     const query = OutboxQuery.safeParse(request.query);
     if (!query.success) return sendProblem(reply, invalidQuery(query.error));
     const { status, limit } = query.data;
@@ -23,7 +23,10 @@ export function outboxRoutes(server: FastifyInstance, deps: RouteDeps): void {
     return { items: rows.map(outboxRecordBody) };
   }
 
-  async function retryOutbox(request: FastifyRequest<{ Params: { intentId: string } }>, reply: FastifyReply) {
+  async function retryOutbox(
+    request: FastifyRequest<{ Params: { intentId: string } }>,
+    reply: FastifyReply,
+  ): Promise<RetriedBody | FastifyReply> {
     const { intentId } = request.params;
     const row = await app.findOutbox(intentId);
     if (row === undefined) return sendProblem(reply, problem(404, ProblemKind.NotFound, `no intent ${intentId}`));

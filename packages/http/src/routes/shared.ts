@@ -9,6 +9,7 @@ import type { OpenApiDocument } from "../openapi/index.js";
 import type { Problem } from "../problem.js";
 import { ProblemKind, problem } from "../problem.js";
 import type { ServerOptions } from "../server.js";
+import { EdgeReason } from "../wire.js";
 
 /** What the route groups share: the app, the server's options and its long-lived parts. */
 export interface RouteDeps {
@@ -60,7 +61,7 @@ export function invalidQuery(error: z.ZodError): Problem {
     ProblemKind.Invalid,
     `invalid query: ${issues.map((i) => `${i.path.join(".") || "query"}: ${i.message}`).join("; ")}`,
     {
-      reason: "invalid_query",
+      reason: EdgeReason.InvalidQuery,
       issues,
     },
   );

@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { Scope } from "../tokens.js";
+import { Scope, type TokenBody } from "../wire.js";
 
 /** `GET /v1/token`: the caller's token. */
 export function tokenRoutes(server: FastifyInstance): void {
-  async function getToken(request: FastifyRequest) {
+  async function getToken(request: FastifyRequest): Promise<TokenBody> {
     return {
       name: request.principal?.name ?? null,
       scopes: request.principal?.scopes ?? [],

@@ -1,0 +1,33 @@
+import type { JournalEntry, OutboxRecord, StoredEntity } from "@drover/core";
+import type { EntityBody, JournalEntryBody, OutboxRecordBody } from "./wire.js";
+
+/** Epoch milliseconds as the API writes them: ISO 8601 in UTC, e.g. `2026-01-01T12:00:00.000Z`. */
+export function isoTime(epochMs: number): string {
+  return new Date(epochMs).toISOString();
+}
+
+/** A stored entity as `GET /v1/{machine}/{id}` answers it. */
+export function entityBody(entity: StoredEntity): EntityBody {
+  return {
+    id: entity.id,
+    version: entity.version,
+    state: entity.state,
+    createdAt: isoTime(entity.createdAt),
+    updatedAt: isoTime(entity.updatedAt),
+  };
+}
+
+/** A journal entry as `GET /v1/{machine}/{id}/history` answers it. */
+export function journalEntryBody(entry: JournalEntry): JournalEntryBody {
+  return { ...entry, at: isoTime(entry.at) };
+}
+
+/** An outbox row as `GET /v1/outbox` answers it. */
+export function outboxRecordBody(record: OutboxRecord): OutboxRecordBody {
+  return {
+    ...record,
+    nextAttemptAt: isoTime(record.nextAttemptAt),
+    leaseUntil: record.leaseUntil === null ? null : isoTime(record.leaseUntil),
+    createdAt: isoTime(record.createdAt),
+  };
+}

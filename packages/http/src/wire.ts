@@ -1,0 +1,243 @@
+/**
+ * The wire contract of drover's HTTP API (DESIGN §6): the JSON bodies it answers with, its
+ * RFC 9457 problems and the kinds and reasons the HTTP edge adds to core's, the notices of
+ * `GET /v1/stream`, the token scopes, and the header patterns and page sizes of the routes.
+ * The server, its OpenAPI document and the dashboard all take them from here.
+ *
+ * Types and `as const` smart enums only, with no runtime import (core is imported for its
+ * types alone), so that a browser bundle can import this module without pulling in Fastify,
+ * zod or Node: `@drover/http/wire`.
+ *
+ * @example
+ * import { type EntityBody, type ProblemBody, Scope } from "@drover/http/wire";
+ *
+ * const response = await fetch("/v1/payments/pay_1", { headers: { authorization: `Bearer ${token}` } });
+ * if (!response.ok) throw new Error(((await response.json()) as ProblemBody).detail);
+ * const payment = (await response.json()) as EntityBody;
+ * const mayRetry = scopes.includes(Scope.Admin); // POST /v1/outbox/{intentId}/retry
+ *
+ * @module
+ */
+import type {
+  AttemptOutcome,
+  EntityCount,
+  InvalidReason,
+  Issue,
+  JournalEntry,
+  OutboxRecord,
+  OutboxStatus,
+  Processed,
+  RunResultKind,
+  StoredEntity,
+} from "@drover/core";
+import type { MachineGraph } from "@drover/core/graph";
+
+export type { AttemptOutcome, EntityCount, IntentRecord, Issue, Json, OutboxStatus, RunResultKind } from "@drover/core";
+
+// ─── Scopes ────────────────────────────────────────────────────────────────────────────
+
+/**
+ * What a token may do. Scopes form a hierarchy: `admin` grants `write` and `read`, `write`
+ * grants `read`.
+ */
+export const Scope = { Read: "read", Write: "write", Admin: "admin" } as const;
+export type Scope = (typeof Scope)[keyof typeof Scope];
+
+// ─── Problems ──────────────────────────────────────────────────────────────────────────
+
+/** The problem `kind`s of the HTTP edge itself, beside the run result kinds. */
+export const EdgeKind = {
+  Unauthorized: "unauthorized",
+  Forbidden: "forbidden",
+  PayloadTooLarge: "payload_too_large",
+  UnsupportedMediaType: "unsupported_media_type",
+  Unavailable: "unavailable",
+  Internal: "internal",
+} as const;
+export type EdgeKind = (typeof EdgeKind)[keyof typeof EdgeKind];
+
+/** What a problem's `kind` says happened: a run result kind, or one of the HTTP edge. */
+export type ProblemKind = RunResultKind | EdgeKind;
+
+/** The `reason`s the HTTP edge gives, beside core's {@link InvalidReason}s and the machines' rejection reasons. */
+export const EdgeReason = {
+  /** The request could not be read: bad JSON, a URL that is not percent-encoded, broken HTTP. */
+  MalformedRequest: "malformed_request",
+  /** The event is one only drover sends (from effects and timers). */
+  InternalEvent: "internal_event",
+  InvalidIdempotencyKey: "invalid_idempotency_key",
+  InvalidIfMatch: "invalid_if_match",
+  /** `If-Match` named no current version (412, with `currentVersion`). */
+  VersionMismatch: "version_mismatch",
+  /** The entity kept changing while the event was retried (409). */
+  RetriesExhausted: "retries_exhausted",
+  InvalidQuery: "invalid_query",
+  InvalidCursor: "invalid_cursor",
+} as const;
+export type EdgeReason = (typeof EdgeReason)[keyof typeof EdgeReason];
+
+/** A `reason` drover itself gives (a rejected event's reason is its machine's). */
+export type ProblemReason = InvalidReason | EdgeReason;
+
+/** An RFC 9457 problem details body, with drover's `kind`. Every error answer is one. */
+export interface ProblemBody {
+  /** A stable URI per kind, or per reason when there is one. */
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+  readonly detail: string;
+  readonly kind: ProblemKind;
+  /** The machine's rejection reason (422 `rejected`), or a {@link ProblemReason}. */
+  readonly reason?: string;
+  /** What the schema found wrong with the input (`invalid`). */
+  readonly issues?: readonly Issue[];
+  readonly instance?: string;
+  /** The entity's version when its machine rejected the event (422 `rejected`). */
+  readonly version?: number;
+  /** The entity's version when `If-Match` named another (412 `version_mismatch`). */
+  readonly currentVersion?: number;
+  readonly [extension: string]: unknown;
+}
+
+// ─── Bodies ────────────────────────────────────────────────────────────────────────────
+
+/** `T` with its epoch-millisecond members `K` written as ISO 8601 (UTC), as the API sends times. */
+type WithIsoTimes<T, K extends keyof T> = Omit<T, K> & {
+  readonly [P in K]: null extends T[P] ? string | null : string;
+};
+
+/** `200` to `POST /v1/{machine}/{id}/events`, for a new event and (replayed) for a duplicate. */
+export type ProcessedBody = Processed;
+
+/** `GET /v1/{machine}/{id}` (with `ETag: "<version>"`). */
+export type EntityBody = WithIsoTimes<Omit<StoredEntity, "machine">, "createdAt" | "updatedAt">;
+
+/** `GET /v1/{machine}`: entities in id order; pass `nextCursor` as `cursor` for the next page (`null`: last page). */
+export interface EntityPageBody {
+  readonly items: readonly EntityBody[];
+  readonly nextCursor: string | null;
+}
+
+/** One journal entry of `GET /v1/{machine}/{id}/history`. */
+export type JournalEntryBody = WithIsoTimes<JournalEntry, "at">;
+
+/** `GET /v1/{machine}/{id}/history`: the journal, oldest first. */
+export interface HistoryBody {
+  readonly entries: readonly JournalEntryBody[];
+}
+
+/** One outbox row of `GET /v1/outbox` and `GET /v1/{machine}/{id}/outbox`. */
+export type OutboxRecordBody = WithIsoTimes<OutboxRecord, "nextAttemptAt" | "leaseUntil" | "createdAt">;
+
+/** `GET /v1/outbox` and `GET /v1/{machine}/{id}/outbox`: rows in the order their intents were committed. */
+export interface OutboxPageBody {
+  readonly items: readonly OutboxRecordBody[];
+}
+
+/** `POST /v1/outbox/{intentId}/retry`: the revived row, or its id alone if it is gone already. */
+export type RetriedBody =
+  | OutboxRecordBody
+  | { readonly intentId: string; readonly status: typeof OutboxStatus.Pending };
+
+/** `GET /v1/token`: the token the request was made with. */
+export interface TokenBody {
+  readonly name: string | null;
+  readonly scopes: readonly Scope[];
+}
+
+/** One machine of `GET /v1/machines`, its entities counted by state. */
+export interface MachineSummary {
+  readonly name: string;
+  readonly total: number;
+  /** Sorted by status; `null` counts states without a string `status`, last. */
+  readonly states: readonly EntityCount[];
+  /** Event types only drover sends (effects, timers). */
+  readonly internal: readonly string[];
+}
+
+/** `GET /v1/machines`. */
+export interface MachinesBody {
+  readonly machines: readonly MachineSummary[];
+}
+
+/** `GET /v1/machines/{machine}/diagram`: the explored graph and its Mermaid text. */
+export interface DiagramBody extends MachineGraph {
+  /** `null` when the machine could not be explored (`note` says why). */
+  readonly mermaid: string | null;
+  readonly note?: string;
+}
+
+/** `GET /v1/stats` and the stream's `event: stats`: this server's counters since it started. */
+export interface StatsBody {
+  readonly at: string;
+  readonly startedAt: string;
+  /** Results of the events run by this server, by machine and result kind. */
+  readonly results: Readonly<Record<string, Readonly<Partial<Record<RunResultKind, number>>>>>;
+  /** Dispatcher attempts by outcome (done, retry, dead). */
+  readonly attempts: Readonly<Record<AttemptOutcome, number>>;
+  /** Outbox rows by status, from the store (all processes). */
+  readonly outbox: Readonly<Record<OutboxStatus, number>>;
+}
+
+/** `GET /healthz` when the store answers. */
+export interface HealthBody {
+  readonly status: "ok";
+}
+
+// ─── The stream ────────────────────────────────────────────────────────────────────────
+
+/** The `event:` names of `GET /v1/stream` (Server-Sent Events). */
+export const StreamEvent = { Step: "step", Attempt: "attempt", Stats: "stats" } as const;
+export type StreamEvent = (typeof StreamEvent)[keyof typeof StreamEvent];
+
+/**
+ * One event this server ran (`event: step`). `version`, `status` and `intents` are set when
+ * it was processed, `reason` when it was rejected or invalid.
+ */
+export interface StepNotice {
+  readonly machine: string;
+  readonly id: string;
+  readonly kind: RunResultKind;
+  /** The event's `type`, if it had a string one. */
+  readonly type: string | null;
+  readonly eventId: string | null;
+  readonly version?: number;
+  /** The new state's `status` member (drover's state naming convention), or `null`. */
+  readonly status?: string | null;
+  /** The `type`s of the intents the step asked for. */
+  readonly intents?: readonly string[];
+  readonly reason?: string;
+  /** When the server saw the result, ISO 8601. */
+  readonly at: string;
+}
+
+/** One attempt of the dispatcher at an intent (`event: attempt`). */
+export interface AttemptNotice {
+  readonly machine: string;
+  readonly entityId: string;
+  readonly intentId: string;
+  readonly intentType: string;
+  readonly outcome: AttemptOutcome;
+  readonly at: string;
+}
+
+/** One message of `GET /v1/stream`: its `event:` name and its `data:` (JSON). */
+export type StreamMessage =
+  | { readonly event: typeof StreamEvent.Step; readonly data: StepNotice }
+  | { readonly event: typeof StreamEvent.Attempt; readonly data: AttemptNotice }
+  /** `data: null` when the store could not be read for the figures. */
+  | { readonly event: typeof StreamEvent.Stats; readonly data: StatsBody | null };
+
+// ─── Headers and query parameters ──────────────────────────────────────────────────────
+
+/** The page size of the list routes (`GET /v1/{machine}`): the `limit` query parameter. */
+export const ListLimit = { Min: 1, Max: 100, Default: 20 } as const;
+
+/** `Idempotency-Key`: 1 to 255 printable ASCII characters without spaces, the event id of the step. */
+export const IDEMPOTENCY_KEY_PATTERN = "^[!-~]{1,255}$";
+
+/** `ETag` of an entity: its version in double quotes, e.g. `"3"` (`"0"`: it must not exist yet). */
+export const ENTITY_TAG_PATTERN = '^"(0|[1-9][0-9]{0,15})"$';
+const VERSION_TAG = '(W/)?"(0|[1-9][0-9]{0,15})"';
+/** `If-Match`: `*`, or a comma-separated list of version tags (RFC 9110 §13.1.1). */
+export const IF_MATCH_PATTERN = `^[ \\t]*(\\*|${VERSION_TAG}([ \\t]*,[ \\t]*${VERSION_TAG})*)[ \\t]*$`;
