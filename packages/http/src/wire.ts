@@ -20,19 +20,18 @@
  */
 import type {
   AttemptOutcome,
-  EntityCount,
   InvalidReason,
   Issue,
   JournalEntry,
+  Json,
   OutboxRecord,
   OutboxStatus,
   Processed,
   RunResultKind,
-  StoredEntity,
 } from "@drover/core";
 import type { MachineGraph } from "@drover/core/graph";
 
-export type { AttemptOutcome, EntityCount, IntentRecord, Issue, Json, OutboxStatus, RunResultKind } from "@drover/core";
+export type { AttemptOutcome, IntentRecord, Issue, Json, OutboxStatus, RunResultKind } from "@drover/core";
 
 // ─── Scopes ────────────────────────────────────────────────────────────────────────────
 
@@ -109,8 +108,18 @@ type WithIsoTimes<T, K extends keyof T> = Omit<T, K> & {
 /** `200` to `POST /v1/{machine}/{id}/events`, for a new event and (replayed) for a duplicate. */
 export type ProcessedBody = Processed;
 
-/** `GET /v1/{machine}/{id}` (with `ETag: "<version>"`). */
-export type EntityBody = WithIsoTimes<Omit<StoredEntity, "machine">, "createdAt" | "updatedAt">;
+/**
+ * `GET /v1/{machine}/{id}` (with `ETag: "<version>"`). Declared field by field, not derived
+ * from the store's record: a field the port gains does not reach the wire unless it is put here.
+ */
+export interface EntityBody {
+  readonly id: string;
+  readonly version: number;
+  readonly state: Json;
+  /** ISO 8601, UTC. */
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
 
 /** `GET /v1/{machine}`: entities in id order; pass `nextCursor` as `cursor` for the next page (`null`: last page). */
 export interface EntityPageBody {
@@ -145,12 +154,18 @@ export interface TokenBody {
   readonly scopes: readonly Scope[];
 }
 
+/** How many entities are in one state; `status` is the state's name as its machine names it. */
+export interface StateCount {
+  readonly status: string | null;
+  readonly count: number;
+}
+
 /** One machine of `GET /v1/machines`, its entities counted by state. */
 export interface MachineSummary {
   readonly name: string;
   readonly total: number;
-  /** Sorted by status; `null` counts states without a string `status`, last. */
-  readonly states: readonly EntityCount[];
+  /** Sorted by name; `null` counts states without a name, last. */
+  readonly states: readonly StateCount[];
   /** Event types only drover sends (effects, timers). */
   readonly internal: readonly string[];
 }
