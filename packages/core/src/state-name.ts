@@ -1,5 +1,3 @@
-import type { EntityCount } from "./ports.js";
-
 /**
  * The name of a state when its machine does not say otherwise: its `status` string member,
  * or else its `state` string member; `null` when it has neither (a number, a list, an object
@@ -21,13 +19,16 @@ export function conventionalStateName(state: unknown): string | null {
 }
 
 /**
- * The order of {@link EntityCount}s every store answers in: by name, compared as JavaScript
- * compares strings, `null` (states without a name) last.
+ * The order of entity counts (`EntityCount`) every store answers in: by name, compared as
+ * JavaScript compares strings, `null` (states without a name) last.
  *
  * @example
  * counts.sort(byStateName);
  */
-export function byStateName(a: EntityCount, b: EntityCount): number {
+export function byStateName(
+  a: { readonly stateName: string | null },
+  b: { readonly stateName: string | null },
+): number {
   if (a.stateName === b.stateName) return 0;
   if (a.stateName === null) return 1;
   if (b.stateName === null) return -1;

@@ -19,31 +19,10 @@ import { operationsRoutes } from "./routes/operations.js";
 import { outboxRoutes } from "./routes/outbox.js";
 import type { RouteDeps } from "./routes/shared.js";
 import { tokenRoutes } from "./routes/token.js";
-import type { TokenStore } from "./tokens.js";
+import type { ServerOptions } from "./server-options.js";
 import { EdgeReason, Scope } from "./wire.js";
 
 /** What {@link buildServer} needs. */
-export interface ServerOptions {
-  readonly app: App;
-  readonly tokens: TokenStore;
-  /** A pino logger for request logs; none: silent. */
-  readonly logger?: FastifyBaseLogger;
-  /** Largest request body in bytes (default 64 KiB). */
-  readonly bodyLimit?: number;
-  readonly title?: string;
-  readonly version?: string;
-  /**
-   * The folder of the dashboard's built files, read into memory and served at `/` (e.g.
-   * `dashboardAssetsDir()` of `@drover/dashboard`). None: no dashboard, `/` is a plain page.
-   * The folder is handed in rather than looked up, so this package depends on no dashboard.
-   */
-  readonly dashboard?: string | undefined;
-  /** How often the stream sends `event: stats`, in ms (default 2000). */
-  readonly statsIntervalMs?: number;
-  /** Most `GET /v1/stream` answers open at once (default 100); more get 503. */
-  readonly maxStreams?: number;
-}
-
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** First path segments under `/v1` that are drover's own routes, not machines. */
 const RESERVED = new Set(["outbox", "machines", "stream", "stats", "token"]);

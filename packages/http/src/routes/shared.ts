@@ -8,7 +8,7 @@ import type { DroverMetrics } from "../metrics.js";
 import type { OpenApiDocument } from "../openapi/index.js";
 import type { Problem } from "../problem.js";
 import { ProblemKind, problem } from "../problem.js";
-import type { ServerOptions } from "../server.js";
+import type { ServerOptions } from "../server-options.js";
 import { EdgeReason } from "../wire.js";
 
 /** What the route groups share: the app, the server's options and its long-lived parts. */
