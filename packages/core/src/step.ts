@@ -47,7 +47,7 @@ export function decideChecked(
 ): StepOutcome {
   const outcome =
     purity === PurityMode.Check
-      ? decideTwiceFrozen(machine, state, exists, event, ctx)
+      ? sameTwice(machine, event, () => callFrozen(machine, state, exists, event, ctx))
       : decide(machine, state, exists, event, ctx);
   if (outcome.kind !== DecisionKind.Accepted) return outcome;
   const parsedState = machine.schemas.state.safeParse(outcome.state);
@@ -68,15 +68,10 @@ export function decideChecked(
   return { kind: DecisionKind.Accepted, state: parsedState.data, intents };
 }
 
-function decideTwiceFrozen(
-  machine: AnyMachine,
-  state: unknown,
-  exists: boolean,
-  event: Typed,
-  ctx: StepContext,
-): StepOutcome {
-  const first = callFrozen(machine, state, exists, event, ctx);
-  const second = callFrozen(machine, state, exists, event, ctx);
+/** Ask twice and insist on one answer: a machine that wavers reads something besides its input. */
+function sameTwice(machine: AnyMachine, event: Typed, ask: () => StepOutcome): StepOutcome {
+  const first = ask();
+  const second = ask();
   const a = stableStringify(first);
   const b = stableStringify(second);
   if (a !== b) {
@@ -87,6 +82,7 @@ function decideTwiceFrozen(
   return first;
 }
 
+/** {@link decide} on deep-frozen copies of its input, so that a mutation throws {@link ImpurityError}. */
 function callFrozen(machine: AnyMachine, state: unknown, exists: boolean, event: Typed, ctx: StepContext): StepOutcome {
   try {
     return decide(

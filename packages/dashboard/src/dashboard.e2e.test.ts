@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { rmSync, writeFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
-import type { Browser, Page } from "playwright-core";
+import type { Browser } from "playwright-core";
 import type { Fixture } from "./test-support/browser-harness.js";
 import {
   browserRequired,
@@ -27,13 +27,7 @@ if (missing !== undefined && !browserRequired) {
   console.log(`dashboard browser tests skipped: ${missing}`);
 }
 
-/** Sign in on a fresh page and wait for the overview. */
-async function signIn(page: Page, fixture: Fixture, token: string): Promise<void> {
-  await page.goto(fixture.url);
-  await page.getByLabel("API token").fill(token);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("heading", { level: 1, name: "Overview" }).waitFor();
-}
+const desktop = { width: 1280, height: 900 };
 
 function requestPayment(fixture: Fixture, id: string, extra: Record<string, unknown> = {}) {
   return callApi(fixture, "POST", `/v1/payments/${id}/events`, {
@@ -54,8 +48,19 @@ describe("the dashboard in Chromium", { skip: missing !== undefined && !browserR
     await fixture?.stop();
   });
 
+  /** A watched page in a fresh browser context, signed in with `token`, on the overview. */
+  async function signedInPage(token: string, viewport = desktop) {
+    const context = await browser.newContext({ viewport });
+    const { page, problems } = await watchedPage(context);
+    await page.goto(fixture.url);
+    await page.getByLabel("API token").fill(token);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { level: 1, name: "Overview" }).waitFor();
+    return { context, page, problems };
+  }
+
   it("signs in with a token kept in the tab's session, never in the URL, and refuses a bad one", async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const context = await browser.newContext({ viewport: desktop });
     const { page, problems } = await watchedPage(context);
     await page.goto(fixture.url);
     await page.getByLabel("API token").fill("drv_not_a_token");
@@ -83,9 +88,7 @@ describe("the dashboard in Chromium", { skip: missing !== undefined && !browserR
   });
 
   it("shows a payment created through the API live, and opens its timeline", async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    const { page, problems } = await watchedPage(context);
-    await signIn(page, fixture, fixture.tokens.admin);
+    const { context, page, problems } = await signedInPage(fixture.tokens.admin);
     await page.getByText("Live", { exact: true }).waitFor();
 
     const id = paymentId();
@@ -141,9 +144,7 @@ describe("the dashboard in Chromium", { skip: missing !== undefined && !browserR
   });
 
   it("sends events from forms generated from the event schemas, with the server's issues next to the fields", async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    const { page, problems } = await watchedPage(context);
-    await signIn(page, fixture, fixture.tokens.write);
+    const { context, page, problems } = await signedInPage(fixture.tokens.write);
     await page.getByRole("link", { name: "payments", exact: true }).click();
     await page.getByRole("heading", { level: 1, name: "payments" }).waitFor();
 
@@ -195,9 +196,7 @@ describe("the dashboard in Chromium", { skip: missing !== undefined && !browserR
       const answer = await requestPayment(fixture, `${prefix}_${String(n).padStart(4, "0")}xx`);
       assert.equal(answer.status, 200);
     }
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    const { page, problems } = await watchedPage(context);
-    await signIn(page, fixture, fixture.tokens.read);
+    const { context, page, problems } = await signedInPage(fixture.tokens.read);
     await page.getByRole("link", { name: "payments", exact: true }).click();
     await page.getByLabel("Id starts with").fill(prefix);
     await page.getByRole("button", { name: "Search" }).click();
@@ -241,17 +240,13 @@ describe("the dashboard in Chromium", { skip: missing !== undefined && !browserR
     const intentId = `notes/${id}/2/0`;
 
     // A reader sees that the outbox is not theirs to see.
-    const readerContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    const reader = await watchedPage(readerContext);
-    await signIn(reader.page, fixture, fixture.tokens.read);
+    const reader = await signedInPage(fixture.tokens.read);
     await reader.page.getByRole("link", { name: "Outbox" }).click();
     await reader.page.getByText("The outbox needs a token with the admin scope.").waitFor();
     assert.equal(await reader.page.getByRole("button", { name: /^Retry/ }).count(), 0);
-    await readerContext.close();
+    await reader.context.close();
 
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    const { page, problems } = await watchedPage(context);
-    await signIn(page, fixture, fixture.tokens.admin);
+    const { context, page, problems } = await signedInPage(fixture.tokens.admin);
     await page.getByRole("link", { name: "Outbox" }).click();
     await page.getByRole("heading", { level: 1, name: "Outbox" }).waitFor();
     const row = page.locator(`tr[data-intent-id="${intentId}"]`);
@@ -288,9 +283,7 @@ describe("the dashboard in Chromium", { skip: missing !== undefined && !browserR
     });
     assert.equal(written.status, 200, JSON.stringify(written.body));
 
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    const { page, problems } = await watchedPage(context);
-    await signIn(page, fixture, fixture.tokens.admin);
+    const { context, page, problems } = await signedInPage(fixture.tokens.admin);
     await page.goto(`${fixture.url}/#/m/notes/e/${id}`);
     await page.getByRole("heading", { level: 1, name: id }).waitFor();
     await page.getByText("State as JSON").click();
@@ -319,9 +312,7 @@ describe("the dashboard in Chromium", { skip: missing !== undefined && !browserR
   });
 
   it("fits a 390 px wide screen", async () => {
-    const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
-    const { page, problems } = await watchedPage(context);
-    await signIn(page, fixture, fixture.tokens.admin);
+    const { context, page, problems } = await signedInPage(fixture.tokens.admin, { width: 390, height: 844 });
     const id = paymentId();
     assert.equal((await requestPayment(fixture, id)).status, 200);
     await page
@@ -354,7 +345,7 @@ describe("the dashboard in Chromium", { skip: missing !== undefined && !browserR
   });
 
   it("works with the keyboard: skip link, focus on each page's heading, labelled controls", async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const context = await browser.newContext({ viewport: desktop });
     const { page, problems } = await watchedPage(context);
     await page.goto(fixture.url);
     // The token field is focusable and labelled; Enter submits.
