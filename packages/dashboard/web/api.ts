@@ -99,12 +99,3 @@ export function typeOf(value: Json | undefined): string {
   }
   return "?";
 }
-
-/** The `status` member of a state (drover's naming convention for states), or `null`. */
-export function statusOf(state: Json | undefined): string | null {
-  if (state !== null && typeof state === "object" && !Array.isArray(state)) {
-    const status = (state as { readonly [key: string]: Json }).status;
-    if (typeof status === "string") return status;
-  }
-  return null;
-}

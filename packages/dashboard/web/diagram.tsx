@@ -253,15 +253,14 @@ export function StateDiagram(props: { machine: string; current: string | null; t
   );
 }
 
-/** The steps an entity took, from its journal's states. */
+/** The steps an entity took, from the state names of its journal entries. */
 export function takenSteps(
-  entries: readonly { event: Json; state: Json }[],
-  nameOf: (state: Json) => string | null,
+  entries: readonly { readonly event: Json; readonly status: string | null }[],
   typeOf: (event: Json) => string,
 ): Taken[] {
   let previous: string | null = null;
   return entries.map((entry) => {
-    const to = nameOf(entry.state);
+    const to = entry.status;
     const step = { from: previous, event: typeOf(entry.event), to };
     previous = to;
     return step;

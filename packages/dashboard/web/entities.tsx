@@ -1,7 +1,7 @@
 import { type EntityPageBody, type MachinesBody, StreamEvent } from "@drover/http/wire";
 import { useEffect, useState } from "preact/hooks";
 import type { Access } from "./access.js";
-import { api, segment, statusOf } from "./api.js";
+import { api, segment } from "./api.js";
 import { StateDiagram } from "./diagram.js";
 import { EventFormPanel } from "./event-form.js";
 import { ago } from "./format.js";
@@ -127,7 +127,7 @@ export function EntityList(props: { machine: string; prefix: string; status: str
           </thead>
           <tbody>
             {(page.data?.items ?? []).map((entity) => {
-              const state = statusOf(entity.state);
+              const state = entity.status;
               return (
                 <tr key={entity.id}>
                   <td data-label="Id">

@@ -7,7 +7,7 @@ import {
 } from "@drover/http/wire";
 import type { ComponentChildren } from "preact";
 import type { Access } from "./access.js";
-import { ApiError, api, segment, statusOf, typeOf } from "./api.js";
+import { ApiError, api, segment, typeOf } from "./api.js";
 import { StateDiagram, takenSteps } from "./diagram.js";
 import { EventFormPanel } from "./event-form.js";
 import { formatTime, json } from "./format.js";
@@ -45,7 +45,7 @@ export function EntityPage({ machine, id, access }: { machine: string; id: strin
   );
 
   const notFound = entity.error instanceof ApiError && entity.error.status === 404;
-  const status = statusOf(entity.data?.state);
+  const status = entity.data?.status ?? null;
   return (
     <>
       <nav aria-label="Breadcrumb" class="crumbs">
@@ -91,7 +91,7 @@ export function EntityPage({ machine, id, access }: { machine: string; id: strin
       {entity.data === undefined ? null : (
         <section aria-labelledby="diagram-heading">
           <h2 id="diagram-heading">State diagram</h2>
-          <StateDiagram machine={machine} current={status} taken={takenSteps(history.data ?? [], statusOf, typeOf)} />
+          <StateDiagram machine={machine} current={status} taken={takenSteps(history.data ?? [], typeOf)} />
         </section>
       )}
       <section aria-labelledby="timeline-heading">
@@ -137,7 +137,7 @@ function Fact({ term, testId, children }: { term: string; testId?: string; child
 }
 
 function TimelineEntry({ entry }: { entry: JournalEntryBody }) {
-  const status = statusOf(entry.state);
+  const { status } = entry;
   return (
     <li class="timeline-entry">
       <div class="timeline-head">

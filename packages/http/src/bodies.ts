@@ -1,4 +1,4 @@
-import type { JournalEntry, OutboxRecord, StoredEntity } from "@drover/core";
+import type { AnyMachine, JournalEntry, OutboxRecord, StoredEntity } from "@drover/core";
 import type { EntityBody, JournalEntryBody, OutboxRecordBody } from "./wire.js";
 
 /** Epoch milliseconds as the API writes them: ISO 8601 in UTC, e.g. `2026-01-01T12:00:00.000Z`. */
@@ -12,14 +12,15 @@ export function entityBody(entity: StoredEntity): EntityBody {
     id: entity.id,
     version: entity.version,
     state: entity.state,
+    status: entity.stateName,
     createdAt: isoTime(entity.createdAt),
     updatedAt: isoTime(entity.updatedAt),
   };
 }
 
-/** A journal entry as `GET /v1/{machine}/{id}/history` answers it. */
-export function journalEntryBody(entry: JournalEntry): JournalEntryBody {
-  return { ...entry, at: isoTime(entry.at) };
+/** A journal entry as `GET /v1/{machine}/{id}/history` answers it, its state named by `machine`. */
+export function journalEntryBody(entry: JournalEntry, machine: AnyMachine): JournalEntryBody {
+  return { ...entry, at: isoTime(entry.at), status: machine.stateName(entry.state) };
 }
 
 /** An outbox row as `GET /v1/outbox` answers it. */

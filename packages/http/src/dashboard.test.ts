@@ -3,6 +3,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { App, MemoryStore, silentLogger } from "@drover/core";
+import { tallyMachine } from "@drover/core/testing";
 import { DASHBOARD_CSP } from "./dashboard.js";
 import { buildServer } from "./server.js";
 import { closedLedgerApp } from "./test-support/closed-ledger.js";
@@ -107,6 +109,33 @@ describe("the dashboard's routes", () => {
     const none = await call("GET", "/v1/tally?status=open", reader);
     assert.deepEqual(none.json().items, [], "tally states have no status member");
     assert.equal((await call("GET", "/v1/tally?prefix=", reader)).statusCode, 400);
+  });
+
+  it("names states as the machine does: counts, the status filter, entity and history bodies", async () => {
+    // The tally's states carry no `status`; this machine names them from `total` instead.
+    const named = { ...tallyMachine, stateName: (state: { total: number }) => (state.total >= 5 ? "big" : "small") };
+    const app = new App({ store: new MemoryStore(), machines: [named], logger: silentLogger });
+    const tokens = TokenStore.open(mkdtempSync(join(root, "t-")));
+    const server = await buildServer({ app, tokens });
+    const bearer = { authorization: `Bearer ${tokens.create({ scopes: ["admin"] }).token}` };
+    const get = async (url: string) => (await server.inject({ method: "GET", url, headers: bearer })).json();
+    for (const id of ["t_a", "t_b"]) await app.run({ machine: "tally", id }, { type: "Open" });
+    await app.run({ machine: "tally", id: "t_b" }, { type: "Add", n: 7 });
+    assert.deepEqual((await get("/v1/machines")).machines[0].states, [
+      { status: "big", count: 1 },
+      { status: "small", count: 1 },
+    ]);
+    assert.deepEqual(
+      (await get("/v1/tally?status=big")).items.map((item: { id: string; status: string }) => [item.id, item.status]),
+      [["t_b", "big"]],
+    );
+    assert.equal((await get("/v1/tally/t_a")).status, "small");
+    assert.deepEqual(
+      (await get("/v1/tally/t_b/history")).entries.map((entry: { status: string }) => entry.status),
+      ["small", "big"],
+    );
+    await server.close();
+    await app.stop();
   });
 
   it("serves each machine's explored state diagram, with its Mermaid text", async () => {

@@ -531,7 +531,7 @@ describe("buildOpenApi", () => {
     assertValid(component("tally.EntityPage"), { items: [], nextCursor: "t_doc" });
     assert.equal(component("tally.Entity")({ ...body, createdAt: entity.createdAt }), false, "epoch ms is not a time");
 
-    const history = { entries: (await store.history(ref)).map(journalEntryBody) };
+    const history = { entries: (await store.history(ref)).map((entry) => journalEntryBody(entry, tallyMachine)) };
     assert.equal(history.entries.length, 2);
     assertValid(component("tally.History"), history);
     assertValid(component("History"), history);
@@ -553,7 +553,9 @@ describe("buildOpenApi", () => {
     assert.equal(placed.kind, RunResultKind.Processed);
     await runtime.run(orderRef, { type: "PaymentSettled", paid: { amount: 100, currency: "EUR" } });
     await runtime.run(orderRef, { type: "AddLine", line: { sku: "CD-34", quantity: 3 } });
-    assertValid(component("orders.History"), { entries: (await store.history(orderRef)).map(journalEntryBody) });
+    assertValid(component("orders.History"), {
+      entries: (await store.history(orderRef)).map((entry) => journalEntryBody(entry, orders)),
+    });
     const order = await store.getEntity(orderRef);
     assert.ok(order);
     assertValid(component("orders.Entity"), entityBody(order));

@@ -116,6 +116,8 @@ export interface EntityBody {
   readonly id: string;
   readonly version: number;
   readonly state: Json;
+  /** The state's name as its machine names it (what `?status=` filters, what counts count); `null`: none. */
+  readonly status: string | null;
   /** ISO 8601, UTC. */
   readonly createdAt: string;
   readonly updatedAt: string;
@@ -128,7 +130,10 @@ export interface EntityPageBody {
 }
 
 /** One journal entry of `GET /v1/{machine}/{id}/history`. */
-export type JournalEntryBody = WithIsoTimes<JournalEntry, "at">;
+export type JournalEntryBody = WithIsoTimes<JournalEntry, "at"> & {
+  /** The name the machine gives the state this event led to; `null`: none. */
+  readonly status: string | null;
+};
 
 /** `GET /v1/{machine}/{id}/history`: the journal, oldest first. */
 export interface HistoryBody {

@@ -47,11 +47,12 @@ export function processedSchema(
 export function entitySchema(id: JsonObject, state: JsonObject): JsonObject {
   return {
     type: "object",
-    required: ["id", "version", "state", "createdAt", "updatedAt"],
+    required: ["id", "version", "state", "status", "createdAt", "updatedAt"],
     properties: {
       id,
       version,
       state,
+      status: stateNameSchema("The state's name as its machine names it (what `?status=` filters); `null`: none."),
       createdAt: timestamp("When the entity was created."),
       updatedAt: timestamp("When it last changed."),
     },
@@ -77,7 +78,7 @@ export function journalEntrySchema(id: JsonObject, event: JsonObject, state: Jso
   return {
     type: "object",
     description: "One accepted event: enough to replay the step.",
-    required: ["machine", "id", "version", "eventId", "event", "state", "intents", "at"],
+    required: ["machine", "id", "version", "eventId", "event", "state", "status", "intents", "at"],
     properties: {
       machine: { type: "string" },
       id,
@@ -85,6 +86,7 @@ export function journalEntrySchema(id: JsonObject, event: JsonObject, state: Jso
       eventId,
       event,
       state: { ...state, description: "The state the machine decided on." },
+      status: stateNameSchema("The name the machine gives that state; `null`: none."),
       intents: { type: "array", items: intentRecord },
       at: timestamp("The event's time (the `at` the machine saw)."),
     },
@@ -97,6 +99,10 @@ export function historySchema(entry: JsonObject): JsonObject {
     required: ["entries"],
     properties: { entries: { type: "array", description: "Oldest first.", items: entry } },
   };
+}
+
+function stateNameSchema(description: string): JsonObject {
+  return { type: ["string", "null"], description };
 }
 
 function problemWith(description: string, properties: JsonObject, required: string[]): JsonObject {

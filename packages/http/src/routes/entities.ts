@@ -40,7 +40,9 @@ export function entitiesRoutes(server: FastifyInstance, deps: RouteDeps): void {
     const found = await findEntity(app, request.params.machine, request.params.id);
     if ("status" in found) return sendProblem(reply, found);
     const entries = await app.history({ machine: found.machine, id: found.id });
-    return { entries: entries.map(journalEntryBody) };
+    const machine = app.machine(found.machine);
+    if (machine === undefined) throw new Error(`machine ${found.machine} went away`);
+    return { entries: entries.map((entry) => journalEntryBody(entry, machine)) };
   }
 
   async function getEntityOutbox(request: EntityRequest, reply: FastifyReply): Promise<OutboxPageBody | FastifyReply> {
