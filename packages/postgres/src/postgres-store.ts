@@ -1,17 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type * as port from "@drover/core";
 import { CommitOutcomeKind, ConfigurationError, type Json, type OutboxStatus } from "@drover/core";
-import type {
-  Claimed,
-  EntityRow,
-  InboxRow,
-  JournalRow,
-  LoadRow,
-  OutboxRow,
-  StateNameCountRow,
-  StatusCountRow,
-  TimerRow,
-} from "@drover/core/sql";
+import type * as sql from "@drover/core/sql";
 import type pg from "pg";
 import type { PostgresStoreInfo, PostgresStoreOptions, Settings } from "./connection.js";
 import {
@@ -154,7 +144,7 @@ export class PostgresStore implements port.Store {
   async #loadMany(batch: readonly LoadRequest[]): Promise<port.LoadResult[]> {
     const [only] = batch;
     if (batch.length === 1 && only !== undefined) {
-      const [row] = await this.#read<LoadRow<Json>>("loading an entity", this.#sql.load, [
+      const [row] = await this.#read<sql.LoadRow<Json>>("loading an entity", this.#sql.load, [
         only.ref.machine,
         only.ref.id,
         only.eventId,
@@ -163,7 +153,7 @@ export class PostgresStore implements port.Store {
         row === undefined ? { entity: undefined, inbox: undefined } : rows.fromLoadRow(row, only.ref, only.eventId),
       ];
     }
-    const found = await this.#read<LoadRow<Json>>("loading entities", this.#sql.loadMany, [
+    const found = await this.#read<sql.LoadRow<Json>>("loading entities", this.#sql.loadMany, [
       batch.map((item) => item.ref.machine),
       batch.map((item) => item.ref.id),
       batch.map((item) => item.eventId),
@@ -248,7 +238,7 @@ export class PostgresStore implements port.Store {
   async #failure(client: pg.PoolClient, item: Prepared, error: unknown): Promise<port.CommitOutcome> {
     const code = codeOf(error);
     if (code === UNIQUE_VIOLATION && constraintOf(error) === "inbox_pkey") {
-      const found = await client.query<InboxRow<Json>>({ ...this.#sql.inbox, values: [item.step.eventId] });
+      const found = await client.query<sql.InboxRow<Json>>({ ...this.#sql.inbox, values: [item.step.eventId] });
       const row = found.rows[0];
       if (row !== undefined) return { kind: CommitOutcomeKind.Duplicate, record: rows.toInbox(row) };
     }
@@ -261,7 +251,7 @@ export class PostgresStore implements port.Store {
   }
 
   async getEntity(ref: port.EntityRef): Promise<port.StoredEntity | undefined> {
-    const [row] = await this.#read<EntityRow<Json>>("reading an entity", this.#sql.entity, [ref.machine, ref.id]);
+    const [row] = await this.#read<sql.EntityRow<Json>>("reading an entity", this.#sql.entity, [ref.machine, ref.id]);
     return row === undefined ? undefined : rows.toEntity(row);
   }
 
@@ -276,22 +266,22 @@ export class PostgresStore implements port.Store {
       : query.after === undefined
         ? [this.#sql.entities, [machine, limit]]
         : [this.#sql.entitiesAfter, [machine, query.after, limit]];
-    return (await this.#read<EntityRow<Json>>("listing entities", statement, values)).map(rows.toEntity);
+    return (await this.#read<sql.EntityRow<Json>>("listing entities", statement, values)).map(rows.toEntity);
   }
 
   async countEntities(machine: string): Promise<port.EntityCount[]> {
     return rows.toEntityCounts(
-      await this.#read<StateNameCountRow>("counting entities", this.#sql.entityCounts, [machine]),
+      await this.#read<sql.StateNameCountRow>("counting entities", this.#sql.entityCounts, [machine]),
     );
   }
 
   async history(ref: port.EntityRef): Promise<port.JournalEntry[]> {
-    const found = await this.#read<JournalRow<Json>>("reading a journal", this.#sql.journal, [ref.machine, ref.id]);
+    const found = await this.#read<sql.JournalRow<Json>>("reading a journal", this.#sql.journal, [ref.machine, ref.id]);
     return found.map(rows.toJournalEntry);
   }
 
   async findInbox(eventId: string): Promise<port.InboxRecord | undefined> {
-    const [row] = await this.#read<InboxRow<Json>>("reading the inbox", this.#sql.inbox, [eventId]);
+    const [row] = await this.#read<sql.InboxRow<Json>>("reading the inbox", this.#sql.inbox, [eventId]);
     return row === undefined ? undefined : rows.toInbox(row);
   }
 
@@ -299,27 +289,27 @@ export class PostgresStore implements port.Store {
     const limit = query.limit === undefined ? null : Math.max(0, Math.floor(query.limit));
     const [statement, values] =
       query.status === undefined ? [this.#sql.outbox, [limit]] : [this.#sql.outboxByStatus, [query.status, limit]];
-    return (await this.#read<OutboxRow<Json>>("listing the outbox", statement, values)).map(rows.toOutbox);
+    return (await this.#read<sql.OutboxRow<Json>>("listing the outbox", statement, values)).map(rows.toOutbox);
   }
 
   async findOutbox(intentId: string): Promise<port.OutboxRecord | undefined> {
-    const [row] = await this.#read<OutboxRow<Json>>("reading the outbox", this.#sql.outboxRow, [intentId]);
+    const [row] = await this.#read<sql.OutboxRow<Json>>("reading the outbox", this.#sql.outboxRow, [intentId]);
     return row === undefined ? undefined : rows.toOutbox(row);
   }
 
   async outboxStats(): Promise<Record<OutboxStatus, number>> {
-    return rows.toOutboxStats(await this.#read<StatusCountRow>("counting the outbox", this.#sql.outboxStats, []));
+    return rows.toOutboxStats(await this.#read<sql.StatusCountRow>("counting the outbox", this.#sql.outboxStats, []));
   }
 
   async listTimers(): Promise<port.TimerRecord[]> {
-    return (await this.#read<TimerRow<Json>>("listing timers", this.#sql.timers, [])).map(rows.toTimer);
+    return (await this.#read<sql.TimerRow<Json>>("listing timers", this.#sql.timers, [])).map(rows.toTimer);
   }
 
   async claimOutbox(query: port.ClaimQuery): Promise<port.OutboxRecord[]> {
     this.#db.live();
     const values = claimValues(query);
     if (values === undefined) return [];
-    const claimed = await this.#db.write<Claimed<OutboxRow<Json>>>(
+    const claimed = await this.#db.write<sql.Claimed<sql.OutboxRow<Json>>>(
       "claiming outbox rows",
       this.#sql.claimOutbox,
       values,
@@ -347,7 +337,11 @@ export class PostgresStore implements port.Store {
     this.#db.live();
     const values = claimValues(query);
     if (values === undefined) return [];
-    const claimed = await this.#db.write<Claimed<TimerRow<Json>>>("claiming timers", this.#sql.claimTimers, values);
+    const claimed = await this.#db.write<sql.Claimed<sql.TimerRow<Json>>>(
+      "claiming timers",
+      this.#sql.claimTimers,
+      values,
+    );
     return rows.fromClaimedTimers(claimed.rows);
   }
 
