@@ -20,6 +20,7 @@ export type {
   InboxColumns,
   InboxRow,
   JournalRow,
+  LeaseColumns,
   LoadRow,
   OutboxRow,
   StateNameCountRow,

@@ -18,6 +18,7 @@ import type {
   InboxColumns,
   InboxRow,
   JournalRow,
+  LeaseColumns,
   LoadRow,
   OutboxRow,
   StateNameCountRow,
@@ -87,11 +88,7 @@ export function rowMappers<J>(decode: DecodeJson<J>): RowMappers<J> {
     entityId: row.entity_id,
     intent: decode(row.intent) as Json,
     status: row.status as OutboxStatus,
-    attempts: row.attempts,
-    nextAttemptAt: row.next_attempt_at,
-    leaseOwner: row.lease_owner,
-    leaseUntil: row.lease_until,
-    lastError: row.last_error,
+    ...leaseOf(row),
     createdAt: row.created_at,
   });
   const toTimer = (row: TimerRow<J>): TimerRecord => ({
@@ -101,11 +98,7 @@ export function rowMappers<J>(decode: DecodeJson<J>): RowMappers<J> {
     event: decode(row.event) as Json,
     dueAt: row.due_at,
     status: row.status as TimerStatus,
-    attempts: row.attempts,
-    nextAttemptAt: row.next_attempt_at,
-    leaseOwner: row.lease_owner,
-    leaseUntil: row.lease_until,
-    lastError: row.last_error,
+    ...leaseOf(row),
   });
   const inboxOf = (row: InboxColumns<J>, eventId: string): InboxRecord | undefined => {
     if (row.inbox_machine === null || row.inbox_id === null || row.fingerprint === null) return undefined;
@@ -165,4 +158,17 @@ export function rowMappers<J>(decode: DecodeJson<J>): RowMappers<J> {
       return stats;
     },
   });
+}
+
+/** The lease fields of an outbox row or a timer, as the port's records name them. */
+function leaseOf(
+  row: LeaseColumns,
+): Pick<OutboxRecord, "attempts" | "nextAttemptAt" | "leaseOwner" | "leaseUntil" | "lastError"> {
+  return {
+    attempts: row.attempts,
+    nextAttemptAt: row.next_attempt_at,
+    leaseOwner: row.lease_owner,
+    leaseUntil: row.lease_until,
+    lastError: row.last_error,
+  };
 }

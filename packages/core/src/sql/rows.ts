@@ -36,32 +36,30 @@ export interface InboxRow<J> {
   readonly at: number;
 }
 
-export interface OutboxRow<J> {
-  readonly intent_id: string;
-  readonly machine: string;
-  readonly entity_id: string;
-  readonly intent: J;
+/** The columns of a row the work queue leases: the outbox's and the timers'. */
+export interface LeaseColumns {
   readonly status: string;
   readonly attempts: number;
   readonly next_attempt_at: number;
   readonly lease_owner: string | null;
   readonly lease_until: number | null;
   readonly last_error: string | null;
+}
+
+export interface OutboxRow<J> extends LeaseColumns {
+  readonly intent_id: string;
+  readonly machine: string;
+  readonly entity_id: string;
+  readonly intent: J;
   readonly created_at: number;
 }
 
-export interface TimerRow<J> {
+export interface TimerRow<J> extends LeaseColumns {
   readonly timer_id: string;
   readonly machine: string;
   readonly entity_id: string;
   readonly event: J;
   readonly due_at: number;
-  readonly status: string;
-  readonly attempts: number;
-  readonly next_attempt_at: number;
-  readonly lease_owner: string | null;
-  readonly lease_until: number | null;
-  readonly last_error: string | null;
 }
 
 /** A row as a claim returns it: with its commit order, since RETURNING yields rows in no order. */
