@@ -8,7 +8,8 @@ import { isUnavailable, neverSent, translate } from "./unavailable.js";
 /**
  * The store's connections: node-postgres's pool with drover's retry rules around it — a read
  * is tried again once on a dead connection, a write only if it never reached the server — and
- * every failure translated into a drover error that names the server and what was being done.
+ * the one guard of every statement the store runs: a closed store refuses, and every failure
+ * is translated into a drover error that names the server and what was being done.
  */
 export class ConnectionPool {
   readonly pool: pg.Pool;
@@ -79,13 +80,14 @@ export class ConnectionPool {
     return this.#once<R>(action, statement, values, neverSent);
   }
 
-  /** Run a statement, and once more if its failure is one `retryable` says a retry is safe for. */
+  /** Run a statement on an open store, and once more if `retryable` says a retry is safe for its failure. */
   async #once<R extends pg.QueryResultRow>(
     action: string,
     statement: Statement,
     values: readonly unknown[],
     retryable: (error: unknown) => boolean,
   ): Promise<pg.QueryResult<R>> {
+    this.live();
     try {
       return await this.#query<R>(statement, values);
     } catch (error) {
@@ -104,6 +106,7 @@ export class ConnectionPool {
 
   /** Borrow a connection for `body`; one that broke on the way is closed instead of returned. */
   async withClient<T>(action: string, body: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    this.live();
     let client: pg.PoolClient;
     try {
       client = await this.pool.connect();

@@ -1,22 +1,7 @@
 import { randomUUID } from "node:crypto";
-import type {
-  AttemptFailure,
-  ClaimQuery,
-  CommitOutcome,
-  EntityCount,
-  EntityRef,
-  InboxRecord,
-  JournalEntry,
-  ListQuery,
-  LoadResult,
-  OutboxQuery,
-  OutboxRecord,
-  StepWrite,
-  Store,
-  StoredEntity,
-  TimerRecord,
-} from "@drover/core";
-import { byStateName, CommitOutcomeKind, ConfigurationError, type OutboxStatus } from "@drover/core";
+import type * as port from "@drover/core";
+import { CommitOutcomeKind, ConfigurationError, type Json, type OutboxStatus } from "@drover/core";
+import type * as sql from "@drover/core/sql";
 import type pg from "pg";
 import type { PostgresStoreInfo, PostgresStoreOptions, Settings } from "./connection.js";
 import {
@@ -36,10 +21,10 @@ import { channelFor } from "./identifiers.js";
 import type { MigrationReport } from "./migrations.js";
 import { migrate } from "./migrations.js";
 import { NotificationListener } from "./notifications.js";
-import type { EntityRow, InboxRow, JournalRow, LoadRow, OutboxRow, StepRow, TimerRow } from "./rows.js";
-import { fromLoadRow, toEntity, toInbox, toJournalEntry, toOutbox, toTimer } from "./rows.js";
-import type { Statements } from "./statements.js";
-import { buildStatements } from "./statements.js";
+import type { StepRow } from "./rows.js";
+import { rows } from "./rows.js";
+import type { Statement, Statements } from "./statements.js";
+import { buildStatements, claimValues } from "./statements.js";
 import type { Prepared } from "./step-batch.js";
 import { commitValues, distinctEvents, outcomesOf, prepare, RETRYABLE } from "./step-batch.js";
 import { cannotOpen, isUnavailable } from "./unavailable.js";
@@ -48,7 +33,7 @@ import { cannotOpen, isUnavailable } from "./unavailable.js";
 const MAX_LOAD_BATCH = 256;
 
 /**
- * The scale-out {@link Store}: PostgreSQL through node-postgres (`pg`), shared by any number of
+ * The scale-out {@link port.Store | Store}: PostgreSQL through node-postgres (`pg`), shared by any number of
  * drover processes. Per-entity correctness comes from version checks, claims from `FOR UPDATE
  * SKIP LOCKED`, and `watch` wakes dispatchers of other processes through LISTEN/NOTIFY.
  *
@@ -65,7 +50,7 @@ const MAX_LOAD_BATCH = 256;
  * await runtime.run({ machine: "doors", id: "door_1" }, { type: "Install" });
  * await store.close();
  */
-export class PostgresStore implements Store {
+export class PostgresStore implements port.Store {
   readonly #settings: Settings;
   readonly #where: string;
   readonly #db: ConnectionPool;
@@ -135,59 +120,55 @@ export class PostgresStore implements Store {
 
   /** Server, schema, schema version and channel of the store, for health checks and diagnostics. */
   async info(): Promise<PostgresStoreInfo> {
-    this.#db.live();
-    const [version, server] = await Promise.all([
-      this.#db.read<{ v: number | null }>("reading the schema version", this.#sql.schemaVersion, []),
-      this.#db.read<{ server_version: string; plan_cache_mode: string }>(
-        "reading the settings",
-        this.#sql.settings,
-        [],
-      ),
+    const [[version], [server]] = await Promise.all([
+      this.#read<{ v: number | null }>("reading the schema version", this.#sql.schemaVersion, []),
+      this.#read<{ server_version: string; plan_cache_mode: string }>("reading the settings", this.#sql.settings, []),
     ]);
     return {
       server: this.#where,
-      serverVersion: server.rows[0]?.server_version ?? "unknown",
-      planCacheMode: server.rows[0]?.plan_cache_mode ?? "unknown",
+      serverVersion: server?.server_version ?? "unknown",
+      planCacheMode: server?.plan_cache_mode ?? "unknown",
       schema: this.#settings.schema,
-      schemaVersion: version.rows[0]?.v ?? 0,
+      schemaVersion: version?.v ?? 0,
       channel: this.#channel,
       poolSize: this.#settings.poolSize,
     };
   }
 
   /** Loads asked for in the same turn of the event loop are read together, in one query. */
-  async load(ref: EntityRef, eventId: string): Promise<LoadResult> {
+  async load(ref: port.EntityRef, eventId: string): Promise<port.LoadResult> {
     this.#db.live();
     return this.#loader.load(ref, eventId);
   }
 
-  async #loadMany(batch: readonly LoadRequest[]): Promise<LoadResult[]> {
+  async #loadMany(batch: readonly LoadRequest[]): Promise<port.LoadResult[]> {
     const [only] = batch;
     if (batch.length === 1 && only !== undefined) {
-      const result = await this.#db.read<LoadRow>("loading an entity", this.#sql.load, [
+      const [row] = await this.#read<sql.LoadRow<Json>>("loading an entity", this.#sql.load, [
         only.ref.machine,
         only.ref.id,
         only.eventId,
       ]);
-      const row = result.rows[0];
-      return [row === undefined ? { entity: undefined, inbox: undefined } : fromLoadRow(row, only.ref, only.eventId)];
+      return [
+        row === undefined ? { entity: undefined, inbox: undefined } : rows.fromLoadRow(row, only.ref, only.eventId),
+      ];
     }
-    const result = await this.#db.read<LoadRow>("loading entities", this.#sql.loadMany, [
+    const found = await this.#read<sql.LoadRow<Json>>("loading entities", this.#sql.loadMany, [
       batch.map((item) => item.ref.machine),
       batch.map((item) => item.ref.id),
       batch.map((item) => item.eventId),
     ]);
     return batch.map((item, i) => {
-      const row = result.rows[i];
+      const row = found[i];
       if (row === undefined) throw new Error("drover_load returned fewer rows than asked");
-      return fromLoadRow(row, item.ref, item.eventId);
+      return rows.fromLoadRow(row, item.ref, item.eventId);
     });
   }
 
-  async commit(steps: readonly StepWrite[]): Promise<CommitOutcome[]> {
+  async commit(steps: readonly port.StepWrite[]): Promise<port.CommitOutcome[]> {
     this.#db.live();
     if (steps.length === 0) return [];
-    const outcomes: (CommitOutcome | undefined)[] = [];
+    const outcomes: (port.CommitOutcome | undefined)[] = [];
     const batch: Prepared[] = [];
     steps.forEach((step, index) => {
       try {
@@ -209,7 +190,7 @@ export class PostgresStore implements Store {
   }
 
   /** The whole batch in one call; step by step, in savepoints, if that fails or event ids repeat. */
-  async #commitBatch(client: pg.PoolClient, batch: readonly Prepared[]): Promise<CommitOutcome[]> {
+  async #commitBatch(client: pg.PoolClient, batch: readonly Prepared[]): Promise<port.CommitOutcome[]> {
     if (distinctEvents(batch)) {
       try {
         return outcomesOf(batch, await this.#call(client, batch));
@@ -224,10 +205,10 @@ export class PostgresStore implements Store {
   }
 
   /** One transaction, one savepoint per step: a failing step is rolled back alone. */
-  async #commitEach(client: pg.PoolClient, batch: readonly Prepared[]): Promise<CommitOutcome[]> {
+  async #commitEach(client: pg.PoolClient, batch: readonly Prepared[]): Promise<port.CommitOutcome[]> {
     await client.query("BEGIN");
     try {
-      const outcomes: CommitOutcome[] = [];
+      const outcomes: port.CommitOutcome[] = [];
       for (const item of batch) {
         await client.query("SAVEPOINT step");
         try {
@@ -254,12 +235,12 @@ export class PostgresStore implements Store {
   }
 
   /** What a step's error means: another writer's inbox row is a duplicate, a lock trouble a conflict. */
-  async #failure(client: pg.PoolClient, item: Prepared, error: unknown): Promise<CommitOutcome> {
+  async #failure(client: pg.PoolClient, item: Prepared, error: unknown): Promise<port.CommitOutcome> {
     const code = codeOf(error);
     if (code === UNIQUE_VIOLATION && constraintOf(error) === "inbox_pkey") {
-      const found = await client.query<InboxRow>({ ...this.#sql.inbox, values: [item.step.eventId] });
+      const found = await client.query<sql.InboxRow<Json>>({ ...this.#sql.inbox, values: [item.step.eventId] });
       const row = found.rows[0];
-      if (row !== undefined) return { kind: CommitOutcomeKind.Duplicate, record: toInbox(row) };
+      if (row !== undefined) return { kind: CommitOutcomeKind.Duplicate, record: rows.toInbox(row) };
     }
     if (code !== undefined && RETRYABLE.has(code)) {
       const { machine, id } = item.step.ref;
@@ -269,162 +250,114 @@ export class PostgresStore implements Store {
     return { kind: CommitOutcomeKind.Failed, error };
   }
 
-  async getEntity(ref: EntityRef): Promise<StoredEntity | undefined> {
-    this.#db.live();
-    const result = await this.#db.read<EntityRow>("reading an entity", this.#sql.entity, [ref.machine, ref.id]);
-    const row = result.rows[0];
-    return row === undefined ? undefined : toEntity(row);
+  async getEntity(ref: port.EntityRef): Promise<port.StoredEntity | undefined> {
+    const [row] = await this.#read<sql.EntityRow<Json>>("reading an entity", this.#sql.entity, [ref.machine, ref.id]);
+    return row === undefined ? undefined : rows.toEntity(row);
   }
 
-  async listEntities(machine: string, query: ListQuery): Promise<StoredEntity[]> {
-    this.#db.live();
+  async listEntities(machine: string, query: port.ListQuery): Promise<port.StoredEntity[]> {
     const limit = Math.max(0, Math.floor(query.limit));
     const filtered = query.idPrefix !== undefined || query.stateName !== undefined;
-    const result = filtered
-      ? await this.#db.read<EntityRow>("listing entities", this.#sql.entitiesFiltered, [
-          machine,
-          query.after ?? null,
-          query.idPrefix ?? null,
-          query.stateName ?? null,
-          limit,
-        ])
+    const [statement, values] = filtered
+      ? [
+          this.#sql.entitiesFiltered,
+          [machine, query.after ?? null, query.idPrefix ?? null, query.stateName ?? null, limit],
+        ]
       : query.after === undefined
-        ? await this.#db.read<EntityRow>("listing entities", this.#sql.entities, [machine, limit])
-        : await this.#db.read<EntityRow>("listing entities", this.#sql.entitiesAfter, [machine, query.after, limit]);
-    return result.rows.map(toEntity);
+        ? [this.#sql.entities, [machine, limit]]
+        : [this.#sql.entitiesAfter, [machine, query.after, limit]];
+    return (await this.#read<sql.EntityRow<Json>>("listing entities", statement, values)).map(rows.toEntity);
   }
 
-  async countEntities(machine: string): Promise<EntityCount[]> {
-    this.#db.live();
-    const result = await this.#db.read<{ state_name: string | null; n: number | string }>(
-      "counting entities",
-      this.#sql.entityCounts,
-      [machine],
+  async countEntities(machine: string): Promise<port.EntityCount[]> {
+    return rows.toEntityCounts(
+      await this.#read<sql.StateNameCountRow>("counting entities", this.#sql.entityCounts, [machine]),
     );
-    return result.rows.map(({ state_name, n }) => ({ stateName: state_name, count: Number(n) })).sort(byStateName);
   }
 
-  async history(ref: EntityRef): Promise<JournalEntry[]> {
-    this.#db.live();
-    const result = await this.#db.read<JournalRow>("reading a journal", this.#sql.journal, [ref.machine, ref.id]);
-    return result.rows.map(toJournalEntry);
+  async history(ref: port.EntityRef): Promise<port.JournalEntry[]> {
+    const found = await this.#read<sql.JournalRow<Json>>("reading a journal", this.#sql.journal, [ref.machine, ref.id]);
+    return found.map(rows.toJournalEntry);
   }
 
-  async findInbox(eventId: string): Promise<InboxRecord | undefined> {
-    this.#db.live();
-    const result = await this.#db.read<InboxRow>("reading the inbox", this.#sql.inbox, [eventId]);
-    const row = result.rows[0];
-    return row === undefined ? undefined : toInbox(row);
+  async findInbox(eventId: string): Promise<port.InboxRecord | undefined> {
+    const [row] = await this.#read<sql.InboxRow<Json>>("reading the inbox", this.#sql.inbox, [eventId]);
+    return row === undefined ? undefined : rows.toInbox(row);
   }
 
-  async listOutbox(query: OutboxQuery = {}): Promise<OutboxRecord[]> {
-    this.#db.live();
+  async listOutbox(query: port.OutboxQuery = {}): Promise<port.OutboxRecord[]> {
     const limit = query.limit === undefined ? null : Math.max(0, Math.floor(query.limit));
-    const result =
-      query.status === undefined
-        ? await this.#db.read<OutboxRow>("listing the outbox", this.#sql.outbox, [limit])
-        : await this.#db.read<OutboxRow>("listing the outbox", this.#sql.outboxByStatus, [query.status, limit]);
-    return result.rows.map(toOutbox);
+    const [statement, values] =
+      query.status === undefined ? [this.#sql.outbox, [limit]] : [this.#sql.outboxByStatus, [query.status, limit]];
+    return (await this.#read<sql.OutboxRow<Json>>("listing the outbox", statement, values)).map(rows.toOutbox);
   }
 
-  async findOutbox(intentId: string): Promise<OutboxRecord | undefined> {
-    this.#db.live();
-    const result = await this.#db.read<OutboxRow>("reading the outbox", this.#sql.outboxRow, [intentId]);
-    const row = result.rows[0];
-    return row === undefined ? undefined : toOutbox(row);
+  async findOutbox(intentId: string): Promise<port.OutboxRecord | undefined> {
+    const [row] = await this.#read<sql.OutboxRow<Json>>("reading the outbox", this.#sql.outboxRow, [intentId]);
+    return row === undefined ? undefined : rows.toOutbox(row);
   }
 
   async outboxStats(): Promise<Record<OutboxStatus, number>> {
-    this.#db.live();
-    const result = await this.#db.read<{ status: string; n: number }>("counting the outbox", this.#sql.outboxStats, []);
-    const stats: Record<OutboxStatus, number> = { pending: 0, done: 0, dead: 0 };
-    for (const { status, n } of result.rows) {
-      if (status in stats) stats[status as OutboxStatus] = n;
-    }
-    return stats;
+    return rows.toOutboxStats(await this.#read<sql.StatusCountRow>("counting the outbox", this.#sql.outboxStats, []));
   }
 
-  async listTimers(): Promise<TimerRecord[]> {
-    this.#db.live();
-    const result = await this.#db.read<TimerRow>("listing timers", this.#sql.timers, []);
-    return result.rows.map(toTimer);
+  async listTimers(): Promise<port.TimerRecord[]> {
+    return (await this.#read<sql.TimerRow<Json>>("listing timers", this.#sql.timers, [])).map(rows.toTimer);
   }
 
-  async claimOutbox(query: ClaimQuery): Promise<OutboxRecord[]> {
+  async claimOutbox(query: port.ClaimQuery): Promise<port.OutboxRecord[]> {
     this.#db.live();
-    const limit = Math.floor(query.limit);
-    if (!(limit > 0)) return [];
-    const result = await this.#db.write<OutboxRow>("claiming outbox rows", this.#sql.claimOutbox, [
-      query.now,
-      query.owner,
-      query.now + query.leaseMs,
-      limit,
-    ]);
-    // RETURNING yields rows in no particular order: put them back in commit order.
-    return result.rows.sort((a, b) => a.seq - b.seq).map(toOutbox);
+    const values = claimValues(query);
+    if (values === undefined) return [];
+    const claimed = await this.#db.write<sql.Claimed<sql.OutboxRow<Json>>>(
+      "claiming outbox rows",
+      this.#sql.claimOutbox,
+      values,
+    );
+    return rows.fromClaimedOutbox(claimed.rows);
   }
 
   async completeOutbox(intentId: string, owner: string, _now: number): Promise<boolean> {
-    this.#db.live();
-    const result = await this.#db.write("completing an outbox row", this.#sql.completeOutbox, [intentId, owner]);
-    return (result.rowCount ?? 0) > 0;
+    return this.#changed("completing an outbox row", this.#sql.completeOutbox, [intentId, owner]);
   }
 
-  async failOutbox(intentId: string, owner: string, failure: AttemptFailure): Promise<boolean> {
-    this.#db.live();
-    const result =
+  async failOutbox(intentId: string, owner: string, failure: port.AttemptFailure): Promise<boolean> {
+    const [statement, values] =
       failure.retryAt === null
-        ? await this.#db.write("recording a failed outbox attempt", this.#sql.buryOutbox, [
-            failure.error,
-            intentId,
-            owner,
-          ])
-        : await this.#db.write("recording a failed outbox attempt", this.#sql.retryOutbox, [
-            failure.retryAt,
-            failure.error,
-            intentId,
-            owner,
-          ]);
-    return (result.rowCount ?? 0) > 0;
+        ? [this.#sql.buryOutbox, [failure.error, intentId, owner]]
+        : [this.#sql.retryOutbox, [failure.retryAt, failure.error, intentId, owner]];
+    return this.#changed("recording a failed outbox attempt", statement, values);
   }
 
   async retryDead(intentId: string, now: number): Promise<boolean> {
-    this.#db.live();
-    const result = await this.#db.write("retrying a dead outbox row", this.#sql.reviveOutbox, [now, intentId]);
-    return (result.rowCount ?? 0) > 0;
+    return this.#changed("retrying a dead outbox row", this.#sql.reviveOutbox, [now, intentId]);
   }
 
-  async claimTimers(query: ClaimQuery): Promise<TimerRecord[]> {
+  async claimTimers(query: port.ClaimQuery): Promise<port.TimerRecord[]> {
     this.#db.live();
-    const limit = Math.floor(query.limit);
-    if (!(limit > 0)) return [];
-    const result = await this.#db.write<TimerRow>("claiming timers", this.#sql.claimTimers, [
-      query.now,
-      query.owner,
-      query.now + query.leaseMs,
-      limit,
-    ]);
-    // RETURNING yields rows in no particular order: soonest first, commit order among equals.
-    return result.rows.sort((a, b) => a.due_at - b.due_at || a.seq - b.seq).map(toTimer);
+    const values = claimValues(query);
+    if (values === undefined) return [];
+    const claimed = await this.#db.write<sql.Claimed<sql.TimerRow<Json>>>(
+      "claiming timers",
+      this.#sql.claimTimers,
+      values,
+    );
+    return rows.fromClaimedTimers(claimed.rows);
   }
 
   async completeTimer(timerId: string, owner: string, _now: number): Promise<boolean> {
-    this.#db.live();
-    const result = await this.#db.write("completing a timer", this.#sql.completeTimer, [timerId, owner]);
-    return (result.rowCount ?? 0) > 0;
+    return this.#changed("completing a timer", this.#sql.completeTimer, [timerId, owner]);
   }
 
-  async failTimer(timerId: string, owner: string, failure: AttemptFailure): Promise<boolean> {
-    this.#db.live();
+  async failTimer(timerId: string, owner: string, failure: port.AttemptFailure): Promise<boolean> {
     // The port never passes null here; should it, the timer is due again at once, as in MemoryStore.
     const retryAt = failure.retryAt ?? failure.now;
-    const result = await this.#db.write("recording a failed timer firing", this.#sql.retryTimer, [
+    return this.#changed("recording a failed timer firing", this.#sql.retryTimer, [
       retryAt,
       failure.error,
       timerId,
       owner,
     ]);
-    return (result.rowCount ?? 0) > 0;
   }
 
   /**
@@ -442,5 +375,16 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.#db.closed) return;
     await Promise.all([this.#listener.close(), this.#db.end()]);
+  }
+
+  /** The rows of a read (the pool refuses on a closed store and translates failures). */
+  async #read<R extends pg.QueryResultRow>(action: string, statement: Statement, values: unknown[]): Promise<R[]> {
+    return (await this.#db.read<R>(action, statement, values)).rows;
+  }
+
+  /** Whether a write other than commit changed a row. */
+  async #changed(action: string, statement: Statement, values: unknown[]): Promise<boolean> {
+    const result = await this.#db.write(action, statement, values);
+    return (result.rowCount ?? 0) > 0;
   }
 }

@@ -1,3 +1,4 @@
+import type { ClaimQuery } from "@drover/core";
 import { OutboxStatus, TimerStatus } from "@drover/core";
 import { entityLockSeed, quoteIdent, quoteLiteral } from "./identifiers.js";
 
@@ -40,6 +41,13 @@ export interface Statements {
   readonly retryTimer: Statement;
   readonly schemaVersion: Statement;
   readonly settings: Statement;
+}
+
+/** A claim's arguments (now, owner, lease end, limit), or undefined when it asks for no rows. */
+export function claimValues(query: ClaimQuery): unknown[] | undefined {
+  const limit = Math.floor(query.limit);
+  if (!(limit > 0)) return undefined;
+  return [query.now, query.owner, query.now + query.leaseMs, limit];
 }
 
 /** Where commits announce new outbox rows and timers, and what they say (who committed). */

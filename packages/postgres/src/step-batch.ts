@@ -1,7 +1,7 @@
 import type { CommitOutcome, StepWrite } from "@drover/core";
 import { CommitOutcomeKind, DecisionKind } from "@drover/core";
 import type { StepRow } from "./rows.js";
-import { inboxOf } from "./rows.js";
+import { rows } from "./rows.js";
 
 export const COMMITTED: CommitOutcome = Object.freeze({ kind: CommitOutcomeKind.Committed });
 
@@ -45,11 +45,11 @@ export function distinctEvents(batch: readonly Prepared[]): boolean {
 }
 
 /** Outcomes from the rows of `drover_commit`, one per step, in order. */
-export function outcomesOf(batch: readonly Prepared[], rows: readonly StepRow[]): CommitOutcome[] {
+export function outcomesOf(batch: readonly Prepared[], stepRows: readonly StepRow[]): CommitOutcome[] {
   return batch.map((item, i) => {
-    const row = rows[i];
+    const row = stepRows[i];
     if (row === undefined || row.n !== i + 1) throw new Error("drover_commit returned rows out of order");
-    const seen = inboxOf(row, item.step.eventId);
+    const seen = rows.inboxOf(row, item.step.eventId);
     if (seen !== undefined) return { kind: CommitOutcomeKind.Duplicate, record: seen };
     if (row.written) return COMMITTED;
     return { kind: CommitOutcomeKind.Conflict, currentVersion: row.current_version ?? 0 };

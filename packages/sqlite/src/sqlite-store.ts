@@ -1,43 +1,19 @@
-import type {
-  AcceptedWrite,
-  AttemptFailure,
-  ClaimQuery,
-  CommitOutcome,
-  EntityCount,
-  EntityRef,
-  InboxRecord,
-  JournalEntry,
-  ListQuery,
-  LoadResult,
-  OutboxQuery,
-  OutboxRecord,
-  StepWrite,
-  Store,
-  StoredEntity,
-  TimerRecord,
-} from "@drover/core";
-import {
-  byStateName,
-  CommitOutcomeKind,
-  ConfigurationError,
-  DecisionKind,
-  OutboxStatus,
-  StoreUnavailableError,
-} from "@drover/core";
+import type * as port from "@drover/core";
+import { CommitOutcomeKind, ConfigurationError, DecisionKind, OutboxStatus, StoreUnavailableError } from "@drover/core";
+import type { Claimed, OutboxRow, TimerRow } from "@drover/core/sql";
 import type Database from "better-sqlite3";
 import type { SqliteStoreInfo, SqliteStoreOptions } from "./connection.js";
 import { connect, DEFAULT_BUSY_TIMEOUT_MS, SqliteSynchronous } from "./connection.js";
 import type { MigrationReport } from "./migrations.js";
-import type { ClaimedOutboxRow, ClaimedTimerRow } from "./rows.js";
-import { fromLoadRow, toEntity, toInbox, toJournalEntry, toOutbox, toTimer } from "./rows.js";
+import { rows } from "./rows.js";
 import type { ClaimParams, Statements } from "./statements.js";
 import { claimParams, prepare } from "./statements.js";
 import { isUnavailable, translate } from "./unavailable.js";
 
-const COMMITTED: CommitOutcome = Object.freeze({ kind: CommitOutcomeKind.Committed });
+const COMMITTED: port.CommitOutcome = Object.freeze({ kind: CommitOutcomeKind.Committed });
 
 /**
- * The embedded {@link Store}: one SQLite file through better-sqlite3, in WAL mode, with
+ * The embedded {@link port.Store | Store}: one SQLite file through better-sqlite3, in WAL mode, with
  * `synchronous=FULL` unless told otherwise. Opening applies pending migrations. Every SQL
  * statement is prepared once, here; a {@link SqliteStore.commit} of many steps is one
  * `BEGIN IMMEDIATE` transaction with one savepoint per step.
@@ -51,15 +27,15 @@ const COMMITTED: CommitOutcome = Object.freeze({ kind: CommitOutcomeKind.Committ
  * await runtime.run({ machine: "doors", id: "door_1" }, { type: "Install" });
  * await store.close();
  */
-export class SqliteStore implements Store {
+export class SqliteStore implements port.Store {
   readonly #options: Readonly<Required<SqliteStoreOptions>>;
   readonly #db: Database.Database;
   readonly #sql: Statements;
-  readonly #transaction: (step: StepWrite) => CommitOutcome;
-  readonly #batch: (steps: readonly StepWrite[]) => CommitOutcome[];
-  readonly #batchWithoutSavepoints: (steps: readonly StepWrite[]) => CommitOutcome[];
-  readonly #claimOutbox: (claim: ClaimParams) => ClaimedOutboxRow[];
-  readonly #claimTimers: (claim: ClaimParams) => ClaimedTimerRow[];
+  readonly #transaction: (step: port.StepWrite) => port.CommitOutcome;
+  readonly #batch: (steps: readonly port.StepWrite[]) => port.CommitOutcome[];
+  readonly #batchWithoutSavepoints: (steps: readonly port.StepWrite[]) => port.CommitOutcome[];
+  readonly #claimOutbox: (claim: ClaimParams) => Claimed<OutboxRow<string>>[];
+  readonly #claimTimers: (claim: ClaimParams) => Claimed<TimerRow<string>>[];
   readonly #migration: MigrationReport;
   #closed = false;
 
@@ -94,9 +70,9 @@ export class SqliteStore implements Store {
     this.#migration = connected.migration;
     this.#sql = prepare(this.#db);
     // Called inside #batch, the same function runs in a savepoint: a failing step rolls back alone.
-    const transaction = this.#db.transaction((step: StepWrite) => this.#apply(step));
+    const transaction = this.#db.transaction((step: port.StepWrite) => this.#apply(step));
     this.#transaction = transaction.immediate;
-    this.#batch = this.#db.transaction((steps: readonly StepWrite[]) =>
+    this.#batch = this.#db.transaction((steps: readonly port.StepWrite[]) =>
       steps.map((step) => {
         try {
           return transaction(step);
@@ -106,7 +82,7 @@ export class SqliteStore implements Store {
         }
       }),
     ).immediate;
-    this.#batchWithoutSavepoints = this.#db.transaction((steps: readonly StepWrite[]) =>
+    this.#batchWithoutSavepoints = this.#db.transaction((steps: readonly port.StepWrite[]) =>
       steps.map((step) => this.#apply(step)),
     ).immediate;
     // One statement each, but in BEGIN IMMEDIATE: the write lock is taken (or waited for)
@@ -126,12 +102,12 @@ export class SqliteStore implements Store {
     return new SqliteStore(options);
   }
 
-  /** The file, journal mode, durability and schema version of the open connection. */
   /** What opening did to the schema: the version before and after, and the migrations applied. */
   get migration(): MigrationReport {
     return this.#migration;
   }
 
+  /** The file, journal mode, durability and schema version of the open connection. */
   info(): SqliteStoreInfo {
     this.#live();
     return {
@@ -142,15 +118,15 @@ export class SqliteStore implements Store {
     };
   }
 
-  async load(ref: EntityRef, eventId: string): Promise<LoadResult> {
+  async load(ref: port.EntityRef, eventId: string): Promise<port.LoadResult> {
     return this.#guard("loading an entity", () => {
       // One statement, so one read snapshot (and one round of WAL read locks) for both rows.
       const row = this.#sql.load.get(ref.machine, ref.id, eventId);
-      return row === undefined ? { entity: undefined, inbox: undefined } : fromLoadRow(row, ref, eventId);
+      return row === undefined ? { entity: undefined, inbox: undefined } : rows.fromLoadRow(row, ref, eventId);
     });
   }
 
-  async commit(steps: readonly StepWrite[]): Promise<CommitOutcome[]> {
+  async commit(steps: readonly port.StepWrite[]): Promise<port.CommitOutcome[]> {
     this.#live();
     const [first] = steps;
     if (first === undefined) return [];
@@ -169,7 +145,7 @@ export class SqliteStore implements Store {
     });
   }
 
-  #commitOne(step: StepWrite): CommitOutcome {
+  #commitOne(step: port.StepWrite): port.CommitOutcome {
     try {
       return this.#transaction(step);
     } catch (error) {
@@ -179,10 +155,10 @@ export class SqliteStore implements Store {
   }
 
   /** One step, inside a transaction or savepoint: throwing undoes it. */
-  #apply(step: StepWrite): CommitOutcome {
+  #apply(step: port.StepWrite): port.CommitOutcome {
     const sql = this.#sql;
     const seen = sql.inbox.get(step.eventId);
-    if (seen !== undefined) return { kind: CommitOutcomeKind.Duplicate, record: toInbox(seen) };
+    if (seen !== undefined) return { kind: CommitOutcomeKind.Duplicate, record: rows.toInbox(seen) };
     const { machine, id } = step.ref;
 
     if (step.kind === DecisionKind.Rejected) {
@@ -204,7 +180,7 @@ export class SqliteStore implements Store {
     return COMMITTED;
   }
 
-  #writeAccepted(step: AcceptedWrite, state: string): void {
+  #writeAccepted(step: port.AcceptedWrite, state: string): void {
     const sql = this.#sql;
     const { machine, id } = step.ref;
     const version = step.expectedVersion + 1;
@@ -228,17 +204,17 @@ export class SqliteStore implements Store {
     }
   }
 
-  async getEntity(ref: EntityRef): Promise<StoredEntity | undefined> {
+  async getEntity(ref: port.EntityRef): Promise<port.StoredEntity | undefined> {
     return this.#guard("reading an entity", () => {
       const row = this.#sql.entity.get(ref.machine, ref.id);
-      return row === undefined ? undefined : toEntity(row);
+      return row === undefined ? undefined : rows.toEntity(row);
     });
   }
 
-  async listEntities(machine: string, query: ListQuery): Promise<StoredEntity[]> {
+  async listEntities(machine: string, query: port.ListQuery): Promise<port.StoredEntity[]> {
     return this.#guard("listing entities", () => {
       const filtered = query.idPrefix !== undefined || query.stateName !== undefined;
-      const rows = filtered
+      const found = filtered
         ? this.#sql.entitiesFiltered.all({
             machine,
             after: query.after ?? null,
@@ -249,74 +225,64 @@ export class SqliteStore implements Store {
         : query.after === undefined
           ? this.#sql.entities.all(machine, query.limit)
           : this.#sql.entitiesAfter.all(machine, query.after, query.limit);
-      return rows.map(toEntity);
+      return found.map(rows.toEntity);
     });
   }
 
-  async countEntities(machine: string): Promise<EntityCount[]> {
+  async countEntities(machine: string): Promise<port.EntityCount[]> {
     return this.#guard("counting entities", () => {
-      return this.#sql.entityCounts
-        .all(machine)
-        .map(({ state_name, n }) => ({ stateName: state_name, count: n }))
-        .sort(byStateName);
+      return rows.toEntityCounts(this.#sql.entityCounts.all(machine));
     });
   }
 
-  async history(ref: EntityRef): Promise<JournalEntry[]> {
+  async history(ref: port.EntityRef): Promise<port.JournalEntry[]> {
     return this.#guard("reading a journal", () => {
-      return this.#sql.journal.all(ref.machine, ref.id).map(toJournalEntry);
+      return this.#sql.journal.all(ref.machine, ref.id).map(rows.toJournalEntry);
     });
   }
 
-  async findInbox(eventId: string): Promise<InboxRecord | undefined> {
+  async findInbox(eventId: string): Promise<port.InboxRecord | undefined> {
     return this.#guard("reading the inbox", () => {
       const row = this.#sql.inbox.get(eventId);
-      return row === undefined ? undefined : toInbox(row);
+      return row === undefined ? undefined : rows.toInbox(row);
     });
   }
 
-  async findOutbox(intentId: string): Promise<OutboxRecord | undefined> {
+  async findOutbox(intentId: string): Promise<port.OutboxRecord | undefined> {
     return this.#guard("reading the outbox", () => {
       const row = this.#sql.outboxRow.get(intentId);
-      return row === undefined ? undefined : toOutbox(row);
+      return row === undefined ? undefined : rows.toOutbox(row);
     });
   }
 
   async outboxStats(): Promise<Record<OutboxStatus, number>> {
     return this.#guard("counting the outbox", () => {
-      const stats: Record<OutboxStatus, number> = { pending: 0, done: 0, dead: 0 };
-      for (const { status, n } of this.#sql.outboxStats.all()) {
-        if (status in stats) stats[status as OutboxStatus] = n;
-      }
-      return stats;
+      return rows.toOutboxStats(this.#sql.outboxStats.all());
     });
   }
 
-  async listOutbox(query: OutboxQuery = {}): Promise<OutboxRecord[]> {
+  async listOutbox(query: port.OutboxQuery = {}): Promise<port.OutboxRecord[]> {
     // LIMIT -1 is SQLite for "no limit".
     const limit = query.limit ?? -1;
     return this.#guard("listing the outbox", () => {
-      const rows =
+      const found =
         query.status === undefined ? this.#sql.outbox.all(limit) : this.#sql.outboxByStatus.all(query.status, limit);
-      return rows.map(toOutbox);
+      return found.map(rows.toOutbox);
     });
   }
 
-  async listTimers(): Promise<TimerRecord[]> {
+  async listTimers(): Promise<port.TimerRecord[]> {
     return this.#guard("listing timers", () => {
-      return this.#sql.timers.all().map(toTimer);
+      return this.#sql.timers.all().map(rows.toTimer);
     });
   }
 
-  async claimOutbox(query: ClaimQuery): Promise<OutboxRecord[]> {
+  async claimOutbox(query: port.ClaimQuery): Promise<port.OutboxRecord[]> {
     this.#live();
     const claim = claimParams(query);
     if (claim === undefined) return [];
     return this.#guard("claiming outbox rows", () => {
-      // RETURNING yields rows in no particular order: put them back in commit order.
-      return this.#claimOutbox(claim)
-        .sort((a, b) => a.seq - b.seq)
-        .map(toOutbox);
+      return rows.fromClaimedOutbox(this.#claimOutbox(claim));
     });
   }
 
@@ -326,7 +292,7 @@ export class SqliteStore implements Store {
     });
   }
 
-  async failOutbox(intentId: string, owner: string, failure: AttemptFailure): Promise<boolean> {
+  async failOutbox(intentId: string, owner: string, failure: port.AttemptFailure): Promise<boolean> {
     return this.#guard("recording a failed outbox attempt", () => {
       const changed =
         failure.retryAt === null
@@ -342,15 +308,12 @@ export class SqliteStore implements Store {
     });
   }
 
-  async claimTimers(query: ClaimQuery): Promise<TimerRecord[]> {
+  async claimTimers(query: port.ClaimQuery): Promise<port.TimerRecord[]> {
     this.#live();
     const claim = claimParams(query);
     if (claim === undefined) return [];
     return this.#guard("claiming timers", () => {
-      // RETURNING yields rows in no particular order: soonest first, commit order among equals.
-      return this.#claimTimers(claim)
-        .sort((a, b) => a.due_at - b.due_at || a.seq - b.seq)
-        .map(toTimer);
+      return rows.fromClaimedTimers(this.#claimTimers(claim));
     });
   }
 
@@ -360,7 +323,7 @@ export class SqliteStore implements Store {
     });
   }
 
-  async failTimer(timerId: string, owner: string, failure: AttemptFailure): Promise<boolean> {
+  async failTimer(timerId: string, owner: string, failure: port.AttemptFailure): Promise<boolean> {
     return this.#guard("recording a failed timer firing", () => {
       // The port never passes null here; should it, the timer is due again at once, as in MemoryStore.
       const retryAt = failure.retryAt ?? failure.now;

@@ -1,18 +1,8 @@
 import type { ClaimQuery } from "@drover/core";
 import { OutboxStatus, TimerStatus } from "@drover/core";
+import type * as sql from "@drover/core/sql";
 import type Database from "better-sqlite3";
-import type {
-  ClaimedOutboxRow,
-  ClaimedTimerRow,
-  EntityRow,
-  InboxRow,
-  JournalRow,
-  LoadRow,
-  OutboxRow,
-  TimerRow,
-} from "./rows.js";
 
-/** A {@link ClaimQuery} as the claim statements bind it. */
 /** Named parameters of the filtered entity listing; `null`: no such filter. */
 export interface EntityFilter {
   machine: string;
@@ -22,6 +12,7 @@ export interface EntityFilter {
   limit: number;
 }
 
+/** A {@link ClaimQuery} as the claim statements bind it. */
 export interface ClaimParams {
   readonly owner: string;
   readonly now: number;
@@ -42,10 +33,10 @@ export interface Statements {
   readonly journalMode: Database.Statement<[], string>;
   /** 1 for NORMAL, 2 for FULL. */
   readonly synchronous: Database.Statement<[], number>;
-  readonly load: Database.Statement<[machine: string, id: string, eventId: string], LoadRow>;
-  readonly entity: Database.Statement<[machine: string, id: string], EntityRow>;
+  readonly load: Database.Statement<[machine: string, id: string, eventId: string], sql.LoadRow<string>>;
+  readonly entity: Database.Statement<[machine: string, id: string], sql.EntityRow<string>>;
   readonly version: Database.Statement<[machine: string, id: string], number>;
-  readonly inbox: Database.Statement<[eventId: string], InboxRow>;
+  readonly inbox: Database.Statement<[eventId: string], sql.InboxRow<string>>;
   readonly createEntity: Database.Statement<
     [machine: string, id: string, state: string, stateName: string | null, createdAt: number, updatedAt: number]
   >;
@@ -81,22 +72,22 @@ export interface Statements {
   readonly insertTimer: Database.Statement<
     [timerId: string, machine: string, entityId: string, event: string, dueAt: number, nextAttemptAt: number]
   >;
-  readonly entities: Database.Statement<[machine: string, limit: number], EntityRow>;
-  readonly entitiesAfter: Database.Statement<[machine: string, after: string, limit: number], EntityRow>;
-  readonly entitiesFiltered: Database.Statement<[EntityFilter], EntityRow>;
-  readonly entityCounts: Database.Statement<[machine: string], { state_name: string | null; n: number }>;
-  readonly journal: Database.Statement<[machine: string, id: string], JournalRow>;
-  readonly outbox: Database.Statement<[limit: number], OutboxRow>;
-  readonly outboxByStatus: Database.Statement<[status: string, limit: number], OutboxRow>;
-  readonly outboxRow: Database.Statement<[intentId: string], OutboxRow>;
-  readonly outboxStats: Database.Statement<[], { status: string; n: number }>;
-  readonly timers: Database.Statement<[], TimerRow>;
-  readonly claimOutbox: Database.Statement<[ClaimParams], ClaimedOutboxRow>;
+  readonly entities: Database.Statement<[machine: string, limit: number], sql.EntityRow<string>>;
+  readonly entitiesAfter: Database.Statement<[machine: string, after: string, limit: number], sql.EntityRow<string>>;
+  readonly entitiesFiltered: Database.Statement<[EntityFilter], sql.EntityRow<string>>;
+  readonly entityCounts: Database.Statement<[machine: string], sql.StateNameCountRow>;
+  readonly journal: Database.Statement<[machine: string, id: string], sql.JournalRow<string>>;
+  readonly outbox: Database.Statement<[limit: number], sql.OutboxRow<string>>;
+  readonly outboxByStatus: Database.Statement<[status: string, limit: number], sql.OutboxRow<string>>;
+  readonly outboxRow: Database.Statement<[intentId: string], sql.OutboxRow<string>>;
+  readonly outboxStats: Database.Statement<[], sql.StatusCountRow>;
+  readonly timers: Database.Statement<[], sql.TimerRow<string>>;
+  readonly claimOutbox: Database.Statement<[ClaimParams], sql.Claimed<sql.OutboxRow<string>>>;
   readonly completeOutbox: Database.Statement<[intentId: string, owner: string]>;
   readonly retryOutbox: Database.Statement<[retryAt: number, error: string, intentId: string, owner: string]>;
   readonly buryOutbox: Database.Statement<[error: string, intentId: string, owner: string]>;
   readonly reviveOutbox: Database.Statement<[now: number, intentId: string]>;
-  readonly claimTimers: Database.Statement<[ClaimParams], ClaimedTimerRow>;
+  readonly claimTimers: Database.Statement<[ClaimParams], sql.Claimed<sql.TimerRow<string>>>;
   readonly completeTimer: Database.Statement<[timerId: string, owner: string]>;
   readonly retryTimer: Database.Statement<[retryAt: number, error: string, timerId: string, owner: string]>;
 }
@@ -119,18 +110,18 @@ export function prepare(db: Database.Database): Statements {
     journalMode: db.prepare<[], string>("PRAGMA journal_mode").pluck(),
     synchronous: db.prepare<[], number>("PRAGMA synchronous").pluck(),
     // Always one row: the LEFT JOINs leave the columns of what is missing NULL.
-    load: db.prepare<[string, string, string], LoadRow>(
+    load: db.prepare<[string, string, string], sql.LoadRow<string>>(
       `SELECT e.version, e.state, e.state_name, e.created_at, e.updated_at,
               i.machine AS inbox_machine, i.id AS inbox_id, i.fingerprint, i.result, i.at
          FROM (SELECT 1) AS one
          LEFT JOIN entities AS e ON e.machine = ? AND e.id = ?
          LEFT JOIN inbox AS i ON i.event_id = ?`,
     ),
-    entity: db.prepare<[string, string], EntityRow>(
+    entity: db.prepare<[string, string], sql.EntityRow<string>>(
       `SELECT ${entityColumns} FROM entities WHERE machine = ? AND id = ?`,
     ),
     version: db.prepare<[string, string], number>("SELECT version FROM entities WHERE machine = ? AND id = ?").pluck(),
-    inbox: db.prepare<[string], InboxRow>(
+    inbox: db.prepare<[string], sql.InboxRow<string>>(
       "SELECT event_id, machine, id, fingerprint, result, at FROM inbox WHERE event_id = ?",
     ),
     createEntity: db.prepare<[string, string, string, string | null, number, number]>(
@@ -152,40 +143,38 @@ export function prepare(db: Database.Database): Statements {
     insertTimer: db.prepare<[string, string, string, string, number, number]>(
       `INSERT INTO timers (${timerColumns}) VALUES (?, ?, ?, ?, ?, ${timerPending}, 0, ?, NULL, NULL, NULL)`,
     ),
-    entities: db.prepare<[string, number], EntityRow>(
+    entities: db.prepare<[string, number], sql.EntityRow<string>>(
       `SELECT ${entityColumns} FROM entities WHERE machine = ? ORDER BY id LIMIT ?`,
     ),
-    entitiesAfter: db.prepare<[string, string, number], EntityRow>(
+    entitiesAfter: db.prepare<[string, string, number], sql.EntityRow<string>>(
       `SELECT ${entityColumns} FROM entities WHERE machine = ? AND id > ? ORDER BY id LIMIT ?`,
     ),
     // Range bounds on id keep the primary key usable; substr() does the exact prefix test.
-    entitiesFiltered: db.prepare<[EntityFilter], EntityRow>(
+    entitiesFiltered: db.prepare<[EntityFilter], sql.EntityRow<string>>(
       `SELECT ${entityColumns} FROM entities
         WHERE machine = @machine AND id > coalesce(@after, '') AND id >= coalesce(@prefix, '')
           AND (@prefix IS NULL OR substr(id, 1, length(@prefix)) = @prefix)
           AND (@stateName IS NULL OR state_name = @stateName)
         ORDER BY id LIMIT @limit`,
     ),
-    entityCounts: db.prepare<[string], { state_name: string | null; n: number }>(
+    entityCounts: db.prepare<[string], sql.StateNameCountRow>(
       "SELECT state_name, count(*) AS n FROM entities WHERE machine = ? GROUP BY state_name",
     ),
-    journal: db.prepare<[string, string], JournalRow>(
+    journal: db.prepare<[string, string], sql.JournalRow<string>>(
       "SELECT machine, id, version, event_id, event, decision, intents, at FROM journal WHERE machine = ? AND id = ? ORDER BY version",
     ),
-    outbox: db.prepare<[number], OutboxRow>(`SELECT ${outboxColumns} FROM outbox ORDER BY seq LIMIT ?`),
-    outboxByStatus: db.prepare<[string, number], OutboxRow>(
+    outbox: db.prepare<[number], sql.OutboxRow<string>>(`SELECT ${outboxColumns} FROM outbox ORDER BY seq LIMIT ?`),
+    outboxByStatus: db.prepare<[string, number], sql.OutboxRow<string>>(
       `SELECT ${outboxColumns} FROM outbox WHERE status = ? ORDER BY seq LIMIT ?`,
     ),
-    outboxRow: db.prepare<[string], OutboxRow>(`SELECT ${outboxColumns} FROM outbox WHERE intent_id = ?`),
-    outboxStats: db.prepare<[], { status: string; n: number }>(
-      "SELECT status, count(*) AS n FROM outbox GROUP BY status",
-    ),
+    outboxRow: db.prepare<[string], sql.OutboxRow<string>>(`SELECT ${outboxColumns} FROM outbox WHERE intent_id = ?`),
+    outboxStats: db.prepare<[], sql.StatusCountRow>("SELECT status, count(*) AS n FROM outbox GROUP BY status"),
     // Equal due times keep commit order, as the reference store does.
-    timers: db.prepare<[], TimerRow>(`SELECT ${timerColumns} FROM timers ORDER BY due_at, rowid`),
+    timers: db.prepare<[], sql.TimerRow<string>>(`SELECT ${timerColumns} FROM timers ORDER BY due_at, rowid`),
     // Due, unleased (or lease expired), and no older pending row of the same entity, whether
     // that one is due, leased or backing off: an entity's intents run in commit order. The IN
     // list is computed before any row changes.
-    claimOutbox: db.prepare<[ClaimParams], ClaimedOutboxRow>(
+    claimOutbox: db.prepare<[ClaimParams], sql.Claimed<sql.OutboxRow<string>>>(
       `UPDATE outbox SET attempts = attempts + 1, lease_owner = @owner, lease_until = @leaseUntil
         WHERE seq IN (
           SELECT o.seq FROM outbox AS o
@@ -215,7 +204,7 @@ export function prepare(db: Database.Database): Statements {
       `UPDATE outbox SET status = ${pending}, attempts = 0, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL
         WHERE intent_id = ? AND status = ${dead}`,
     ),
-    claimTimers: db.prepare<[ClaimParams], ClaimedTimerRow>(
+    claimTimers: db.prepare<[ClaimParams], sql.Claimed<sql.TimerRow<string>>>(
       `UPDATE timers SET attempts = attempts + 1, lease_owner = @owner, lease_until = @leaseUntil
         WHERE rowid IN (
           SELECT rowid FROM timers

@@ -10,6 +10,11 @@ export {
 } from "./conformance/index.js";
 export type { Expected, ExpectedIntent, GivenEvent } from "./scenario.js";
 export { SCENARIO_EPOCH, Scenario, scenario, Then } from "./scenario.js";
+export {
+  checkStateNameUpgrade,
+  checkWritesAfterStateNameUpgrade,
+  stateNameFixtureSteps,
+} from "./state-name-upgrade.js";
 export { acceptedWrite, queueWrite, rejectionWrite, STEP_EPOCH } from "./step-writes.js";
 export { TALLY_LIMIT, TallyId, TallyRejection, tallyMachine } from "./tally-machine.js";
 export type { TransitionRecorder } from "./transitions.js";

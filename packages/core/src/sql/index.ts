@@ -1,0 +1,29 @@
+/**
+ * `@drover/core/sql`: what the SQL adapters of the `Store` port share — the rows they read
+ * back, with each JSON column as whatever their driver hands over, and the mapping of those rows
+ * to the port's records. No database library: each adapter brings its own driver and says how
+ * its JSON columns arrive.
+ *
+ * @example
+ * import { rowMappers } from "@drover/core/sql";
+ * const { toEntity } = rowMappers<string>(JSON.parse);
+ * toEntity({ machine: "doors", id: "d1", version: 1, state: '{"status":"open"}', state_name: "open",
+ *   created_at: 0, updated_at: 0 });
+ *
+ * @packageDocumentation
+ */
+export type { DecodeJson, RowMappers } from "./row-mappers.js";
+export { rowMappers } from "./row-mappers.js";
+export type {
+  Claimed,
+  EntityRow,
+  InboxColumns,
+  InboxRow,
+  JournalRow,
+  LeaseColumns,
+  LoadRow,
+  OutboxRow,
+  StateNameCountRow,
+  StatusCountRow,
+  TimerRow,
+} from "./rows.js";

@@ -1,0 +1,174 @@
+import type { Json } from "../json.js";
+import type {
+  EntityCount,
+  EntityRef,
+  InboxRecord,
+  JournalEntry,
+  LoadResult,
+  OutboxRecord,
+  OutboxStatus,
+  StoredEntity,
+  TimerRecord,
+  TimerStatus,
+} from "../ports.js";
+import { byStateName } from "../state-name.js";
+import type {
+  Claimed,
+  EntityRow,
+  InboxColumns,
+  InboxRow,
+  JournalRow,
+  LeaseColumns,
+  LoadRow,
+  OutboxRow,
+  StateNameCountRow,
+  StatusCountRow,
+  TimerRow,
+} from "./rows.js";
+
+/**
+ * How a store turns what its driver hands over for a JSON column into the value written; the
+ * column says what kind of value that is (a state, an outcome, intent records).
+ */
+export type DecodeJson<J> = (raw: J) => unknown;
+
+/** A SQL store's rows mapped to the port's records, for one way JSON columns arrive. */
+export interface RowMappers<J> {
+  toEntity(row: EntityRow<J>): StoredEntity;
+  toJournalEntry(row: JournalRow<J>): JournalEntry;
+  toInbox(row: InboxRow<J>): InboxRecord;
+  toOutbox(row: OutboxRow<J>): OutboxRecord;
+  toTimer(row: TimerRow<J>): TimerRecord;
+  /** The entity and the inbox record of `eventId` in one load row, each if present. */
+  fromLoadRow(row: LoadRow<J>, ref: EntityRef, eventId: string): LoadResult;
+  /** The inbox record of `eventId` in a row that carries {@link InboxColumns}, if it has one. */
+  inboxOf(row: InboxColumns<J>, eventId: string): InboxRecord | undefined;
+  /** Claimed outbox rows as records, back in commit order. */
+  fromClaimedOutbox(rows: readonly Claimed<OutboxRow<J>>[]): OutboxRecord[];
+  /** Claimed timers as records: soonest first, commit order among equal due times. */
+  fromClaimedTimers(rows: readonly Claimed<TimerRow<J>>[]): TimerRecord[];
+  /** A count by state name as the port reports it, in {@link byStateName} order. */
+  toEntityCounts(rows: readonly StateNameCountRow[]): EntityCount[];
+  /** A count of the outbox by status, every status present (0 when it has no row). */
+  toOutboxStats(rows: readonly StatusCountRow[]): Record<OutboxStatus, number>;
+}
+
+/**
+ * The row mapping of a SQL store whose driver hands JSON columns over as `J`, each decoded
+ * with `decode`. Only the store writes its status columns, and only with the port's status
+ * values, so they are taken as such.
+ *
+ * @example
+ * // SQLite keeps JSON as text:
+ * export const { toEntity, fromLoadRow } = rowMappers<string>(JSON.parse);
+ * // node-postgres parses `json` columns itself:
+ * export const { toEntity, fromLoadRow } = rowMappers<Json>((value) => value);
+ */
+export function rowMappers<J>(decode: DecodeJson<J>): RowMappers<J> {
+  const toEntity = (row: EntityRow<J>): StoredEntity => ({
+    machine: row.machine,
+    id: row.id,
+    version: row.version,
+    state: decode(row.state) as Json,
+    stateName: row.state_name,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  });
+  const toInbox = (row: InboxRow<J>): InboxRecord => ({
+    eventId: row.event_id,
+    machine: row.machine,
+    id: row.id,
+    fingerprint: row.fingerprint,
+    result: decode(row.result) as InboxRecord["result"],
+    at: row.at,
+  });
+  const toOutbox = (row: OutboxRow<J>): OutboxRecord => ({
+    intentId: row.intent_id,
+    machine: row.machine,
+    entityId: row.entity_id,
+    intent: decode(row.intent) as Json,
+    status: row.status as OutboxStatus,
+    ...leaseOf(row),
+    createdAt: row.created_at,
+  });
+  const toTimer = (row: TimerRow<J>): TimerRecord => ({
+    timerId: row.timer_id,
+    machine: row.machine,
+    entityId: row.entity_id,
+    event: decode(row.event) as Json,
+    dueAt: row.due_at,
+    status: row.status as TimerStatus,
+    ...leaseOf(row),
+  });
+  const inboxOf = (row: InboxColumns<J>, eventId: string): InboxRecord | undefined => {
+    if (row.inbox_machine === null || row.inbox_id === null || row.fingerprint === null) return undefined;
+    if (row.result === null || row.at === null) return undefined;
+    return toInbox({
+      event_id: eventId,
+      machine: row.inbox_machine,
+      id: row.inbox_id,
+      fingerprint: row.fingerprint,
+      result: row.result,
+      at: row.at,
+    });
+  };
+  return Object.freeze({
+    toEntity,
+    toJournalEntry: (row: JournalRow<J>): JournalEntry => ({
+      machine: row.machine,
+      id: row.id,
+      version: row.version,
+      eventId: row.event_id,
+      event: decode(row.event) as Json,
+      state: decode(row.decision) as Json,
+      intents: decode(row.intents) as JournalEntry["intents"],
+      at: row.at,
+    }),
+    toInbox,
+    toOutbox,
+    toTimer,
+    fromLoadRow: (row: LoadRow<J>, ref: EntityRef, eventId: string): LoadResult => {
+      // The raw column is tested, not the decoded value: a JSON `null` state is still an entity.
+      const entity =
+        row.version === null || row.state === null || row.created_at === null || row.updated_at === null
+          ? undefined
+          : toEntity({
+              machine: ref.machine,
+              id: ref.id,
+              version: row.version,
+              state: row.state,
+              state_name: row.state_name,
+              created_at: row.created_at,
+              updated_at: row.updated_at,
+            });
+      return { entity, inbox: inboxOf(row, eventId) };
+    },
+    inboxOf,
+    fromClaimedOutbox: (rows: readonly Claimed<OutboxRow<J>>[]): OutboxRecord[] =>
+      [...rows].sort((a, b) => a.seq - b.seq).map(toOutbox),
+    fromClaimedTimers: (rows: readonly Claimed<TimerRow<J>>[]): TimerRecord[] =>
+      [...rows].sort((a, b) => a.due_at - b.due_at || a.seq - b.seq).map(toTimer),
+    toEntityCounts: (rows: readonly StateNameCountRow[]): EntityCount[] =>
+      rows.map(({ state_name, n }) => ({ stateName: state_name, count: Number(n) })).sort(byStateName),
+    toOutboxStats: (rows: readonly StatusCountRow[]): Record<OutboxStatus, number> => {
+      const stats: Record<OutboxStatus, number> = { pending: 0, done: 0, dead: 0 };
+      for (const { status, n } of rows) {
+        if (status in stats) stats[status as OutboxStatus] = n;
+      }
+      return stats;
+    },
+  });
+}
+
+/** The lease fields of an outbox row or a timer, as the port's records name them. */
+function leaseOf(
+  row: LeaseColumns,
+): Pick<OutboxRecord, "attempts" | "nextAttemptAt" | "leaseOwner" | "leaseUntil" | "lastError"> {
+  return {
+    attempts: row.attempts,
+    nextAttemptAt: row.next_attempt_at,
+    leaseOwner: row.lease_owner,
+    leaseUntil: row.lease_until,
+    lastError: row.last_error,
+  };
+}
