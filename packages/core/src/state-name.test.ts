@@ -7,15 +7,13 @@ import { MemoryStore } from "./memory-store.js";
 import { RunResultKind } from "./result.js";
 import { Runtime } from "./runtime.js";
 import { byStateName, conventionalStateName } from "./state-name.js";
+import { TallyId } from "./testing/tally-machine.js";
 
 // A lamp whose state says nothing of `status` or `state`: the machine names it from `on`.
-const LampId = z
-  .string()
-  .regex(/^lamp_[a-z0-9]{1,8}$/)
-  .brand<"LampId">();
+// Its ids are the tally fixture's.
 const lamps = defineMachine({
   name: "lamps",
-  id: LampId,
+  id: TallyId,
   state: z.strictObject({ on: z.boolean(), status: z.string().optional() }),
   events: z.discriminatedUnion("type", [
     z.strictObject({ type: z.literal("Install") }),
@@ -44,7 +42,7 @@ describe("state names", () => {
     assert.equal(lamps.stateName({ on: true, status: "new" }), "lit");
     const plain = defineMachine({
       name: "plain",
-      id: LampId,
+      id: TallyId,
       state: z.strictObject({ on: z.boolean(), status: z.string().optional() }),
       events: z.strictObject({ type: z.literal("Install") }),
       intents: z.strictObject({ type: z.literal("Noop") }),
@@ -60,17 +58,17 @@ describe("state names", () => {
   it("are what the runtime stores beside the state, so lists and counts follow the machine", async () => {
     const store = new MemoryStore();
     const runtime = new Runtime({ store, machines: [lamps] });
-    for (const id of ["lamp_a", "lamp_b", "lamp_c"]) await runtime.run({ machine: "lamps", id }, { type: "Install" });
-    const switched = await runtime.run({ machine: "lamps", id: "lamp_b" }, { type: "Switch" });
+    for (const id of ["t_a", "t_b", "t_c"]) await runtime.run({ machine: "lamps", id }, { type: "Install" });
+    const switched = await runtime.run({ machine: "lamps", id: "t_b" }, { type: "Switch" });
     assert.equal(switched.kind, RunResultKind.Processed);
-    assert.equal((await store.getEntity({ machine: "lamps", id: "lamp_b" }))?.stateName, "lit");
+    assert.equal((await store.getEntity({ machine: "lamps", id: "t_b" }))?.stateName, "lit");
     assert.deepEqual(await store.countEntities("lamps"), [
       { stateName: "dark", count: 2 },
       { stateName: "lit", count: 1 },
     ]);
     assert.deepEqual(
       (await store.listEntities("lamps", { limit: 10, stateName: "dark" })).map((e) => e.id),
-      ["lamp_a", "lamp_c"],
+      ["t_a", "t_c"],
     );
   });
 

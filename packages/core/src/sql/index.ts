@@ -14,16 +14,5 @@
  */
 export type { DecodeJson, RowMappers } from "./row-mappers.js";
 export { rowMappers } from "./row-mappers.js";
-export type {
-  Claimed,
-  EntityRow,
-  InboxColumns,
-  InboxRow,
-  JournalRow,
-  LeaseColumns,
-  LoadRow,
-  OutboxRow,
-  StateNameCountRow,
-  StatusCountRow,
-  TimerRow,
-} from "./rows.js";
+// Every row type is part of what the adapters share.
+export type * from "./rows.js";
