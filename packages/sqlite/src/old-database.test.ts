@@ -1,22 +1,23 @@
 import assert from "node:assert/strict";
-import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { gunzipSync } from "node:zlib";
 import { checkStateNameUpgrade, checkWritesAfterStateNameUpgrade } from "@drover/core/testing";
 import { migrations } from "./migrations.js";
 import { SqliteStore } from "./sqlite-store.js";
 
-// test-fixtures/schema-v2.db was written by @drover/sqlite at schema version 2 (before entities
-// kept their state's name) with stateNameFixtureSteps(); see test-fixtures/README.md.
-const FIXTURE = fileURLToPath(new URL("../test-fixtures/schema-v2.db", import.meta.url));
+// test-fixtures/schema-v2.db.gz is, gzipped, the file @drover/sqlite wrote at schema version 2
+// (before entities kept their state's name) with stateNameFixtureSteps(); see test-fixtures/README.md.
+const FIXTURE = gunzipSync(readFileSync(fileURLToPath(new URL("../test-fixtures/schema-v2.db.gz", import.meta.url))));
 const dir = mkdtempSync(join(tmpdir(), "drover-sqlite-old-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 function copyOfFixture(name: string): string {
   const path = join(dir, name);
-  copyFileSync(FIXTURE, path);
+  writeFileSync(path, FIXTURE);
   return path;
 }
 

@@ -4,7 +4,7 @@ import { acceptedWrite, rejectionWrite } from "./step-writes.js";
 
 /**
  * The steps that wrote the stores' fixtures of the schema before entities kept their state's
- * name (`@drover/sqlite`'s `test-fixtures/schema-v2.db`, `@drover/postgres`'s
+ * name (`@drover/sqlite`'s `test-fixtures/schema-v2.db.gz`, `@drover/postgres`'s
  * `test-fixtures/schema-v1.sql.gz`), committed one by one: entities named by `status`, by
  * `state`, by neither, a non-object state and a `status` that is no string, a journal, an
  * inbox with one rejection, one outbox row and one timer. The fixtures were written by the
