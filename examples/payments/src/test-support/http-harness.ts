@@ -3,6 +3,7 @@
 // process on a free port with a temporary data directory, hold its tokens, and talk to it over
 // real HTTP — `fetch` for ordinary calls, `node:http` for raw paths and headers that `fetch`
 // would normalise or refuse. Not a test file itself.
+
 import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
 import { spawn } from "node:child_process";
@@ -14,6 +15,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { TokenStore } from "@drover/http";
+import { serverEnv } from "./server-env.js";
 
 /** The entry point `npm start` runs. */
 export const MAIN = fileURLToPath(new URL("../main.js", import.meta.url));
@@ -137,22 +139,15 @@ export class ServerProcess {
  */
 export async function startServer(options: StartOptions = {}): Promise<ServerProcess> {
   const dataDir = options.dataDir ?? makeDataDir();
-  const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (value !== undefined && !key.startsWith("DROVER_") && !key.startsWith("PAYMENTS_")) env[key] = value;
-  }
-  Object.assign(env, {
+  const env = serverEnv({
     DROVER_PORT: "0",
     DROVER_HOST: "127.0.0.1",
     DROVER_DATA_DIR: dataDir,
     DROVER_LOG_LEVEL: options.logLevel ?? "warn",
     PAYMENTS_PROVIDER_LATENCY_MS: String(options.latencyMs ?? 1),
     PAYMENTS_PROVIDER_FAILURE_RATE: String(options.failureRate ?? 0),
+    ...options.env,
   });
-  for (const [key, value] of Object.entries(options.env ?? {})) {
-    if (value === undefined) delete env[key];
-    else env[key] = value;
-  }
   const child = spawn(process.execPath, [MAIN], { env, stdio: ["ignore", "pipe", "pipe"] });
   children.add(child);
   const output = { text: "" };

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { serverEnv } from "@drover/example-payments/test-support/server-env";
 import { TokenStore } from "@drover/http";
 import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { chromium } from "playwright-core";
@@ -142,11 +143,7 @@ export async function startFixture(): Promise<Fixture> {
   const dataDir = mkdtempSync(join(tmpdir(), "drover-dashboard-e2e-"));
   const admin = `drv_e2e_admin_${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
   const channelDownFile = join(dataDir, "channel-down");
-  const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (value !== undefined && !key.startsWith("DROVER_") && !key.startsWith("PAYMENTS_")) env[key] = value;
-  }
-  Object.assign(env, {
+  const env = serverEnv({
     DROVER_PORT: "0",
     DROVER_HOST: "127.0.0.1",
     DROVER_DATA_DIR: dataDir,
