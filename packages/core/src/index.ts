@@ -83,6 +83,6 @@ export type { Schedule } from "./schedule.js";
 export { Instant, isSchedule, MAX_EVENT_TIME, schedule, scheduleSchema } from "./schedule.js";
 export type { SchedulerOptions, SchedulerSettings } from "./scheduler.js";
 export { Scheduler } from "./scheduler.js";
-export { byStateName, conventionalStateName } from "./state-name.js";
+export { conventionalStateName } from "./state-name.js";
 export type { StepOutcome } from "./step.js";
 export { decide, decideChecked, PurityMode } from "./step.js";

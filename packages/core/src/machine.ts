@@ -143,10 +143,11 @@ export interface MachineDefinition<
   readonly internal?: readonly z.output<EventSchema>["type"][];
   /**
    * How a state is named in lists, counts and diagrams; by default its `status` string
-   * member, then its `state` member. Pure, like `handle`. Stores keep the name beside the
-   * state when it is written, so a changed naming shows on an entity's next step.
+   * member, then its `state` member; `null`: this state has no name. Pure, like `handle`.
+   * Stores keep the name beside the state when it is written, so a changed naming shows on
+   * an entity's next step.
    */
-  stateName?(state: z.output<StateSchema>): string;
+  stateName?(state: z.output<StateSchema>): string | null;
   create(
     event: Extract<z.output<EventSchema>, { type: Creates }>,
     ctx: StepContext<z.output<IdSchema>>,
@@ -230,8 +231,13 @@ export function defineMachine<
     }) as unknown as Schemas,
     creates,
     internal: Object.freeze([...(definition.internal ?? [])]),
-    stateName: (state: z.output<StateSchema>): string | null =>
-      definition.stateName === undefined ? conventionalStateName(state) : definition.stateName(state),
+    stateName: (state: z.output<StateSchema>): string | null => {
+      if (definition.stateName === undefined) return conventionalStateName(state);
+      // Every store keeps a name as text or nothing: what is not a string (from untyped
+      // code) is no name, so that no backend turns 7 into "7.0" and another keeps 7.
+      const name: unknown = definition.stateName(state);
+      return typeof name === "string" ? name : null;
+    },
     // The runtime only calls `create` for an event whose type is in `creates`.
     create: (event: Event, ctx: StepContext<z.output<IdSchema>>) =>
       definition.create(event as Extract<Event, { type: Creates }>, ctx),

@@ -18,7 +18,7 @@ import type {
   StoredEntity,
   TimerRecord,
 } from "./ports.js";
-import { CommitOutcomeKind, OutboxStatus, TimerStatus } from "./ports.js";
+import { CommitOutcomeKind, noOutboxRows, OutboxStatus, TimerStatus } from "./ports.js";
 import { byStateName } from "./state-name.js";
 
 /**
@@ -202,7 +202,7 @@ export class MemoryStore implements Store {
 
   async outboxStats(): Promise<Record<OutboxStatus, number>> {
     this.#open();
-    const stats: Record<OutboxStatus, number> = { pending: 0, done: 0, dead: 0 };
+    const stats = noOutboxRows();
     for (const row of this.#outbox.values()) stats[row.status]++;
     return stats;
   }

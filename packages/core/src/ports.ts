@@ -54,6 +54,11 @@ export const OutboxStatus = {
 } as const;
 export type OutboxStatus = (typeof OutboxStatus)[keyof typeof OutboxStatus];
 
+/** Outbox counts before any row is counted: every status at 0 (what `outboxStats` starts from). */
+export function noOutboxRows(): Record<OutboxStatus, number> {
+  return { [OutboxStatus.Pending]: 0, [OutboxStatus.Done]: 0, [OutboxStatus.Dead]: 0 };
+}
+
 /** An intent waiting to be (or already) executed. */
 export interface OutboxRecord {
   readonly intentId: string;

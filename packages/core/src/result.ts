@@ -88,7 +88,8 @@ export interface Conflict {
   readonly id: string;
   readonly eventId: string;
   readonly attempts: number;
-  readonly expectedVersion?: number;
+  /** What `RunOptions.expectedVersion` asked for: a version, or a list of acceptable ones. */
+  readonly expectedVersion?: number | readonly number[];
   readonly currentVersion?: number;
 }
 

@@ -320,6 +320,26 @@ describe("Runtime", () => {
       const { runtime } = setup();
       const result = expectKind(await runtime.run(tally(), { type: "Open" }, { expectedVersion: -1 }), "invalid");
       assert.equal(result.reason, InvalidReason.InvalidVersion);
+      const listed = expectKind(await runtime.run(tally(), { type: "Open" }, { expectedVersion: [0, 1.5] }), "invalid");
+      assert.equal(listed.reason, InvalidReason.InvalidVersion);
+    });
+
+    it("takes a list of acceptable versions, checked after the inbox so a retry is a duplicate", async () => {
+      const { runtime } = setup();
+      await runtime.run(tally(), { type: "Open" });
+      const first = await runtime.run(tally(), { type: "Add", n: 1 }, { expectedVersion: [3, 1], eventId: "evt_l" });
+      expectKind(first, "processed");
+      // The entity is at 2 now, outside the list: the same event again is its duplicate, not a conflict.
+      expectKind(
+        await runtime.run(tally(), { type: "Add", n: 1 }, { expectedVersion: [3, 1], eventId: "evt_l" }),
+        "duplicate",
+      );
+      const stale = expectKind(
+        await runtime.run(tally(), { type: "Add", n: 1 }, { expectedVersion: [1, 3] }),
+        "conflict",
+      );
+      assert.deepEqual([stale.expectedVersion, stale.currentVersion], [[1, 3], 2]);
+      expectKind(await runtime.run(tally(), { type: "Add", n: 1 }, { expectedVersion: [] }), "conflict");
     });
   });
 

@@ -58,10 +58,12 @@ export interface RunOptions {
   /** The event's time, epoch ms. Defaults to the clock's now. */
   readonly at?: number;
   /**
-   * Apply the event only if the entity is at this version (0: does not exist yet); otherwise
-   * answer `conflict` with `expectedVersion` and `currentVersion` (HTTP's `If-Match`).
+   * Apply the event only if the entity is at this version, or at one of these versions (0:
+   * does not exist yet; an empty list matches nothing); otherwise answer `conflict` with
+   * `expectedVersion` and `currentVersion` (HTTP's `If-Match`). Checked after the inbox on
+   * every attempt, so a retried event is still answered as a duplicate.
    */
-  readonly expectedVersion?: number;
+  readonly expectedVersion?: number | readonly number[];
 }
 
 const EVENT_ID = /^[\x21-\x7e]{1,255}$/;
@@ -166,12 +168,12 @@ export class Runtime {
       );
     }
     const expectedVersion = options.expectedVersion;
-    if (expectedVersion !== undefined && (!Number.isSafeInteger(expectedVersion) || expectedVersion < 0)) {
-      return invalid(
-        InvalidReason.InvalidVersion,
-        `an expected version must be a whole number ≥ 0, got ${expectedVersion}`,
-        [],
-      );
+    const wrong =
+      expectedVersion === undefined
+        ? undefined
+        : [expectedVersion].flat().find((v) => !Number.isSafeInteger(v) || v < 0);
+    if (wrong !== undefined) {
+      return invalid(InvalidReason.InvalidVersion, `an expected version must be a whole number ≥ 0, got ${wrong}`, []);
     }
     const entity: EntityRef = { machine: machine.name, id: id.data };
     const input: Step = {
@@ -193,7 +195,7 @@ export class Runtime {
 
       const current = loaded.entity;
       const expectedVersion = current?.version ?? 0;
-      if (step.expectedVersion !== undefined && step.expectedVersion !== expectedVersion) {
+      if (step.expectedVersion !== undefined && ![step.expectedVersion].flat().includes(expectedVersion)) {
         const mismatch: Conflict = {
           kind: RunResultKind.Conflict,
           machine: step.ref.machine,
@@ -260,7 +262,7 @@ interface Step {
   readonly eventId: string;
   readonly at: number;
   readonly fingerprint: string;
-  readonly expectedVersion: number | undefined;
+  readonly expectedVersion: number | readonly number[] | undefined;
 }
 
 function invalid(reason: InvalidReason, message: string, issues: readonly Issue[]): Invalid {

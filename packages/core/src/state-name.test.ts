@@ -40,6 +40,7 @@ describe("state names", () => {
 
   it("come from the machine when it says how, and the default otherwise", () => {
     assert.equal(lamps.stateName({ on: true, status: "new" }), "lit");
+
     const plain = defineMachine({
       name: "plain",
       id: TallyId,
@@ -53,6 +54,20 @@ describe("state names", () => {
     });
     assert.equal(plain.stateName({ on: true, status: "new" }), "new");
     assert.equal(plain.stateName({ on: true }), null);
+    const untyped = defineMachine({
+      name: "untyped",
+      id: TallyId,
+      state: z.strictObject({ on: z.boolean() }),
+      events: z.strictObject({ type: z.literal("Install") }),
+      intents: z.strictObject({ type: z.literal("Noop") }),
+      rejections: z.enum(["installed"]),
+      creates: ["Install"],
+      // What untyped code might hand back.
+      stateName: () => 7 as unknown as string,
+      create: () => accept({ on: false }),
+      handle: () => reject("installed"),
+    });
+    assert.equal(untyped.stateName({ on: true }), null, "what is not a string is no name");
   });
 
   it("are what the runtime stores beside the state, so lists and counts follow the machine", async () => {

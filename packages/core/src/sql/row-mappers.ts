@@ -11,6 +11,7 @@ import type {
   TimerRecord,
   TimerStatus,
 } from "../ports.js";
+import { noOutboxRows } from "../ports.js";
 import { byStateName } from "../state-name.js";
 import type {
   Claimed,
@@ -128,15 +129,16 @@ export function rowMappers<J>(decode: DecodeJson<J>): RowMappers<J> {
     toOutbox,
     toTimer,
     fromLoadRow: (row: LoadRow<J>, ref: EntityRef, eventId: string): LoadResult => {
-      // The raw column is tested, not the decoded value: a JSON `null` state is still an entity.
+      // Whether the entity exists is told by its NOT NULL columns, never by `state`: a JSON
+      // `null` state is still an entity, and a driver that parses JSON hands it over as null.
       const entity =
-        row.version === null || row.state === null || row.created_at === null || row.updated_at === null
+        row.version === null || row.created_at === null || row.updated_at === null
           ? undefined
           : toEntity({
               machine: ref.machine,
               id: ref.id,
               version: row.version,
-              state: row.state,
+              state: row.state as J,
               state_name: row.state_name,
               created_at: row.created_at,
               updated_at: row.updated_at,
@@ -149,9 +151,9 @@ export function rowMappers<J>(decode: DecodeJson<J>): RowMappers<J> {
     fromClaimedTimers: (rows: readonly Claimed<TimerRow<J>>[]): TimerRecord[] =>
       [...rows].sort((a, b) => a.due_at - b.due_at || a.seq - b.seq).map(toTimer),
     toEntityCounts: (rows: readonly StateNameCountRow[]): EntityCount[] =>
-      rows.map(({ state_name, n }) => ({ stateName: state_name, count: Number(n) })).sort(byStateName),
+      rows.map(({ state_name, n }) => ({ stateName: state_name, count: n })).sort(byStateName),
     toOutboxStats: (rows: readonly StatusCountRow[]): Record<OutboxStatus, number> => {
-      const stats: Record<OutboxStatus, number> = { pending: 0, done: 0, dead: 0 };
+      const stats = noOutboxRows();
       for (const { status, n } of rows) {
         if (status in stats) stats[status as OutboxStatus] = n;
       }

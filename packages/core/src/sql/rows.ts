@@ -83,10 +83,10 @@ export interface LoadRow<J> extends InboxColumns<J> {
   readonly updated_at: number | null;
 }
 
-/** One line of a count by state name. Some drivers hand `count(*)` over as text. */
+/** One line of a count by state name. */
 export interface StateNameCountRow {
   readonly state_name: string | null;
-  readonly n: number | string;
+  readonly n: number;
 }
 
 /** One line of a count of the outbox by status. */

@@ -119,6 +119,16 @@ export function unitOfWorkSpec(suite: Suite): void {
     );
 
     it(
+      "loads an entity whose state is JSON null as an entity, like any other state",
+      withStore(async (store) => {
+        await commitOk(store, acceptedWrite("t_null", "evt_n", 0, null));
+        const loaded = await store.load(ref("t_null"), "evt_other");
+        assert.deepEqual([loaded.entity?.version, loaded.entity?.state], [1, null]);
+        assert.equal((await store.getEntity(ref("t_null")))?.state, null);
+      }),
+    );
+
+    it(
       "hands out copies: changing a returned value does not change the store",
       withStore(async (store) => {
         await commitOk(store, acceptedWrite("t_a", "evt_1", 0, { n: 1, list: [1] }));
