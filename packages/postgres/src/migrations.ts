@@ -87,8 +87,8 @@ export const migrations: readonly Migration[] = Object.freeze([
       CREATE INDEX timers_claim ON ${s}.timers (status, next_attempt_at);
       CREATE INDEX timers_by_due ON ${s}.timers (due_at, seq);
 
-      ${loadFunction(s, Named.No)}
-      ${commitFunction(s, Named.No)}
+      ${loadFunction(s, { stateName: false })}
+      ${commitFunction(s, { stateName: false })}
     `,
   },
   {
@@ -107,28 +107,30 @@ export const migrations: readonly Migration[] = Object.freeze([
       DROP FUNCTION ${s}.drover_load(text, text, text);
       DROP FUNCTION ${s}.drover_commit(text[], text[], text[], text[], text[], bigint[], bigint[], json[], json[],
         json[], json[], int[], text[], json[], int[], text[], json[], bigint[], bigint, text, text);
-      ${loadFunction(s, Named.Yes)}
-      ${commitFunction(s, Named.Yes)}
+      ${loadFunction(s, { stateName: true })}
+      ${commitFunction(s, { stateName: true })}
     `,
   },
 ]);
 
 /**
- * Whether a function version knows the entities' `state_name` column (schema version 2 on).
- * The released text of version 1 must not change, so both shapes are made from one template.
+ * Which shape of a function to make: with the entities' `state_name` (schema version 2 on) or
+ * without. Both come from one template; `released-migrations.test.ts` pins the text of every released
+ * migration, so an edit of the template that would change one fails there.
  */
-const Named = { No: false, Yes: true } as const;
-type Named = (typeof Named)[keyof typeof Named];
+interface FunctionShape {
+  readonly stateName: boolean;
+}
 
 /**
  * `drover_load`: an entity and the inbox record of an event id, in one call. A function for
  * the same reason as `drover_commit`: it is on every step's path, and its plan — two primary
  * key lookups — is made once per connection and kept.
  */
-function loadFunction(s: string, named: Named): string {
+function loadFunction(s: string, shape: FunctionShape): string {
   return `
       CREATE FUNCTION ${s}.drover_load(entity_machine text, entity_id text, event text)
-      RETURNS TABLE (version bigint, state json,${named ? " state_name text," : ""} created_at bigint, updated_at bigint,
+      RETURNS TABLE (version bigint, state json,${shape.stateName ? " state_name text," : ""} created_at bigint, updated_at bigint,
                      inbox_machine text, inbox_id text, fingerprint text, result json, at bigint)
       LANGUAGE plpgsql STABLE
       SET plan_cache_mode = force_generic_plan
@@ -136,7 +138,7 @@ function loadFunction(s: string, named: Named): string {
       AS $fn$
       BEGIN
         RETURN QUERY
-        SELECT e.version, e.state,${named ? " e.state_name," : ""} e.created_at, e.updated_at, i.machine, i.id, i.fingerprint, i.result, i.at
+        SELECT e.version, e.state,${shape.stateName ? " e.state_name," : ""} e.created_at, e.updated_at, i.machine, i.id, i.fingerprint, i.result, i.at
           FROM (SELECT 1) AS one
           LEFT JOIN ${s}.entities AS e ON e.machine = entity_machine AND e.id = entity_id
           LEFT JOIN ${s}.inbox AS i ON i.event_id = event;
@@ -166,11 +168,11 @@ function loadFunction(s: string, named: Named): string {
  * off their only table reads are primary-key lookups, so a plan made while the tables were
  * empty is the same as one made later (the generic-plan trap of an empty inbox cannot happen).
  */
-function commitFunction(s: string, named: Named): string {
+function commitFunction(s: string, shape: FunctionShape): string {
   return `
       CREATE FUNCTION ${s}.drover_commit(
         kinds text[], machines text[], ids text[], event_ids text[], fingerprints text[], ats bigint[],
-        expected bigint[], events json[], states json[],${named ? " state_names text[]," : ""} intents json[], results json[],
+        expected bigint[], events json[], states json[],${shape.stateName ? " state_names text[]," : ""} intents json[], results json[],
         outbox_steps int[], intent_ids text[], intent_bodies json[],
         timer_steps int[], timer_ids text[], timer_events json[], due_ats bigint[],
         lock_seed bigint, channel text, payload text)
@@ -208,12 +210,12 @@ function commitFunction(s: string, named: Named): string {
           END IF;
 
           IF kinds[k] = 'accepted' AND expected[k] = 0 THEN
-            INSERT INTO ${s}.entities AS e (machine, id, version, state,${named ? " state_name," : ""} created_at, updated_at)
-            VALUES (machines[k], ids[k], 1, states[k],${named ? " state_names[k]," : ""} ats[k], ats[k])
+            INSERT INTO ${s}.entities AS e (machine, id, version, state,${shape.stateName ? " state_name," : ""} created_at, updated_at)
+            VALUES (machines[k], ids[k], 1, states[k],${shape.stateName ? " state_names[k]," : ""} ats[k], ats[k])
             ON CONFLICT DO NOTHING;
             written := FOUND;
           ELSIF kinds[k] = 'accepted' THEN
-            UPDATE ${s}.entities AS e SET version = e.version + 1, state = states[k],${named ? " state_name = state_names[k]," : ""} updated_at = ats[k]
+            UPDATE ${s}.entities AS e SET version = e.version + 1, state = states[k],${shape.stateName ? " state_name = state_names[k]," : ""} updated_at = ats[k]
              WHERE e.machine = machines[k] AND e.id = ids[k] AND e.version = expected[k];
             written := FOUND;
           END IF;

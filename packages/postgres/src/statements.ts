@@ -85,7 +85,9 @@ export function buildStatements(schema: string, notice: Notice): Statements {
         CROSS JOIN LATERAL ${s}.drover_load(u.machine, u.id, u.event_id) AS l
         ORDER BY u.n`,
     ),
-    // The batch in one call of the schema's drover_commit function (see migrations.ts).
+    // The batch in one call of the schema's drover_commit function (see migrations.ts). The
+    // state names ($19) came with schema version 2 and are appended to the values
+    // (commitValues), so $1–$18 keep their places; the function takes them after the states.
     commit: statement(
       "commit",
       `SELECT c.step AS n, c.written, c.current_version, c.inbox_machine, c.inbox_id,

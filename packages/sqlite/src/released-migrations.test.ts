@@ -1,0 +1,20 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { describe, it } from "node:test";
+import { migrations } from "./migrations.js";
+
+// The SHA-256 of each released migration's SQL. A database that has applied a migration never
+// runs it again, so changing a released one would leave old and new databases different:
+// add a new migration instead, and its hash here once it is released.
+const RELEASED: readonly string[] = [
+  "d9464401ae69ab2cb02306d094eaa61c35f37c9e0b610d1b061caca7af95063d",
+  "3295664559ec3543b74feb0be69415cb7085d4b5d11750197c52d6b245f52f68",
+  "6c1a63ea266831da19e66c67cd62db309292bcb57408f1d6e1cd5ca93c8be838",
+];
+
+describe("SqliteStore: released migrations", () => {
+  it("keep their SQL exactly as released", () => {
+    const hashes = migrations.map((m) => createHash("sha256").update(m.sql).digest("hex"));
+    assert.deepEqual(hashes.slice(0, RELEASED.length), RELEASED);
+  });
+});
