@@ -45,14 +45,13 @@ export class DroverMetrics {
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });
-    const store = app;
     new Gauge({
       name: "drover_outbox_intents",
       help: "Outbox rows by status (pending, dead, done)",
       labelNames: ["status"],
       registers,
       async collect() {
-        const stats = await store.outboxStats();
+        const stats = await app.outboxStats();
         for (const [status, count] of Object.entries(stats)) this.set({ status }, count);
       },
     });

@@ -123,6 +123,20 @@ describe("HTTP server (generic, on the tally fixture)", () => {
     assert.equal((await call("GET", "/v1/tally/t_a")).json().version, 3);
   });
 
+  it("replays a retried event sent with an If-Match list, though the entity has moved past the list", async () => {
+    const { call } = await setup();
+    await call("POST", "/v1/tally/t_a/events", { body: { type: "Open" } });
+    const send = () =>
+      call("POST", "/v1/tally/t_a/events", {
+        body: { type: "Add", n: 1 },
+        headers: { "if-match": '"1", "7"', "idempotency-key": "k-list" },
+      });
+    const first = await send();
+    assert.deepEqual([first.statusCode, first.headers.etag], [200, '"2"']);
+    const again = await send();
+    assert.deepEqual([again.statusCode, again.headers["idempotent-replayed"], again.json().version], [200, "true", 2]);
+  });
+
   it("answers 412 to If-Match with a weak tag, even of the current version, and writes nothing", async () => {
     const { call } = await setup();
     await call("POST", "/v1/tally/t_a/events", { body: { type: "Open" } });
@@ -133,6 +147,11 @@ describe("HTTP server (generic, on the tally fixture)", () => {
       });
       assert.deepEqual([weak.statusCode, weak.json().reason, weak.json().currentVersion], [412, "version_mismatch", 1]);
     }
+    const notAVersion = await call("POST", "/v1/tally/t_a/events", {
+      body: { type: "Add", n: 1 },
+      headers: { "if-match": 'W/"x", "1"' },
+    });
+    assert.deepEqual([notAVersion.statusCode, notAVersion.json().reason], [400, "invalid_if_match"]);
     assert.equal((await call("GET", "/v1/tally/t_a")).json().version, 1);
   });
 

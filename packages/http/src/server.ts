@@ -20,12 +20,9 @@ import { outboxRoutes } from "./routes/outbox.js";
 import type { RouteDeps } from "./routes/shared.js";
 import { tokenRoutes } from "./routes/token.js";
 import type { ServerOptions } from "./server-options.js";
-import { EdgeReason, Scope } from "./wire.js";
+import { EdgeReason, RESERVED_SEGMENTS, Scope } from "./wire.js";
 
-/** What {@link buildServer} needs. */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-/** First path segments under `/v1` that are drover's own routes, not machines. */
-const RESERVED = new Set(["outbox", "machines", "stream", "stats", "token"]);
 
 /**
  * The HTTP API of a drover {@link App} (DESIGN §6): routes derived from its machines, bearer
@@ -40,7 +37,8 @@ const RESERVED = new Set(["outbox", "machines", "stream", "stats", "token"]);
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
   const { app, tokens } = options;
   for (const name of app.machines.map((m) => m.name)) {
-    if (RESERVED.has(name)) throw new Error(`a machine may not be named "${name}": /v1/${name} is a drover route`);
+    if (RESERVED_SEGMENTS.includes(name))
+      throw new Error(`a machine may not be named "${name}": /v1/${name} is a drover route`);
   }
   const server: FastifyInstance = Fastify({
     ...(options.logger === undefined ? {} : { loggerInstance: options.logger as FastifyBaseLogger }),

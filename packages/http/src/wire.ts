@@ -131,7 +131,10 @@ export interface EntityPageBody {
 
 /** One journal entry of `GET /v1/{machine}/{id}/history`. */
 export type JournalEntryBody = WithIsoTimes<JournalEntry, "at"> & {
-  /** The name the machine gives the state this event led to; `null`: none. */
+  /**
+   * The name the machine gives the state this event led to, by the running code's naming
+   * (the entity's own `status` was named when it was written); `null`: none.
+   */
   readonly status: string | null;
 };
 
@@ -222,7 +225,7 @@ export interface StepNotice {
   readonly type: string | null;
   readonly eventId: string | null;
   readonly version?: number;
-  /** The new state's `status` member (drover's state naming convention), or `null`. */
+  /** The new state's name as its machine names it (`stateName`), or `null`. */
   readonly status?: string | null;
   /** The `type`s of the intents the step asked for. */
   readonly intents?: readonly string[];
@@ -250,14 +253,22 @@ export type StreamMessage =
 
 // ─── Headers and query parameters ──────────────────────────────────────────────────────
 
+/** First path segments under `/v1` that are drover's own routes, so no machine may be named so. */
+export const RESERVED_SEGMENTS: readonly string[] = ["outbox", "machines", "stream", "stats", "token"];
+
 /** The page size of the list routes (`GET /v1/{machine}`): the `limit` query parameter. */
 export const ListLimit = { Min: 1, Max: 100, Default: 20 } as const;
+
+/** How many rows `GET /v1/outbox` returns: the `limit` query parameter. */
+export const OutboxLimit = { Min: 1, Max: 500, Default: 100 } as const;
 
 /** `Idempotency-Key`: 1 to 255 printable ASCII characters without spaces, the event id of the step. */
 export const IDEMPOTENCY_KEY_PATTERN = "^[!-~]{1,255}$";
 
+/** An entity's version as the opaque part of its entity tag: `0`, or digits without a leading zero. */
+export const VERSION_PATTERN = "0|[1-9][0-9]{0,15}";
 /** `ETag` of an entity: its version in double quotes, e.g. `"3"` (`"0"`: it must not exist yet). */
-export const ENTITY_TAG_PATTERN = '^"(0|[1-9][0-9]{0,15})"$';
-const VERSION_TAG = '(W/)?"(0|[1-9][0-9]{0,15})"';
+export const ENTITY_TAG_PATTERN = `^"(${VERSION_PATTERN})"$`;
+const VERSION_TAG = `(W/)?"(${VERSION_PATTERN})"`;
 /** `If-Match`: `*`, or a comma-separated list of version tags (RFC 9110 §13.1.1). */
 export const IF_MATCH_PATTERN = `^[ \\t]*(\\*|${VERSION_TAG}([ \\t]*,[ \\t]*${VERSION_TAG})*)[ \\t]*$`;

@@ -1,3 +1,4 @@
+import { RESERVED_SEGMENTS } from "../wire.js";
 import { sharedHeaders, sharedParameters, sharedResponses } from "./components.js";
 import type { BuildOpenApiOptions, OpenApiDocument } from "./document.js";
 import { SchemaTable } from "./json-schema.js";
@@ -6,7 +7,6 @@ import { machinePaths, operationsPaths } from "./paths.js";
 import { addSharedSchemas } from "./schemas.js";
 
 /** First path segments under `/v1` that are not machines. */
-const RESERVED_SEGMENTS = ["outbox", "machines", "stream", "stats", "token"];
 
 /**
  * The OpenAPI 3.1 description of drover's HTTP API for `machines`: every route of the

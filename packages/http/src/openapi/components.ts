@@ -1,5 +1,12 @@
 import { OutboxStatus } from "@drover/core";
-import { ENTITY_TAG_PATTERN, IDEMPOTENCY_KEY_PATTERN, IF_MATCH_PATTERN, ListLimit, type Scope } from "../wire.js";
+import {
+  ENTITY_TAG_PATTERN,
+  IDEMPOTENCY_KEY_PATTERN,
+  IF_MATCH_PATTERN,
+  ListLimit,
+  OutboxLimit,
+  type Scope,
+} from "../wire.js";
 import { type JsonSchema, type OpenApiObject, type OpenApiOperation, PROBLEM_JSON, ref } from "./document.js";
 
 // ─── Headers, parameters, responses ────────────────────────────────────────────────────
@@ -23,12 +30,12 @@ export function sharedHeaders(): Record<string, OpenApiObject> {
 }
 
 export function sharedParameters(): Record<string, OpenApiObject> {
-  const limit = (what: string) => ({
+  const limit = (what: string, bounds: { readonly Min: number; readonly Max: number; readonly Default: number }) => ({
     name: "limit",
     in: "query",
     required: false,
     description: `How many ${what} to return.`,
-    schema: { type: "integer", minimum: ListLimit.Min, maximum: ListLimit.Max, default: ListLimit.Default },
+    schema: { type: "integer", minimum: bounds.Min, maximum: bounds.Max, default: bounds.Default },
   });
   return {
     IdempotencyKey: {
@@ -51,7 +58,7 @@ export function sharedParameters(): Record<string, OpenApiObject> {
         '(`W/"3"`) never matches.',
       schema: { type: "string", pattern: IF_MATCH_PATTERN },
     },
-    Limit: limit("entities"),
+    Limit: limit("entities", ListLimit),
     Prefix: {
       name: "prefix",
       in: "query",
@@ -63,7 +70,7 @@ export function sharedParameters(): Record<string, OpenApiObject> {
       name: "status",
       in: "query",
       required: false,
-      description: "Only entities whose state's `status` member is this.",
+      description: "Only entities whose state has this name, as their machine names it (`stateName`).",
       schema: { type: "string", minLength: 1, maxLength: 200 },
     },
     Cursor: {
@@ -80,7 +87,7 @@ export function sharedParameters(): Record<string, OpenApiObject> {
       description: "Only rows in this status: `pending` (waiting or being retried) or `dead` (gave up); absent: all.",
       schema: { type: "string", enum: [OutboxStatus.Pending, OutboxStatus.Dead] },
     },
-    OutboxLimit: limit("rows"),
+    OutboxLimit: limit("rows", OutboxLimit),
     IntentId: {
       name: "intentId",
       in: "path",

@@ -210,7 +210,7 @@ export function operationsPaths(): OpenApiDocument["paths"] {
     "/v1/machines": readOperation(
       "machines.list",
       "Machines and their entities by state",
-      "Every machine of this server, with its entities counted by the state's `status`.",
+      "Every machine of this server, with its entities counted by state name (as each machine names its states).",
       "The machines.",
       "MachineSummaries",
     ),
@@ -222,8 +222,8 @@ export function operationsPaths(): OpenApiDocument["paths"] {
         scope: Scope.Read,
         description:
           "The machine's states and transitions, found by running it on events generated from its schemas " +
-          "(`exploreMachine`), with the same graph as a Mermaid `stateDiagram-v2`. State names follow drover's " +
-          "convention: the state's `status` field.",
+          "(`exploreMachine`), with the same graph as a Mermaid `stateDiagram-v2`. State names are the " +
+          "machine's own (`stateName`; by default the state's `status`, else its `state` field).",
         parameters: [
           {
             name: "machine",

@@ -236,7 +236,7 @@ export function addSharedSchemas(table: SchemaTable): void {
   });
   table.set("MachineSummaries", {
     type: "object",
-    description: "Every machine with its entities counted by state (the state's `status` member).",
+    description: "Every machine with its entities counted by state name (as each machine names its states).",
     required: ["machines"],
     properties: {
       machines: {
@@ -249,7 +249,7 @@ export function addSharedSchemas(table: SchemaTable): void {
             total: { type: "integer", minimum: 0 },
             states: {
               type: "array",
-              description: "Sorted by status; `null` counts states without a string `status`, last.",
+              description: "Sorted by state name; `null` counts states without a name, last.",
               items: {
                 type: "object",
                 required: ["status", "count"],

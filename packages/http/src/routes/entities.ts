@@ -30,25 +30,24 @@ export function entitiesRoutes(server: FastifyInstance, deps: RouteDeps): void {
   async function getEntity(request: EntityRequest, reply: FastifyReply): Promise<EntityBody | FastifyReply> {
     const found = await findEntity(app, request.params.machine, request.params.id);
     if ("status" in found) return sendProblem(reply, found);
-    const etag = `"${found.version}"`;
+    const etag = `"${found.entity.version}"`;
     reply.header("etag", etag);
     if (isNotModified(request.headers["if-none-match"], etag)) return reply.code(304).send();
-    return entityBody(found);
+    return entityBody(found.entity);
   }
 
   async function getHistory(request: EntityRequest, reply: FastifyReply): Promise<HistoryBody | FastifyReply> {
     const found = await findEntity(app, request.params.machine, request.params.id);
     if ("status" in found) return sendProblem(reply, found);
-    const entries = await app.history({ machine: found.machine, id: found.id });
-    const machine = app.machine(found.machine);
-    if (machine === undefined) throw new Error(`machine ${found.machine} went away`);
+    const { machine, entity } = found;
+    const entries = await app.history({ machine: entity.machine, id: entity.id });
     return { entries: entries.map((entry) => journalEntryBody(entry, machine)) };
   }
 
   async function getEntityOutbox(request: EntityRequest, reply: FastifyReply): Promise<OutboxPageBody | FastifyReply> {
     const found = await findEntity(app, request.params.machine, request.params.id);
     if ("status" in found) return sendProblem(reply, found);
-    const rows = await app.entityOutbox({ machine: found.machine, id: found.id });
+    const rows = await app.entityOutbox({ machine: found.entity.machine, id: found.entity.id });
     return { items: rows.map(outboxRecordBody) };
   }
 

@@ -2,14 +2,13 @@ import type { RunResult } from "@drover/core";
 import { InvalidReason, RunResultKind } from "@drover/core";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { EntityTagCondition } from "../conditional.js";
-import { ConditionKind, ifMatchPasses, parseEntityTagList } from "../conditional.js";
+import { ConditionKind, parseEntityTagList } from "../conditional.js";
 import { ProblemKind, problem, sendProblem } from "../problem.js";
-import { EdgeReason, ENTITY_TAG_PATTERN, IDEMPOTENCY_KEY_PATTERN, Scope } from "../wire.js";
+import { EdgeReason, IDEMPOTENCY_KEY_PATTERN, Scope, VERSION_PATTERN } from "../wire.js";
 import { type RouteDeps, unknownMachine } from "./shared.js";
 
 const EVENT_ID = new RegExp(IDEMPOTENCY_KEY_PATTERN);
-/** A version as the opaque value of an entity tag: `ENTITY_TAG_PATTERN` without its quotes. */
-const VERSION = new RegExp(`^${ENTITY_TAG_PATTERN.slice(2, -2)}$`);
+const VERSION = new RegExp(`^(${VERSION_PATTERN})$`);
 
 /** `POST /v1/{machine}/{id}/events`. */
 export function eventsRoutes(server: FastifyInstance, deps: RouteDeps): void {
@@ -47,7 +46,7 @@ export function eventsRoutes(server: FastifyInstance, deps: RouteDeps): void {
       );
     }
     const ifMatch = request.headers["if-match"];
-    let expectedVersion: number | undefined;
+    let expectedVersion: number | readonly number[] | undefined;
     if (ifMatch !== undefined) {
       const condition = typeof ifMatch === "string" ? parseEntityTagList(ifMatch) : undefined;
       const versions = condition === undefined ? undefined : strongVersions(condition);
@@ -62,37 +61,23 @@ export function eventsRoutes(server: FastifyInstance, deps: RouteDeps): void {
           ),
         );
       }
-      if (condition.kind === ConditionKind.Tags && condition.tags.length === 1 && versions.length === 1) {
-        // One version: the store compares it with the entity's in the same write.
-        expectedVersion = versions[0];
+      if (condition.kind === ConditionKind.Tags) {
+        // The runtime compares the versions with the entity's after its inbox check, on every
+        // attempt: a retried event is still a duplicate, and a write in between still fails.
+        expectedVersion = versions.length === 1 ? versions[0] : versions;
       } else {
-        // `*`, a list or a weak tag: compare with the current entity. An invalid id is left
-        // to app.run, since a request that fails anyway is not judged on its preconditions
-        // (RFC 9110 §13.2.1).
+        // `*` only asks that the entity exists, which no later write undoes, so looking now
+        // is enough. An invalid id is left to app.run: a request that fails anyway is not
+        // judged on its preconditions (RFC 9110 §13.2.1).
         const parsedId = machine.schemas.id.safeParse(id);
-        if (parsedId.success) {
-          const current = await app.getEntity({ machine: name, id: parsedId.data });
-          // drover's tag for an entity not written yet is "0"; `*` needs one that exists.
-          const currentTag =
-            current === undefined && condition.kind === ConditionKind.Any
-              ? undefined
-              : { opaque: String(current?.version ?? 0), weak: false };
-          if (!ifMatchPasses(condition, currentTag)) {
-            return sendProblem(
-              reply,
-              problem(
-                412,
-                ProblemKind.Conflict,
-                current === undefined
-                  ? `If-Match needs an existing ${name} ${id}, and there is none`
-                  : `If-Match named none of the current version ${current.version} of ${name} ${id}`,
-                { reason: EdgeReason.VersionMismatch, currentVersion: current?.version ?? 0 },
-              ),
-            );
-          }
-          // The tag that matched is pinned, so a write in between still fails with 412; `*`
-          // only asks that the entity exists, which no later write undoes.
-          if (condition.kind === ConditionKind.Tags) expectedVersion = current?.version ?? 0;
+        if (parsedId.success && (await app.getEntity({ machine: name, id: parsedId.data })) === undefined) {
+          return sendProblem(
+            reply,
+            problem(412, ProblemKind.Conflict, `If-Match needs an existing ${name} ${id}, and there is none`, {
+              reason: EdgeReason.VersionMismatch,
+              currentVersion: 0,
+            }),
+          );
         }
       }
     }
@@ -139,7 +124,7 @@ function sendResult(reply: FastifyReply, result: RunResult): FastifyReply {
           problem(
             412,
             ProblemKind.Conflict,
-            `If-Match expected version ${result.expectedVersion}, but ${result.machine} ${result.id} is at version ${result.currentVersion}`,
+            `If-Match ${describeExpected(result.expectedVersion)}, but ${result.machine} ${result.id} is at version ${result.currentVersion}`,
             { reason: EdgeReason.VersionMismatch, currentVersion: result.currentVersion },
           ),
         );
@@ -171,19 +156,23 @@ function sendResult(reply: FastifyReply, result: RunResult): FastifyReply {
 
 /**
  * The versions the strong tags of an `If-Match` name (weak tags never match, RFC 9110
- * §13.1.1, so they are left out); `undefined` when a strong tag is not a version, which no
- * ETag of this server ever is.
+ * §13.1.1, so they are left out); `undefined` when a tag, weak or strong, is not a version,
+ * which no ETag of this server ever is (and the OpenAPI pattern refuses too).
  */
 function strongVersions(condition: EntityTagCondition): number[] | undefined {
   if (condition.kind === ConditionKind.Any) return [];
   const versions: number[] = [];
   for (const tag of condition.tags) {
-    if (tag.weak) continue;
     const version = Number(tag.opaque);
     if (!VERSION.test(tag.opaque) || !Number.isSafeInteger(version)) return undefined;
-    versions.push(version);
+    if (!tag.weak) versions.push(version);
   }
   return versions;
+}
+
+function describeExpected(expected: number | readonly number[]): string {
+  if (typeof expected === "number") return `expected version ${expected}`;
+  return expected.length === 0 ? "named no strong version" : `expected one of versions ${expected.join(", ")}`;
 }
 
 function eventIdOf(result: RunResult): string | undefined {

@@ -3,12 +3,12 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { outboxRecordBody } from "../bodies.js";
 import { ProblemKind, problem, sendProblem } from "../problem.js";
-import { type OutboxPageBody, type RetriedBody, Scope } from "../wire.js";
+import { OutboxLimit, type OutboxPageBody, type RetriedBody, Scope } from "../wire.js";
 import { invalidQuery, type RouteDeps } from "./shared.js";
 
 const OutboxQuery = z.strictObject({
   status: z.enum([OutboxStatus.Pending, OutboxStatus.Dead]).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
+  limit: z.coerce.number().int().min(OutboxLimit.Min).max(OutboxLimit.Max).default(OutboxLimit.Default),
 });
 
 /** `GET /v1/outbox` and `POST /v1/outbox/{intentId}/retry` (admin). */

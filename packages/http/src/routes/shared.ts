@@ -1,5 +1,5 @@
 import type { ServerResponse } from "node:http";
-import type { App, StoredEntity } from "@drover/core";
+import type { AnyMachine, App, StoredEntity } from "@drover/core";
 import { InvalidReason } from "@drover/core";
 import type { z } from "zod";
 import type { DashboardAssets } from "../dashboard.js";
@@ -23,7 +23,14 @@ export interface RouteDeps {
   readonly openapi: OpenApiDocument;
 }
 
-export async function findEntity(app: App, name: string, id: string): Promise<StoredEntity | Problem> {
+/** An entity a route found, with the machine it belongs to. */
+export interface FoundEntity {
+  readonly machine: AnyMachine;
+  readonly entity: StoredEntity;
+}
+
+/** The entity `name`/`id` with its machine, or the problem to answer (unknown machine, bad id, none). */
+export async function findEntity(app: App, name: string, id: string): Promise<FoundEntity | Problem> {
   const machine = app.machine(name);
   if (machine === undefined) return unknownMachine(name, app);
   const parsed = machine.schemas.id.safeParse(id);
@@ -38,7 +45,7 @@ export async function findEntity(app: App, name: string, id: string): Promise<St
     });
   }
   const entity = await app.getEntity({ machine: name, id: parsed.data });
-  return entity ?? problem(404, ProblemKind.NotFound, `no ${name} ${id}`);
+  return entity === undefined ? problem(404, ProblemKind.NotFound, `no ${name} ${id}`) : { machine, entity };
 }
 
 export function unknownMachine(name: string, app: App): Problem {
