@@ -113,6 +113,8 @@ describe("the dashboard in Chromium", { skip: missing !== undefined && !browserR
     await page.getByTestId("entity-status").filter({ hasText: "authorized" }).waitFor();
     assert.equal(await page.getByTestId("entity-version").textContent(), "2");
     const timeline = page.locator(".timeline-entry");
+    // The history loads on its own, after the entity: wait for its entries before counting.
+    await timeline.nth(1).waitFor();
     assert.equal(await timeline.count(), 2);
     assert.match((await timeline.nth(0).textContent()) ?? "", /v1\s*RequestPayment.*authorizing/);
     assert.match((await timeline.nth(0).textContent()) ?? "", /AuthorizeWithProvider/);
@@ -209,7 +211,7 @@ describe("the dashboard in Chromium", { skip: missing !== undefined && !browserR
     // The last page replaces the first in one render, but the live stream may re-render it:
     // wait for the count to settle rather than read it mid-update.
     await page.waitForFunction(() => document.querySelectorAll("table.entities tbody tr").length === 3, null, {
-      timeout: 5_000,
+      timeout: 15_000,
     });
     assert.equal(await rows.count(), 3);
     assert.equal(await page.getByRole("button", { name: "Next page" }).isDisabled(), true);

@@ -23,8 +23,11 @@ import type { PaymentState } from "../payments.js";
 import { PaymentStatus, payments } from "../payments.js";
 import { HttpProvider } from "../provider-http.js";
 
-/** How many payments a run drives. */
-export const PAYMENTS = 40;
+/**
+ * How many payments a run drives: enough work that the child is still busy after the test's
+ * ten kills (each after up to 250 ms of running); with 40, a fast run could finish first.
+ */
+export const PAYMENTS = 120;
 
 /** What the plan wants done to one payment. */
 export interface PlannedPayment {
