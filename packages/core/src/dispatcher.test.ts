@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { App } from "./app.js";
-import { Dispatcher, PermanentEffectError } from "./dispatcher.js";
+import { Dispatcher } from "./dispatcher.js";
 import type { EffectContext, EffectHandlers } from "./effects.js";
 import { defineEffects, followUp } from "./effects.js";
+import { PermanentEffectError } from "./errors.js";
 import { silentLogger } from "./logger.js";
 import { MemoryStore } from "./memory-store.js";
 import type { Store } from "./ports.js";

@@ -1,16 +1,14 @@
 import { setMaxListeners } from "node:events";
-import { hostname } from "node:os";
-import { systemClock } from "./clock.js";
 import type { EffectContext, EffectHandler, Effects, FollowUp } from "./effects.js";
-import { ConfigurationError, DroverError } from "./errors.js";
+import { ConfigurationError, EffectTimeoutError, FollowUpError, PermanentEffectError } from "./errors.js";
 import type { Logger } from "./logger.js";
-import { silentLogger } from "./logger.js";
 import type { Typed } from "./machine.js";
 import type { Clock, OutboxQueue, OutboxRecord } from "./ports.js";
 import type { RunResult } from "./result.js";
 import { RunResultKind } from "./result.js";
 import type { RunOptions } from "./runtime.js";
-import { backoffDelay, describeError, positive, WorkLoop } from "./work-loop.js";
+import type { Backoff, LeaseWorker } from "./work-loop.js";
+import { backoffDelay, describeError, leaseWorker, positive, WorkLoop } from "./work-loop.js";
 
 /** How follow-up events are applied: `Runtime.run`, or an App's `run` (which also wakes it). */
 export type RunFunction = (
@@ -20,13 +18,6 @@ export type RunFunction = (
 ) => Promise<RunResult>;
 
 /** Retry timing of failed attempts. */
-export interface Backoff {
-  /** Delay after the first failure (default 500 ms); doubles each time. */
-  readonly initialMs?: number;
-  /** The longest delay (default 60 s). */
-  readonly maxMs?: number;
-}
-
 /** Settings of a {@link Dispatcher}. */
 export interface DispatcherSettings {
   /** This dispatcher's name in leases; unique per process (default host:pid:random). */
@@ -75,28 +66,6 @@ export interface DispatcherOptions extends DispatcherSettings {
   readonly onAttempt?: (report: AttemptReport) => void;
 }
 
-/** An effect handler attempt that ran past its time. */
-export class EffectTimeoutError extends DroverError {
-  override readonly name = "EffectTimeoutError";
-}
-
-/**
- * Throw this from an effect handler when trying again cannot help (the provider refused for
- * good, the request is malformed): the intent is dead-lettered at once with this message,
- * instead of being retried `maxAttempts` times.
- *
- * @example
- * if (response.status === 422) throw new PermanentEffectError(`provider refused: ${await response.text()}`);
- */
-export class PermanentEffectError extends DroverError {
-  override readonly name = "PermanentEffectError";
-}
-
-/** A follow-up event that could not be applied (and so fails the attempt). */
-export class FollowUpError extends DroverError {
-  override readonly name = "FollowUpError";
-}
-
 /**
  * Drains the outbox: leases due intents, runs their effect handlers, applies the follow-up
  * events they return, marks them done; retries failures with exponential backoff and
@@ -115,34 +84,23 @@ export class Dispatcher {
   readonly #store: OutboxQueue;
   readonly #run: RunFunction;
   readonly #handlers: ReadonlyMap<string, EffectHandler<Typed>>;
-  readonly #clock: Clock;
-  readonly #logger: Logger;
-  readonly #leaseMs: number;
+  readonly #worker: LeaseWorker;
   readonly #maxAttempts: number;
-  readonly #backoff: Required<Backoff>;
   readonly #timeoutMs: number;
   readonly #concurrency: number;
-  readonly #random: () => number;
   readonly #loop: WorkLoop;
   readonly #inFlight = new Set<Promise<void>>();
   readonly #onAttempt: (report: AttemptReport) => void;
   #stopping = stoppingController();
 
   constructor(options: DispatcherOptions) {
-    this.owner = options.owner ?? defaultOwner("dispatcher");
+    this.#worker = leaseWorker("dispatcher", options);
+    this.owner = this.#worker.owner;
     this.#store = options.store;
     this.#run = options.run;
-    this.#clock = options.clock ?? systemClock;
-    this.#logger = options.logger ?? silentLogger;
-    this.#leaseMs = positive("leaseMs", options.leaseMs ?? 30_000);
     this.#maxAttempts = positive("maxAttempts", options.maxAttempts ?? 10);
-    this.#backoff = {
-      initialMs: positive("backoff.initialMs", options.backoff?.initialMs ?? 500),
-      maxMs: positive("backoff.maxMs", options.backoff?.maxMs ?? 60_000),
-    };
     this.#timeoutMs = positive("timeoutMs", options.timeoutMs ?? 10_000);
     this.#concurrency = positive("concurrency", options.concurrency ?? 16);
-    this.#random = options.random ?? Math.random;
     this.#onAttempt = options.onAttempt ?? (() => {});
     const handlers = new Map<string, EffectHandler<Typed>>();
     for (const effects of options.effects) {
@@ -157,7 +115,7 @@ export class Dispatcher {
     this.#loop = new WorkLoop(
       () => this.#fill(),
       positive("pollMs", options.pollMs ?? 1000),
-      (error) => this.#logger.error({ err: error, owner: this.owner }, "dispatcher: claiming intents failed"),
+      (error) => this.#worker.logger.error({ err: error, owner: this.owner }, "dispatcher: claiming intents failed"),
     );
   }
 
@@ -223,7 +181,12 @@ export class Dispatcher {
   }
 
   #claim(limit: number): Promise<OutboxRecord[]> {
-    return this.#store.claimOutbox({ owner: this.owner, now: this.#clock.now(), leaseMs: this.#leaseMs, limit });
+    return this.#store.claimOutbox({
+      owner: this.owner,
+      now: this.#worker.clock.now(),
+      leaseMs: this.#worker.leaseMs,
+      limit,
+    });
   }
 
   /** Never rejects: whatever goes wrong is recorded on the row or logged. */
@@ -231,7 +194,7 @@ export class Dispatcher {
     try {
       await this.#executeOrThrow(row);
     } catch (error) {
-      this.#logger.error(
+      this.#worker.logger.error(
         { err: error, intentId: row.intentId },
         "dispatcher: could not record the outcome of an intent; its lease will expire and it runs again",
       );
@@ -278,14 +241,14 @@ export class Dispatcher {
       const ctx = { intentId: row.intentId, machine: row.machine, entityId: row.entityId, attempt: row.attempts };
       const followUps = await this.#attempt(handler, intent, ctx);
       await this.#applyFollowUps(row, followUps ?? []);
-      if (!(await this.#store.completeOutbox(row.intentId, this.owner, this.#clock.now()))) {
-        this.#logger.warn(
+      if (!(await this.#store.completeOutbox(row.intentId, this.owner, this.#worker.clock.now()))) {
+        this.#worker.logger.warn(
           log,
           "dispatcher: lost the lease of an intent before finishing it; another dispatcher retries it",
         );
         return AttemptOutcome.Retry;
       }
-      this.#logger.debug({ ...log, attempt: row.attempts }, "dispatcher: intent done");
+      this.#worker.logger.debug({ ...log, attempt: row.attempts }, "dispatcher: intent done");
       return AttemptOutcome.Done;
     } catch (error) {
       const dead = error instanceof PermanentEffectError || row.attempts >= this.#maxAttempts;
@@ -335,13 +298,13 @@ export class Dispatcher {
         case RunResultKind.Duplicate:
           break;
         case RunResultKind.Rejected:
-          this.#logger.info(
+          this.#worker.logger.info(
             { ...log, reason: result.reason },
             "dispatcher: a follow-up event was rejected by its machine",
           );
           break;
         case RunResultKind.NotFound:
-          this.#logger.warn(log, "dispatcher: a follow-up event was sent to an entity that does not exist");
+          this.#worker.logger.warn(log, "dispatcher: a follow-up event was sent to an entity that does not exist");
           break;
         case RunResultKind.Invalid:
           throw new FollowUpError(
@@ -358,15 +321,15 @@ export class Dispatcher {
   }
 
   async #fail(row: OutboxRecord, error: string, dead: boolean): Promise<void> {
-    const now = this.#clock.now();
-    const retryAt = dead ? null : now + backoffDelay(row.attempts, this.#backoff, this.#random);
+    const now = this.#worker.clock.now();
+    const retryAt = dead ? null : now + backoffDelay(row.attempts, this.#worker.backoff, this.#worker.random);
     const log = { intentId: row.intentId, machine: row.machine, entityId: row.entityId, attempt: row.attempts, error };
     if (!(await this.#store.failOutbox(row.intentId, this.owner, { error, now, retryAt }))) {
-      this.#logger.warn(log, "dispatcher: lost the lease of a failed intent; another dispatcher retries it");
+      this.#worker.logger.warn(log, "dispatcher: lost the lease of a failed intent; another dispatcher retries it");
     } else if (retryAt === null) {
-      this.#logger.error(log, "dispatcher: intent dead-lettered");
+      this.#worker.logger.error(log, "dispatcher: intent dead-lettered");
     } else {
-      this.#logger.warn({ ...log, retryAt }, "dispatcher: intent failed; will retry");
+      this.#worker.logger.warn({ ...log, retryAt }, "dispatcher: intent failed; will retry");
     }
   }
 }
@@ -380,11 +343,6 @@ function stoppingController(): AbortController {
 
 function handlerKey(machine: string, type: string): string {
   return `${machine}\u0000${type}`;
-}
-
-/** A name for a lease owner: host, process and a random suffix. */
-export function defaultOwner(role: string): string {
-  return `${role}@${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
 }
 
 function delay(ms: number): Promise<void> {

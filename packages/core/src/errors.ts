@@ -1,24 +1,36 @@
 /** Base class of drover's exceptions. Exceptions are for bugs and broken infrastructure only. */
 export class DroverError extends Error {
-  override readonly name: string = "DroverError";
+  constructor(message?: string, options?: ErrorOptions) {
+    super(message, options);
+    // Each subclass is named after itself without repeating its name in a field.
+    this.name = new.target.name;
+  }
 }
 
 /** The store could not be reached or failed; nothing of the step was committed. */
-export class StoreUnavailableError extends DroverError {
-  override readonly name = "StoreUnavailableError";
-}
+export class StoreUnavailableError extends DroverError {}
 
 /** A machine broke its contract: it returned a state or intent its own schemas refuse. */
-export class MachineContractError extends DroverError {
-  override readonly name = "MachineContractError";
-}
+export class MachineContractError extends DroverError {}
 
 /** The purity guard caught a machine that mutates its input or answers differently twice. */
-export class ImpurityError extends DroverError {
-  override readonly name = "ImpurityError";
-}
+export class ImpurityError extends DroverError {}
 
 /** The application was wired wrongly (a duplicate machine name, a bad option). */
-export class ConfigurationError extends DroverError {
-  override readonly name = "ConfigurationError";
-}
+export class ConfigurationError extends DroverError {}
+
+/** An effect handler attempt that ran past its time. */
+export class EffectTimeoutError extends DroverError {}
+
+/**
+ * Throw this from an effect handler when trying again cannot help (the provider refused for
+ * good, the request is malformed): the intent is dead-lettered at once with this message,
+ * instead of being retried `maxAttempts` times.
+ *
+ * @example
+ * if (response.status === 422) throw new PermanentEffectError(`provider refused: ${await response.text()}`);
+ */
+export class PermanentEffectError extends DroverError {}
+
+/** A follow-up event that could not be applied (and so fails the attempt). */
+export class FollowUpError extends DroverError {}

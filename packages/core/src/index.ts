@@ -1,15 +1,18 @@
 export type { AppObserver, AppOptions, ResultReport } from "./app.js";
 export { App } from "./app.js";
 export { randomIds, systemClock, uuidv7 } from "./clock.js";
-export type { AttemptReport, Backoff, DispatcherOptions, DispatcherSettings, RunFunction } from "./dispatcher.js";
-export { AttemptOutcome, Dispatcher, EffectTimeoutError, FollowUpError, PermanentEffectError } from "./dispatcher.js";
+export type { AttemptReport, DispatcherOptions, DispatcherSettings, RunFunction } from "./dispatcher.js";
+export { AttemptOutcome, Dispatcher } from "./dispatcher.js";
 export type { EffectContext, EffectHandler, EffectHandlers, Effects, FollowUp } from "./effects.js";
 export { defineEffects, followUp } from "./effects.js";
 export {
   ConfigurationError,
   DroverError,
+  EffectTimeoutError,
+  FollowUpError,
   ImpurityError,
   MachineContractError,
+  PermanentEffectError,
   StoreUnavailableError,
 } from "./errors.js";
 export type { Json } from "./json.js";
@@ -86,3 +89,4 @@ export { Scheduler } from "./scheduler.js";
 export { conventionalStateName } from "./state-name.js";
 export type { StepOutcome } from "./step.js";
 export { decide, decideChecked, PurityMode } from "./step.js";
+export type { Backoff } from "./work-loop.js";

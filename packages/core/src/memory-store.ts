@@ -225,12 +225,7 @@ export class MemoryStore implements Store {
       if (blocked.has(entity)) continue;
       blocked.add(entity);
       if (row.nextAttemptAt > query.now || !leaseFree(row, query.now)) continue;
-      const leased = {
-        ...row,
-        attempts: row.attempts + 1,
-        leaseOwner: query.owner,
-        leaseUntil: query.now + query.leaseMs,
-      };
+      const leased = leasedTo(row, query);
       this.#outbox.set(row.intentId, leased);
       claimed.push(jsonClone(leased));
     }
@@ -238,26 +233,15 @@ export class MemoryStore implements Store {
   }
 
   async completeOutbox(intentId: string, owner: string, _now: number): Promise<boolean> {
-    this.#open();
-    const row = this.#outbox.get(intentId);
-    if (row === undefined || row.status !== OutboxStatus.Pending || row.leaseOwner !== owner) return false;
-    this.#outbox.set(intentId, { ...row, status: OutboxStatus.Done, leaseOwner: null, leaseUntil: null });
-    return true;
+    return this.#settle(this.#outbox, intentId, owner, OutboxStatus.Pending, () => ({ status: OutboxStatus.Done }));
   }
 
   async failOutbox(intentId: string, owner: string, failure: AttemptFailure): Promise<boolean> {
-    this.#open();
-    const row = this.#outbox.get(intentId);
-    if (row === undefined || row.status !== OutboxStatus.Pending || row.leaseOwner !== owner) return false;
-    this.#outbox.set(intentId, {
-      ...row,
+    return this.#settle(this.#outbox, intentId, owner, OutboxStatus.Pending, (row) => ({
       status: failure.retryAt === null ? OutboxStatus.Dead : OutboxStatus.Pending,
       nextAttemptAt: failure.retryAt ?? row.nextAttemptAt,
       lastError: failure.error,
-      leaseOwner: null,
-      leaseUntil: null,
-    });
-    return true;
+    }));
   }
 
   async retryDead(intentId: string, now: number): Promise<boolean> {
@@ -282,36 +266,35 @@ export class MemoryStore implements Store {
       .sort((a, b) => a.dueAt - b.dueAt)
       .slice(0, Math.max(0, Math.floor(query.limit)));
     return due.map((timer) => {
-      const leased = {
-        ...timer,
-        attempts: timer.attempts + 1,
-        leaseOwner: query.owner,
-        leaseUntil: query.now + query.leaseMs,
-      };
+      const leased = leasedTo(timer, query);
       this.#timers.set(timer.timerId, leased);
       return jsonClone(leased);
     });
   }
 
   async completeTimer(timerId: string, owner: string, _now: number): Promise<boolean> {
-    this.#open();
-    const timer = this.#timers.get(timerId);
-    if (timer === undefined || timer.status !== TimerStatus.Pending || timer.leaseOwner !== owner) return false;
-    this.#timers.set(timerId, { ...timer, status: TimerStatus.Fired, leaseOwner: null, leaseUntil: null });
-    return true;
+    return this.#settle(this.#timers, timerId, owner, TimerStatus.Pending, () => ({ status: TimerStatus.Fired }));
   }
 
   async failTimer(timerId: string, owner: string, failure: AttemptFailure): Promise<boolean> {
-    this.#open();
-    const timer = this.#timers.get(timerId);
-    if (timer === undefined || timer.status !== TimerStatus.Pending || timer.leaseOwner !== owner) return false;
-    this.#timers.set(timerId, {
-      ...timer,
+    return this.#settle(this.#timers, timerId, owner, TimerStatus.Pending, () => ({
       nextAttemptAt: failure.retryAt ?? failure.now,
       lastError: failure.error,
-      leaseOwner: null,
-      leaseUntil: null,
-    });
+    }));
+  }
+
+  /** Settle a leased row as the SQL stores do: only its lease's owner, only while pending; the lease is freed. */
+  #settle<R extends OutboxRecord | TimerRecord>(
+    rows: Map<string, R>,
+    key: string,
+    owner: string,
+    pending: R["status"],
+    settled: (row: R) => Partial<R>,
+  ): boolean {
+    this.#open();
+    const row = rows.get(key);
+    if (row === undefined || row.status !== pending || row.leaseOwner !== owner) return false;
+    rows.set(key, { ...row, ...settled(row), leaseOwner: null, leaseUntil: null });
     return true;
   }
 
@@ -322,6 +305,11 @@ export class MemoryStore implements Store {
   #open(): void {
     if (this.#closed) throw new StoreUnavailableError("this MemoryStore is closed; create a new one");
   }
+}
+
+/** A row claimed by the query's owner: one more attempt, leased until the lease runs out. */
+function leasedTo<R extends OutboxRecord | TimerRecord>(row: R, query: ClaimQuery): R {
+  return { ...row, attempts: row.attempts + 1, leaseOwner: query.owner, leaseUntil: query.now + query.leaseMs };
 }
 
 function leaseFree(row: { readonly leaseUntil: number | null }, now: number): boolean {

@@ -1,11 +1,9 @@
-import { systemClock } from "./clock.js";
-import type { Backoff, RunFunction } from "./dispatcher.js";
-import { defaultOwner } from "./dispatcher.js";
+import type { RunFunction } from "./dispatcher.js";
 import type { Logger } from "./logger.js";
-import { silentLogger } from "./logger.js";
 import type { Clock, TimerQueue, TimerRecord } from "./ports.js";
 import { RunResultKind } from "./result.js";
-import { backoffDelay, describeError, positive, WorkLoop } from "./work-loop.js";
+import type { Backoff, LeaseWorker } from "./work-loop.js";
+import { backoffDelay, describeError, leaseWorker, positive, WorkLoop } from "./work-loop.js";
 
 /** Settings of a {@link Scheduler}. */
 export interface SchedulerSettings {
@@ -44,38 +42,30 @@ export class Scheduler {
   readonly owner: string;
   readonly #store: TimerQueue;
   readonly #run: RunFunction;
-  readonly #clock: Clock;
-  readonly #logger: Logger;
-  readonly #leaseMs: number;
+  readonly #worker: LeaseWorker;
   readonly #batchSize: number;
-  readonly #backoff: Required<Backoff>;
-  readonly #random: () => number;
   readonly #loop: WorkLoop;
 
   constructor(options: SchedulerOptions) {
-    this.owner = options.owner ?? defaultOwner("scheduler");
+    this.#worker = leaseWorker("scheduler", options);
+    this.owner = this.#worker.owner;
     this.#store = options.store;
     this.#run = options.run;
-    this.#clock = options.clock ?? systemClock;
-    this.#logger = options.logger ?? silentLogger;
-    this.#leaseMs = positive("leaseMs", options.leaseMs ?? 30_000);
     this.#batchSize = positive("batchSize", options.batchSize ?? 64);
-    this.#backoff = { initialMs: options.backoff?.initialMs ?? 500, maxMs: options.backoff?.maxMs ?? 60_000 };
-    this.#random = options.random ?? Math.random;
     this.#loop = new WorkLoop(
       () => this.runOnce(),
       positive("pollMs", options.pollMs ?? 1000),
-      (error) => this.#logger.error({ err: error, owner: this.owner }, "scheduler: claiming timers failed"),
+      (error) => this.#worker.logger.error({ err: error, owner: this.owner }, "scheduler: claiming timers failed"),
     );
   }
 
   /** Fire every timer due now (one batch); returns how many were claimed. */
   async runOnce(): Promise<number> {
-    const now = this.#clock.now();
+    const now = this.#worker.clock.now();
     const timers = await this.#store.claimTimers({
       owner: this.owner,
       now,
-      leaseMs: this.#leaseMs,
+      leaseMs: this.#worker.leaseMs,
       limit: this.#batchSize,
     });
     await Promise.all(timers.map((timer) => this.#fire(timer)));
@@ -106,17 +96,17 @@ export class Scheduler {
       switch (result.kind) {
         case RunResultKind.Processed:
         case RunResultKind.Duplicate:
-          this.#logger.debug(log, "scheduler: timer fired");
+          this.#worker.logger.debug(log, "scheduler: timer fired");
           break;
         case RunResultKind.Rejected:
-          this.#logger.info({ ...log, reason: result.reason }, "scheduler: timer fired; its event was rejected");
+          this.#worker.logger.info({ ...log, reason: result.reason }, "scheduler: timer fired; its event was rejected");
           break;
         case RunResultKind.NotFound:
-          this.#logger.warn(log, "scheduler: timer fired for an entity that does not exist");
+          this.#worker.logger.warn(log, "scheduler: timer fired for an entity that does not exist");
           break;
         case RunResultKind.Invalid:
           // The timer's event no longer fits its machine (a schema changed): retrying cannot help.
-          this.#logger.error(
+          this.#worker.logger.error(
             { ...log, error: result.message, issues: result.issues },
             "scheduler: timer event is invalid",
           );
@@ -128,21 +118,21 @@ export class Scheduler {
           throw new Error(`unknown result ${JSON.stringify(exhaustive)}`);
         }
       }
-      if (!(await this.#store.completeTimer(timer.timerId, this.owner, this.#clock.now()))) {
-        this.#logger.warn(
+      if (!(await this.#store.completeTimer(timer.timerId, this.owner, this.#worker.clock.now()))) {
+        this.#worker.logger.warn(
           log,
           "scheduler: lost the lease of a timer after firing it (its event id makes a re-fire harmless)",
         );
       }
     } catch (error) {
-      const now = this.#clock.now();
-      const retryAt = now + backoffDelay(timer.attempts, this.#backoff, this.#random);
+      const now = this.#worker.clock.now();
+      const retryAt = now + backoffDelay(timer.attempts, this.#worker.backoff, this.#worker.random);
       const message = describeError(error);
-      this.#logger.warn({ ...log, error: message, retryAt }, "scheduler: firing a timer failed; will retry");
+      this.#worker.logger.warn({ ...log, error: message, retryAt }, "scheduler: firing a timer failed; will retry");
       await this.#store
         .failTimer(timer.timerId, this.owner, { error: message, now, retryAt })
         .catch((failure: unknown) => {
-          this.#logger.error(
+          this.#worker.logger.error(
             { ...log, err: failure },
             "scheduler: could not record a failed timer; its lease will expire",
           );

@@ -1,4 +1,65 @@
+import { hostname } from "node:os";
+import { systemClock } from "./clock.js";
 import { ConfigurationError } from "./errors.js";
+import type { Logger } from "./logger.js";
+import { silentLogger } from "./logger.js";
+import type { Clock } from "./ports.js";
+
+/** Retry timing of a leasing worker. */
+export interface Backoff {
+  /** Delay after the first failure (default 500 ms); doubles each time. */
+  readonly initialMs?: number;
+  /** The longest delay (default 60 s). */
+  readonly maxMs?: number;
+}
+
+/** What every leasing worker (the dispatcher, the scheduler) is built from, besides its own settings. */
+export interface LeaseWorkerOptions {
+  readonly owner?: string;
+  readonly leaseMs?: number;
+  readonly backoff?: Backoff;
+  readonly random?: () => number;
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+}
+
+/** The common settings of a leasing worker, with their defaults applied and checked. */
+export interface LeaseWorker {
+  /** The worker's name in leases: unique per process. */
+  readonly owner: string;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly leaseMs: number;
+  readonly backoff: Required<Backoff>;
+  readonly random: () => number;
+}
+
+/**
+ * Resolve a leasing worker's common settings: a lease of 30 s, backoff from 500 ms doubling to
+ * 60 s, the system clock, no logging; a bad number is a `ConfigurationError`.
+ *
+ * @example
+ * const worker = leaseWorker("scheduler", { leaseMs: 5_000 });
+ * worker.owner; // "scheduler@host:1234:k3j9xq"
+ */
+export function leaseWorker(role: string, options: LeaseWorkerOptions): LeaseWorker {
+  return {
+    owner: options.owner ?? defaultOwner(role),
+    clock: options.clock ?? systemClock,
+    logger: options.logger ?? silentLogger,
+    leaseMs: positive("leaseMs", options.leaseMs ?? 30_000),
+    backoff: {
+      initialMs: positive("backoff.initialMs", options.backoff?.initialMs ?? 500),
+      maxMs: positive("backoff.maxMs", options.backoff?.maxMs ?? 60_000),
+    },
+    random: options.random ?? Math.random,
+  };
+}
+
+/** A name for a lease owner: host, process and a random suffix. */
+function defaultOwner(role: string): string {
+  return `${role}@${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
+}
 
 /**
  * A background loop that calls `tick` until it reports no work, then sleeps `pollMs` or until

@@ -1,15 +1,7 @@
 export type { RouteScope } from "./auth.js";
 export { authenticate, installAuth, Public } from "./auth.js";
-export type { EntityTag, EntityTagCondition } from "./conditional.js";
-export {
-  ConditionKind,
-  ifMatchPasses,
-  isNotModified,
-  parseEntityTag,
-  parseEntityTagList,
-  strongMatch,
-  weakMatch,
-} from "./conditional.js";
+// Conditional requests (RFC 9110) are public as a whole: every export of the module.
+export * from "./conditional.js";
 export { DroverMetrics } from "./metrics.js";
 export { buildOpenApi } from "./openapi/index.js";
 export type { Problem } from "./problem.js";

@@ -306,15 +306,8 @@ export class PostgresStore implements port.Store {
   }
 
   async claimOutbox(query: port.ClaimQuery): Promise<port.OutboxRecord[]> {
-    this.#db.live();
-    const values = claimValues(query);
-    if (values === undefined) return [];
-    const claimed = await this.#db.write<sql.Claimed<sql.OutboxRow<Json>>>(
-      "claiming outbox rows",
-      this.#sql.claimOutbox,
-      values,
-    );
-    return rows.fromClaimedOutbox(claimed.rows);
+    const claimed = await this.#claim<sql.OutboxRow<Json>>("claiming outbox rows", this.#sql.claimOutbox, query);
+    return rows.fromClaimedOutbox(claimed);
   }
 
   async completeOutbox(intentId: string, owner: string, _now: number): Promise<boolean> {
@@ -334,15 +327,9 @@ export class PostgresStore implements port.Store {
   }
 
   async claimTimers(query: port.ClaimQuery): Promise<port.TimerRecord[]> {
-    this.#db.live();
-    const values = claimValues(query);
-    if (values === undefined) return [];
-    const claimed = await this.#db.write<sql.Claimed<sql.TimerRow<Json>>>(
-      "claiming timers",
-      this.#sql.claimTimers,
-      values,
+    return rows.fromClaimedTimers(
+      await this.#claim<sql.TimerRow<Json>>("claiming timers", this.#sql.claimTimers, query),
     );
-    return rows.fromClaimedTimers(claimed.rows);
   }
 
   async completeTimer(timerId: string, owner: string, _now: number): Promise<boolean> {
@@ -383,6 +370,18 @@ export class PostgresStore implements port.Store {
   }
 
   /** Whether a write other than commit changed a row. */
+  /** Claim up to the query's limit in one statement; a limit below one claims nothing and touches no row. */
+  async #claim<R extends pg.QueryResultRow>(
+    action: string,
+    statement: Statement,
+    query: port.ClaimQuery,
+  ): Promise<sql.Claimed<R>[]> {
+    this.#db.live();
+    const values = claimValues(query);
+    if (values === undefined) return [];
+    return (await this.#db.write<sql.Claimed<R>>(action, statement, values)).rows;
+  }
+
   async #changed(action: string, statement: Statement, values: unknown[]): Promise<boolean> {
     const result = await this.#db.write(action, statement, values);
     return (result.rowCount ?? 0) > 0;

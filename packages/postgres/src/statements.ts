@@ -1,5 +1,6 @@
 import type { ClaimQuery } from "@drover/core";
 import { OutboxStatus, TimerStatus } from "@drover/core";
+import { settleStatements } from "@drover/core/sql";
 import { entityLockSeed, quoteIdent, quoteLiteral } from "./identifiers.js";
 
 /**
@@ -69,13 +70,12 @@ export function buildStatements(schema: string, notice: Notice): Statements {
   const timerColumns =
     "seq, timer_id, machine, entity_id, event, due_at, status, attempts, next_attempt_at, lease_owner, lease_until, last_error";
   const pending = quoteLiteral(OutboxStatus.Pending);
-  const done = quoteLiteral(OutboxStatus.Done);
   const dead = quoteLiteral(OutboxStatus.Dead);
   const timerPending = quoteLiteral(TimerStatus.Pending);
-  const fired = quoteLiteral(TimerStatus.Fired);
   const lockSeed = entityLockSeed(schema);
   const statement = (name: string, text: string): Statement => Object.freeze({ name: `drover_${name}`, text });
 
+  const settle = settleStatements(`${s}.`, (n) => `$${n}`);
   return Object.freeze({
     // Always one row: NULLs where the entity or the inbox record is missing.
     load: statement("load", `SELECT * FROM ${s}.drover_load($1, $2, $3)`),
@@ -163,16 +163,8 @@ export function buildStatements(schema: string, notice: Notice): Statements {
          FROM due WHERE o.seq = due.seq
        RETURNING ${prefixed("o", outboxColumns)}`,
     ),
-    completeOutbox: statement(
-      "complete_outbox",
-      `UPDATE ${s}.outbox SET status = ${done}, lease_owner = NULL, lease_until = NULL
-        WHERE intent_id = $1 AND lease_owner = $2 AND status = ${pending}`,
-    ),
-    retryOutbox: statement(
-      "retry_outbox",
-      `UPDATE ${s}.outbox SET next_attempt_at = $1, last_error = $2, lease_owner = NULL, lease_until = NULL
-        WHERE intent_id = $3 AND lease_owner = $4 AND status = ${pending}`,
-    ),
+    completeOutbox: statement("complete_outbox", settle.outbox.complete),
+    retryOutbox: statement("retry_outbox", settle.outbox.retry),
     buryOutbox: statement(
       "bury_outbox",
       `UPDATE ${s}.outbox SET status = ${dead}, last_error = $1, lease_owner = NULL, lease_until = NULL
@@ -198,16 +190,8 @@ export function buildStatements(schema: string, notice: Notice): Statements {
          FROM due WHERE t.timer_id = due.timer_id
        RETURNING ${prefixed("t", timerColumns)}`,
     ),
-    completeTimer: statement(
-      "complete_timer",
-      `UPDATE ${s}.timers SET status = ${fired}, lease_owner = NULL, lease_until = NULL
-        WHERE timer_id = $1 AND lease_owner = $2 AND status = ${timerPending}`,
-    ),
-    retryTimer: statement(
-      "retry_timer",
-      `UPDATE ${s}.timers SET next_attempt_at = $1, last_error = $2, lease_owner = NULL, lease_until = NULL
-        WHERE timer_id = $3 AND lease_owner = $4 AND status = ${timerPending}`,
-    ),
+    completeTimer: statement("complete_timer", settle.timers.complete),
+    retryTimer: statement("retry_timer", settle.timers.retry),
     schemaVersion: statement("schema_version", `SELECT max(version) AS v FROM ${s}.drover_migrations`),
     settings: statement(
       "settings",

@@ -278,57 +278,39 @@ export class SqliteStore implements port.Store {
   }
 
   async claimOutbox(query: port.ClaimQuery): Promise<port.OutboxRecord[]> {
-    this.#live();
-    const claim = claimParams(query);
-    if (claim === undefined) return [];
-    return this.#guard("claiming outbox rows", () => {
-      return rows.fromClaimedOutbox(this.#claimOutbox(claim));
-    });
+    return this.#claim("claiming outbox rows", query, (claim) => rows.fromClaimedOutbox(this.#claimOutbox(claim)));
   }
 
   async completeOutbox(intentId: string, owner: string, _now: number): Promise<boolean> {
-    return this.#guard("completing an outbox row", () => {
-      return this.#sql.completeOutbox.run(intentId, owner).changes > 0;
-    });
+    return this.#changed("completing an outbox row", () => this.#sql.completeOutbox.run(intentId, owner));
   }
 
   async failOutbox(intentId: string, owner: string, failure: port.AttemptFailure): Promise<boolean> {
-    return this.#guard("recording a failed outbox attempt", () => {
-      const changed =
-        failure.retryAt === null
-          ? this.#sql.buryOutbox.run(failure.error, intentId, owner)
-          : this.#sql.retryOutbox.run(failure.retryAt, failure.error, intentId, owner);
-      return changed.changes > 0;
-    });
+    return this.#changed("recording a failed outbox attempt", () =>
+      failure.retryAt === null
+        ? this.#sql.buryOutbox.run(failure.error, intentId, owner)
+        : this.#sql.retryOutbox.run(failure.retryAt, failure.error, intentId, owner),
+    );
   }
 
   async retryDead(intentId: string, now: number): Promise<boolean> {
-    return this.#guard("retrying a dead outbox row", () => {
-      return this.#sql.reviveOutbox.run(now, intentId).changes > 0;
-    });
+    return this.#changed("retrying a dead outbox row", () => this.#sql.reviveOutbox.run(now, intentId));
   }
 
   async claimTimers(query: port.ClaimQuery): Promise<port.TimerRecord[]> {
-    this.#live();
-    const claim = claimParams(query);
-    if (claim === undefined) return [];
-    return this.#guard("claiming timers", () => {
-      return rows.fromClaimedTimers(this.#claimTimers(claim));
-    });
+    return this.#claim("claiming timers", query, (claim) => rows.fromClaimedTimers(this.#claimTimers(claim)));
   }
 
   async completeTimer(timerId: string, owner: string, _now: number): Promise<boolean> {
-    return this.#guard("completing a timer", () => {
-      return this.#sql.completeTimer.run(timerId, owner).changes > 0;
-    });
+    return this.#changed("completing a timer", () => this.#sql.completeTimer.run(timerId, owner));
   }
 
   async failTimer(timerId: string, owner: string, failure: port.AttemptFailure): Promise<boolean> {
-    return this.#guard("recording a failed timer firing", () => {
-      // The port never passes null here; should it, the timer is due again at once, as in MemoryStore.
-      const retryAt = failure.retryAt ?? failure.now;
-      return this.#sql.retryTimer.run(retryAt, failure.error, timerId, owner).changes > 0;
-    });
+    // The port never passes null here; should it, the timer is due again at once, as in MemoryStore.
+    const retryAt = failure.retryAt ?? failure.now;
+    return this.#changed("recording a failed timer firing", () =>
+      this.#sql.retryTimer.run(retryAt, failure.error, timerId, owner),
+    );
   }
 
   /** Close the connection (checkpointing the WAL). Calling it again does nothing. */
@@ -342,6 +324,19 @@ export class SqliteStore implements port.Store {
    * Run one piece of synchronous database work on an open store, translating the driver's
    * errors: the one place every method's failure becomes a drover error.
    */
+  /** Claim up to the query's limit in one statement; a limit below one claims nothing and touches no row. */
+  #claim<R>(doing: string, query: port.ClaimQuery, claimRows: (claim: ClaimParams) => R[]): R[] {
+    this.#live();
+    const claim = claimParams(query);
+    if (claim === undefined) return [];
+    return this.#guard(doing, () => claimRows(claim));
+  }
+
+  /** Run a settling statement; true when it changed a row (the caller held the lease). */
+  #changed(doing: string, run: () => Database.RunResult): boolean {
+    return this.#guard(doing, () => run().changes > 0);
+  }
+
   #guard<T>(doing: string, work: () => T): T {
     this.#live();
     try {

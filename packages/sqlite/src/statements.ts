@@ -1,6 +1,6 @@
 import type { ClaimQuery } from "@drover/core";
 import { OutboxStatus, TimerStatus } from "@drover/core";
-import type * as sql from "@drover/core/sql";
+import * as sql from "@drover/core/sql";
 import type Database from "better-sqlite3";
 
 /** Named parameters of the filtered entity listing; `null`: no such filter. */
@@ -101,10 +101,9 @@ export function prepare(db: Database.Database): Statements {
   // Statuses are literals in the SQL: the partial index outbox_pending_by_entity only serves
   // a query whose WHERE names its status literally.
   const pending = `'${OutboxStatus.Pending}'`;
-  const done = `'${OutboxStatus.Done}'`;
   const dead = `'${OutboxStatus.Dead}'`;
   const timerPending = `'${TimerStatus.Pending}'`;
-  const fired = `'${TimerStatus.Fired}'`;
+  const settle = sql.settleStatements("", () => "?");
   return Object.freeze({
     schemaVersion: db.prepare<[], number | null>("SELECT max(version) FROM drover_migrations").pluck(),
     journalMode: db.prepare<[], string>("PRAGMA journal_mode").pluck(),
@@ -187,14 +186,8 @@ export function prepare(db: Database.Database): Statements {
            ORDER BY o.seq LIMIT @limit)
         RETURNING seq, ${outboxColumns}`,
     ),
-    completeOutbox: db.prepare<[string, string]>(
-      `UPDATE outbox SET status = ${done}, lease_owner = NULL, lease_until = NULL
-        WHERE intent_id = ? AND lease_owner = ? AND status = ${pending}`,
-    ),
-    retryOutbox: db.prepare<[number, string, string, string]>(
-      `UPDATE outbox SET next_attempt_at = ?, last_error = ?, lease_owner = NULL, lease_until = NULL
-        WHERE intent_id = ? AND lease_owner = ? AND status = ${pending}`,
-    ),
+    completeOutbox: db.prepare<[string, string]>(settle.outbox.complete),
+    retryOutbox: db.prepare<[number, string, string, string]>(settle.outbox.retry),
     buryOutbox: db.prepare<[string, string, string]>(
       `UPDATE outbox SET status = ${dead}, last_error = ?, lease_owner = NULL, lease_until = NULL
         WHERE intent_id = ? AND lease_owner = ? AND status = ${pending}`,
@@ -213,13 +206,7 @@ export function prepare(db: Database.Database): Statements {
            ORDER BY due_at, rowid LIMIT @limit)
         RETURNING rowid AS seq, ${timerColumns}`,
     ),
-    completeTimer: db.prepare<[string, string]>(
-      `UPDATE timers SET status = ${fired}, lease_owner = NULL, lease_until = NULL
-        WHERE timer_id = ? AND lease_owner = ? AND status = ${timerPending}`,
-    ),
-    retryTimer: db.prepare<[number, string, string, string]>(
-      `UPDATE timers SET next_attempt_at = ?, last_error = ?, lease_owner = NULL, lease_until = NULL
-        WHERE timer_id = ? AND lease_owner = ? AND status = ${timerPending}`,
-    ),
+    completeTimer: db.prepare<[string, string]>(settle.timers.complete),
+    retryTimer: db.prepare<[number, string, string, string]>(settle.timers.retry),
   });
 }

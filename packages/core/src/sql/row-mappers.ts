@@ -85,21 +85,17 @@ export function rowMappers<J>(decode: DecodeJson<J>): RowMappers<J> {
   });
   const toOutbox = (row: OutboxRow<J>): OutboxRecord => ({
     intentId: row.intent_id,
-    machine: row.machine,
-    entityId: row.entity_id,
     intent: decode(row.intent) as Json,
     status: row.status as OutboxStatus,
-    ...leaseOf(row),
+    ...queuedOf(row),
     createdAt: row.created_at,
   });
   const toTimer = (row: TimerRow<J>): TimerRecord => ({
     timerId: row.timer_id,
-    machine: row.machine,
-    entityId: row.entity_id,
     event: decode(row.event) as Json,
     dueAt: row.due_at,
     status: row.status as TimerStatus,
-    ...leaseOf(row),
+    ...queuedOf(row),
   });
   const inboxOf = (row: InboxColumns<J>, eventId: string): InboxRecord | undefined => {
     if (row.inbox_machine === null || row.inbox_id === null || row.fingerprint === null) return undefined;
@@ -162,11 +158,16 @@ export function rowMappers<J>(decode: DecodeJson<J>): RowMappers<J> {
   });
 }
 
-/** The lease fields of an outbox row or a timer, as the port's records name them. */
-function leaseOf(
-  row: LeaseColumns,
-): Pick<OutboxRecord, "attempts" | "nextAttemptAt" | "leaseOwner" | "leaseUntil" | "lastError"> {
+/** The fields an outbox row and a timer share (their entity, their lease), as the port's records name them. */
+function queuedOf(
+  row: LeaseColumns & { readonly machine: string; readonly entity_id: string },
+): Pick<
+  OutboxRecord,
+  "machine" | "entityId" | "attempts" | "nextAttemptAt" | "leaseOwner" | "leaseUntil" | "lastError"
+> {
   return {
+    machine: row.machine,
+    entityId: row.entity_id,
     attempts: row.attempts,
     nextAttemptAt: row.next_attempt_at,
     leaseOwner: row.lease_owner,
