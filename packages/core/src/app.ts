@@ -16,6 +16,7 @@ import type {
   ListQuery,
   OutboxQuery,
   OutboxRecord,
+  StateVersionCount,
   Store,
   StoredEntity,
 } from "./ports.js";
@@ -27,6 +28,8 @@ import { Runtime } from "./runtime.js";
 import type { SchedulerSettings } from "./scheduler.js";
 import { Scheduler } from "./scheduler.js";
 import type { PurityMode } from "./step.js";
+import type { UpgradeOptions, UpgradeReport } from "./upgrade.js";
+import { upgradeMachine } from "./upgrade.js";
 
 /** One event's result, as reported to observers (metrics, logs). */
 export interface ResultReport {
@@ -179,6 +182,24 @@ export class App {
   /** A machine's entities counted by state name. */
   countEntities(machine: string): Promise<EntityCount[]> {
     return this.#store.countEntities(machine);
+  }
+
+  /** A machine's entities counted by the state version they are stored at, lowest first. */
+  countStateVersions(machine: string): Promise<StateVersionCount[]> {
+    return this.#store.countStateVersions(machine);
+  }
+
+  /**
+   * Check (and with `apply`, rewrite) the stored states of a machine against the running code:
+   * see {@link upgradeMachine}. Throws a `ConfigurationError` for an unknown machine.
+   */
+  upgrade(machineName: string, options: UpgradeOptions = {}): Promise<UpgradeReport> {
+    const machine = this.machine(machineName);
+    if (machine === undefined) {
+      const known = this.machines.map((m) => m.name).join(", ");
+      return Promise.reject(new ConfigurationError(`unknown machine "${machineName}" (known: ${known})`));
+    }
+    return upgradeMachine(this.#store, machine, options);
   }
 
   /** An entity's journal, oldest first. */

@@ -8,7 +8,7 @@ import type { RunResult } from "./result.js";
 import { RunResultKind } from "./result.js";
 import type { RunOptions } from "./runtime.js";
 import type { Backoff, LeaseWorker } from "./work-loop.js";
-import { backoffDelay, describeError, leaseWorker, positive, WorkLoop } from "./work-loop.js";
+import { backoffDelay, describeError, leaseWorker, positive, WAITING, WorkLoop } from "./work-loop.js";
 
 /** How follow-up events are applied: `Runtime.run`, or an App's `run` (which also wakes it). */
 export type RunFunction = (
@@ -251,6 +251,11 @@ export class Dispatcher {
       this.#worker.logger.debug({ ...log, attempt: row.attempts }, "dispatcher: intent done");
       return AttemptOutcome.Done;
     } catch (error) {
+      if (error instanceof UnreadableFollowUp) {
+        // Not the intent's fault: it waits, uncounted, for code that can read the entity.
+        await this.#fail(row, error.message, false, false);
+        return AttemptOutcome.Retry;
+      }
       const dead = error instanceof PermanentEffectError || row.attempts >= this.#maxAttempts;
       await this.#fail(row, describeError(error), dead);
       return dead ? AttemptOutcome.Dead : AttemptOutcome.Retry;
@@ -312,6 +317,8 @@ export class Dispatcher {
           );
         case RunResultKind.Conflict:
           throw new FollowUpError(`follow-up #${index} to ${followUp.machine}/${followUp.id} kept conflicting`);
+        case RunResultKind.Unreadable:
+          throw new UnreadableFollowUp(`follow-up #${index} waits: ${result.message}`);
         default: {
           const exhaustive: never = result;
           throw new FollowUpError(`unknown result ${JSON.stringify(exhaustive)}`);
@@ -320,11 +327,13 @@ export class Dispatcher {
     }
   }
 
-  async #fail(row: OutboxRecord, error: string, dead: boolean): Promise<void> {
+  async #fail(row: OutboxRecord, error: string, dead: boolean, counts = true): Promise<void> {
     const now = this.#worker.clock.now();
-    const retryAt = dead ? null : now + backoffDelay(row.attempts, this.#worker.backoff, this.#worker.random);
+    const attempt = counts ? row.attempts : WAITING;
+    const retryAt = dead ? null : now + backoffDelay(attempt, this.#worker.backoff, this.#worker.random);
     const log = { intentId: row.intentId, machine: row.machine, entityId: row.entityId, attempt: row.attempts, error };
-    if (!(await this.#store.failOutbox(row.intentId, this.owner, { error, now, retryAt }))) {
+    const failure = counts ? { error, now, retryAt } : { error, now, retryAt, counts };
+    if (!(await this.#store.failOutbox(row.intentId, this.owner, failure))) {
       this.#worker.logger.warn(log, "dispatcher: lost the lease of a failed intent; another dispatcher retries it");
     } else if (retryAt === null) {
       this.#worker.logger.error(log, "dispatcher: intent dead-lettered");
@@ -340,6 +349,9 @@ function stoppingController(): AbortController {
   setMaxListeners(0, controller.signal);
   return controller;
 }
+
+/** A follow-up's entity cannot be read by this code (see `RunResultKind.Unreadable`): the intent waits. */
+class UnreadableFollowUp extends Error {}
 
 function handlerKey(machine: string, type: string): string {
   return `${machine}\u0000${type}`;

@@ -15,6 +15,8 @@ export {
   PermanentEffectError,
   StoreUnavailableError,
 } from "./errors.js";
+export type { Migration, Migrations, Reading, Unreadable, Versioned } from "./evolution.js";
+export { migrateVersioned, readVersioned, UnreadableReason, VersionedSubject } from "./evolution.js";
 export type { Json } from "./json.js";
 export { fingerprint, stableStringify } from "./json.js";
 export type { Logger } from "./logger.js";
@@ -55,6 +57,8 @@ export type {
   OutboxRecord,
   ReadModel,
   RejectionWrite,
+  StateRewrite,
+  StateVersionCount,
   StepWrite,
   Store,
   StoredEntity,
@@ -78,6 +82,7 @@ export type {
   Processed,
   RejectedResult,
   RunResult,
+  UnreadableResult,
 } from "./result.js";
 export { InvalidReason, RunResultKind } from "./result.js";
 export type { RunOptions, RuntimeOptions } from "./runtime.js";
@@ -89,4 +94,7 @@ export { Scheduler } from "./scheduler.js";
 export { conventionalStateName } from "./state-name.js";
 export type { StepOutcome } from "./step.js";
 export { decide, decideChecked, PurityMode } from "./step.js";
+export type { UpgradeFailure, UpgradeOptions, UpgradeReport, UpgradeStore, VersionTally } from "./upgrade.js";
+export { UpgradeFailureKind, upgradeMachine } from "./upgrade.js";
+export { eventSchemaOf, migrateEvent, readState, stateSchemaOf } from "./versions.js";
 export type { Backoff } from "./work-loop.js";

@@ -1,5 +1,11 @@
 import type { z } from "zod";
-import type { Issue } from "./result.js";
+
+/** One problem found by a schema: where, and what. */
+export interface Issue {
+  readonly path: readonly (string | number)[];
+  readonly message: string;
+  readonly code: string;
+}
 
 /** Turn a zod error into drover's plain, JSON-able issues. */
 export function toIssues(error: z.ZodError): Issue[] {

@@ -1,4 +1,6 @@
 import type { z } from "zod";
+import type { Migrations } from "./evolution.js";
+import { checkMigrationChain, VersionedSubject } from "./evolution.js";
 import { conventionalStateName } from "./state-name.js";
 
 /** The two answers a machine can give: the smart enum behind {@link Decision}. */
@@ -100,6 +102,14 @@ export interface Machine<
    * HTTP API refuse them from callers. The runtime accepts every event type.
    */
   readonly internal: readonly Event["type"][];
+  /** The version of the state schema: states are stored with it (1 when the definition names none). */
+  readonly version: number;
+  /** `migrations[k]` turns a state stored at version `k` into version `k + 1`. */
+  readonly migrations: Migrations;
+  /** The version of the event schema: journal rows and timers keep it beside each event. */
+  readonly eventVersion: number;
+  /** `eventMigrations[k]` turns an event recorded at version `k` into version `k + 1`. */
+  readonly eventMigrations: Migrations;
   /**
    * The name of a state, as lists, counts and diagrams show it (`null`: the state has none).
    * From the definition's `stateName`, else the state's `status` member, then its `state`.
@@ -141,6 +151,20 @@ export interface MachineDefinition<
   readonly creates: readonly Creates[];
   /** Event types callers may not send (see {@link Machine.internal}); none by default. */
   readonly internal?: readonly z.output<EventSchema>["type"][];
+  /**
+   * The version of the state schema (default 1). Raise it when the state's shape changes, and
+   * add the migration from the previous version: stored states are read through the chain.
+   */
+  readonly version?: number;
+  /**
+   * `migrations[k]` turns a state stored at version `k` into version `k + 1`, one entry for
+   * each version below `version`. Pure and synchronous; the last one's result must fit `state`.
+   */
+  readonly migrations?: Migrations;
+  /** The version of the event schema (default 1); recorded events are read through `eventMigrations`. */
+  readonly eventVersion?: number;
+  /** `eventMigrations[k]` turns an event recorded at version `k` into version `k + 1`. */
+  readonly eventMigrations?: Migrations;
   /**
    * How a state is named in lists, counts and diagrams; by default its `status` string
    * member, then its `state` member; `null`: this state has no name. Pure, like `handle`.
@@ -208,6 +232,12 @@ export function defineMachine<
   if (definition.creates.length === 0) {
     throw new TypeError(`machine "${definition.name}" must list at least one event type in "creates"`);
   }
+  const version = definition.version ?? 1;
+  const migrations = Object.freeze({ ...definition.migrations });
+  checkMigrationChain(definition.name, VersionedSubject.State, version, migrations);
+  const eventVersion = definition.eventVersion ?? 1;
+  const eventMigrations = Object.freeze({ ...definition.eventMigrations });
+  checkMigrationChain(definition.name, VersionedSubject.Event, eventVersion, eventMigrations);
   type Event = z.output<EventSchema>;
   type Schemas = Machine<
     Name,
@@ -231,6 +261,10 @@ export function defineMachine<
     }) as unknown as Schemas,
     creates,
     internal: Object.freeze([...(definition.internal ?? [])]),
+    version,
+    migrations,
+    eventVersion,
+    eventMigrations,
     stateName: (state: z.output<StateSchema>): string | null => {
       if (definition.stateName === undefined) return conventionalStateName(state);
       // Every store keeps a name as text or nothing: what is not a string (from untyped

@@ -13,6 +13,8 @@ import type {
   LoadResult,
   OutboxQuery,
   OutboxRecord,
+  StateRewrite,
+  StateVersionCount,
   StepWrite,
   Store,
   StoredEntity,
@@ -94,6 +96,7 @@ export class MemoryStore implements Store {
       version,
       state: step.state,
       stateName: step.stateName,
+      stateVersion: step.stateVersion,
       createdAt: current?.createdAt ?? step.at,
       updatedAt: step.at,
     });
@@ -103,7 +106,9 @@ export class MemoryStore implements Store {
       version,
       eventId: step.eventId,
       event: step.event,
+      eventVersion: step.eventVersion,
       state: step.state,
+      stateVersion: step.stateVersion,
       intents: step.intents,
       at: step.at,
     });
@@ -128,6 +133,7 @@ export class MemoryStore implements Store {
         machine: step.ref.machine,
         entityId: step.ref.id,
         event: item.event,
+        eventVersion: item.eventVersion,
         dueAt: item.dueAt,
         status: TimerStatus.Pending,
         attempts: 0,
@@ -177,6 +183,31 @@ export class MemoryStore implements Store {
       counts.set(entity.stateName, (counts.get(entity.stateName) ?? 0) + 1);
     }
     return [...counts].map(([stateName, count]) => ({ stateName, count })).sort(byStateName);
+  }
+
+  async countStateVersions(machine: string): Promise<StateVersionCount[]> {
+    this.#open();
+    const counts = new Map<number, number>();
+    for (const entity of this.#entities.values()) {
+      if (entity.machine === machine) counts.set(entity.stateVersion, (counts.get(entity.stateVersion) ?? 0) + 1);
+    }
+    return [...counts]
+      .map(([stateVersion, count]) => ({ stateVersion, count }))
+      .sort((a, b) => a.stateVersion - b.stateVersion);
+  }
+
+  async rewriteStates(rewrites: readonly StateRewrite[]): Promise<boolean[]> {
+    this.#open();
+    // Serialise first, so a value JSON refuses fails the whole call before any row changes.
+    const rows = rewrites.map((rewrite) => ({ rewrite, state: jsonClone(rewrite.state) }));
+    return rows.map(({ rewrite, state }) => {
+      const k = key(rewrite.ref);
+      const entity = this.#entities.get(k);
+      if (entity === undefined || entity.version !== rewrite.version) return false;
+      if (entity.stateVersion >= rewrite.stateVersion) return false;
+      this.#entities.set(k, { ...entity, state, stateName: rewrite.stateName, stateVersion: rewrite.stateVersion });
+      return true;
+    });
   }
 
   async history(ref: EntityRef): Promise<JournalEntry[]> {
@@ -238,6 +269,7 @@ export class MemoryStore implements Store {
 
   async failOutbox(intentId: string, owner: string, failure: AttemptFailure): Promise<boolean> {
     return this.#settle(this.#outbox, intentId, owner, OutboxStatus.Pending, (row) => ({
+      attempts: failure.counts === false ? row.attempts - 1 : row.attempts,
       status: failure.retryAt === null ? OutboxStatus.Dead : OutboxStatus.Pending,
       nextAttemptAt: failure.retryAt ?? row.nextAttemptAt,
       lastError: failure.error,
@@ -277,7 +309,8 @@ export class MemoryStore implements Store {
   }
 
   async failTimer(timerId: string, owner: string, failure: AttemptFailure): Promise<boolean> {
-    return this.#settle(this.#timers, timerId, owner, TimerStatus.Pending, () => ({
+    return this.#settle(this.#timers, timerId, owner, TimerStatus.Pending, (timer) => ({
+      attempts: failure.counts === false ? timer.attempts - 1 : timer.attempts,
       nextAttemptAt: failure.retryAt ?? failure.now,
       lastError: failure.error,
     }));

@@ -16,6 +16,8 @@ export interface StoredEntity {
   readonly state: Json;
   /** The state's name as its machine named it when it was written (`null`: none). */
   readonly stateName: string | null;
+  /** The version of the state schema it was written at (`Machine.version`; 1 for rows older than versioning). */
+  readonly stateVersion: number;
   /** Epoch milliseconds. */
   readonly createdAt: number;
   readonly updatedAt: number;
@@ -28,8 +30,12 @@ export interface JournalEntry {
   readonly version: number;
   readonly eventId: string;
   readonly event: Json;
+  /** The version of the event schema the event was recorded at (1 for rows older than versioning). */
+  readonly eventVersion: number;
   /** The state the machine decided on. */
   readonly state: Json;
+  /** The version of the state schema `state` was written at (1 for rows older than versioning). */
+  readonly stateVersion: number;
   readonly intents: readonly IntentRecord[];
   /** The event's time (the `at` the machine saw), epoch milliseconds. */
   readonly at: number;
@@ -87,6 +93,8 @@ export interface TimerRecord {
   readonly machine: string;
   readonly entityId: string;
   readonly event: Json;
+  /** The version of the event schema the event was written at (1 for rows older than versioning). */
+  readonly eventVersion: number;
   readonly dueAt: number;
   readonly status: TimerStatus;
   /** Times the scheduler claimed it. */
@@ -108,6 +116,8 @@ export interface OutboxItem {
 export interface TimerItem {
   readonly timerId: string;
   readonly event: Json;
+  /** The version of the event schema `event` is written at. */
+  readonly eventVersion: number;
   readonly dueAt: number;
 }
 
@@ -128,9 +138,13 @@ interface StepWriteBase {
 export interface AcceptedWrite extends StepWriteBase {
   readonly kind: typeof DecisionKind.Accepted;
   readonly event: Json;
+  /** The machine's event version (`Machine.eventVersion`), kept with the journal row. */
+  readonly eventVersion: number;
   readonly state: Json;
   /** The state's name by its machine ({@link Machine.stateName}), kept for lists and counts. */
   readonly stateName: string | null;
+  /** The machine's state version (`Machine.version`), kept with the entity and the journal row. */
+  readonly stateVersion: number;
   readonly intents: readonly IntentRecord[];
   readonly outbox: readonly OutboxItem[];
   readonly timers: readonly TimerItem[];
@@ -191,6 +205,25 @@ export interface EntityCount {
   readonly count: number;
 }
 
+/** How many entities of a machine are stored at one state version. */
+export interface StateVersionCount {
+  readonly stateVersion: number;
+  readonly count: number;
+}
+
+/**
+ * A stored state rewritten at a newer state version (`drover upgrade --apply`): applied only
+ * while the entity is still at `version` (the entity version, as a step checks it) and at a
+ * lower state version; the entity version, journal and timestamps stay as they are.
+ */
+export interface StateRewrite {
+  readonly ref: EntityRef;
+  readonly version: number;
+  readonly state: Json;
+  readonly stateName: string | null;
+  readonly stateVersion: number;
+}
+
 /** Which due rows to lease, to whom, for how long. */
 export interface ClaimQuery {
   /** Who claims: a dispatcher's or scheduler's unique name. */
@@ -207,6 +240,11 @@ export interface AttemptFailure {
   readonly error: string;
   readonly now: number;
   readonly retryAt: number | null;
+  /**
+   * `false`: the attempt waited rather than failed (its entity's state cannot be read by the
+   * running code) and is given back: the row's `attempts` goes down by one. Default `true`.
+   */
+  readonly counts?: boolean;
 }
 
 /** Which outbox rows to list. */
@@ -225,6 +263,12 @@ export interface UnitOfWork {
   load(ref: EntityRef, eventId: string): Promise<LoadResult>;
   /** Apply steps in one transaction; one outcome per step, in order. */
   commit(steps: readonly StepWrite[]): Promise<CommitOutcome[]>;
+  /**
+   * Rewrite stored states at a newer state version, in one transaction: `true` for each
+   * rewrite applied, `false` for one whose entity moved on (another version, a state version
+   * not below the rewrite's) or no longer exists.
+   */
+  rewriteStates(rewrites: readonly StateRewrite[]): Promise<boolean[]>;
 }
 
 /** The outbox as a work queue: what the dispatcher leases, settles and retries. */
@@ -278,6 +322,8 @@ export interface ReadModel {
   listEntities(machine: string, query: ListQuery): Promise<StoredEntity[]>;
   /** How many entities of `machine` there are per state name, sorted by name (`null` last). */
   countEntities(machine: string): Promise<EntityCount[]>;
+  /** How many entities of `machine` are stored at each state version, lowest version first. */
+  countStateVersions(machine: string): Promise<StateVersionCount[]>;
   /** An entity's journal, oldest first. */
   history(ref: EntityRef): Promise<JournalEntry[]>;
   findInbox(eventId: string): Promise<InboxRecord | undefined>;

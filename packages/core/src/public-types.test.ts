@@ -115,6 +115,7 @@ describe("public types", () => {
         case RunResultKind.Duplicate:
         case RunResultKind.Conflict:
         case RunResultKind.Invalid:
+        case RunResultKind.Unreadable:
           return result.kind;
         default: {
           const exhaustive: never = result;

@@ -1,3 +1,5 @@
+import type { UnreadableReason, VersionedSubject } from "./evolution.js";
+import type { Issue } from "./issues.js";
 import type { Json } from "./json.js";
 
 /** The kinds of {@link RunResult}, a smart enum. **contract** */
@@ -8,6 +10,7 @@ export const RunResultKind = {
   Duplicate: "duplicate",
   Conflict: "conflict",
   Invalid: "invalid",
+  Unreadable: "unreadable",
 } as const;
 export type RunResultKind = (typeof RunResultKind)[keyof typeof RunResultKind];
 
@@ -23,12 +26,7 @@ export const InvalidReason = {
 } as const;
 export type InvalidReason = (typeof InvalidReason)[keyof typeof InvalidReason];
 
-/** One problem found by a schema: where, and what. */
-export interface Issue {
-  readonly path: readonly (string | number)[];
-  readonly message: string;
-  readonly code: string;
-}
+export type { Issue } from "./issues.js";
 
 /** An intent with its stable id `machine/entityId/version/index`. */
 export interface IntentRecord {
@@ -102,6 +100,28 @@ export interface Invalid {
 }
 
 /**
+ * The entity's stored state (or a timer's stored event) cannot be read by the running code: it
+ * is at a version newer than the code, a migration threw, or the migrated value does not fit
+ * the current schema. Nothing written; the same event succeeds once code that can read the
+ * value runs (a fixed migration, the newer code back). Over HTTP: a problem `state_unreadable`.
+ */
+export interface UnreadableResult {
+  readonly kind: typeof RunResultKind.Unreadable;
+  readonly machine: string;
+  readonly id: string;
+  readonly eventId: string;
+  /** What could not be read: the entity's state, or the event (a timer's, recorded by older or newer code). */
+  readonly subject: VersionedSubject;
+  readonly reason: UnreadableReason;
+  /** The schema version the value is stored at. */
+  readonly storedVersion: number;
+  /** The schema version the running code expects. */
+  readonly expectedVersion: number;
+  readonly message: string;
+  readonly issues: readonly Issue[];
+}
+
+/**
  * What {@link Runtime.run} hands back. Switch on `kind`. **contract**
  *
  * @example
@@ -112,4 +132,4 @@ export interface Invalid {
  *   …
  * }
  */
-export type RunResult = Processed | NotFound | RejectedResult | Duplicate | Conflict | Invalid;
+export type RunResult = Processed | NotFound | RejectedResult | Duplicate | Conflict | Invalid | UnreadableResult;

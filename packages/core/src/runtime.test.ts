@@ -87,6 +87,7 @@ describe("Runtime", () => {
           machine: "tally",
           entityId: "t_1",
           event: { type: "Close" },
+          eventVersion: 1,
           dueAt: T0 + 9 + 60_000,
           status: "pending",
           attempts: 0,

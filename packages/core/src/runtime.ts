@@ -1,6 +1,7 @@
 import { randomIds, systemClock } from "./clock.js";
 import { GroupCommitter } from "./committer.js";
 import { ConfigurationError } from "./errors.js";
+import type { Unreadable } from "./evolution.js";
 import { toIssues } from "./issues.js";
 import type { Json } from "./json.js";
 import { fingerprint as hash } from "./json.js";
@@ -28,10 +29,12 @@ import type {
   Processed,
   RejectedResult,
   RunResult,
+  UnreadableResult,
 } from "./result.js";
 import { InvalidReason, RunResultKind } from "./result.js";
 import { isSchedule, MAX_EVENT_TIME } from "./schedule.js";
 import { decideChecked, PurityMode } from "./step.js";
+import { migrateEvent, readState } from "./versions.js";
 
 /** What {@link Runtime} is built from. */
 export interface RuntimeOptions {
@@ -64,6 +67,12 @@ export interface RunOptions {
    * every attempt, so a retried event is still answered as a duplicate.
    */
   readonly expectedVersion?: number | readonly number[];
+  /**
+   * The version of the machine's event schema `event` is written at (default: the current
+   * `Machine.eventVersion`). An older event is migrated through `eventMigrations` before it is
+   * parsed (the scheduler passes a timer's); a newer one is answered `unreadable`.
+   */
+  readonly eventVersion?: number;
 }
 
 const EVENT_ID = /^[\x21-\x7e]{1,255}$/;
@@ -147,7 +156,9 @@ export class Runtime {
         toIssues(id.error),
       );
     }
-    const parsed = machine.schemas.event.safeParse(event);
+    const migrated = migrateEvent(machine, event, options.eventVersion ?? machine.eventVersion);
+    if (!migrated.ok) return unreadable(machine.name, id.data, options.eventId ?? this.#ids.next(), migrated);
+    const parsed = machine.schemas.event.safeParse(migrated.value);
     if (!parsed.success) {
       return invalid(InvalidReason.InvalidEvent, `invalid ${machine.name} event`, toIssues(parsed.error));
     }
@@ -207,8 +218,14 @@ export class Runtime {
         };
         return mismatch;
       }
+      let state: unknown;
+      if (current !== undefined) {
+        const reading = readState(step.machine, current.state, current.stateVersion);
+        if (!reading.ok) return unreadable(step.ref.machine, step.ref.id, step.eventId, reading);
+        state = reading.value;
+      }
       const ctx = { entityId: step.ref.id, eventId: step.eventId, at: step.at };
-      const outcome = decideChecked(step.machine, current?.state, current !== undefined, step.event, ctx, this.#purity);
+      const outcome = decideChecked(step.machine, state, current !== undefined, step.event, ctx, this.#purity);
 
       let write: StepWrite;
       switch (outcome.kind) {
@@ -269,6 +286,21 @@ function invalid(reason: InvalidReason, message: string, issues: readonly Issue[
   return { kind: RunResultKind.Invalid, reason, message, issues };
 }
 
+function unreadable(machine: string, id: string, eventId: string, reading: Unreadable): UnreadableResult {
+  return {
+    kind: RunResultKind.Unreadable,
+    machine,
+    id,
+    eventId,
+    subject: reading.subject,
+    reason: reading.reason,
+    storedVersion: reading.storedVersion,
+    expectedVersion: reading.expectedVersion,
+    message: `${machine}/${id}: ${reading.message}`,
+    issues: reading.issues,
+  };
+}
+
 /** A known event id: the same request is a duplicate; a different one reuses the key. */
 function replay(record: InboxRecord, step: Step): RunResult {
   if (record.fingerprint !== step.fingerprint) {
@@ -314,9 +346,10 @@ function acceptedWrite(step: Step, expectedVersion: number, state: Json, decided
   const timers: TimerItem[] = [];
   decided.forEach((intent, index) => {
     const intentId = prefix + index;
-    if (isSchedule(intent))
-      timers.push({ timerId: intentId, event: intent.event as unknown as Json, dueAt: intent.at });
-    else outbox.push({ intentId, intent: intent as unknown as Json });
+    if (isSchedule(intent)) {
+      const event = intent.event as unknown as Json;
+      timers.push({ timerId: intentId, event, eventVersion: step.machine.eventVersion, dueAt: intent.at });
+    } else outbox.push({ intentId, intent: intent as unknown as Json });
   });
   const result: Processed = {
     kind: RunResultKind.Processed,
@@ -335,8 +368,10 @@ function acceptedWrite(step: Step, expectedVersion: number, state: Json, decided
     at: step.at,
     expectedVersion,
     event: step.event as unknown as Json,
+    eventVersion: step.machine.eventVersion,
     state,
     stateName: step.machine.stateName(state),
+    stateVersion: step.machine.version,
     intents,
     outbox,
     timers,

@@ -3,7 +3,7 @@ import type { Logger } from "./logger.js";
 import type { Clock, TimerQueue, TimerRecord } from "./ports.js";
 import { RunResultKind } from "./result.js";
 import type { Backoff, LeaseWorker } from "./work-loop.js";
-import { backoffDelay, describeError, leaseWorker, positive, WorkLoop } from "./work-loop.js";
+import { backoffDelay, describeError, leaseWorker, positive, WAITING, WorkLoop } from "./work-loop.js";
 
 /** Settings of a {@link Scheduler}. */
 export interface SchedulerSettings {
@@ -86,12 +86,29 @@ export class Scheduler {
     await this.#loop.stop();
   }
 
+  async #retry(timer: TimerRecord, log: object, message: string, counts: boolean): Promise<void> {
+    const now = this.#worker.clock.now();
+    const retryAt = now + backoffDelay(counts ? timer.attempts : WAITING, this.#worker.backoff, this.#worker.random);
+    const what = counts
+      ? "scheduler: firing a timer failed; will retry"
+      : "scheduler: a timer waits for code that can read it";
+    this.#worker.logger.warn({ ...log, error: message, retryAt }, what);
+    const failure = counts ? { error: message, now, retryAt } : { error: message, now, retryAt, counts };
+    await this.#store.failTimer(timer.timerId, this.owner, failure).catch((error: unknown) => {
+      this.#worker.logger.error(
+        { ...log, err: error },
+        "scheduler: could not record a failed timer; its lease will expire",
+      );
+    });
+  }
+
   async #fire(timer: TimerRecord): Promise<void> {
     const log = { timerId: timer.timerId, machine: timer.machine, entityId: timer.entityId, dueAt: timer.dueAt };
     try {
       const result = await this.#run({ machine: timer.machine, id: timer.entityId }, timer.event, {
         eventId: timer.timerId,
         at: timer.dueAt,
+        eventVersion: timer.eventVersion,
       });
       switch (result.kind) {
         case RunResultKind.Processed:
@@ -113,6 +130,11 @@ export class Scheduler {
           break;
         case RunResultKind.Conflict:
           throw new Error(`the timer's event kept conflicting after ${result.attempts} attempts`);
+        case RunResultKind.Unreadable:
+          // The entity (or the timer's event) is at a version this code cannot read: the
+          // timer waits, uncounted, for code that can, instead of firing into the void.
+          await this.#retry(timer, log, result.message, false);
+          return;
         default: {
           const exhaustive: never = result;
           throw new Error(`unknown result ${JSON.stringify(exhaustive)}`);
@@ -125,18 +147,7 @@ export class Scheduler {
         );
       }
     } catch (error) {
-      const now = this.#worker.clock.now();
-      const retryAt = now + backoffDelay(timer.attempts, this.#worker.backoff, this.#worker.random);
-      const message = describeError(error);
-      this.#worker.logger.warn({ ...log, error: message, retryAt }, "scheduler: firing a timer failed; will retry");
-      await this.#store
-        .failTimer(timer.timerId, this.owner, { error: message, now, retryAt })
-        .catch((failure: unknown) => {
-          this.#worker.logger.error(
-            { ...log, err: failure },
-            "scheduler: could not record a failed timer; its lease will expire",
-          );
-        });
+      await this.#retry(timer, log, describeError(error), true);
     }
   }
 }

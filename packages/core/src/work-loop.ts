@@ -135,6 +135,13 @@ export class WorkLoop {
   }
 }
 
+/**
+ * The attempt number to back off by when a row waits rather than fails (its entity cannot be
+ * read by the running code): the longest delay, so a stuck row is looked at about once per
+ * `backoff.maxMs` instead of in a tight loop.
+ */
+export const WAITING = 64;
+
 /** Exponential backoff with "equal jitter": half the delay fixed, half random. */
 export function backoffDelay(
   attempt: number,

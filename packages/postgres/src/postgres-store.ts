@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type * as port from "@drover/core";
 import { CommitOutcomeKind, ConfigurationError, type Json, type OutboxStatus } from "@drover/core";
 import type * as sql from "@drover/core/sql";
+import { refundOf } from "@drover/core/sql";
 import type pg from "pg";
 import type { PostgresStoreInfo, PostgresStoreOptions, Settings } from "./connection.js";
 import {
@@ -318,7 +319,7 @@ export class PostgresStore implements port.Store {
     const [statement, values] =
       failure.retryAt === null
         ? [this.#sql.buryOutbox, [failure.error, intentId, owner]]
-        : [this.#sql.retryOutbox, [failure.retryAt, failure.error, intentId, owner]];
+        : [this.#sql.retryOutbox, [failure.retryAt, failure.error, intentId, owner, refundOf(failure)]];
     return this.#changed("recording a failed outbox attempt", statement, values);
   }
 
@@ -344,6 +345,7 @@ export class PostgresStore implements port.Store {
       failure.error,
       timerId,
       owner,
+      refundOf(failure),
     ]);
   }
 

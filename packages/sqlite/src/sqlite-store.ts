@@ -1,6 +1,7 @@
 import type * as port from "@drover/core";
 import { CommitOutcomeKind, ConfigurationError, DecisionKind, OutboxStatus, StoreUnavailableError } from "@drover/core";
 import type { Claimed, OutboxRow, TimerRow } from "@drover/core/sql";
+import * as sql from "@drover/core/sql";
 import type Database from "better-sqlite3";
 import type { SqliteStoreInfo, SqliteStoreOptions } from "./connection.js";
 import { connect, DEFAULT_BUSY_TIMEOUT_MS, SqliteSynchronous } from "./connection.js";
@@ -289,7 +290,7 @@ export class SqliteStore implements port.Store {
     return this.#changed("recording a failed outbox attempt", () =>
       failure.retryAt === null
         ? this.#sql.buryOutbox.run(failure.error, intentId, owner)
-        : this.#sql.retryOutbox.run(failure.retryAt, failure.error, intentId, owner),
+        : this.#sql.retryOutbox.run(failure.retryAt, failure.error, intentId, owner, sql.refundOf(failure)),
     );
   }
 
@@ -309,7 +310,7 @@ export class SqliteStore implements port.Store {
     // The port never passes null here; should it, the timer is due again at once, as in MemoryStore.
     const retryAt = failure.retryAt ?? failure.now;
     return this.#changed("recording a failed timer firing", () =>
-      this.#sql.retryTimer.run(retryAt, failure.error, timerId, owner),
+      this.#sql.retryTimer.run(retryAt, failure.error, timerId, owner, sql.refundOf(failure)),
     );
   }
 

@@ -187,7 +187,7 @@ export function prepare(db: Database.Database): Statements {
         RETURNING seq, ${outboxColumns}`,
     ),
     completeOutbox: db.prepare<[string, string]>(settle.outbox.complete),
-    retryOutbox: db.prepare<[number, string, string, string]>(settle.outbox.retry),
+    retryOutbox: db.prepare<[number, string, string, string, number]>(settle.outbox.retry),
     buryOutbox: db.prepare<[string, string, string]>(
       `UPDATE outbox SET status = ${dead}, last_error = ?, lease_owner = NULL, lease_until = NULL
         WHERE intent_id = ? AND lease_owner = ? AND status = ${pending}`,
@@ -207,6 +207,6 @@ export function prepare(db: Database.Database): Statements {
         RETURNING rowid AS seq, ${timerColumns}`,
     ),
     completeTimer: db.prepare<[string, string]>(settle.timers.complete),
-    retryTimer: db.prepare<[number, string, string, string]>(settle.timers.retry),
+    retryTimer: db.prepare<[number, string, string, string, number]>(settle.timers.retry),
   });
 }

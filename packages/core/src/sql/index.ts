@@ -17,4 +17,4 @@ export { rowMappers } from "./row-mappers.js";
 // Every row type is part of what the adapters share.
 export type * from "./rows.js";
 export type { Placeholder, SettleSql } from "./settle-sql.js";
-export { settleStatements } from "./settle-sql.js";
+export { refundOf, settleStatements } from "./settle-sql.js";

@@ -7,6 +7,7 @@ import type {
   LoadResult,
   OutboxRecord,
   OutboxStatus,
+  StateVersionCount,
   StoredEntity,
   TimerRecord,
   TimerStatus,
@@ -23,6 +24,7 @@ import type {
   LoadRow,
   OutboxRow,
   StateNameCountRow,
+  StateVersionCountRow,
   StatusCountRow,
   TimerRow,
 } from "./rows.js";
@@ -50,6 +52,8 @@ export interface RowMappers<J> {
   fromClaimedTimers(rows: readonly Claimed<TimerRow<J>>[]): TimerRecord[];
   /** A count by state name as the port reports it, in {@link byStateName} order. */
   toEntityCounts(rows: readonly StateNameCountRow[]): EntityCount[];
+  /** A count by state version as the port reports it, lowest version first. */
+  toStateVersionCounts(rows: readonly StateVersionCountRow[]): StateVersionCount[];
   /** A count of the outbox by status, every status present (0 when it has no row). */
   toOutboxStats(rows: readonly StatusCountRow[]): Record<OutboxStatus, number>;
 }
@@ -72,6 +76,7 @@ export function rowMappers<J>(decode: DecodeJson<J>): RowMappers<J> {
     version: row.version,
     state: decode(row.state) as Json,
     stateName: row.state_name,
+    stateVersion: row.state_version,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   });
@@ -93,6 +98,7 @@ export function rowMappers<J>(decode: DecodeJson<J>): RowMappers<J> {
   const toTimer = (row: TimerRow<J>): TimerRecord => ({
     timerId: row.timer_id,
     event: decode(row.event) as Json,
+    eventVersion: row.event_version,
     dueAt: row.due_at,
     status: row.status as TimerStatus,
     ...queuedOf(row),
@@ -117,7 +123,9 @@ export function rowMappers<J>(decode: DecodeJson<J>): RowMappers<J> {
       version: row.version,
       eventId: row.event_id,
       event: decode(row.event) as Json,
+      eventVersion: row.event_version,
       state: decode(row.decision) as Json,
+      stateVersion: row.state_version,
       intents: decode(row.intents) as JournalEntry["intents"],
       at: row.at,
     }),
@@ -128,7 +136,7 @@ export function rowMappers<J>(decode: DecodeJson<J>): RowMappers<J> {
       // Whether the entity exists is told by its NOT NULL columns, never by `state`: a JSON
       // `null` state is still an entity, and a driver that parses JSON hands it over as null.
       const entity =
-        row.version === null || row.created_at === null || row.updated_at === null
+        row.version === null || row.created_at === null || row.updated_at === null || row.state_version === null
           ? undefined
           : toEntity({
               machine: ref.machine,
@@ -136,6 +144,7 @@ export function rowMappers<J>(decode: DecodeJson<J>): RowMappers<J> {
               version: row.version,
               state: row.state as J,
               state_name: row.state_name,
+              state_version: row.state_version,
               created_at: row.created_at,
               updated_at: row.updated_at,
             });
@@ -148,6 +157,10 @@ export function rowMappers<J>(decode: DecodeJson<J>): RowMappers<J> {
       [...rows].sort((a, b) => a.due_at - b.due_at || a.seq - b.seq).map(toTimer),
     toEntityCounts: (rows: readonly StateNameCountRow[]): EntityCount[] =>
       rows.map(({ state_name, n }) => ({ stateName: state_name, count: n })).sort(byStateName),
+    toStateVersionCounts: (rows: readonly StateVersionCountRow[]): StateVersionCount[] =>
+      rows
+        .map(({ state_version, n }) => ({ stateVersion: state_version, count: n }))
+        .sort((a, b) => a.stateVersion - b.stateVersion),
     toOutboxStats: (rows: readonly StatusCountRow[]): Record<OutboxStatus, number> => {
       const stats = noOutboxRows();
       for (const { status, n } of rows) {

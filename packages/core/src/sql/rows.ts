@@ -11,6 +11,7 @@ export interface EntityRow<J> {
   readonly version: number;
   readonly state: J;
   readonly state_name: string | null;
+  readonly state_version: number;
   readonly created_at: number;
   readonly updated_at: number;
 }
@@ -21,8 +22,10 @@ export interface JournalRow<J> {
   readonly version: number;
   readonly event_id: string;
   readonly event: J;
+  readonly event_version: number;
   /** The state the machine decided on. */
   readonly decision: J;
+  readonly state_version: number;
   readonly intents: J;
   readonly at: number;
 }
@@ -59,6 +62,7 @@ export interface TimerRow<J> extends LeaseColumns {
   readonly machine: string;
   readonly entity_id: string;
   readonly event: J;
+  readonly event_version: number;
   readonly due_at: number;
 }
 
@@ -79,6 +83,7 @@ export interface LoadRow<J> extends InboxColumns<J> {
   readonly version: number | null;
   readonly state: J | null;
   readonly state_name: string | null;
+  readonly state_version: number | null;
   readonly created_at: number | null;
   readonly updated_at: number | null;
 }
@@ -86,6 +91,12 @@ export interface LoadRow<J> extends InboxColumns<J> {
 /** One line of a count by state name. */
 export interface StateNameCountRow {
   readonly state_name: string | null;
+  readonly n: number;
+}
+
+/** One line of a count by state version. */
+export interface StateVersionCountRow {
+  readonly state_version: number;
   readonly n: number;
 }
 

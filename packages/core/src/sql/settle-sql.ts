@@ -1,3 +1,4 @@
+import type { AttemptFailure } from "../ports.js";
 import { OutboxStatus, TimerStatus } from "../ports.js";
 
 /** How a dialect writes the n-th (1-based) parameter: `?` for SQLite, `$n` for PostgreSQL. */
@@ -15,7 +16,8 @@ interface QueueTable {
  * The statements that settle a leased row, shared by the outbox and the timers of both SQL
  * adapters so that a lease is honoured the same way everywhere: a row is settled only by the
  * owner of its lease and only while it is pending, and settling it frees the lease.
- * Parameters: complete (key, owner); retry (retryAt, error, key, owner).
+ * Parameters: complete (key, owner); retry (retryAt, error, key, owner, refund), where refund
+ * is 1 for an attempt that only waited (`AttemptFailure.counts: false`) and is given back, else 0.
  */
 export interface SettleSql {
   readonly complete: string;
@@ -28,7 +30,9 @@ function settleSql(queue: QueueTable, at: Placeholder): SettleSql {
   return {
     complete: `UPDATE ${queue.table} SET status = ${queue.settled}, lease_owner = NULL, lease_until = NULL
         WHERE ${leased}`,
-    retry: `UPDATE ${queue.table} SET next_attempt_at = ${at(1)}, last_error = ${at(2)}, lease_owner = NULL, lease_until = NULL
+    retry: `UPDATE ${queue.table}
+          SET next_attempt_at = ${at(1)}, last_error = ${at(2)}, attempts = attempts - ${at(5)},
+              lease_owner = NULL, lease_until = NULL
         WHERE ${leasedAfterRetry}`,
   };
 }
@@ -66,4 +70,9 @@ export function settleStatements(prefix: string, at: Placeholder): { outbox: Set
       at,
     ),
   };
+}
+
+/** The `refund` parameter of a retry: 1 gives back an attempt that only waited. */
+export function refundOf(failure: AttemptFailure): 0 | 1 {
+  return failure.counts === false ? 1 : 0;
 }

@@ -38,13 +38,16 @@ export function acceptedWrite(
     at,
     expectedVersion,
     event: { type: "Add", n: version },
+    eventVersion: 1,
     state,
     stateName: conventionalStateName(state),
+    stateVersion: 1,
     intents: records,
     outbox: intents.map((intent, i) => ({ intentId: `tally/${id}/${version}/${i}`, intent })),
     timers: timers.map((event, i) => ({
       timerId: `tally/${id}/${version}/${intents.length + i}`,
       event,
+      eventVersion: 1,
       dueAt: T0 + 60_000,
     })),
     result: {
@@ -100,5 +103,8 @@ export function queueWrite(
     Array.from({ length: intents }, (_, i) => ({ type: "Noted", i })),
   );
   if (dueAt === undefined) return base;
-  return { ...base, timers: [{ timerId: `tally/${id}/${expectedVersion + 1}/timer`, event: { type: "Tick" }, dueAt }] };
+  return {
+    ...base,
+    timers: [{ timerId: `tally/${id}/${expectedVersion + 1}/timer`, event: { type: "Tick" }, eventVersion: 1, dueAt }],
+  };
 }

@@ -4,6 +4,7 @@ import { readModelSpec } from "./read-model.js";
 import type { ConformanceOptions } from "./suite.js";
 import { throughRuntimeSpec } from "./through-runtime.js";
 import { unitOfWorkSpec } from "./unit-of-work.js";
+import { versionsSpec } from "./versions.js";
 import { workQueueSpec } from "./work-queue.js";
 
 export type { ClaimSeen } from "./claim-race.js";
@@ -39,6 +40,7 @@ export function runStoreConformance(options: ConformanceOptions): void {
     readModelSpec(suite);
     workQueueSpec(suite);
     claimsSpec(suite);
+    versionsSpec(suite);
     throughRuntimeSpec(suite);
   });
 }

@@ -174,9 +174,9 @@ export function readModelSpec(suite: Suite): void {
         await commitOk(store, {
           ...acceptedWrite("t_a", "evt_1", 0, {}),
           timers: [
-            { timerId: "tally/t_a/1/0", event: { type: "Close" }, dueAt: T0 + 3000 },
-            { timerId: "tally/t_a/1/1", event: { type: "Close" }, dueAt: T0 + 1000 },
-            { timerId: "tally/t_a/1/2", event: { type: "Close" }, dueAt: T0 + 2000 },
+            { timerId: "tally/t_a/1/0", event: { type: "Close" }, eventVersion: 1, dueAt: T0 + 3000 },
+            { timerId: "tally/t_a/1/1", event: { type: "Close" }, eventVersion: 1, dueAt: T0 + 1000 },
+            { timerId: "tally/t_a/1/2", event: { type: "Close" }, eventVersion: 1, dueAt: T0 + 2000 },
           ],
         });
         assert.deepEqual(

@@ -174,7 +174,12 @@ export function workQueueSpec(suite: Suite): void {
   describe("timer claims", () => {
     const timersOf = (dues: readonly number[]): AcceptedWrite => ({
       ...acceptedWrite("t_a", "evt_1", 0, {}),
-      timers: dues.map((dueAt, i) => ({ timerId: `tally/t_a/1/${i}`, event: { type: "Close" }, dueAt })),
+      timers: dues.map((dueAt, i) => ({
+        timerId: `tally/t_a/1/${i}`,
+        event: { type: "Close" },
+        eventVersion: 1,
+        dueAt,
+      })),
     });
     const claim = (store: Store, owner: string, now: number, leaseMs = 1000) =>
       store.claimTimers({ owner, now, leaseMs, limit: 10 });
@@ -214,7 +219,7 @@ export function workQueueSpec(suite: Suite): void {
         await commitAll(store, [
           {
             ...queueWrite("c_01", 1, 0, 0),
-            timers: dues.map((dueAt, i) => ({ timerId: `t${i}`, event: { type: "Tick" }, dueAt })),
+            timers: dues.map((dueAt, i) => ({ timerId: `t${i}`, event: { type: "Tick" }, eventVersion: 1, dueAt })),
           },
         ]);
         const claimed = await store.claimTimers({ owner: "s", now: T0 + 30, leaseMs: 100, limit: 4 });
