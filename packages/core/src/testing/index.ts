@@ -19,3 +19,4 @@ export { acceptedWrite, queueWrite, rejectionWrite, STEP_EPOCH } from "./step-wr
 export { TALLY_LIMIT, TallyId, TallyRejection, tallyMachine } from "./tally-machine.js";
 export type { TransitionRecorder } from "./transitions.js";
 export { recordTransitions } from "./transitions.js";
+export { checkVersionUpgrade } from "./version-upgrade.js";
