@@ -6,13 +6,15 @@ import { describeIssues, toIssues } from "./issues.js";
 /**
  * One step of a schema's evolution: a value stored at version `k` in, the same value at
  * version `k + 1` out. Pure and synchronous, like `handle`. Annotate the parameter with the
- * old version's type (`(state: PaymentV1) => …`); unannotated, it is a plain JSON object.
+ * old version's type (`(state: PaymentV1) => …`): the stored value is handed over as it was
+ * stored (JSON), so name what it was, not what it should be.
  *
  * @example
  * const migrations = { 1: (state: PaymentV1) => ({ ...state, authorizedAt: null }) };
  */
-// The method form makes the parameter bivariant, so that a migration may name its own old type.
-export type Migration = { migrate(value: Readonly<Record<string, unknown>>): unknown }["migrate"];
+// The method form makes the parameter bivariant, so that a migration may name its own old type
+// (an interface as well as a type alias: `object` is what both are assignable to).
+export type Migration = { migrate(value: object): unknown }["migrate"];
 
 /** A chain of migrations: `migrations[k]` turns version `k` into `k + 1`, for every `k` below the current version. */
 export type Migrations = Readonly<Record<number, Migration>>;
@@ -98,7 +100,7 @@ export function migrateVersioned(versioned: Versioned, stored: unknown, storedVe
       return unreadable(UnreadableReason.MigrationFailed, `no ${versioned.subject} migration from version ${from}`);
     }
     try {
-      value = migration(value as Readonly<Record<string, unknown>>);
+      value = migration(value as object);
     } catch (error) {
       const why = error instanceof Error ? error.message : String(error);
       return unreadable(

@@ -6,6 +6,7 @@ import type { AnyMachine, Typed } from "./machine.js";
 import { DecisionKind } from "./machine.js";
 import type { JournalEntry } from "./ports.js";
 import { RunResultKind } from "./result.js";
+import { isSchedule } from "./schedule.js";
 import { decide } from "./step.js";
 import { migrateEvent, readState } from "./versions.js";
 
@@ -99,7 +100,7 @@ export function replayJournal(machine: AnyMachine, entries: readonly JournalEntr
             return result.success ? [] : [{ intent: toJson(intent), issues: describeIssues(toIssues(result.error)) }];
           });
           if (refused.length > 0) diverge(DivergenceKind.IntentRefused, null, refused);
-          const recordedIntents = entry.intents.map((record) => record.intent);
+          const recordedIntents = recordedIntentsOf(machine, entry);
           const replayedIntents = toJson(outcome.intents);
           if (stableStringify(replayedIntents) !== stableStringify(recordedIntents)) {
             diverge(DivergenceKind.Intents, recordedIntents, replayedIntents);
@@ -132,6 +133,20 @@ function readEvent(machine: AnyMachine, entry: JournalEntry): EventReading {
     };
   }
   return { ok: true, value: parsed.data };
+}
+
+/**
+ * The intents an entry recorded, as the current code would write them: the event inside a
+ * recorded `Schedule` was written at the entry's event version, so it is migrated like any
+ * recorded event (left as recorded if it cannot be).
+ */
+function recordedIntentsOf(machine: AnyMachine, entry: JournalEntry): Json[] {
+  return entry.intents.map(({ intent }) => {
+    if (typeof intent !== "object" || intent === null || Array.isArray(intent)) return intent;
+    if (!isSchedule(intent as unknown as Typed)) return intent;
+    const migrated = migrateEvent(machine, (intent as { event?: Json }).event, entry.eventVersion);
+    return migrated.ok ? { ...intent, event: toJson(migrated.value) } : intent;
+  });
 }
 
 function unreadableJson(reading: Extract<Reading, { ok: false }>): Json {
