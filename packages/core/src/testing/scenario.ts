@@ -55,20 +55,24 @@ export class Scenario<Id extends string, State, Event extends Typed, Intent exte
   readonly #machine: Machine<string, Id, State, Event, Intent, Reason, In>;
   readonly #id: Id;
   readonly #history: readonly GivenEvent<In>[];
+  readonly #start: { readonly state: State } | undefined;
 
+  /** `start`: an entity that already exists in this state before the given events (see `migrationScenario`). */
   constructor(
     machine: Machine<string, Id, State, Event, Intent, Reason, In>,
     id: Id,
     history: readonly GivenEvent<In>[],
+    start?: { readonly state: State },
   ) {
     this.#machine = machine;
     this.#id = id;
     this.#history = history;
+    this.#start = start;
   }
 
   /** Events that happened before (each must be accepted). */
   given(...events: GivenEvent<In>[]): Scenario<Id, State, Event, Intent, Reason, In> {
-    return new Scenario(this.#machine, this.#id, [...this.#history, ...events]);
+    return new Scenario(this.#machine, this.#id, [...this.#history, ...events], this.#start);
   }
 
   /** The state after the given events (`undefined`: no entity yet). */
@@ -85,8 +89,8 @@ export class Scenario<Id extends string, State, Event extends Typed, Intent exte
   }
 
   #replay(): { state: State | undefined; exists: boolean; step: number } {
-    let state: State | undefined;
-    let exists = false;
+    let state: State | undefined = this.#start?.state;
+    let exists = this.#start !== undefined;
     let at = SCENARIO_EPOCH;
     this.#history.forEach((given, index) => {
       const [event, time] = isTimed(given) ? [given.event, given.at] : [given, SCENARIO_EPOCH + (index + 1) * 1000];
