@@ -74,6 +74,8 @@ function show(label: string, result: RunResult): void {
         return `duplicate of ${result.original.kind} v${result.original.version} (nothing written)`;
       case RunResultKind.Invalid:
         return `invalid: ${result.reason}: ${result.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`;
+      case RunResultKind.Unreadable:
+        return `unreadable: ${result.message}`;
       case RunResultKind.NotFound:
       case RunResultKind.Conflict:
         return result.kind;

@@ -16,6 +16,13 @@ import {
   NO_MINOR_UNITS,
   PositiveMinorUnits,
 } from "./money.js";
+import {
+  DeclineReason,
+  PAYMENT_STATE_VERSION,
+  PaymentState,
+  PaymentStatus,
+  paymentStateMigrations,
+} from "./payment-state.js";
 
 // ─── Rules' constants ──────────────────────────────────────────────────────────────────
 
@@ -27,19 +34,9 @@ export const VERIFICATION_THRESHOLD = 10_000;
 
 // ─── Smart enums ───────────────────────────────────────────────────────────────────────
 
-/** Where a payment is in its life: the `status` of its state. **contract** */
-export const PaymentStatus = {
-  AwaitingVerification: "awaiting_verification",
-  Authorizing: "authorizing",
-  Authorized: "authorized",
-  Captured: "captured",
-  PartiallyRefunded: "partially_refunded",
-  Refunded: "refunded",
-  Declined: "declined",
-  Cancelled: "cancelled",
-  Expired: "expired",
-} as const;
-export type PaymentStatus = (typeof PaymentStatus)[keyof typeof PaymentStatus];
+// The state and its versions live in payment-state.ts; they are part of this module's surface.
+export type { PaymentStateV1 } from "./payment-state.js";
+export { PAYMENT_STATE_VERSION, PaymentState, PaymentStatus, paymentStateMigrations } from "./payment-state.js";
 
 /** Why the payments machine refused an event. **contract** */
 export const PaymentRejection = {
@@ -66,61 +63,6 @@ export const NotificationTemplate = {
   Expired: "expired",
 } as const;
 export type NotificationTemplate = (typeof NotificationTemplate)[keyof typeof NotificationTemplate];
-
-// ─── State ─────────────────────────────────────────────────────────────────────────────
-
-/** The provider's reason for a decline, as it gave it. */
-const DeclineReason = z.string().min(1).max(500);
-
-/** What every payment has, whatever its status. */
-const common = {
-  /** The requested (and authorized) amount. */
-  amount: PositiveMinorUnits,
-  currency: Currency,
-  customerId: CustomerId,
-  /** Captured so far (0 until captured). */
-  captured: MinorUnits,
-  /** Refunded so far, at most `captured`. */
-  refunded: MinorUnits,
-  /** How many refunds were made: the next refund is number `refunds + 1`. */
-  refunds: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
-  /** The operator who verified a payment above the threshold. */
-  verifiedBy: OperatorId.optional(),
-};
-
-function stateOf<const S extends PaymentStatus, Extra extends z.ZodRawShape = Record<never, never>>(
-  status: S,
-  extra?: Extra,
-) {
-  return z.strictObject({ status: z.literal(status), ...common, ...(extra ?? ({} as Extra)) });
-}
-
-const authorized = { authorizationId: AuthorizationId };
-
-/**
- * A payment as stored: a JSON object whose `status` says which fields it has. **contract**
- * `{ status, amount, currency, customerId, captured, refunded }` always (`refunds`, the
- * number of refunds, too), plus `authorizationId` once the provider authorized,
- * `verifiedBy` once an operator verified, `declineReason` when declined.
- * The schema also holds the invariant `refunded ≤ captured ≤ amount`.
- */
-export const PaymentState = z
-  .discriminatedUnion("status", [
-    stateOf(PaymentStatus.AwaitingVerification),
-    stateOf(PaymentStatus.Authorizing),
-    stateOf(PaymentStatus.Authorized, authorized),
-    stateOf(PaymentStatus.Captured, authorized),
-    stateOf(PaymentStatus.PartiallyRefunded, authorized),
-    stateOf(PaymentStatus.Refunded, authorized),
-    stateOf(PaymentStatus.Declined, { declineReason: DeclineReason }),
-    // Cancelled before or after the provider authorized: the id is there only if it had.
-    stateOf(PaymentStatus.Cancelled, { authorizationId: AuthorizationId.optional() }),
-    stateOf(PaymentStatus.Expired, authorized),
-  ])
-  .refine((state) => state.refunded <= state.captured && state.captured <= state.amount, {
-    message: "a payment must keep refunded ≤ captured ≤ amount",
-  });
-export type PaymentState = z.infer<typeof PaymentState>;
 
 // ─── Events ────────────────────────────────────────────────────────────────────────────
 
@@ -313,7 +255,7 @@ function authorize(state: PaymentState, event: ProviderAuthorized, ctx: PaymentC
   switch (state.status) {
     case PaymentStatus.Authorizing:
       return accept(
-        { ...state, status: PaymentStatus.Authorized, authorizationId: event.authorizationId },
+        { ...state, status: PaymentStatus.Authorized, authorizationId: event.authorizationId, authorizedAt: ctx.at },
         schedule(ctx.at + AUTHORIZATION_TTL_MS, EXPIRY),
         notify(state, NotificationTemplate.Authorized, ctx),
       );
@@ -322,7 +264,7 @@ function authorize(state: PaymentState, event: ProviderAuthorized, ctx: PaymentC
       // A payment cancelled after authorization already voided its hold; a second one is odd.
       if (state.authorizationId !== undefined) return invalidTransition(event, state);
       return accept(
-        { ...state, authorizationId: event.authorizationId },
+        { ...state, authorizationId: event.authorizationId, authorizedAt: ctx.at },
         { type: "VoidAuthorization", paymentId: ctx.entityId, authorizationId: event.authorizationId },
       );
     default:
@@ -461,6 +403,8 @@ export const payments: Machine<
   events: PaymentEvent,
   intents: PaymentIntent,
   rejections: z.enum(PaymentRejection),
+  version: PAYMENT_STATE_VERSION,
+  migrations: paymentStateMigrations,
   creates: ["RequestPayment"],
   // Sent by the effect handlers and the expiry timer, never by callers.
   internal: ["ProviderAuthorized", "ProviderDeclined", "AuthorizationExpired"],
