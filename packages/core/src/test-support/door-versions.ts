@@ -14,16 +14,23 @@ export const DoorRejection = {
   AlreadyInstalled: "already_installed",
 } as const;
 
+/** Where a door is: the `status` of its state. */
+export const DoorStatus = {
+  Open: "open",
+  Closed: "closed",
+} as const;
+export type DoorStatus = (typeof DoorStatus)[keyof typeof DoorStatus];
+
 /** A door as version 1 of its machine stored it. */
 export interface DoorV1 {
-  readonly status: "open" | "closed";
+  readonly status: DoorStatus;
 }
 
 const Install = z.strictObject({ type: z.literal("Install") });
 const RingV1 = z.strictObject({ type: z.literal("Ring") });
 const RingV2 = z.strictObject({ type: z.literal("Ring"), loud: z.boolean() });
-const DoorStateV1 = z.strictObject({ status: z.enum(["open", "closed"]) });
-const DoorStateV2 = z.strictObject({ status: z.enum(["open", "closed"]), rings: z.number().int().min(0) });
+const DoorStateV1 = z.strictObject({ status: z.enum(DoorStatus) });
+const DoorStateV2 = z.strictObject({ status: z.enum(DoorStatus), rings: z.number().int().min(0) });
 
 /**
  * Version 1 of a tiny machine for tests of schema evolution: `Install` creates a closed door
@@ -37,11 +44,11 @@ export const doorsV1 = defineMachine({
   intents: scheduleSchema(RingV1),
   rejections: z.enum(DoorRejection),
   creates: ["Install"],
-  create: (_event, ctx) => accept({ status: "closed" as const }, schedule(ctx.at + 60_000, { type: "Ring" as const })),
+  create: (_event, ctx) => accept({ status: DoorStatus.Closed }, schedule(ctx.at + 60_000, { type: "Ring" as const })),
   handle: (_state, event) =>
     event.type === "Install"
       ? reject(DoorRejection.AlreadyInstalled, "this door is installed")
-      : accept({ status: "open" as const }),
+      : accept({ status: DoorStatus.Open }),
 });
 
 /**
@@ -75,12 +82,12 @@ export function doorsV2(
     creates: ["Install"],
     create: (_event, ctx) =>
       accept(
-        { status: "closed" as const, rings: 0 },
+        { status: DoorStatus.Closed, rings: 0 },
         schedule(ctx.at + 60_000, { type: "Ring" as const, loud: false }),
       ),
     handle: (state, event) =>
       event.type === "Install"
         ? reject(DoorRejection.AlreadyInstalled, "this door is installed")
-        : accept({ status: "open" as const, rings: state.rings + 1 }),
+        : accept({ status: DoorStatus.Open, rings: state.rings + 1 }),
   });
 }
