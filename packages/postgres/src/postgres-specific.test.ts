@@ -5,24 +5,22 @@ import type { Json } from "@drover/core";
 import { ConfigurationError, StoreUnavailableError } from "@drover/core";
 import { acceptedWrite } from "@drover/core/testing";
 import pg from "pg";
-import { entityLockSeed, quoteIdent } from "./identifiers.js";
+import { quoteIdent } from "./identifiers.js";
 import { migrations } from "./migrations.js";
 import { PostgresStore } from "./postgres-store.js";
 import { buildStatements } from "./statements.js";
-import { freshSchema, openStore, postgresAvailable, TEST_URL, withAdmin } from "./test-support/fixtures.js";
+import {
+  entityLockSql,
+  freshSchema,
+  openStore,
+  postgresAvailable,
+  TEST_URL,
+  waitFor,
+  waitingOnLocks,
+  withAdmin,
+} from "./test-support/fixtures.js";
 
 const T = 1_767_225_600_000;
-
-/** Whether some connection waits for an advisory lock. */
-async function advisoryWaiters(client: pg.Client): Promise<boolean> {
-  const found = await client.query("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted");
-  return (found.rowCount ?? 0) > 0;
-}
-
-/** Poll `condition` until it holds (the test runner's timeout bounds the wait). */
-async function waitFor(condition: () => Promise<boolean>): Promise<void> {
-  while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 10));
-}
 
 if (await postgresAvailable(import.meta.url)) {
   describe("PostgresStore: migrations", () => {
@@ -272,19 +270,15 @@ if (await postgresAvailable(import.meta.url)) {
         await holder.connect();
         try {
           // Hold t_a's entity lock as a commit in flight would.
-          await holder.query("BEGIN");
-          await holder.query("SELECT pg_advisory_xact_lock(hashtextextended($1, $2))", [
-            "tally/t_a",
-            entityLockSeed(schema),
-          ]);
+          await holder.query(entityLockSql(schema, "tally", "t_a"));
           let settled = false;
           const pending = store.rewriteStates([rewrite("t_a", 1, 2)]).finally(() => {
             settled = true;
           });
-          await waitFor(() => advisoryWaiters(holder));
+          await waitFor("the rewrite to wait for the lock", async () => (await waitingOnLocks(schema)) === 1);
           assert.equal(settled, false);
           assert.equal((await store.getEntity({ machine: "tally", id: "t_a" }))?.stateVersion, 1);
-          await holder.query("COMMIT");
+          await holder.query("SELECT pg_advisory_unlock_all()");
           assert.deepEqual(await pending, [true]);
         } finally {
           await holder.end();
