@@ -87,8 +87,8 @@ export const migrations: readonly Migration[] = Object.freeze([
       CREATE INDEX timers_claim ON ${s}.timers (status, next_attempt_at);
       CREATE INDEX timers_by_due ON ${s}.timers (due_at, seq);
 
-      ${loadFunction(s, { stateName: false })}
-      ${commitFunction(s, { stateName: false })}
+      ${loadFunction(s, { stateName: false, versions: false })}
+      ${commitFunction(s, { stateName: false, versions: false })}
     `,
   },
   {
@@ -107,19 +107,46 @@ export const migrations: readonly Migration[] = Object.freeze([
       DROP FUNCTION ${s}.drover_load(text, text, text);
       DROP FUNCTION ${s}.drover_commit(text[], text[], text[], text[], text[], bigint[], bigint[], json[], json[],
         json[], json[], int[], text[], json[], int[], text[], json[], bigint[], bigint, text, text);
-      ${loadFunction(s, { stateName: true })}
-      ${commitFunction(s, { stateName: true })}
+      ${loadFunction(s, { stateName: true, versions: false })}
+      ${commitFunction(s, { stateName: true, versions: false })}
+    `,
+  },
+  {
+    version: 3,
+    name: "states and events keep their schema versions",
+    // Each entity and journal row records the state version (`Machine.version`) it was written
+    // at, each journal row and timer the event version, so that old ones can be migrated on
+    // load and replay. Rows written before this had no versions, which is version 1: the
+    // default fills them (a constant default costs no rewrite of the tables). The functions
+    // change their signatures again, so they are dropped and made again.
+    sql: (s: string) => `
+      ALTER TABLE ${s}.entities ADD COLUMN state_version integer NOT NULL DEFAULT 1;
+      ALTER TABLE ${s}.journal ADD COLUMN state_version integer NOT NULL DEFAULT 1,
+                               ADD COLUMN event_version integer NOT NULL DEFAULT 1;
+      ALTER TABLE ${s}.timers ADD COLUMN event_version integer NOT NULL DEFAULT 1;
+      DROP FUNCTION ${s}.drover_load(text, text, text);
+      DROP FUNCTION ${s}.drover_commit(text[], text[], text[], text[], text[], bigint[], bigint[], json[], json[],
+        text[], json[], json[], int[], text[], json[], int[], text[], json[], bigint[], bigint, text, text);
+      ${loadFunction(s, { stateName: true, versions: true })}
+      ${commitFunction(s, { stateName: true, versions: true })}
     `,
   },
 ]);
 
 /**
  * Which shape of a function to make: with the entities' `state_name` (schema version 2 on) or
- * without. Both come from one template; `released-migrations.test.ts` pins the text of every released
- * migration, so an edit of the template that would change one fails there.
+ * without, with the state and event versions (schema version 3 on) or without. All come from
+ * one template; `released-migrations.test.ts` pins the text of every released migration, so an
+ * edit of the template that would change one fails there.
  */
 interface FunctionShape {
   readonly stateName: boolean;
+  readonly versions: boolean;
+}
+
+/** `text` when `on`, else nothing: how a shape adds its parts to the template. */
+function when(on: boolean, text: string): string {
+  return on ? text : "";
 }
 
 /**
@@ -130,7 +157,7 @@ interface FunctionShape {
 function loadFunction(s: string, shape: FunctionShape): string {
   return `
       CREATE FUNCTION ${s}.drover_load(entity_machine text, entity_id text, event text)
-      RETURNS TABLE (version bigint, state json,${shape.stateName ? " state_name text," : ""} created_at bigint, updated_at bigint,
+      RETURNS TABLE (version bigint, state json,${when(shape.stateName, " state_name text,")}${when(shape.versions, " state_version integer,")} created_at bigint, updated_at bigint,
                      inbox_machine text, inbox_id text, fingerprint text, result json, at bigint)
       LANGUAGE plpgsql STABLE
       SET plan_cache_mode = force_generic_plan
@@ -138,7 +165,7 @@ function loadFunction(s: string, shape: FunctionShape): string {
       AS $fn$
       BEGIN
         RETURN QUERY
-        SELECT e.version, e.state,${shape.stateName ? " e.state_name," : ""} e.created_at, e.updated_at, i.machine, i.id, i.fingerprint, i.result, i.at
+        SELECT e.version, e.state,${when(shape.stateName, " e.state_name,")}${when(shape.versions, " e.state_version,")} e.created_at, e.updated_at, i.machine, i.id, i.fingerprint, i.result, i.at
           FROM (SELECT 1) AS one
           LEFT JOIN ${s}.entities AS e ON e.machine = entity_machine AND e.id = entity_id
           LEFT JOIN ${s}.inbox AS i ON i.event_id = event;
@@ -153,8 +180,10 @@ function loadFunction(s: string, shape: FunctionShape): string {
  * the 1-based number of its step). Per step, in order: a known event id is a duplicate and
  * writes nothing; a version that is not the expected one is a conflict and writes nothing;
  * otherwise an accepted step moves its entity to `expected + 1` (creating it at 0) and a
- * rejected one only counts as written. Then journal, inbox, outbox and timer rows of the
- * written steps are inserted, four set-based statements for the whole batch, and if outbox
+ * rejected one only counts as written (from schema version 3 the entity and its journal row
+ * keep the step's state version, the journal row and the timers the event version). Then
+ * journal, inbox, outbox and timer rows of the written steps are inserted, four set-based
+ * statements for the whole batch, and if outbox
  * rows or timers were written, `pg_notify` tells other processes' dispatchers (sent at commit).
  * Any error (a broken constraint, another process's inbox row for the same event id) fails
  * the whole call; the caller then applies the steps one call each, in savepoints.
@@ -172,9 +201,9 @@ function commitFunction(s: string, shape: FunctionShape): string {
   return `
       CREATE FUNCTION ${s}.drover_commit(
         kinds text[], machines text[], ids text[], event_ids text[], fingerprints text[], ats bigint[],
-        expected bigint[], events json[], states json[],${shape.stateName ? " state_names text[]," : ""} intents json[], results json[],
+        expected bigint[], events json[],${when(shape.versions, " event_versions int[],")} states json[],${when(shape.stateName, " state_names text[],")}${when(shape.versions, " state_versions int[],")} intents json[], results json[],
         outbox_steps int[], intent_ids text[], intent_bodies json[],
-        timer_steps int[], timer_ids text[], timer_events json[], due_ats bigint[],
+        timer_steps int[], timer_ids text[], timer_events json[],${when(shape.versions, " timer_event_versions int[],")} due_ats bigint[],
         lock_seed bigint, channel text, payload text)
       RETURNS TABLE (step int, written boolean, current_version bigint,
                      inbox_machine text, inbox_id text, inbox_fingerprint text, inbox_result json, inbox_at bigint)
@@ -210,12 +239,12 @@ function commitFunction(s: string, shape: FunctionShape): string {
           END IF;
 
           IF kinds[k] = 'accepted' AND expected[k] = 0 THEN
-            INSERT INTO ${s}.entities AS e (machine, id, version, state,${shape.stateName ? " state_name," : ""} created_at, updated_at)
-            VALUES (machines[k], ids[k], 1, states[k],${shape.stateName ? " state_names[k]," : ""} ats[k], ats[k])
+            INSERT INTO ${s}.entities AS e (machine, id, version, state,${when(shape.stateName, " state_name,")}${when(shape.versions, " state_version,")} created_at, updated_at)
+            VALUES (machines[k], ids[k], 1, states[k],${when(shape.stateName, " state_names[k],")}${when(shape.versions, " state_versions[k],")} ats[k], ats[k])
             ON CONFLICT DO NOTHING;
             written := FOUND;
           ELSIF kinds[k] = 'accepted' THEN
-            UPDATE ${s}.entities AS e SET version = e.version + 1, state = states[k],${shape.stateName ? " state_name = state_names[k]," : ""} updated_at = ats[k]
+            UPDATE ${s}.entities AS e SET version = e.version + 1, state = states[k],${when(shape.stateName, " state_name = state_names[k],")}${when(shape.versions, " state_version = state_versions[k],")} updated_at = ats[k]
              WHERE e.machine = machines[k] AND e.id = ids[k] AND e.version = expected[k];
             written := FOUND;
           END IF;
@@ -228,10 +257,17 @@ function commitFunction(s: string, shape: FunctionShape): string {
           RETURN NEXT;
         END LOOP;
 
-        INSERT INTO ${s}.journal (machine, id, version, event_id, event, decision, intents, at)
+        ${
+          shape.versions
+            ? `INSERT INTO ${s}.journal (machine, id, version, event_id, event, event_version, decision, state_version, intents, at)
+        SELECT t.machine, t.id, t.expected + 1, t.event_id, t.event, t.event_version, t.state, t.state_version, t.intents, t.at
+          FROM unnest(kinds, machines, ids, event_ids, ats, expected, events, event_versions, states, state_versions, intents)
+               WITH ORDINALITY AS t(kind, machine, id, event_id, at, expected, event, event_version, state, state_version, intents, n)`
+            : `INSERT INTO ${s}.journal (machine, id, version, event_id, event, decision, intents, at)
         SELECT t.machine, t.id, t.expected + 1, t.event_id, t.event, t.state, t.intents, t.at
           FROM unnest(kinds, machines, ids, event_ids, ats, expected, events, states, intents)
-               WITH ORDINALITY AS t(kind, machine, id, event_id, at, expected, event, state, intents, n)
+               WITH ORDINALITY AS t(kind, machine, id, event_id, at, expected, event, state, intents, n)`
+        }
          WHERE ok[t.n] AND t.kind = 'accepted';
 
         INSERT INTO ${s}.inbox (event_id, machine, id, fingerprint, result, at)
@@ -252,9 +288,16 @@ function commitFunction(s: string, shape: FunctionShape): string {
         END IF;
 
         IF array_length(timer_steps, 1) > 0 THEN
-          INSERT INTO ${s}.timers (timer_id, machine, entity_id, event, due_at, status, attempts, next_attempt_at)
+          ${
+            shape.versions
+              ? `INSERT INTO ${s}.timers (timer_id, machine, entity_id, event, event_version, due_at, status, attempts, next_attempt_at)
+          SELECT t.timer_id, machines[t.step], ids[t.step], t.event, t.event_version, t.due_at, 'pending', 0, t.due_at
+            FROM unnest(timer_steps, timer_ids, timer_events, timer_event_versions, due_ats)
+                 WITH ORDINALITY AS t(step, timer_id, event, event_version, due_at, n)`
+              : `INSERT INTO ${s}.timers (timer_id, machine, entity_id, event, due_at, status, attempts, next_attempt_at)
           SELECT t.timer_id, machines[t.step], ids[t.step], t.event, t.due_at, 'pending', 0, t.due_at
-            FROM unnest(timer_steps, timer_ids, timer_events, due_ats) WITH ORDINALITY AS t(step, timer_id, event, due_at, n)
+            FROM unnest(timer_steps, timer_ids, timer_events, due_ats) WITH ORDINALITY AS t(step, timer_id, event, due_at, n)`
+          }
            WHERE ok[t.step] AND kinds[t.step] = 'accepted'
            ORDER BY t.n;
           GET DIAGNOSTICS added = ROW_COUNT;

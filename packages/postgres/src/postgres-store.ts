@@ -24,6 +24,7 @@ import { migrate } from "./migrations.js";
 import { NotificationListener } from "./notifications.js";
 import type { StepRow } from "./rows.js";
 import { rows } from "./rows.js";
+import { rewriteStates } from "./state-rewrites.js";
 import type { Statement, Statements } from "./statements.js";
 import { buildStatements, claimValues } from "./statements.js";
 import type { Prepared } from "./step-batch.js";
@@ -235,6 +236,11 @@ export class PostgresStore implements port.Store {
     return result.rows;
   }
 
+  /** Stored states rewritten at a newer state version, in one transaction (see state-rewrites.ts). */
+  async rewriteStates(rewrites: readonly port.StateRewrite[]): Promise<boolean[]> {
+    return rewriteStates(this.#db, this.#sql, rewrites);
+  }
+
   /** What a step's error means: another writer's inbox row is a duplicate, a lock trouble a conflict. */
   async #failure(client: pg.PoolClient, item: Prepared, error: unknown): Promise<port.CommitOutcome> {
     const code = codeOf(error);
@@ -273,6 +279,12 @@ export class PostgresStore implements port.Store {
   async countEntities(machine: string): Promise<port.EntityCount[]> {
     return rows.toEntityCounts(
       await this.#read<sql.StateNameCountRow>("counting entities", this.#sql.entityCounts, [machine]),
+    );
+  }
+
+  async countStateVersions(machine: string): Promise<port.StateVersionCount[]> {
+    return rows.toStateVersionCounts(
+      await this.#read<sql.StateVersionCountRow>("counting state versions", this.#sql.stateVersionCounts, [machine]),
     );
   }
 
@@ -371,7 +383,6 @@ export class PostgresStore implements port.Store {
     return (await this.#db.read<R>(action, statement, values)).rows;
   }
 
-  /** Whether a write other than commit changed a row. */
   /** Claim up to the query's limit in one statement; a limit below one claims nothing and touches no row. */
   async #claim<R extends pg.QueryResultRow>(
     action: string,
@@ -384,6 +395,7 @@ export class PostgresStore implements port.Store {
     return (await this.#db.write<sql.Claimed<R>>(action, statement, values)).rows;
   }
 
+  /** Whether a write other than commit changed a row. */
   async #changed(action: string, statement: Statement, values: unknown[]): Promise<boolean> {
     const result = await this.#db.write(action, statement, values);
     return (result.rowCount ?? 0) > 0;

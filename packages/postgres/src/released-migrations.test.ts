@@ -10,6 +10,7 @@ import { migrations } from "./migrations.js";
 const RELEASED: readonly string[] = [
   "0d20a7a8992534a115b084847f0a4435a49e0335bfd726584f3e11c230ad7d6f",
   "503c16c3688b366c838f211ed634d4e8623142c2d18cc7526e1ee0fd10dea7c8",
+  "ea7983859f8eb9cf83fecf55306a9d329243878586daf39564346853647a2055",
 ];
 
 describe("PostgresStore: released migrations", () => {

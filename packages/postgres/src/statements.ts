@@ -25,6 +25,9 @@ export interface Statements {
   readonly entitiesAfter: Statement;
   readonly entitiesFiltered: Statement;
   readonly entityCounts: Statement;
+  readonly stateVersionCounts: Statement;
+  readonly lockEntities: Statement;
+  readonly rewriteStates: Statement;
   readonly journal: Statement;
   readonly inbox: Statement;
   readonly outbox: Statement;
@@ -64,11 +67,11 @@ export interface Notice {
  */
 export function buildStatements(schema: string, notice: Notice): Statements {
   const s = quoteIdent(schema);
-  const entityColumns = "machine, id, version, state, state_name, created_at, updated_at";
+  const entityColumns = "machine, id, version, state, state_name, state_version, created_at, updated_at";
   const outboxColumns =
     "seq, intent_id, machine, entity_id, intent, status, attempts, next_attempt_at, lease_owner, lease_until, last_error, created_at";
   const timerColumns =
-    "seq, timer_id, machine, entity_id, event, due_at, status, attempts, next_attempt_at, lease_owner, lease_until, last_error";
+    "seq, timer_id, machine, entity_id, event, event_version, due_at, status, attempts, next_attempt_at, lease_owner, lease_until, last_error";
   const pending = quoteLiteral(OutboxStatus.Pending);
   const dead = quoteLiteral(OutboxStatus.Dead);
   const timerPending = quoteLiteral(TimerStatus.Pending);
@@ -85,18 +88,21 @@ export function buildStatements(schema: string, notice: Notice): Statements {
         CROSS JOIN LATERAL ${s}.drover_load(u.machine, u.id, u.event_id) AS l
         ORDER BY u.n`,
     ),
-    // The batch in one call of the schema's drover_commit function (see migrations.ts). The
-    // state names ($19) came with schema version 2 and are appended to the values
-    // (commitValues), so $1–$18 keep their places; the function takes them after the states.
+    // The batch in one call of the schema's drover_commit function (see migrations.ts). Columns
+    // that came later are appended to the values (commitValues), so the earlier ones keep their
+    // places: the state names ($19) came with schema version 2, the state versions ($20), event
+    // versions ($21) and timer event versions ($22) with version 3. The function takes each
+    // next to its kin: state names and versions after the states, event versions after the
+    // events, timer event versions after the timer events.
     commit: statement(
       "commit",
       `SELECT c.step AS n, c.written, c.current_version, c.inbox_machine, c.inbox_id,
               c.inbox_fingerprint AS fingerprint, c.inbox_result AS result, c.inbox_at AS at
          FROM ${s}.drover_commit($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[],
-                                 $7::bigint[], $8::json[], $9::json[], $19::text[], $10::json[], $11::json[],
-                                 $12::int[], $13::text[], $14::json[], $15::int[], $16::text[], $17::json[],
-                                 $18::bigint[], ${lockSeed}, ${quoteLiteral(notice.channel)},
-                                 ${quoteLiteral(notice.payload)}) AS c`,
+                                 $7::bigint[], $8::json[], $21::int[], $9::json[], $19::text[], $20::int[],
+                                 $10::json[], $11::json[], $12::int[], $13::text[], $14::json[],
+                                 $15::int[], $16::text[], $17::json[], $22::int[], $18::bigint[],
+                                 ${lockSeed}, ${quoteLiteral(notice.channel)}, ${quoteLiteral(notice.payload)}) AS c`,
     ),
     version: statement("version", `SELECT version FROM ${s}.entities WHERE machine = $1 AND id = $2`),
 
@@ -123,9 +129,31 @@ export function buildStatements(schema: string, notice: Notice): Statements {
       "entity_counts",
       `SELECT state_name, count(*) AS n FROM ${s}.entities WHERE machine = $1 GROUP BY state_name`,
     ),
+    stateVersionCounts: statement(
+      "state_version_counts",
+      `SELECT state_version, count(*) AS n FROM ${s}.entities WHERE machine = $1 GROUP BY state_version`,
+    ),
+    // The entities' advisory locks, in key order, as drover_commit takes them: a rewrite then
+    // queues with the commits of its entities instead of deadlocking with them on row locks.
+    lockEntities: statement(
+      "lock_entities",
+      `SELECT count(pg_advisory_xact_lock(l.key)) AS n
+         FROM (SELECT DISTINCT hashtextextended(u.m || '/' || u.i, ${lockSeed}) AS key
+                 FROM unnest($1::text[], $2::text[]) AS u(m, i) ORDER BY 1) AS l`,
+    ),
+    // $1–$6: one array per column of the rewrites; returns the (1-based) positions applied.
+    // Only an entity still at the given version and at an older state version is rewritten.
+    rewriteStates: statement(
+      "rewrite_states",
+      `UPDATE ${s}.entities AS e SET state = r.state, state_name = r.state_name, state_version = r.state_version
+         FROM unnest($1::text[], $2::text[], $3::bigint[], $4::json[], $5::text[], $6::int[])
+              WITH ORDINALITY AS r(machine, id, version, state, state_name, state_version, n)
+        WHERE e.machine = r.machine AND e.id = r.id AND e.version = r.version AND e.state_version < r.state_version
+       RETURNING r.n`,
+    ),
     journal: statement(
       "journal",
-      `SELECT machine, id, version, event_id, event, decision, intents, at FROM ${s}.journal
+      `SELECT machine, id, version, event_id, event, event_version, decision, state_version, intents, at FROM ${s}.journal
         WHERE machine = $1 AND id = $2 ORDER BY version`,
     ),
     inbox: statement(

@@ -14,7 +14,7 @@ export interface Prepared {
   readonly intents: string | null;
   readonly result: string;
   readonly outbox: readonly (readonly [intentId: string, intent: string])[];
-  readonly timers: readonly (readonly [timerId: string, event: string, dueAt: number])[];
+  readonly timers: readonly (readonly [timerId: string, event: string, eventVersion: number, dueAt: number])[];
 }
 
 export function prepare(step: StepWrite, index: number): Prepared {
@@ -29,7 +29,7 @@ export function prepare(step: StepWrite, index: number): Prepared {
     intents: json(step.intents),
     result: json(step.result),
     outbox: step.outbox.map((item) => [item.intentId, json(item.intent)] as const),
-    timers: step.timers.map((item) => [item.timerId, json(item.event), item.dueAt] as const),
+    timers: step.timers.map((item) => [item.timerId, json(item.event), item.eventVersion, item.dueAt] as const),
   };
 }
 
@@ -56,7 +56,10 @@ export function outcomesOf(batch: readonly Prepared[], stepRows: readonly StepRo
   });
 }
 
-/** The commit statement's arguments: one array per column (steps, then outbox rows, then timers). */
+/**
+ * The commit statement's arguments: one array per column (steps, then outbox rows, then
+ * timers), and after them the columns added by later schema versions (see statements.ts).
+ */
 export function commitValues(batch: readonly Prepared[]): unknown[] {
   const kinds: string[] = [];
   const machines: string[] = [];
@@ -68,6 +71,8 @@ export function commitValues(batch: readonly Prepared[]): unknown[] {
   const events: (string | null)[] = [];
   const states: (string | null)[] = [];
   const stateNames: (string | null)[] = [];
+  const stateVersions: (number | null)[] = [];
+  const eventVersions: (number | null)[] = [];
   const intents: (string | null)[] = [];
   const results: string[] = [];
   const outboxSteps: number[] = [];
@@ -76,6 +81,7 @@ export function commitValues(batch: readonly Prepared[]): unknown[] {
   const timerSteps: number[] = [];
   const timerIds: string[] = [];
   const timerEvents: string[] = [];
+  const timerEventVersions: number[] = [];
   const dueAts: number[] = [];
   batch.forEach((item, i) => {
     const { step } = item;
@@ -88,7 +94,10 @@ export function commitValues(batch: readonly Prepared[]): unknown[] {
     expected.push(step.expectedVersion);
     events.push(item.event);
     states.push(item.state);
-    stateNames.push(step.kind === DecisionKind.Accepted ? step.stateName : null);
+    const accepted = step.kind === DecisionKind.Accepted ? step : undefined;
+    stateNames.push(accepted?.stateName ?? null);
+    stateVersions.push(accepted?.stateVersion ?? null);
+    eventVersions.push(accepted?.eventVersion ?? null);
     intents.push(item.intents);
     results.push(item.result);
     for (const [intentId, intent] of item.outbox) {
@@ -96,10 +105,11 @@ export function commitValues(batch: readonly Prepared[]): unknown[] {
       intentIds.push(intentId);
       intentBodies.push(intent);
     }
-    for (const [timerId, event, dueAt] of item.timers) {
+    for (const [timerId, event, eventVersion, dueAt] of item.timers) {
       timerSteps.push(i + 1);
       timerIds.push(timerId);
       timerEvents.push(event);
+      timerEventVersions.push(eventVersion);
       dueAts.push(dueAt);
     }
   });
@@ -123,6 +133,9 @@ export function commitValues(batch: readonly Prepared[]): unknown[] {
     timerEvents,
     dueAts,
     stateNames,
+    stateVersions,
+    eventVersions,
+    timerEventVersions,
   ];
 }
 
