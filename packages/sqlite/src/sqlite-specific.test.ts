@@ -388,6 +388,8 @@ describe("SqliteStore: commit", () => {
         await store.listOutbox();
         await store.listOutbox({ status: "pending", limit: 3 });
         await store.listTimers();
+        await store.countStateVersions("tally");
+        await store.rewriteStates([{ ref, version: 1, state: {}, stateName: null, stateVersion: 2 }]);
         const query = { owner: "w", now: Date.now() + 60_000, leaseMs: 1000, limit: 5 };
         const [row] = await store.claimOutbox(query);
         assert.ok(row !== undefined);
