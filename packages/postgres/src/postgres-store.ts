@@ -331,7 +331,7 @@ export class PostgresStore implements port.Store {
     const [statement, values] =
       failure.retryAt === null
         ? [this.#sql.buryOutbox, [failure.error, intentId, owner]]
-        : [this.#sql.retryOutbox, [failure.retryAt, failure.error, intentId, owner, refundOf(failure)]];
+        : [this.#sql.retryOutbox, [failure.retryAt, failure.error, refundOf(failure), intentId, owner]];
     return this.#changed("recording a failed outbox attempt", statement, values);
   }
 
@@ -355,9 +355,9 @@ export class PostgresStore implements port.Store {
     return this.#changed("recording a failed timer firing", this.#sql.retryTimer, [
       retryAt,
       failure.error,
+      refundOf(failure),
       timerId,
       owner,
-      refundOf(failure),
     ]);
   }
 

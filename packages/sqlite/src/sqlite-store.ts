@@ -320,7 +320,7 @@ export class SqliteStore implements port.Store {
     return this.#changed("recording a failed outbox attempt", () =>
       failure.retryAt === null
         ? this.#sql.buryOutbox.run(failure.error, intentId, owner)
-        : this.#sql.retryOutbox.run(failure.retryAt, failure.error, intentId, owner, sql.refundOf(failure)),
+        : this.#sql.retryOutbox.run(failure.retryAt, failure.error, sql.refundOf(failure), intentId, owner),
     );
   }
 
@@ -340,7 +340,7 @@ export class SqliteStore implements port.Store {
     // The port never passes null here; should it, the timer is due again at once, as in MemoryStore.
     const retryAt = failure.retryAt ?? failure.now;
     return this.#changed("recording a failed timer firing", () =>
-      this.#sql.retryTimer.run(retryAt, failure.error, timerId, owner, sql.refundOf(failure)),
+      this.#sql.retryTimer.run(retryAt, failure.error, sql.refundOf(failure), timerId, owner),
     );
   }
 

@@ -27,23 +27,6 @@ export function claimParams(query: ClaimQuery): ClaimParams | undefined {
   return { owner: query.owner, now: query.now, leaseUntil: query.now + query.leaseMs, limit };
 }
 
-/**
- * A statement whose SQL numbers its parameters (`@p1`, `@p2`…), run with them in that order.
- * The settling SQL is shared with PostgreSQL and does not use its parameters in their order
- * (a retry's refund, the 5th, comes before the key); plain `?` would bind by position in the
- * text, and better-sqlite3 does not bind `?NNN` from a parameter list, so each is named.
- */
-export interface Numbered<P extends readonly unknown[]> {
-  run(...params: P): Database.RunResult;
-}
-
-function numbered<P extends readonly unknown[]>(db: Database.Database, text: string): Numbered<P> {
-  const statement = db.prepare<[Record<string, unknown>]>(text);
-  return Object.freeze({
-    run: (...params: P) => statement.run(Object.fromEntries(params.map((value, i) => [`p${i + 1}`, value]))),
-  });
-}
-
 /** Every statement the store runs, compiled once per connection. */
 export interface Statements {
   readonly schemaVersion: Database.Statement<[], number | null>;
@@ -138,13 +121,17 @@ export interface Statements {
   readonly outboxStats: Database.Statement<[], sql.StatusCountRow>;
   readonly timers: Database.Statement<[], sql.TimerRow<string>>;
   readonly claimOutbox: Database.Statement<[ClaimParams], sql.Claimed<sql.OutboxRow<string>>>;
-  readonly completeOutbox: Numbered<[intentId: string, owner: string]>;
-  readonly retryOutbox: Numbered<[retryAt: number, error: string, intentId: string, owner: string, refund: number]>;
+  readonly completeOutbox: Database.Statement<[intentId: string, owner: string]>;
+  readonly retryOutbox: Database.Statement<
+    [retryAt: number, error: string, refund: number, intentId: string, owner: string]
+  >;
   readonly buryOutbox: Database.Statement<[error: string, intentId: string, owner: string]>;
   readonly reviveOutbox: Database.Statement<[now: number, intentId: string]>;
   readonly claimTimers: Database.Statement<[ClaimParams], sql.Claimed<sql.TimerRow<string>>>;
-  readonly completeTimer: Numbered<[timerId: string, owner: string]>;
-  readonly retryTimer: Numbered<[retryAt: number, error: string, timerId: string, owner: string, refund: number]>;
+  readonly completeTimer: Database.Statement<[timerId: string, owner: string]>;
+  readonly retryTimer: Database.Statement<
+    [retryAt: number, error: string, refund: number, timerId: string, owner: string]
+  >;
 }
 
 export function prepare(db: Database.Database): Statements {
@@ -159,7 +146,7 @@ export function prepare(db: Database.Database): Statements {
   const pending = `'${OutboxStatus.Pending}'`;
   const dead = `'${OutboxStatus.Dead}'`;
   const timerPending = `'${TimerStatus.Pending}'`;
-  const settle = sql.settleStatements("", (n) => `@p${n}`);
+  const settle = sql.settleStatements("", () => "?");
   return Object.freeze({
     schemaVersion: db.prepare<[], number | null>("SELECT max(version) FROM drover_migrations").pluck(),
     journalMode: db.prepare<[], string>("PRAGMA journal_mode").pluck(),
@@ -253,8 +240,8 @@ export function prepare(db: Database.Database): Statements {
            ORDER BY o.seq LIMIT @limit)
         RETURNING seq, ${outboxColumns}`,
     ),
-    completeOutbox: numbered(db, settle.outbox.complete),
-    retryOutbox: numbered(db, settle.outbox.retry),
+    completeOutbox: db.prepare(settle.outbox.complete),
+    retryOutbox: db.prepare(settle.outbox.retry),
     buryOutbox: db.prepare<[string, string, string]>(
       `UPDATE outbox SET status = ${dead}, last_error = ?, lease_owner = NULL, lease_until = NULL
         WHERE intent_id = ? AND lease_owner = ? AND status = ${pending}`,
@@ -273,7 +260,7 @@ export function prepare(db: Database.Database): Statements {
            ORDER BY due_at, rowid LIMIT @limit)
         RETURNING rowid AS seq, ${timerColumns}`,
     ),
-    completeTimer: numbered(db, settle.timers.complete),
-    retryTimer: numbered(db, settle.timers.retry),
+    completeTimer: db.prepare(settle.timers.complete),
+    retryTimer: db.prepare(settle.timers.retry),
   });
 }

@@ -16,7 +16,8 @@ interface QueueTable {
  * The statements that settle a leased row, shared by the outbox and the timers of both SQL
  * adapters so that a lease is honoured the same way everywhere: a row is settled only by the
  * owner of its lease and only while it is pending, and settling it frees the lease.
- * Parameters: complete (key, owner); retry (retryAt, error, key, owner, refund), where refund
+ * Parameters, each used once and in the order it appears in the text (SQLite's `?` binds by
+ * position): complete (key, owner); retry (retryAt, error, refund, key, owner), where refund
  * is 1 for an attempt that only waited (`AttemptFailure.counts: false`) and is given back, else 0.
  */
 export interface SettleSql {
@@ -26,12 +27,12 @@ export interface SettleSql {
 
 function settleSql(queue: QueueTable, at: Placeholder): SettleSql {
   const leased = `${queue.key} = ${at(1)} AND lease_owner = ${at(2)} AND status = ${queue.pending}`;
-  const leasedAfterRetry = `${queue.key} = ${at(3)} AND lease_owner = ${at(4)} AND status = ${queue.pending}`;
+  const leasedAfterRetry = `${queue.key} = ${at(4)} AND lease_owner = ${at(5)} AND status = ${queue.pending}`;
   return {
     complete: `UPDATE ${queue.table} SET status = ${queue.settled}, lease_owner = NULL, lease_until = NULL
         WHERE ${leased}`,
     retry: `UPDATE ${queue.table}
-          SET next_attempt_at = ${at(1)}, last_error = ${at(2)}, attempts = attempts - ${at(5)},
+          SET next_attempt_at = ${at(1)}, last_error = ${at(2)}, attempts = attempts - ${at(3)},
               lease_owner = NULL, lease_until = NULL
         WHERE ${leasedAfterRetry}`,
   };
