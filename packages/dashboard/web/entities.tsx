@@ -8,6 +8,7 @@ import { ago } from "./format.js";
 import { describe, useLive, useLoad } from "./hooks.js";
 import { cssName } from "./overview.js";
 import { to } from "./router.js";
+import { StateVersionCounts } from "./versions.js";
 
 const PAGE_SIZE = 20;
 
@@ -62,6 +63,7 @@ export function EntityList(props: { machine: string; prefix: string; status: str
         <a href={to.overview()}>Overview</a> / <span>{machine}</span>
       </nav>
       <h1 tabIndex={-1}>{machine}</h1>
+      {summary.data === undefined ? null : <StateVersionCounts machine={summary.data} />}
       <form class="filters" aria-label="Search and filter" onSubmit={applySearch}>
         <div class="field">
           <label for="search">Id starts with</label>

@@ -2,6 +2,7 @@ import {
   type EntityBody,
   type HistoryBody,
   type JournalEntryBody,
+  type MachinesBody,
   type OutboxPageBody,
   StreamEvent,
 } from "@drover/http/wire";
@@ -15,6 +16,7 @@ import { describe, useLive, useLoad } from "./hooks.js";
 import { OutboxTable } from "./outbox.js";
 import { cssName } from "./overview.js";
 import { to } from "./router.js";
+import { StateVersion } from "./versions.js";
 
 /** One entity: its state and version, its journal as a timeline, its outbox rows. */
 export function EntityPage({ machine, id, access }: { machine: string; id: string; access: Access }) {
@@ -23,6 +25,14 @@ export function EntityPage({ machine, id, access }: { machine: string; id: strin
   const history = useLoad(
     (signal) => api<HistoryBody>(`${base}/history`, { signal }).then((body) => body.entries),
     [base],
+  );
+  // The version the running code reads and writes, to set the stored one against.
+  const code = useLoad(
+    (signal) =>
+      api<MachinesBody>("/v1/machines", { signal }).then(
+        (body) => body.machines.find((candidate) => candidate.name === machine)?.version,
+      ),
+    [machine],
   );
   const outbox = useLoad(
     (signal) =>
@@ -74,6 +84,9 @@ export function EntityPage({ machine, id, access }: { machine: string; id: strin
             </Fact>
             <Fact term="Version" testId="entity-version">
               {entity.data.version}
+            </Fact>
+            <Fact term="State schema" testId="entity-state-version">
+              <StateVersion stored={entity.data.stateVersion} code={code.data} />
             </Fact>
             <Fact term="Created">
               <time dateTime={entity.data.createdAt}>{formatTime(entity.data.createdAt)}</time>
@@ -141,7 +154,10 @@ function TimelineEntry({ entry }: { entry: JournalEntryBody }) {
   return (
     <li class="timeline-entry">
       <div class="timeline-head">
-        <span class="version" title="version">
+        <span
+          class="version"
+          title={`version ${entry.version}; state schema v${entry.stateVersion}, event schema v${entry.eventVersion}`}
+        >
           v{entry.version}
         </span>
         <strong class="event-type">{typeOf(entry.event)}</strong>

@@ -1,12 +1,21 @@
-import { type MachineSummary, type MachinesBody, StreamEvent } from "@drover/http/wire";
+import { type MachineSummary, type MachinesBody, type RunResultKind, StreamEvent } from "@drover/http/wire";
 import { api } from "./api.js";
 import { Sparkline } from "./charts.js";
 import { ago, rate } from "./format.js";
 import { describe, useLive, useLiveTick, useLoad } from "./hooks.js";
 import { live, totalsByKind } from "./live.js";
 import { to } from "./router.js";
+import { StateVersionCounts } from "./versions.js";
 
-const KINDS = ["processed", "rejected", "invalid", "not_found", "duplicate", "conflict"] as const;
+const KINDS = [
+  "processed",
+  "rejected",
+  "invalid",
+  "not_found",
+  "duplicate",
+  "conflict",
+  "unreadable",
+] as const satisfies readonly RunResultKind[];
 
 /** The first page: machines with their entities by state, the live charts, the latest events. */
 export function Overview() {
@@ -74,6 +83,7 @@ function MachineCard({ machine }: { machine: MachineSummary }) {
           ))}
         </tbody>
       </table>
+      <StateVersionCounts machine={machine} />
     </article>
   );
 }

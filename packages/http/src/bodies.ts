@@ -12,6 +12,7 @@ export function entityBody(entity: StoredEntity): EntityBody {
     id: entity.id,
     version: entity.version,
     state: entity.state,
+    stateVersion: entity.stateVersion,
     status: entity.stateName,
     createdAt: isoTime(entity.createdAt),
     updatedAt: isoTime(entity.updatedAt),

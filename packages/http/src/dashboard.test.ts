@@ -90,11 +90,22 @@ describe("the dashboard's routes", () => {
     const machines = await call("GET", "/v1/machines", reader);
     assert.equal(machines.statusCode, 200);
     assert.deepEqual(machines.json(), {
-      machines: [{ name: "tally", total: 3, states: [{ status: null, count: 3 }], internal: [] }],
+      machines: [
+        {
+          name: "tally",
+          version: 1,
+          eventVersion: 1,
+          total: 3,
+          states: [{ status: null, count: 3 }],
+          stateVersions: [{ stateVersion: 1, count: 3 }],
+          internal: [],
+        },
+      ],
     });
     // Counted again as soon as this server changed something, not a second later.
     await call("POST", "/v1/tally/t_c1/events", undefined, { type: "Open" });
-    assert.equal((await call("GET", "/v1/machines", reader)).json().machines[0].total, 4);
+    const recounted = (await call("GET", "/v1/machines", reader)).json().machines[0];
+    assert.deepEqual([recounted.total, recounted.stateVersions], [4, [{ stateVersion: 1, count: 4 }]]);
     const page = await call("GET", "/v1/tally?prefix=t_a&limit=1", reader);
     assert.deepEqual(
       page.json().items.map((item: { id: string }) => item.id),

@@ -87,6 +87,9 @@ export class LiveFeed {
       case Kind.Invalid:
         notice = { ...base, eventId: null, reason: result.reason };
         break;
+      case Kind.Unreadable:
+        notice = { ...base, eventId: result.eventId, reason: result.reason };
+        break;
       default: {
         const _exhaustive: never = result;
         throw new Error(`unknown result ${JSON.stringify(_exhaustive)}`);

@@ -335,14 +335,27 @@ describe("buildOpenApi", () => {
       schema: { $ref: "#/components/schemas/orders.Processed" },
     });
     assert.ok(asObject(ok.headers)["Idempotent-Replayed"]);
-    for (const status of ["400", "404", "409", "412", "422"]) {
+    for (const status of ["400", "404", "409", "412", "422", "503"]) {
       assert.ok(asObject(asObject(post.responses[status]).content)["application/problem+json"], status);
     }
+    // An outage, or a stored state this code cannot read (written by newer code, a failed migration).
+    assert.deepEqual(asObject(asObject(post.responses["503"]).content)["application/problem+json"], {
+      schema: {
+        oneOf: [
+          { $ref: "#/components/schemas/UnavailableProblem" },
+          { $ref: "#/components/schemas/UnreadableProblem" },
+        ],
+      },
+    });
+    assert.deepEqual(
+      operation(doc, "/v1/orders/{id}", "get").responses["503"],
+      { $ref: "#/components/responses/Unavailable" },
+      "only an event reads the state through the migrations",
+    );
     for (const [status, name] of [
       ["401", "Unauthorized"],
       ["403", "Forbidden"],
       ["413", "PayloadTooLarge"],
-      ["503", "Unavailable"],
     ] as const) {
       assert.deepEqual(post.responses[status], { $ref: `#/components/responses/${name}` });
       const shared = asObject(doc.components.responses[name]);
@@ -576,6 +589,72 @@ describe("buildOpenApi", () => {
       issues: [{ path: ["lines", 0, "sku"], message: "Invalid string", code: "invalid_format" }],
     });
     assertValid(component("Health"), { status: "ok" });
+  });
+
+  it("describes schema versions: entities, journal entries, machines and the state_unreadable problem", async () => {
+    const { component } = schemaValidator(doc);
+    const store = new MemoryStore();
+    const runtime = new Runtime({ store, machines });
+    const ref = { machine: "tally", id: TallyId.parse("t_ver") };
+    await runtime.run(ref, { type: "Open" });
+    const entity = await store.getEntity(ref);
+    assert.ok(entity);
+    const body = entityBody(entity);
+    assert.equal(body.stateVersion, 1);
+    assertValid(component("tally.Entity"), body);
+    const { stateVersion: _, ...unversioned } = body;
+    assert.equal(component("tally.Entity")(unversioned), false, "stateVersion is required");
+    assert.equal(component("Entity")({ ...body, stateVersion: 0 }), false);
+    const [entry] = (await store.history(ref)).map((row) => journalEntryBody(row, tallyMachine));
+    assert.ok(entry);
+    assert.deepEqual([entry.stateVersion, entry.eventVersion], [1, 1]);
+    assertValid(component("tally.JournalEntry"), entry);
+    const { eventVersion: __, ...noEventVersion } = entry;
+    assert.equal(component("JournalEntry")(noEventVersion), false, "eventVersion is required");
+
+    const summary = {
+      name: "tally",
+      version: 2,
+      eventVersion: 1,
+      total: 3,
+      states: [{ status: null, count: 3 }],
+      stateVersions: [
+        { stateVersion: 1, count: 1 },
+        { stateVersion: 2, count: 2 },
+      ],
+      internal: [],
+    };
+    assertValid(component("MachineSummaries"), { machines: [summary] });
+    const { stateVersions: ___, ...uncounted } = summary;
+    assert.equal(component("MachineSummaries")({ machines: [uncounted] }), false, "stateVersions is required");
+
+    const unreadable = {
+      type: "https://drover.dev/problems/newer-version",
+      title: "State Unreadable",
+      status: 503,
+      detail: "tally/t_ver: the state is stored at version 3, newer than this code's version 2",
+      kind: "state_unreadable",
+      reason: "newer_version",
+      machine: "tally",
+      id: "t_ver",
+      eventId: "e1",
+      storedVersion: 3,
+      expectedVersion: 2,
+      issues: [],
+    };
+    assertValid(component("UnreadableProblem"), unreadable);
+    assertValid(component("UnreadableProblem"), { ...unreadable, kind: "event_unreadable" });
+    assert.equal(component("UnreadableProblem")({ ...unreadable, kind: "unreadable" }), false);
+    assert.equal(component("UnreadableProblem")({ ...unreadable, reason: "rollback" }), false);
+    const { storedVersion: ____, ...unnamed } = unreadable;
+    assert.equal(component("UnreadableProblem")(unnamed), false, "storedVersion is required");
+    assertValid(component("UnavailableProblem"), {
+      type: "https://drover.dev/problems/unavailable",
+      title: "Service Unavailable",
+      status: 503,
+      detail: "the database is unavailable; try again shortly",
+      kind: "unavailable",
+    });
   });
 
   it("writes timestamps as ISO 8601 date-times", () => {

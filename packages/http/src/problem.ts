@@ -1,9 +1,19 @@
 import { RunResultKind } from "@drover/core";
 import type { FastifyReply } from "fastify";
-import { EdgeKind, type Issue, type ProblemBody, type ProblemKind as ProblemKindType } from "./wire.js";
+import { EdgeKind, type Issue, type ProblemBody, type ProblemKind as ProblemKindType, UnreadableKind } from "./wire.js";
 
-/** The `kind`s of problem the HTTP API answers with: the run result kinds and the edge's own. */
-export const ProblemKind = { ...RunResultKind, ...EdgeKind } as const;
+const { Unreadable: _answeredBySubject, ...answeredAsIs } = RunResultKind;
+
+/**
+ * The `kind`s of problem the HTTP API answers with: the run result kinds (`unreadable` as
+ * `state_unreadable` or `event_unreadable`, by what could not be read) and the edge's own.
+ */
+export const ProblemKind = {
+  ...answeredAsIs,
+  StateUnreadable: UnreadableKind.State,
+  EventUnreadable: UnreadableKind.Event,
+  ...EdgeKind,
+} as const satisfies Record<string, ProblemKindType>;
 export type ProblemKind = ProblemKindType;
 
 /** An RFC 9457 problem details object with drover's `kind` member (the wire's {@link ProblemBody}). */
@@ -46,7 +56,8 @@ export function problem(
 
 /** Send a problem with its content type. */
 export function sendProblem(reply: FastifyReply, body: Problem): FastifyReply {
-  // An outage is temporary: tell clients (and their retry libraries) to come back shortly.
-  if (body.status === 503) reply.header("retry-after", "1");
+  // An outage is temporary: tell clients (and their retry libraries) to come back shortly. An
+  // unreadable state waits for a deploy, not for a second: no hint that would invite a storm.
+  if (body.status === 503 && body.kind === ProblemKind.Unavailable) reply.header("retry-after", "1");
   return reply.code(body.status).type("application/problem+json; charset=utf-8").send(body);
 }

@@ -28,10 +28,20 @@ import type {
   OutboxStatus,
   Processed,
   RunResultKind,
+  UnreadableReason,
 } from "@drover/core";
 import type { MachineGraph } from "@drover/core/graph";
 
-export type { AttemptOutcome, IntentRecord, Issue, Json, OutboxStatus, RunResultKind } from "@drover/core";
+export type {
+  AttemptOutcome,
+  IntentRecord,
+  Issue,
+  Json,
+  OutboxStatus,
+  RunResultKind,
+  UnreadableReason,
+  VersionedSubject,
+} from "@drover/core";
 
 // ─── Scopes ────────────────────────────────────────────────────────────────────────────
 
@@ -55,8 +65,20 @@ export const EdgeKind = {
 } as const;
 export type EdgeKind = (typeof EdgeKind)[keyof typeof EdgeKind];
 
-/** What a problem's `kind` says happened: a run result kind, or one of the HTTP edge. */
-export type ProblemKind = RunResultKind | EdgeKind;
+/**
+ * The problem `kind`s of a run result `unreadable`, by what the running code could not read:
+ * the entity's stored state, or a stored event (a timer's). Answered with 503: the server
+ * cannot serve the entity until code that can read the value runs (a fixed migration, the
+ * newer code back); it is not the client's fault, and retrying the same request then works.
+ */
+export const UnreadableKind = { State: "state_unreadable", Event: "event_unreadable" } as const;
+export type UnreadableKind = (typeof UnreadableKind)[keyof typeof UnreadableKind];
+
+/**
+ * What a problem's `kind` says happened: a run result kind (`unreadable` is answered as an
+ * {@link UnreadableKind}), or one of the HTTP edge.
+ */
+export type ProblemKind = Exclude<RunResultKind, typeof RunResultKind.Unreadable> | UnreadableKind | EdgeKind;
 
 /** The `reason`s the HTTP edge gives, beside core's {@link InvalidReason}s and the machines' rejection reasons. */
 export const EdgeReason = {
@@ -76,7 +98,7 @@ export const EdgeReason = {
 export type EdgeReason = (typeof EdgeReason)[keyof typeof EdgeReason];
 
 /** A `reason` drover itself gives (a rejected event's reason is its machine's). */
-export type ProblemReason = InvalidReason | EdgeReason;
+export type ProblemReason = InvalidReason | UnreadableReason | EdgeReason;
 
 /** An RFC 9457 problem details body, with drover's `kind`. Every error answer is one. */
 export interface ProblemBody {
@@ -98,6 +120,31 @@ export interface ProblemBody {
   readonly [extension: string]: unknown;
 }
 
+/**
+ * `503` to `POST /v1/{machine}/{id}/events` when the entity's stored state (`state_unreadable`)
+ * or a stored event (`event_unreadable`) cannot be read by the running code; nothing was
+ * written. `detail` names the entity, both versions and the first issue.
+ *
+ * @example
+ * if (problem.kind === UnreadableKind.State && problem.reason === "newer_version") {
+ *   console.warn(`${problem.id} was written by newer code (v${problem.storedVersion} > v${problem.expectedVersion})`);
+ * }
+ */
+export interface UnreadableProblemBody extends ProblemBody {
+  readonly status: 503;
+  readonly kind: UnreadableKind;
+  readonly machine: string;
+  readonly id: string;
+  readonly eventId: string;
+  readonly reason: UnreadableReason;
+  /** The schema version the value is stored at. */
+  readonly storedVersion: number;
+  /** The schema version the running code reads and writes. */
+  readonly expectedVersion: number;
+  /** What the current schema found wrong with the migrated value (`schema_refused`); empty otherwise (`detail` says why). */
+  readonly issues: readonly Issue[];
+}
+
 // ─── Bodies ────────────────────────────────────────────────────────────────────────────
 
 /** `T` with its epoch-millisecond members `K` written as ISO 8601 (UTC), as the API sends times. */
@@ -115,7 +162,13 @@ export type ProcessedBody = Processed;
 export interface EntityBody {
   readonly id: string;
   readonly version: number;
+  /** The state as stored: at `stateVersion`, which may be older (or newer) than the running code's. */
   readonly state: Json;
+  /**
+   * The version of its machine's state schema `state` is stored at (`MachineSummary.version`
+   * is the running code's). An older one is migrated when the next event is processed.
+   */
+  readonly stateVersion: number;
   /** The state's name as its machine names it (what `?status=` filters, what counts count); `null`: none. */
   readonly status: string | null;
   /** ISO 8601, UTC. */
@@ -129,7 +182,11 @@ export interface EntityPageBody {
   readonly nextCursor: string | null;
 }
 
-/** One journal entry of `GET /v1/{machine}/{id}/history`. */
+/**
+ * One journal entry of `GET /v1/{machine}/{id}/history`: the event as recorded at
+ * `eventVersion`, the state decided as written at `stateVersion` (each the version of its
+ * schema when the step ran).
+ */
 export type JournalEntryBody = WithIsoTimes<JournalEntry, "at"> & {
   /**
    * The name the machine gives the state this event led to, by the running code's naming
@@ -168,12 +225,28 @@ export interface StateCount {
   readonly count: number;
 }
 
-/** One machine of `GET /v1/machines`, its entities counted by state. */
+/** How many entities of a machine are stored at one version of its state schema. */
+export interface StateVersionCount {
+  readonly stateVersion: number;
+  readonly count: number;
+}
+
+/** One machine of `GET /v1/machines`, its entities counted by state and by stored state version. */
 export interface MachineSummary {
   readonly name: string;
+  /** The version of the state schema the running code reads and writes (`defineMachine({ version })`). */
+  readonly version: number;
+  /** The version of the event schema the running code records (`defineMachine({ eventVersion })`). */
+  readonly eventVersion: number;
   readonly total: number;
   /** Sorted by name; `null` counts states without a name, last. */
   readonly states: readonly StateCount[];
+  /**
+   * Entities by the state version they are stored at, lowest first; versions without
+   * entities are left out. Below `version`: migrated on their next event (or by
+   * `drover upgrade --apply`); above it: written by newer code, answered `state_unreadable`.
+   */
+  readonly stateVersions: readonly StateVersionCount[];
   /** Event types only drover sends (effects, timers). */
   readonly internal: readonly string[];
 }
@@ -215,7 +288,8 @@ export type StreamEvent = (typeof StreamEvent)[keyof typeof StreamEvent];
 
 /**
  * One event this server ran (`event: step`). `version`, `status` and `intents` are set when
- * it was processed, `reason` when it was rejected or invalid.
+ * it was processed, `reason` when it was rejected, invalid or unreadable (an
+ * {@link UnreadableReason}: the entity's stored state could not be read by this code).
  */
 export interface StepNotice {
   readonly machine: string;

@@ -97,29 +97,40 @@ export function machinePaths(machine: AnyMachine, events: ReadonlyMap<string, st
           description: "The event: a flat JSON object with a `type` and its fields (at most 64 KiB).",
           content: { [JSON_MEDIA]: { schema: body } },
         },
-        responses: guarded({
-          "200": response(
-            "Processed: the new state and the intents it asked for. A duplicate (same Idempotency-Key and body) " +
-              "answers the original body again, with `Idempotent-Replayed: true`.",
-            json(schema(MachinePart.Processed)),
-            replayed,
+        responses: {
+          ...guarded({
+            "200": response(
+              "Processed: the new state and the intents it asked for. A duplicate (same Idempotency-Key and body) " +
+                "answers the original body again, with `Idempotent-Replayed: true`.",
+              json(schema(MachinePart.Processed)),
+              replayed,
+            ),
+            "400": invalid("id, event, Idempotency-Key or If-Match; or an internal event"),
+            "404": problem(`No such ${m} entity, and the event does not create one.`, ref("NotFoundProblem")),
+            "409": problem("The entity kept changing until retries ran out; safe to retry.", ref("ConflictProblem")),
+            "412": problem(
+              "If-Match did not name the entity's current version (a weak tag never does), or was `*` and there is no entity.",
+              ref("Problem"),
+            ),
+            "413": sharedResponse("PayloadTooLarge"),
+            "422": problem(
+              `Rejected by \`${m}\` (\`kind: rejected\`, \`reason\` from its rejection reasons; replayed for a ` +
+                "duplicate with `Idempotent-Replayed: true`), or the Idempotency-Key was used with another body " +
+                "(`kind: invalid`, `reason: idempotency_key_reused`).",
+              { oneOf: [schema(MachinePart.Rejected), ref("IdempotencyKeyReusedProblem")] },
+              replayed,
+            ),
+          }),
+          // Over guarded()'s 503: on this route it is also an entity this code cannot read.
+          "503": problem(
+            "The store is unavailable (`kind: unavailable`; try again after `Retry-After`), or the entity's stored " +
+              "state was written by newer code, or its migration to this code's version failed " +
+              "(`kind: state_unreadable`, `reason` newer_version, migration_failed, schema_refused or bad_version; " +
+              "likewise `event_unreadable` for a stored event). Nothing was written; the same request succeeds once " +
+              "code that can read the state runs.",
+            { oneOf: [ref("UnavailableProblem"), ref("UnreadableProblem")] },
           ),
-          "400": invalid("id, event, Idempotency-Key or If-Match; or an internal event"),
-          "404": problem(`No such ${m} entity, and the event does not create one.`, ref("NotFoundProblem")),
-          "409": problem("The entity kept changing until retries ran out; safe to retry.", ref("ConflictProblem")),
-          "412": problem(
-            "If-Match did not name the entity's current version (a weak tag never does), or was `*` and there is no entity.",
-            ref("Problem"),
-          ),
-          "413": sharedResponse("PayloadTooLarge"),
-          "422": problem(
-            `Rejected by \`${m}\` (\`kind: rejected\`, \`reason\` from its rejection reasons; replayed for a ` +
-              "duplicate with `Idempotent-Replayed: true`), or the Idempotency-Key was used with another body " +
-              "(`kind: invalid`, `reason: idempotency_key_reused`).",
-            { oneOf: [schema(MachinePart.Rejected), ref("IdempotencyKeyReusedProblem")] },
-            replayed,
-          ),
-        }),
+        },
       }),
     },
     [`/v1/${m}/{id}`]: entityRead(
@@ -209,8 +220,10 @@ export function operationsPaths(): OpenApiDocument["paths"] {
     ),
     "/v1/machines": readOperation(
       "machines.list",
-      "Machines and their entities by state",
-      "Every machine of this server, with its entities counted by state name (as each machine names its states).",
+      "Machines, their versions and their entities by state",
+      "Every machine of this server with the state and event schema versions its code runs (`version`, " +
+        "`eventVersion`), its entities counted by state name (as each machine names its states) and by the " +
+        "state version they are stored at (`stateVersions`: one count query per machine).",
       "The machines.",
       "MachineSummaries",
     ),

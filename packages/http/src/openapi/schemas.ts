@@ -1,5 +1,5 @@
-import { InvalidReason, OutboxStatus, RunResultKind } from "@drover/core";
-import { Scope } from "../wire.js";
+import { InvalidReason, OutboxStatus, RunResultKind, UnreadableReason } from "@drover/core";
+import { EdgeKind, Scope, UnreadableKind } from "../wire.js";
 import { type JsonObject, ref } from "./document.js";
 import type { SchemaTable } from "./json-schema.js";
 
@@ -12,6 +12,12 @@ const timestamp = (description: string): JsonObject => ({
 });
 const version = { type: "integer", minimum: 1, description: "1 after creation, +1 per accepted event." };
 const eventId = { type: "string", description: "The event's id: its Idempotency-Key, or one drover generated." };
+const schemaVersion = (description: string): JsonObject => ({ type: "integer", minimum: 1, description });
+const stateVersion = schemaVersion(
+  "The version of the machine's state schema the state is stored at (1 when the machine names none). " +
+    "Below the running code's version (`GET /v1/machines`), the state has that older version's shape and is " +
+    "migrated when the next event is processed.",
+);
 
 export function intentRecordSchema(intent: JsonObject): JsonObject {
   return {
@@ -47,11 +53,12 @@ export function processedSchema(
 export function entitySchema(id: JsonObject, state: JsonObject): JsonObject {
   return {
     type: "object",
-    required: ["id", "version", "state", "status", "createdAt", "updatedAt"],
+    required: ["id", "version", "state", "stateVersion", "status", "createdAt", "updatedAt"],
     properties: {
       id,
       version,
-      state,
+      state: { ...state, description: "The state as stored, at `stateVersion`." },
+      stateVersion,
       status: stateNameSchema("The state's name as its machine names it (what `?status=` filters); `null`: none."),
       createdAt: timestamp("When the entity was created."),
       updatedAt: timestamp("When it last changed."),
@@ -78,14 +85,28 @@ export function journalEntrySchema(id: JsonObject, event: JsonObject, state: Jso
   return {
     type: "object",
     description: "One accepted event: enough to replay the step.",
-    required: ["machine", "id", "version", "eventId", "event", "state", "status", "intents", "at"],
+    required: [
+      "machine",
+      "id",
+      "version",
+      "eventId",
+      "event",
+      "eventVersion",
+      "state",
+      "stateVersion",
+      "status",
+      "intents",
+      "at",
+    ],
     properties: {
       machine: { type: "string" },
       id,
       version,
       eventId,
-      event,
-      state: { ...state, description: "The state the machine decided on." },
+      event: { ...event, description: "The event as recorded, at `eventVersion`." },
+      eventVersion: schemaVersion("The version of the machine's event schema the event was recorded at."),
+      state: { ...state, description: "The state the machine decided on, as written at `stateVersion`." },
+      stateVersion: schemaVersion("The version of the machine's state schema the state was written at."),
       status: stateNameSchema("The name the machine gives that state; `null`: none."),
       intents: { type: "array", items: intentRecord },
       at: timestamp("The event's time (the `at` the machine saw)."),
@@ -133,7 +154,11 @@ export function addSharedSchemas(table: SchemaTable): void {
       instance: { type: "string", format: "uri-reference" },
       kind: {
         type: "string",
-        description: `What happened: a drover result kind (${Object.values(RunResultKind).join(", ")}) or an HTTP-level one.`,
+        description:
+          `What happened: a drover result kind (${Object.values(RunResultKind)
+            .filter((kind) => kind !== RunResultKind.Unreadable)
+            .join(", ")}), ` +
+          `${Object.values(UnreadableKind).join(" or ")} for a stored value this code cannot read, or an HTTP-level one.`,
       },
       reason: { type: "string", description: "Why: the machine's rejection reason, or why input was refused." },
       issues: { type: "array", items: ref("Issue") },
@@ -170,6 +195,40 @@ export function addSharedSchemas(table: SchemaTable): void {
         kind: { const: RunResultKind.Conflict },
       },
       ["kind"],
+    ),
+  );
+  table.set(
+    "UnavailableProblem",
+    problemWith(
+      "The store is unavailable (or the server too busy); try again after `Retry-After` seconds.",
+      { kind: { const: EdgeKind.Unavailable }, status: { const: 503 } },
+      ["kind"],
+    ),
+  );
+  table.set(
+    "UnreadableProblem",
+    problemWith(
+      "The entity's stored state (`state_unreadable`), or a stored event (`event_unreadable`), cannot be read by " +
+        "the running code: written by newer code, a migration threw, or the migrated value does not fit the " +
+        "current schema. Nothing was written; the same request succeeds once code that can read the value runs. " +
+        "Answered with 503 and no `Retry-After`: a deploy fixes it, not time.",
+      {
+        kind: { type: "string", enum: Object.values(UnreadableKind) },
+        status: { const: 503 },
+        reason: { type: "string", enum: Object.values(UnreadableReason) },
+        machine: { type: "string" },
+        id: { type: "string" },
+        detail: { type: "string", description: "Names the entity, both versions and the first issue." },
+        eventId,
+        storedVersion: { type: "number", description: "The schema version the value is stored at." },
+        expectedVersion: schemaVersion("The schema version the running code reads and writes."),
+        issues: {
+          type: "array",
+          items: ref("Issue"),
+          description: "What the current schema found wrong (`schema_refused`); empty otherwise.",
+        },
+      },
+      ["kind", "status", "detail", "reason", "machine", "id", "eventId", "storedVersion", "expectedVersion", "issues"],
     ),
   );
   table.set(
@@ -236,16 +295,20 @@ export function addSharedSchemas(table: SchemaTable): void {
   });
   table.set("MachineSummaries", {
     type: "object",
-    description: "Every machine with its entities counted by state name (as each machine names its states).",
+    description:
+      "Every machine with its schema versions and its entities counted by state name (as each machine names " +
+      "its states) and by the state version they are stored at.",
     required: ["machines"],
     properties: {
       machines: {
         type: "array",
         items: {
           type: "object",
-          required: ["name", "total", "states", "internal"],
+          required: ["name", "version", "eventVersion", "total", "states", "stateVersions", "internal"],
           properties: {
             name: { type: "string" },
+            version: schemaVersion("The version of the state schema the running code reads and writes."),
+            eventVersion: schemaVersion("The version of the event schema the running code records."),
             total: { type: "integer", minimum: 0 },
             states: {
               type: "array",
@@ -254,6 +317,18 @@ export function addSharedSchemas(table: SchemaTable): void {
                 type: "object",
                 required: ["status", "count"],
                 properties: { status: { type: ["string", "null"] }, count: { type: "integer", minimum: 0 } },
+              },
+            },
+            stateVersions: {
+              type: "array",
+              description:
+                "Entities by the state version they are stored at, lowest first; versions without entities are " +
+                "left out. Below `version`: migrated on their next event (or by `drover upgrade --apply`); " +
+                "above it: written by newer code, answered `state_unreadable`.",
+              items: {
+                type: "object",
+                required: ["stateVersion", "count"],
+                properties: { stateVersion: { type: "integer", minimum: 1 }, count: { type: "integer", minimum: 1 } },
               },
             },
             internal: {

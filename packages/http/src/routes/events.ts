@@ -1,10 +1,10 @@
-import type { RunResult } from "@drover/core";
-import { InvalidReason, RunResultKind } from "@drover/core";
+import type { RunResult, UnreadableResult } from "@drover/core";
+import { InvalidReason, RunResultKind, VersionedSubject } from "@drover/core";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { EntityTagCondition } from "../conditional.js";
 import { ConditionKind, parseEntityTagList } from "../conditional.js";
 import { ProblemKind, problem, sendProblem } from "../problem.js";
-import { EdgeReason, IDEMPOTENCY_KEY_PATTERN, Scope, VERSION_PATTERN } from "../wire.js";
+import { EdgeReason, IDEMPOTENCY_KEY_PATTERN, Scope, type UnreadableProblemBody, VERSION_PATTERN } from "../wire.js";
 import { type RouteDeps, unknownMachine } from "./shared.js";
 
 const EVENT_ID = new RegExp(IDEMPOTENCY_KEY_PATTERN);
@@ -85,10 +85,12 @@ export function eventsRoutes(server: FastifyInstance, deps: RouteDeps): void {
       ...(key === undefined ? {} : { eventId: key }),
       ...(expectedVersion === undefined ? {} : { expectedVersion }),
     });
-    request.log.info(
-      { machine: name, entityId: id, eventId: eventIdOf(result), kind: result.kind },
-      `event ${typeof type === "string" ? type : "?"}: ${result.kind}`,
-    );
+    const line = `event ${typeof type === "string" ? type : "?"}: ${result.kind}`;
+    const fields = { machine: name, entityId: id, eventId: eventIdOf(result), kind: result.kind };
+    // Unreadable state is the operator's to fix (a migration, a rollback), not the caller's.
+    if (result.kind === RunResultKind.Unreadable)
+      request.log.warn({ ...fields, reason: result.reason }, result.message);
+    else request.log.info(fields, line);
     return sendResult(reply, result);
   }
 
@@ -147,11 +149,36 @@ function sendResult(reply: FastifyReply, result: RunResult): FastifyReply {
         problem(status, ProblemKind.Invalid, result.message, { reason: result.reason, issues: result.issues }),
       );
     }
+    case RunResultKind.Unreadable:
+      return sendProblem(reply, unreadableProblem(result));
     default: {
       const exhaustive: never = result;
       throw new Error(`unknown result ${JSON.stringify(exhaustive)}`);
     }
   }
+}
+
+/**
+ * The problem for a stored value the running code cannot read: 503, since the server cannot
+ * serve the entity until code that reads it runs, and the request was fine (no stack: the
+ * message names the entity, both versions and the first issue).
+ */
+function unreadableProblem(result: UnreadableResult): UnreadableProblemBody {
+  const state = result.subject === VersionedSubject.State;
+  const kind = state ? ProblemKind.StateUnreadable : ProblemKind.EventUnreadable;
+  return {
+    ...problem(503, kind, result.message, { reason: result.reason }),
+    title: state ? "State Unreadable" : "Event Unreadable",
+    status: 503,
+    kind,
+    reason: result.reason,
+    machine: result.machine,
+    id: result.id,
+    eventId: result.eventId,
+    storedVersion: result.storedVersion,
+    expectedVersion: result.expectedVersion,
+    issues: result.issues,
+  };
 }
 
 /**

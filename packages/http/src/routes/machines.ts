@@ -1,4 +1,4 @@
-import type { AnyMachine, EntityCount } from "@drover/core";
+import type { AnyMachine, EntityCount, StateVersionCount } from "@drover/core";
 import { RunResultKind } from "@drover/core";
 import { exploreMachine, toMermaid } from "@drover/core/graph";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
@@ -15,10 +15,16 @@ import { type RouteDeps, unknownMachine } from "./shared.js";
 
 /** Open streams one server keeps at most (one per dashboard tab). */
 const MAX_STREAMS = 100;
-/** How long one count of entities by state answers `GET /v1/machines`. */
+/** How long one count of entities by state (and by state version) answers `GET /v1/machines`. */
 const COUNTS_TTL_MS = 1000;
 /** A stream whose client reads slower than this many buffered bytes is closed. */
 const STREAM_BUFFER_LIMIT = 1024 * 1024;
+
+/** A machine's entities counted by state name and by stored state version. */
+interface Counts {
+  readonly states: readonly EntityCount[];
+  readonly versions: readonly StateVersionCount[];
+}
 
 /** `GET /v1/machines`, `GET /v1/machines/{machine}/diagram`, `GET /v1/stats` and `GET /v1/stream`. */
 export function machinesRoutes(server: FastifyInstance, deps: RouteDeps): void {
@@ -27,7 +33,7 @@ export function machinesRoutes(server: FastifyInstance, deps: RouteDeps): void {
   // Counting scans a machine's entities and every dashboard reloads the counts after a burst
   // of events: answers share one count per machine until this process changes it, or for a
   // second (other processes' changes).
-  const counts = new Map<string, { at: number; counts: Promise<EntityCount[]> }>();
+  const counts = new Map<string, { at: number; counts: Promise<Counts> }>();
   const stopCounting = app.observe({
     // A step of this process changed the counts: the next answer counts again.
     onResult: ({ machine, result }) => {
@@ -35,10 +41,13 @@ export function machinesRoutes(server: FastifyInstance, deps: RouteDeps): void {
     },
   });
   server.addHook("onClose", async () => stopCounting());
-  const countOf = (machine: string): Promise<EntityCount[]> => {
+  const countOf = (machine: string): Promise<Counts> => {
     const cached = counts.get(machine);
     if (cached !== undefined && Date.now() - cached.at < COUNTS_TTL_MS) return cached.counts;
-    const fresh = app.countEntities(machine);
+    // One query for the states and one for the versions, per machine.
+    const fresh = Promise.all([app.countEntities(machine), app.countStateVersions(machine)]).then(
+      ([states, versions]) => ({ states, versions }),
+    );
     counts.set(machine, { at: Date.now(), counts: fresh });
     fresh.catch(() => counts.delete(machine));
     return fresh;
@@ -48,12 +57,15 @@ export function machinesRoutes(server: FastifyInstance, deps: RouteDeps): void {
     return {
       machines: await Promise.all(
         app.machines.map(async (machine) => {
-          const states = await countOf(machine.name);
+          const { states, versions } = await countOf(machine.name);
           return {
             name: machine.name,
+            version: machine.version,
+            eventVersion: machine.eventVersion,
             total: states.reduce((sum, { count }) => sum + count, 0),
             // The wire keeps its name for a state's name: `status`.
             states: states.map(({ stateName, count }) => ({ status: stateName, count })),
+            stateVersions: versions.map(({ stateVersion, count }) => ({ stateVersion, count })),
             internal: machine.internal,
           };
         }),
