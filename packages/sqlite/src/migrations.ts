@@ -114,6 +114,19 @@ export const migrations: readonly Migration[] = Object.freeze([
       END;
     `,
   },
+  {
+    version: 4,
+    name: "states and events keep their schema version",
+    // Each row says which version of its machine's state or event schema it was written at, so
+    // newer code migrates it on the way in. Rows written before count as version 1, what a
+    // machine without `version` is; the DEFAULT fills them without rewriting the tables.
+    sql: `
+      ALTER TABLE entities ADD COLUMN state_version INTEGER NOT NULL DEFAULT 1;
+      ALTER TABLE journal ADD COLUMN state_version INTEGER NOT NULL DEFAULT 1;
+      ALTER TABLE journal ADD COLUMN event_version INTEGER NOT NULL DEFAULT 1;
+      ALTER TABLE timers ADD COLUMN event_version INTEGER NOT NULL DEFAULT 1;
+    `,
+  },
 ]);
 
 /** What {@link migrate} did. */

@@ -60,7 +60,16 @@ function accepted(
 /** A timer of entity c_01 as a version 1 database left it: never claimed, next attempt when due. */
 function unclaimedTimer(timerId: string, dueAt: number, status: string) {
   const claim = { attempts: 0, nextAttemptAt: dueAt, leaseOwner: null, leaseUntil: null, lastError: null };
-  return { timerId, machine: "tally", entityId: "c_01", event: { type: "Tick" }, dueAt, status, ...claim };
+  const timer = {
+    timerId,
+    machine: "tally",
+    entityId: "c_01",
+    event: { type: "Tick" },
+    eventVersion: 1,
+    dueAt,
+    status,
+  };
+  return { ...timer, ...claim };
 }
 
 /** Commit `steps` in one call; the kinds of their outcomes, in order. */
@@ -141,29 +150,29 @@ describe("SqliteStore: migrations", () => {
     }
   });
 
-  it("knows three schema versions", () => {
+  it("knows four schema versions", () => {
     assert.deepEqual(
       migrations.map((migration) => migration.version),
-      [1, 2, 3],
+      [1, 2, 3, 4],
     );
   });
 
   it("applies only the migrations a database lacks, in one transaction each open", () => {
     const path = freshPath();
-    const next: Migration = { version: 4, name: "a test table", sql: "CREATE TABLE test_extra (x INTEGER)" };
+    const next: Migration = { version: 5, name: "a test table", sql: "CREATE TABLE test_extra (x INTEGER)" };
     withRaw(path, (db) => {
       assert.deepEqual(migrate(db, path, migrations.slice(0, 1)), { from: 0, to: 1, applied: [1] });
-      assert.deepEqual(migrate(db, path), { from: 1, to: 3, applied: [2, 3] });
-      assert.deepEqual(migrate(db, path, [...migrations, next]), { from: 3, to: 4, applied: [4] });
-      assert.deepEqual(migrate(db, path, [...migrations, next]), { from: 4, to: 4, applied: [] });
+      assert.deepEqual(migrate(db, path), { from: 1, to: 4, applied: [2, 3, 4] });
+      assert.deepEqual(migrate(db, path, [...migrations, next]), { from: 4, to: 5, applied: [5] });
+      assert.deepEqual(migrate(db, path, [...migrations, next]), { from: 5, to: 5, applied: [] });
     });
     const fresh = freshPath();
-    withRaw(fresh, (db) => assert.deepEqual(migrate(db, fresh), { from: 0, to: 3, applied: [1, 2, 3] }));
+    withRaw(fresh, (db) => assert.deepEqual(migrate(db, fresh), { from: 0, to: 4, applied: [1, 2, 3, 4] }));
   });
 
   it("leaves the previous version intact when a migration fails halfway", () => {
     const path = freshPath();
-    const broken: Migration = { version: 4, name: "broken", sql: "CREATE TABLE half_done (x INTEGER); CREATE TABLE (" };
+    const broken: Migration = { version: 5, name: "broken", sql: "CREATE TABLE half_done (x INTEGER); CREATE TABLE (" };
     withRaw(path, (db) => {
       migrate(db, path);
       assert.throws(() => migrate(db, path, [...migrations, broken]), /syntax error/);
@@ -379,6 +388,8 @@ describe("SqliteStore: commit", () => {
         await store.listOutbox();
         await store.listOutbox({ status: "pending", limit: 3 });
         await store.listTimers();
+        await store.countStateVersions("tally");
+        await store.rewriteStates([{ ref, version: 1, state: {}, stateName: null, stateVersion: 2 }]);
         const query = { owner: "w", now: Date.now() + 60_000, leaseMs: 1000, limit: 5 };
         const [row] = await store.claimOutbox(query);
         assert.ok(row !== undefined);

@@ -6,7 +6,8 @@ import type Database from "better-sqlite3";
 import type { SqliteStoreInfo, SqliteStoreOptions } from "./connection.js";
 import { connect, DEFAULT_BUSY_TIMEOUT_MS, SqliteSynchronous } from "./connection.js";
 import type { MigrationReport } from "./migrations.js";
-import { rows } from "./rows.js";
+import type { RewriteParams } from "./rows.js";
+import { rewriteParams, rows } from "./rows.js";
 import type { ClaimParams, Statements } from "./statements.js";
 import { claimParams, prepare } from "./statements.js";
 import { isUnavailable, translate } from "./unavailable.js";
@@ -37,6 +38,7 @@ export class SqliteStore implements port.Store {
   readonly #batchWithoutSavepoints: (steps: readonly port.StepWrite[]) => port.CommitOutcome[];
   readonly #claimOutbox: (claim: ClaimParams) => Claimed<OutboxRow<string>>[];
   readonly #claimTimers: (claim: ClaimParams) => Claimed<TimerRow<string>>[];
+  readonly #rewrite: (rewrites: readonly RewriteParams[]) => boolean[];
   readonly #migration: MigrationReport;
   #closed = false;
 
@@ -91,6 +93,9 @@ export class SqliteStore implements port.Store {
     const sql = this.#sql;
     this.#claimOutbox = this.#db.transaction((claim: ClaimParams) => sql.claimOutbox.all(claim)).immediate;
     this.#claimTimers = this.#db.transaction((claim: ClaimParams) => sql.claimTimers.all(claim)).immediate;
+    this.#rewrite = this.#db.transaction((rewrites: readonly RewriteParams[]) =>
+      rewrites.map((params) => sql.rewriteState.run(...params).changes > 0),
+    ).immediate;
   }
 
   /**
@@ -172,8 +177,8 @@ export class SqliteStore implements port.Store {
     const state = JSON.stringify(step.state);
     const moved =
       step.expectedVersion === 0
-        ? sql.createEntity.run(machine, id, state, step.stateName, step.at, step.at)
-        : sql.updateEntity.run(state, step.stateName, step.at, machine, id, step.expectedVersion);
+        ? sql.createEntity.run(machine, id, state, step.stateName, step.stateVersion, step.at, step.at)
+        : sql.updateEntity.run(state, step.stateName, step.stateVersion, step.at, machine, id, step.expectedVersion);
     if (moved.changes === 0) {
       return { kind: CommitOutcomeKind.Conflict, currentVersion: sql.version.get(machine, id) ?? 0 };
     }
@@ -192,7 +197,9 @@ export class SqliteStore implements port.Store {
       version,
       step.eventId,
       JSON.stringify(step.event),
+      step.eventVersion,
       state,
+      step.stateVersion,
       JSON.stringify(step.intents),
       at,
     );
@@ -201,8 +208,25 @@ export class SqliteStore implements port.Store {
       sql.insertOutbox.run(item.intentId, machine, id, JSON.stringify(item.intent), OutboxStatus.Pending, at, at);
     }
     for (const item of step.timers) {
-      sql.insertTimer.run(item.timerId, machine, id, JSON.stringify(item.event), item.dueAt, item.dueAt);
+      const event = JSON.stringify(item.event);
+      sql.insertTimer.run(item.timerId, machine, id, event, item.eventVersion, item.dueAt, item.dueAt);
     }
+  }
+
+  /**
+   * Rewrite stored states at a newer state version, all in one transaction; `true` for each
+   * row changed. A state JSON cannot hold fails the whole call before any row changes.
+   *
+   * @example
+   * const [applied] = await store.rewriteStates([
+   *   { ref: { machine: "payments", id: "p_1" }, version: 3, state, stateName: "authorized", stateVersion: 2 },
+   * ]);
+   */
+  async rewriteStates(rewrites: readonly port.StateRewrite[]): Promise<boolean[]> {
+    return this.#guard("rewriting states", () => {
+      const params = rewrites.map(rewriteParams);
+      return params.length === 0 ? [] : this.#rewrite(params);
+    });
   }
 
   async getEntity(ref: port.EntityRef): Promise<port.StoredEntity | undefined> {
@@ -233,6 +257,12 @@ export class SqliteStore implements port.Store {
   async countEntities(machine: string): Promise<port.EntityCount[]> {
     return this.#guard("counting entities", () => {
       return rows.toEntityCounts(this.#sql.entityCounts.all(machine));
+    });
+  }
+
+  async countStateVersions(machine: string): Promise<port.StateVersionCount[]> {
+    return this.#guard("counting entities by state version", () => {
+      return rows.toStateVersionCounts(this.#sql.stateVersionCounts.all(machine));
     });
   }
 
@@ -321,10 +351,6 @@ export class SqliteStore implements port.Store {
     this.#db.close();
   }
 
-  /**
-   * Run one piece of synchronous database work on an open store, translating the driver's
-   * errors: the one place every method's failure becomes a drover error.
-   */
   /** Claim up to the query's limit in one statement; a limit below one claims nothing and touches no row. */
   #claim<R>(doing: string, query: port.ClaimQuery, claimRows: (claim: ClaimParams) => R[]): R[] {
     this.#live();
@@ -338,6 +364,10 @@ export class SqliteStore implements port.Store {
     return this.#guard(doing, () => run().changes > 0);
   }
 
+  /**
+   * Run one piece of synchronous database work on an open store, translating the driver's
+   * errors: the one place every method's failure becomes a drover error.
+   */
   #guard<T>(doing: string, work: () => T): T {
     this.#live();
     try {

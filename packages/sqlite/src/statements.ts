@@ -27,6 +27,23 @@ export function claimParams(query: ClaimQuery): ClaimParams | undefined {
   return { owner: query.owner, now: query.now, leaseUntil: query.now + query.leaseMs, limit };
 }
 
+/**
+ * A statement whose SQL numbers its parameters (`@p1`, `@p2`…), run with them in that order.
+ * The settling SQL is shared with PostgreSQL and does not use its parameters in their order
+ * (a retry's refund, the 5th, comes before the key); plain `?` would bind by position in the
+ * text, and better-sqlite3 does not bind `?NNN` from a parameter list, so each is named.
+ */
+export interface Numbered<P extends readonly unknown[]> {
+  run(...params: P): Database.RunResult;
+}
+
+function numbered<P extends readonly unknown[]>(db: Database.Database, text: string): Numbered<P> {
+  const statement = db.prepare<[Record<string, unknown>]>(text);
+  return Object.freeze({
+    run: (...params: P) => statement.run(Object.fromEntries(params.map((value, i) => [`p${i + 1}`, value]))),
+  });
+}
+
 /** Every statement the store runs, compiled once per connection. */
 export interface Statements {
   readonly schemaVersion: Database.Statement<[], number | null>;
@@ -38,10 +55,37 @@ export interface Statements {
   readonly version: Database.Statement<[machine: string, id: string], number>;
   readonly inbox: Database.Statement<[eventId: string], sql.InboxRow<string>>;
   readonly createEntity: Database.Statement<
-    [machine: string, id: string, state: string, stateName: string | null, createdAt: number, updatedAt: number]
+    [
+      machine: string,
+      id: string,
+      state: string,
+      stateName: string | null,
+      stateVersion: number,
+      createdAt: number,
+      updatedAt: number,
+    ]
   >;
   readonly updateEntity: Database.Statement<
-    [state: string, stateName: string | null, updatedAt: number, machine: string, id: string, expectedVersion: number]
+    [
+      state: string,
+      stateName: string | null,
+      stateVersion: number,
+      updatedAt: number,
+      machine: string,
+      id: string,
+      expectedVersion: number,
+    ]
+  >;
+  readonly rewriteState: Database.Statement<
+    [
+      state: string,
+      stateName: string | null,
+      stateVersion: number,
+      machine: string,
+      id: string,
+      version: number,
+      stateVersion: number,
+    ]
   >;
   readonly insertJournal: Database.Statement<
     [
@@ -50,7 +94,9 @@ export interface Statements {
       version: number,
       eventId: string,
       event: string,
+      eventVersion: number,
       decision: string,
+      stateVersion: number,
       intents: string,
       at: number,
     ]
@@ -70,12 +116,21 @@ export interface Statements {
     ]
   >;
   readonly insertTimer: Database.Statement<
-    [timerId: string, machine: string, entityId: string, event: string, dueAt: number, nextAttemptAt: number]
+    [
+      timerId: string,
+      machine: string,
+      entityId: string,
+      event: string,
+      eventVersion: number,
+      dueAt: number,
+      nextAttemptAt: number,
+    ]
   >;
   readonly entities: Database.Statement<[machine: string, limit: number], sql.EntityRow<string>>;
   readonly entitiesAfter: Database.Statement<[machine: string, after: string, limit: number], sql.EntityRow<string>>;
   readonly entitiesFiltered: Database.Statement<[EntityFilter], sql.EntityRow<string>>;
   readonly entityCounts: Database.Statement<[machine: string], sql.StateNameCountRow>;
+  readonly stateVersionCounts: Database.Statement<[machine: string], sql.StateVersionCountRow>;
   readonly journal: Database.Statement<[machine: string, id: string], sql.JournalRow<string>>;
   readonly outbox: Database.Statement<[limit: number], sql.OutboxRow<string>>;
   readonly outboxByStatus: Database.Statement<[status: string, limit: number], sql.OutboxRow<string>>;
@@ -83,34 +138,35 @@ export interface Statements {
   readonly outboxStats: Database.Statement<[], sql.StatusCountRow>;
   readonly timers: Database.Statement<[], sql.TimerRow<string>>;
   readonly claimOutbox: Database.Statement<[ClaimParams], sql.Claimed<sql.OutboxRow<string>>>;
-  readonly completeOutbox: Database.Statement<[intentId: string, owner: string]>;
-  readonly retryOutbox: Database.Statement<[retryAt: number, error: string, intentId: string, owner: string]>;
+  readonly completeOutbox: Numbered<[intentId: string, owner: string]>;
+  readonly retryOutbox: Numbered<[retryAt: number, error: string, intentId: string, owner: string, refund: number]>;
   readonly buryOutbox: Database.Statement<[error: string, intentId: string, owner: string]>;
   readonly reviveOutbox: Database.Statement<[now: number, intentId: string]>;
   readonly claimTimers: Database.Statement<[ClaimParams], sql.Claimed<sql.TimerRow<string>>>;
-  readonly completeTimer: Database.Statement<[timerId: string, owner: string]>;
-  readonly retryTimer: Database.Statement<[retryAt: number, error: string, timerId: string, owner: string]>;
+  readonly completeTimer: Numbered<[timerId: string, owner: string]>;
+  readonly retryTimer: Numbered<[retryAt: number, error: string, timerId: string, owner: string, refund: number]>;
 }
 
 export function prepare(db: Database.Database): Statements {
-  const entityColumns = "machine, id, version, state, state_name, created_at, updated_at";
+  const entityColumns = "machine, id, version, state, state_name, state_version, created_at, updated_at";
   const outboxColumns =
     "intent_id, machine, entity_id, intent, status, attempts, next_attempt_at, lease_owner, lease_until, last_error, created_at";
   const timerColumns =
-    "timer_id, machine, entity_id, event, due_at, status, attempts, next_attempt_at, lease_owner, lease_until, last_error";
+    "timer_id, machine, entity_id, event, event_version, due_at, status, attempts, next_attempt_at, lease_owner, lease_until, last_error";
+  const journalColumns = "machine, id, version, event_id, event, event_version, decision, state_version, intents, at";
   // Statuses are literals in the SQL: the partial index outbox_pending_by_entity only serves
   // a query whose WHERE names its status literally.
   const pending = `'${OutboxStatus.Pending}'`;
   const dead = `'${OutboxStatus.Dead}'`;
   const timerPending = `'${TimerStatus.Pending}'`;
-  const settle = sql.settleStatements("", () => "?");
+  const settle = sql.settleStatements("", (n) => `@p${n}`);
   return Object.freeze({
     schemaVersion: db.prepare<[], number | null>("SELECT max(version) FROM drover_migrations").pluck(),
     journalMode: db.prepare<[], string>("PRAGMA journal_mode").pluck(),
     synchronous: db.prepare<[], number>("PRAGMA synchronous").pluck(),
     // Always one row: the LEFT JOINs leave the columns of what is missing NULL.
     load: db.prepare<[string, string, string], sql.LoadRow<string>>(
-      `SELECT e.version, e.state, e.state_name, e.created_at, e.updated_at,
+      `SELECT e.version, e.state, e.state_name, e.state_version, e.created_at, e.updated_at,
               i.machine AS inbox_machine, i.id AS inbox_id, i.fingerprint, i.result, i.at
          FROM (SELECT 1) AS one
          LEFT JOIN entities AS e ON e.machine = ? AND e.id = ?
@@ -123,14 +179,21 @@ export function prepare(db: Database.Database): Statements {
     inbox: db.prepare<[string], sql.InboxRow<string>>(
       "SELECT event_id, machine, id, fingerprint, result, at FROM inbox WHERE event_id = ?",
     ),
-    createEntity: db.prepare<[string, string, string, string | null, number, number]>(
-      `INSERT INTO entities (${entityColumns}) VALUES (?, ?, 1, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    createEntity: db.prepare<[string, string, string, string | null, number, number, number]>(
+      `INSERT INTO entities (${entityColumns}) VALUES (?, ?, 1, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
     ),
-    updateEntity: db.prepare<[string, string | null, number, string, string, number]>(
-      "UPDATE entities SET version = version + 1, state = ?, state_name = ?, updated_at = ? WHERE machine = ? AND id = ? AND version = ?",
+    updateEntity: db.prepare<[string, string | null, number, number, string, string, number]>(
+      `UPDATE entities SET version = version + 1, state = ?, state_name = ?, state_version = ?, updated_at = ?
+        WHERE machine = ? AND id = ? AND version = ?`,
     ),
-    insertJournal: db.prepare<[string, string, number, string, string, string, string, number]>(
-      "INSERT INTO journal (machine, id, version, event_id, event, decision, intents, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    // A rewrite is no step: the entity version and updated_at stay, and a step decided on the
+    // state before it still commits, having decided on the same state migrated the same way.
+    rewriteState: db.prepare<[string, string | null, number, string, string, number, number]>(
+      `UPDATE entities SET state = ?, state_name = ?, state_version = ?
+        WHERE machine = ? AND id = ? AND version = ? AND state_version < ?`,
+    ),
+    insertJournal: db.prepare<[string, string, number, string, string, number, string, number, string, number]>(
+      `INSERT INTO journal (${journalColumns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     insertInbox: db.prepare<[string, string, string, string, string, number]>(
       "INSERT INTO inbox (event_id, machine, id, fingerprint, result, at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -139,8 +202,8 @@ export function prepare(db: Database.Database): Statements {
       `INSERT INTO outbox (${outboxColumns}) VALUES (?, ?, ?, ?, ?, 0, ?, NULL, NULL, NULL, ?)`,
     ),
     // A timer is first claimable when it is due.
-    insertTimer: db.prepare<[string, string, string, string, number, number]>(
-      `INSERT INTO timers (${timerColumns}) VALUES (?, ?, ?, ?, ?, ${timerPending}, 0, ?, NULL, NULL, NULL)`,
+    insertTimer: db.prepare<[string, string, string, string, number, number, number]>(
+      `INSERT INTO timers (${timerColumns}) VALUES (?, ?, ?, ?, ?, ?, ${timerPending}, 0, ?, NULL, NULL, NULL)`,
     ),
     entities: db.prepare<[string, number], sql.EntityRow<string>>(
       `SELECT ${entityColumns} FROM entities WHERE machine = ? ORDER BY id LIMIT ?`,
@@ -159,8 +222,12 @@ export function prepare(db: Database.Database): Statements {
     entityCounts: db.prepare<[string], sql.StateNameCountRow>(
       "SELECT state_name, count(*) AS n FROM entities WHERE machine = ? GROUP BY state_name",
     ),
+    // Scans the machine's part of the primary key: a count at start-up and before an upgrade.
+    stateVersionCounts: db.prepare<[string], sql.StateVersionCountRow>(
+      "SELECT state_version, count(*) AS n FROM entities WHERE machine = ? GROUP BY state_version",
+    ),
     journal: db.prepare<[string, string], sql.JournalRow<string>>(
-      "SELECT machine, id, version, event_id, event, decision, intents, at FROM journal WHERE machine = ? AND id = ? ORDER BY version",
+      `SELECT ${journalColumns} FROM journal WHERE machine = ? AND id = ? ORDER BY version`,
     ),
     outbox: db.prepare<[number], sql.OutboxRow<string>>(`SELECT ${outboxColumns} FROM outbox ORDER BY seq LIMIT ?`),
     outboxByStatus: db.prepare<[string, number], sql.OutboxRow<string>>(
@@ -186,8 +253,8 @@ export function prepare(db: Database.Database): Statements {
            ORDER BY o.seq LIMIT @limit)
         RETURNING seq, ${outboxColumns}`,
     ),
-    completeOutbox: db.prepare<[string, string]>(settle.outbox.complete),
-    retryOutbox: db.prepare<[number, string, string, string, number]>(settle.outbox.retry),
+    completeOutbox: numbered(db, settle.outbox.complete),
+    retryOutbox: numbered(db, settle.outbox.retry),
     buryOutbox: db.prepare<[string, string, string]>(
       `UPDATE outbox SET status = ${dead}, last_error = ?, lease_owner = NULL, lease_until = NULL
         WHERE intent_id = ? AND lease_owner = ? AND status = ${pending}`,
@@ -206,7 +273,7 @@ export function prepare(db: Database.Database): Statements {
            ORDER BY due_at, rowid LIMIT @limit)
         RETURNING rowid AS seq, ${timerColumns}`,
     ),
-    completeTimer: db.prepare<[string, string]>(settle.timers.complete),
-    retryTimer: db.prepare<[number, string, string, string, number]>(settle.timers.retry),
+    completeTimer: numbered(db, settle.timers.complete),
+    retryTimer: numbered(db, settle.timers.retry),
   });
 }
