@@ -5,7 +5,7 @@ import type { CounterOptions } from "./counter-machine.js";
 const MACHINE = new URL("./counter-machine.js", import.meta.url).href;
 
 /**
- * Write a `drover.config.v<version>.mjs` serving the counter machine at `options` into `dir`,
+ * Write a `drover.config.v<version>[-failing-<count>].mjs` serving the counter machine at `options` into `dir`,
  * and return its path. It imports the built machine by its file URL, so
  * it loads from anywhere, as a user's config would.
  *
@@ -14,7 +14,8 @@ const MACHINE = new URL("./counter-machine.js", import.meta.url).href;
  * drover(["upgrade", "counter", "--config", config, "--db", db]);
  */
 export function counterConfig(dir: string, options: CounterOptions): string {
-  const path = join(dir, `drover.config.v${options.version}.mjs`);
+  const broken = options.failOnCount === undefined ? "" : `-failing-${options.failOnCount}`;
+  const path = join(dir, `drover.config.v${options.version}${broken}.mjs`);
   writeFileSync(
     path,
     [
