@@ -1,5 +1,5 @@
 import type { Divergence, JournalEntry } from "@drover/core";
-import { DivergenceKind } from "@drover/core";
+import { DivergenceKind, VersionedSubject } from "@drover/core";
 import { diffJson } from "./format.js";
 
 /**
@@ -28,7 +28,7 @@ export function describeDivergence(d: Divergence, entry: JournalEntry | undefine
       return `${head} now not_found: the current code does not create an entity from this event`;
     case DivergenceKind.Unreadable: {
       const { subject, reason, storedVersion, expectedVersion, message } = fields(d.replayed);
-      const what = subject === "event" ? "recorded event" : "state recorded before it";
+      const what = subject === VersionedSubject.Event ? "recorded event" : "state recorded before it";
       return `${head} the ${what} cannot be read (${String(reason)}: stored at v${String(storedVersion)}, the code is at v${String(expectedVersion)}): ${String(message)}`;
     }
     case DivergenceKind.EventRefused: {

@@ -15,6 +15,9 @@ export interface CounterOptions {
   readonly failOnCount?: number;
 }
 
+/** The counter refuses nothing; a machine still names its rejections. */
+const CounterRejection = { Never: "never" } as const;
+
 const Id = z.string().regex(/^c_[a-z0-9]{1,24}$/);
 const Events = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("Start") }),
@@ -52,7 +55,7 @@ export function counterMachine({ version, failOnCount }: CounterOptions) {
     state: States[version] as z.ZodType<Record<string, unknown>>,
     events: Events,
     intents: z.never(),
-    rejections: z.enum(["never"]),
+    rejections: z.enum(CounterRejection),
     creates: ["Start"],
     create: () => accept(shape(fresh)),
     handle: (state, event) => {
