@@ -1,23 +1,20 @@
 // Black-box tests of the `drover` command: the built bin run as a child process, in temporary
 // directories with SQLite files (and once against PostgreSQL), checking output and exit codes.
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import type { AnyMachine } from "@drover/core";
 import { exploreMachine } from "@drover/core/graph";
 import { TokenStore } from "@drover/http";
 import { dropDatabase, skipUnlessPostgres, withDatabase } from "@drover/postgres/testing";
 import { SqliteStore } from "@drover/sqlite";
 import { runCli } from "./cli.js";
+import { assertOneLine, BIN, drover, PACKAGE, ROOT } from "./test-support/run-drover.js";
 
-const PACKAGE = fileURLToPath(new URL("..", import.meta.url));
-const BIN = join(PACKAGE, "bin", "drover.js");
-const ROOT = join(PACKAGE, "..", "..");
 const ROOT_CONFIG = join(ROOT, "drover.config.ts");
 const CHANGED_RULE = join(PACKAGE, "test-support", "fixtures", "changed-rule");
 
@@ -29,37 +26,6 @@ function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), "drover-cli-"));
   dirs.push(dir);
   return dir;
-}
-
-interface Ran {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Run `drover …` to completion. Runs in the repo root (where drover.config.ts is) unless told. */
-function drover(
-  args: readonly string[],
-  options: { cwd?: string; env?: Record<string, string>; input?: string } = {},
-): Ran {
-  const env: Record<string, string | undefined> = { ...process.env, DROVER_DB: undefined, DROVER_DATA_DIR: undefined };
-  const run = spawnSync(process.execPath, [BIN, ...args], {
-    cwd: options.cwd ?? ROOT,
-    env: { ...env, DROVER_LOG_LEVEL: "warn", ...options.env } as NodeJS.ProcessEnv,
-    encoding: "utf8",
-    timeout: 60_000,
-    ...(options.input === undefined ? {} : { input: options.input }),
-  });
-  return { code: run.status, stdout: run.stdout, stderr: run.stderr };
-}
-
-/** One line on stderr, no stack trace. */
-function assertOneLine(ran: Ran, pattern: RegExp): void {
-  const lines = ran.stderr.trimEnd().split("\n");
-  assert.equal(lines.length, 1, `expected one line on stderr, got:\n${ran.stderr}`);
-  assert.match(lines[0] ?? "", /^drover: /);
-  assert.match(lines[0] ?? "", pattern);
-  assert.doesNotMatch(ran.stderr, /\n\s+at /);
 }
 
 const newId = () => `pay_${randomBytes(12).toString("hex")}`;
@@ -76,6 +42,7 @@ describe("drover --help", () => {
       "history",
       "outbox",
       "replay",
+      "upgrade",
       "diagram",
       "migrate",
       "token",
@@ -91,6 +58,7 @@ describe("drover --help", () => {
       ["history"],
       ["outbox"],
       ["replay"],
+      ["upgrade"],
       ["diagram"],
       ["migrate"],
       ["token", "create"],

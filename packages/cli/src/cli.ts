@@ -11,6 +11,7 @@ import { replayCommand } from "./commands/replay.js";
 import { sendCommand } from "./commands/send.js";
 import { serveCommand } from "./commands/serve.js";
 import { tokenCommand } from "./commands/token.js";
+import { upgradeCommand } from "./commands/upgrade.js";
 import { ExitCode, exitCodeOf } from "./exit-code.js";
 
 /**
@@ -80,6 +81,7 @@ function buildProgram(io: CliIo, done: (outcome: Outcome) => void): Command {
     historyCommand,
     outboxCommand,
     replayCommand,
+    upgradeCommand,
     diagramCommand,
     checkCommand,
     migrateCommand,

@@ -14,6 +14,7 @@ export function entityJson(entity: StoredEntity) {
     id: entity.id,
     version: entity.version,
     state: entity.state,
+    stateVersion: entity.stateVersion,
     createdAt: isoTime(entity.createdAt),
     updatedAt: isoTime(entity.updatedAt),
   };
@@ -47,6 +48,8 @@ export function exitCodeOfResult(result: RunResult): ExitCode {
     case RunResultKind.Invalid:
       return ExitCode.Usage;
     case RunResultKind.Conflict:
+    // The stored value is the deploy's problem, not the caller's (HTTP answers 503).
+    case RunResultKind.Unreadable:
       return ExitCode.Infrastructure;
     default: {
       const exhaustive: never = result;
@@ -81,6 +84,8 @@ export function describeResult(result: RunResult, machine: AnyMachine): string {
       return result.expectedVersion === undefined
         ? `conflict: ${result.machine} ${result.id} kept changing under ${result.attempts} attempts; try again`
         : `conflict: expected version ${result.expectedVersion}, but ${result.machine} ${result.id} is at ${result.currentVersion}`;
+    case RunResultKind.Unreadable:
+      return `unreadable (${result.reason}): the ${result.subject} of ${result.machine} ${result.id} is stored at version ${result.storedVersion}, this code reads version ${result.expectedVersion}: ${result.message}; nothing written`;
     default: {
       const exhaustive: never = result;
       throw new Error(`unknown result ${JSON.stringify(exhaustive)}`);
@@ -94,14 +99,28 @@ function describeIntent(record: IntentRecord): string {
   return `  ${record.id}  ${String(type ?? "?")} ${JSON.stringify(rest)}`;
 }
 
-/** An entity for people: header line, then its state. */
-export function describeEntity(entity: StoredEntity): string {
+/**
+ * An entity for people: header line, times, the state version it is stored at (and the
+ * version `codeVersion`, its machine's running code, reads when they differ), then its state.
+ */
+export function describeEntity(entity: StoredEntity, codeVersion: number = entity.stateVersion): string {
   const name = entity.stateName;
   return [
     `${entity.machine} ${entity.id}: version ${entity.version}${name === null ? "" : `, ${name}`}`,
     `created ${isoTime(entity.createdAt)}, updated ${isoTime(entity.updatedAt)}`,
+    `state stored at v${entity.stateVersion}${describeVersionGap(entity, codeVersion)}`,
     JSON.stringify(entity.state, null, 2),
   ].join("\n");
+}
+
+function describeVersionGap(entity: StoredEntity, codeVersion: number): string {
+  if (entity.stateVersion < codeVersion) {
+    return ` (the code is at v${codeVersion}: migrated on the next event, or by drover upgrade ${entity.machine} --apply)`;
+  }
+  if (entity.stateVersion > codeVersion) {
+    return ` (newer than the code, at v${codeVersion}: it cannot be read until newer code runs)`;
+  }
+  return "";
 }
 
 /** A journal entry for people: version, time, event, the state it led to (named by `machine`), its intents. */

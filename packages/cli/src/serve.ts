@@ -6,6 +6,7 @@ import { pino } from "pino";
 import type { DroverConfig } from "./config.js";
 import { CliError, ExitCode } from "./exit-code.js";
 import { describeDb, openStore, resolveDataDir, resolveDb } from "./store.js";
+import { checkStoredVersions } from "./stored-versions.js";
 
 /** The settings of `drover serve` given as flags; each wins over its environment variable. */
 export interface ServeFlags {
@@ -17,6 +18,11 @@ export interface ServeFlags {
   readonly db?: string;
   /** `--data-dir` (`DROVER_DATA_DIR`, default `./data`). */
   readonly dataDir?: string;
+  /**
+   * `--allow-newer-states` (`DROVER_ALLOW_NEWER_STATES=1`): start even when entities are stored
+   * at state versions newer than the code (they answer `unreadable`); else serve refuses.
+   */
+  readonly allowNewerStates?: boolean;
 }
 
 /** A server started by {@link serveConfig}. */
@@ -65,6 +71,9 @@ export async function serveConfig(
   try {
     const effects = (await config.effects?.({ env, logger })) ?? [];
     app = new App({ store, machines: config.machines, effects, logger });
+    // Before any request or intent: a rollback would answer every event to those entities unreadable.
+    const allowNewer = flags.allowNewerStates ?? /^(1|true)$/i.test(env.DROVER_ALLOW_NEWER_STATES ?? "");
+    await checkStoredVersions(app, config.machines, { allowNewer, logger });
     // @drover/http serves a dashboard only when handed its folder; `drover serve` hands the built one.
     running = await serve(app, settings, { logger, dashboard: dashboardAssetsDir() });
   } catch (error) {

@@ -15,7 +15,9 @@ export function inspectCommand(program: Command, context: CommandContext): Comma
         (app, ref) => app.getEntity(ref),
       );
       if (found === undefined) throw notFound(machine.name, id, machine.creates);
-      context.print(context.globals(command).json ? JSON.stringify(entityJson(found)) : describeEntity(found));
+      context.print(
+        context.globals(command).json ? JSON.stringify(entityJson(found)) : describeEntity(found, machine.version),
+      );
       context.done(ExitCode.Ok);
     },
   );

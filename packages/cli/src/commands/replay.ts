@@ -1,9 +1,10 @@
 import type { AnyMachine, App, Divergence, JournalEntry } from "@drover/core";
-import { DivergenceKind, replayJournal } from "@drover/core";
+import { replayJournal } from "@drover/core";
 import type { Command } from "commander";
 import { machineNamed } from "../config.js";
+import { describeDivergence } from "../divergence.js";
 import { ExitCode } from "../exit-code.js";
-import { diffJson } from "../format.js";
+import { progressBar } from "../progress.js";
 import type { CliIo, CommandContext } from "./context.js";
 import { dbOption, idOf, withApp } from "./context.js";
 
@@ -46,7 +47,7 @@ const PAGE = 500;
  */
 export async function replay({ app, machine, id, json, io }: ReplayInput): Promise<ExitCode> {
   const ids = id === undefined ? await allIds(app, machine.name) : [id];
-  const progress = !json && (io.stderr as NodeJS.WriteStream).isTTY === true ? bar(io.stderr, ids.length) : undefined;
+  const progress = progressBar(io.stderr, "replaying", ids.length, json);
   const found: { divergence: Divergence; entry: JournalEntry | undefined }[] = [];
   let events = 0;
   let entities = 0;
@@ -85,31 +86,6 @@ export async function replay({ app, machine, id, json, io }: ReplayInput): Promi
   return found.length === 0 ? ExitCode.Ok : ExitCode.Rejected;
 }
 
-function describeDivergence(d: Divergence, entry: JournalEntry | undefined): string {
-  const type = String((entry?.event as { type?: unknown } | undefined)?.type ?? "?");
-  const head = `${d.machine} ${d.id} version ${d.version} (${type}, event ${d.eventId}):`;
-  switch (d.kind) {
-    case DivergenceKind.State:
-      return [`${head} the state differs (recorded → now)`, ...indent(diffJson(d.recorded, d.replayed))].join("\n");
-    case DivergenceKind.Intents:
-      return [`${head} the intents differ (recorded → now)`, ...indent(diffJson(d.recorded, d.replayed))].join("\n");
-    case DivergenceKind.Rejected: {
-      const { reason, detail } = d.replayed as { reason?: unknown; detail?: unknown };
-      return `${head} now rejected: ${String(reason)}${detail === undefined ? "" : ` — ${String(detail)}`}`;
-    }
-    case DivergenceKind.NotFound:
-      return `${head} now not_found: the current code does not create an entity from this event`;
-    default: {
-      const exhaustive: never = d.kind;
-      return `${head} ${String(exhaustive)}`;
-    }
-  }
-}
-
-function indent(lines: readonly string[]): string[] {
-  return lines.map((line) => `    ${line}`);
-}
-
 async function allIds(app: App, machine: string): Promise<string[]> {
   const ids: string[] = [];
   for (let after: string | undefined; ; ) {
@@ -118,23 +94,4 @@ async function allIds(app: App, machine: string): Promise<string[]> {
     if (page.length < PAGE) return ids;
     after = page.at(-1)?.id;
   }
-}
-
-function bar(stream: NodeJS.WritableStream, total: number) {
-  let done = 0;
-  const width = 30;
-  const draw = () => {
-    const filled = total === 0 ? width : Math.round((done / total) * width);
-    stream.write(`\rreplaying [${"#".repeat(filled)}${"-".repeat(width - filled)}] ${done}/${total}`);
-  };
-  draw();
-  return {
-    tick() {
-      done++;
-      if (done === total || done % 25 === 0) draw();
-    },
-    done() {
-      stream.write("\r\u001b[2K");
-    },
-  };
 }

@@ -12,17 +12,30 @@ export function serveCommand(program: Command, context: CommandContext): Command
     .option("--host <host>", "address to bind (DROVER_HOST, default 127.0.0.1)")
     .addOption(dbOption())
     .option("--data-dir <dir>", "tokens and the default SQLite file (DROVER_DATA_DIR, default ./data)")
+    .option(
+      "--allow-newer-states",
+      "start even if entities are stored at state versions newer than the code (DROVER_ALLOW_NEWER_STATES=1)",
+    )
     .addHelpText(
       "after",
       "\nDROVER_ADMIN_TOKEN: an admin token to accept (then none is generated). SIGTERM/SIGINT drain and exit 0.",
     )
-    .action(async (options: { port?: string; host?: string; db?: string; dataDir?: string }, command: Command) => {
+    .action(async (options: ServeOptions, command: Command) => {
       await serveUntilSignalled(await context.config(command), {
         ...(options.port === undefined ? {} : { port: options.port }),
         ...(options.host === undefined ? {} : { host: options.host }),
         ...(options.db === undefined ? {} : { db: options.db }),
         ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
+        ...(options.allowNewerStates === undefined ? {} : { allowNewerStates: options.allowNewerStates }),
       });
       context.done(Running.Running);
     });
+}
+
+interface ServeOptions {
+  readonly port?: string;
+  readonly host?: string;
+  readonly db?: string;
+  readonly dataDir?: string;
+  readonly allowNewerStates?: boolean;
 }
