@@ -779,8 +779,17 @@ describe("reading payments", () => {
     const id = await authorizedPayment();
     const answer = await req("GET", entityPath(id), { token: server.tokens.read });
     assert.equal(answer.headers.etag, '"2"');
-    assert.deepEqual(Object.keys(body(answer)).sort(), ["createdAt", "id", "state", "status", "updatedAt", "version"]);
+    assert.deepEqual(Object.keys(body(answer)).sort(), [
+      "createdAt",
+      "id",
+      "state",
+      "stateVersion",
+      "status",
+      "updatedAt",
+      "version",
+    ]);
     assert.equal(body(answer).status, "authorized", "the state's name, as the payments machine names it");
+    assert.equal(body(answer).stateVersion, 2, "written at the payments machine's state version");
     const unchanged = await req("GET", entityPath(id), {
       token: server.tokens.read,
       headers: { "if-none-match": '"2"' },

@@ -9,7 +9,6 @@ import {
   compare,
   format,
   isZero,
-  MinorUnits,
   MoneyErrorKind,
   majorUnits,
   money,

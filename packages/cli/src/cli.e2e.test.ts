@@ -13,6 +13,7 @@ import { TokenStore } from "@drover/http";
 import { dropDatabase, skipUnlessPostgres, withDatabase } from "@drover/postgres/testing";
 import { SqliteStore } from "@drover/sqlite";
 import { runCli } from "./cli.js";
+import { captureIo } from "./test-support/capture.js";
 import { assertOneLine, BIN, drover, PACKAGE, ROOT } from "./test-support/run-drover.js";
 
 const ROOT_CONFIG = join(ROOT, "drover.config.ts");
@@ -343,26 +344,10 @@ describe("drover replay", () => {
   });
 
   it("draws a progress bar on a terminal, and exits 1 for an entity without a journal", async () => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const sink = (into: string[], isTTY: boolean) =>
-      Object.assign(
-        {
-          write: (text: string) => {
-            into.push(text);
-            return true;
-          },
-        },
-        { isTTY },
-      ) as unknown as NodeJS.WriteStream;
-    const code = await runCli(["replay", "payments", "--db", db, "--config", ROOT_CONFIG], {
-      env: {},
-      cwd: ROOT,
-      stdout: sink(out, true),
-      stderr: sink(err, true),
-    });
+    const io = captureIo(true);
+    const code = await runCli(["replay", "payments", "--db", db, "--config", ROOT_CONFIG], { ...io, cwd: ROOT });
     assert.equal(code, 0);
-    assert.match(err.join(""), /replaying \[#+\] 2\/2/);
+    assert.match(io.err(), /replaying \[#+\] 2\/2/);
     const missing = drover(["replay", "payments", newId(), "--db", db]);
     assert.equal(missing.code, 1);
     assertOneLine(missing, /has no journal to replay/);

@@ -38,11 +38,7 @@ export interface DispatcherSettings {
 }
 
 /** How an attempt ended: a smart enum. */
-export const AttemptOutcome = {
-  Done: "done",
-  Retry: "retry",
-  Dead: "dead",
-} as const;
+export const AttemptOutcome = { Done: "done", Retry: "retry", Dead: "dead" } as const;
 export type AttemptOutcome = (typeof AttemptOutcome)[keyof typeof AttemptOutcome];
 
 /** One attempt at an intent, as reported to observers (metrics). */

@@ -20,10 +20,7 @@ export type Migration = { migrate(value: object): unknown }["migrate"];
 export type Migrations = Readonly<Record<number, Migration>>;
 
 /** What a versioned value is: the state of a machine, or one of its events. */
-export const VersionedSubject = {
-  State: "state",
-  Event: "event",
-} as const;
+export const VersionedSubject = { State: "state", Event: "event" } as const;
 export type VersionedSubject = (typeof VersionedSubject)[keyof typeof VersionedSubject];
 
 /** Why a stored value cannot be read by the running code: a smart enum. */

@@ -4,10 +4,7 @@ import { checkMigrationChain, VersionedSubject } from "./evolution.js";
 import { conventionalStateName } from "./state-name.js";
 
 /** The two answers a machine can give: the smart enum behind {@link Decision}. */
-export const DecisionKind = {
-  Accepted: "accepted",
-  Rejected: "rejected",
-} as const;
+export const DecisionKind = { Accepted: "accepted", Rejected: "rejected" } as const;
 export type DecisionKind = (typeof DecisionKind)[keyof typeof DecisionKind];
 
 /** The machine took the event: here is the next state and the side effects it wants. */

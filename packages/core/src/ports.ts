@@ -53,11 +53,7 @@ export interface InboxRecord {
 }
 
 /** Outbox row states, a smart enum. */
-export const OutboxStatus = {
-  Pending: "pending",
-  Done: "done",
-  Dead: "dead",
-} as const;
+export const OutboxStatus = { Pending: "pending", Done: "done", Dead: "dead" } as const;
 export type OutboxStatus = (typeof OutboxStatus)[keyof typeof OutboxStatus];
 
 /** Outbox counts before any row is counted: every status at 0 (what `outboxStats` starts from). */
@@ -81,10 +77,7 @@ export interface OutboxRecord {
 }
 
 /** Timer states, a smart enum. */
-export const TimerStatus = {
-  Pending: "pending",
-  Fired: "fired",
-} as const;
+export const TimerStatus = { Pending: "pending", Fired: "fired" } as const;
 export type TimerStatus = (typeof TimerStatus)[keyof typeof TimerStatus];
 
 /** A durable timer: `event` goes to the entity at `dueAt`, with the timer id as event id. */

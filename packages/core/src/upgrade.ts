@@ -31,10 +31,7 @@ export interface VersionTally {
 }
 
 /** Why an entity fails an upgrade: a smart enum. */
-export const UpgradeFailureKind = {
-  Unreadable: "unreadable",
-  Divergence: "divergence",
-} as const;
+export const UpgradeFailureKind = { Unreadable: "unreadable", Divergence: "divergence" } as const;
 export type UpgradeFailureKind = (typeof UpgradeFailureKind)[keyof typeof UpgradeFailureKind];
 
 /** One entity that fails the upgrade: its state cannot be read, or its journal diverges. */

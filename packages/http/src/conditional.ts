@@ -11,10 +11,7 @@ export interface EntityTag {
 }
 
 /** What a precondition header names: any current entity (`*`), or a list of tags. */
-export const ConditionKind = {
-  Any: "any",
-  Tags: "tags",
-} as const;
+export const ConditionKind = { Any: "any", Tags: "tags" } as const;
 export type ConditionKind = (typeof ConditionKind)[keyof typeof ConditionKind];
 
 /** A parsed `If-Match` or `If-None-Match` value. */

@@ -2,6 +2,7 @@ import type { ClaimQuery } from "@drover/core";
 import { OutboxStatus, TimerStatus } from "@drover/core";
 import * as sql from "@drover/core/sql";
 import type Database from "better-sqlite3";
+import type { RewriteParams } from "./rows.js";
 
 /** Named parameters of the filtered entity listing; `null`: no such filter. */
 export interface EntityFilter {
@@ -59,17 +60,7 @@ export interface Statements {
       expectedVersion: number,
     ]
   >;
-  readonly rewriteState: Database.Statement<
-    [
-      state: string,
-      stateName: string | null,
-      stateVersion: number,
-      machine: string,
-      id: string,
-      version: number,
-      stateVersion: number,
-    ]
-  >;
+  readonly rewriteState: Database.Statement<RewriteParams>;
   readonly insertJournal: Database.Statement<
     [
       machine: string,

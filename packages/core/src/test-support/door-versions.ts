@@ -10,15 +10,10 @@ export const DoorId = z
   .brand<"DoorId">();
 
 /** Why the door fixture refuses an event. */
-export const DoorRejection = {
-  AlreadyInstalled: "already_installed",
-} as const;
+export const DoorRejection = { AlreadyInstalled: "already_installed" } as const;
 
 /** Where a door is: the `status` of its state. */
-export const DoorStatus = {
-  Open: "open",
-  Closed: "closed",
-} as const;
+export const DoorStatus = { Open: "open", Closed: "closed" } as const;
 export type DoorStatus = (typeof DoorStatus)[keyof typeof DoorStatus];
 
 /** A door as version 1 of its machine stored it. */

@@ -8,10 +8,8 @@ export {
   raceEntities,
   runStoreConformance,
 } from "./conformance/index.js";
-export type { MigrationGiven } from "./migration-scenario.js";
-export { Migrated, migrationScenario } from "./migration-scenario.js";
 export type { Expected, ExpectedIntent, GivenEvent } from "./scenario.js";
-export { SCENARIO_EPOCH, Scenario, scenario, Then } from "./scenario.js";
+export { Migrated, migrationScenario, SCENARIO_EPOCH, Scenario, scenario, Then } from "./scenario.js";
 export {
   checkStateNameUpgrade,
   checkWritesAfterStateNameUpgrade,

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { UnreadableReason } from "../evolution.js";
 import { doorsV2 } from "../test-support/door-versions.js";
-import { migrationScenario } from "./migration-scenario.js";
+import { migrationScenario } from "./scenario.js";
 
 describe("migrationScenario (given a stored state, it migrates to…, then…)", () => {
   it("migrates a state stored at an older version and decides the next event on it", () => {

@@ -1,9 +1,12 @@
 import assert from "node:assert/strict";
+import type { z } from "zod";
+import type { Reading, UnreadableReason } from "../evolution.js";
 import { describeIssues, toIssues } from "../issues.js";
 import type { Machine, StepContext, Typed } from "../machine.js";
 import { DecisionKind } from "../machine.js";
 import { RunResultKind } from "../result.js";
 import { decideChecked, PurityMode } from "../step.js";
+import { readState } from "../versions.js";
 
 /** The epoch a scenario's clock starts at: 2026-01-01T00:00:00Z. */
 export const SCENARIO_EPOCH = Date.UTC(2026, 0, 1);
@@ -43,12 +46,35 @@ export function scenario<
   machine: Machine<string, Id, State, Event, Intent, Reason, In>,
   id: string,
 ): Scenario<Id, State, Event, Intent, Reason, In> {
+  return new Scenario(machine, scenarioId(machine, id), []);
+}
+
+/** A test's entity id, parsed with the machine's id schema: a typo fails where it is written. */
+export function scenarioId<Id extends string>(
+  machine: { readonly name: string; readonly schemas: { readonly id: z.ZodType<Id> } },
+  id: string,
+): Id {
   const parsed = machine.schemas.id.safeParse(id);
   if (!parsed.success) {
     assert.fail(`${JSON.stringify(id)} is not a valid ${machine.name} id: ${describeIssues(toIssues(parsed.error))}`);
   }
-  return new Scenario(machine, parsed.data, []);
+  return parsed.data;
 }
+
+/**
+ * Given/when/then for a machine's state migrations: given a state as an older version of the
+ * code stored it, the migrated state is X, and the next event decides Y — with the same
+ * migration chain, schema parse and purity guard the runtime applies on load. The same
+ * function as {@link scenario}, named for what the test is about.
+ *
+ * @example
+ * migrationScenario(payments, "pay_1")
+ *   .storedAt(1, { status: "authorized", amount: 5000 })
+ *   .migratesTo({ status: "authorized", authorizedAt: null })
+ *   .when({ type: "Capture" })
+ *   .accepted({ status: "captured" });
+ */
+export const migrationScenario: typeof scenario = scenario;
 
 /** A machine, an entity and the events already applied to it. */
 export class Scenario<Id extends string, State, Event extends Typed, Intent extends Typed, Reason extends string, In> {
@@ -68,6 +94,14 @@ export class Scenario<Id extends string, State, Event extends Typed, Intent exte
     this.#id = id;
     this.#history = history;
     this.#start = start;
+  }
+
+  /**
+   * An entity as older code stored it, before any given event: its state at state version
+   * `version`, read as the runtime reads it on load (see {@link migrationScenario}).
+   */
+  storedAt(version: number, state: unknown): Migrated<Id, State, Event, Intent, Reason, In> {
+    return new Migrated(this.#machine, this.#id, version, readState(this.#machine as never, state, version));
   }
 
   /** Events that happened before (each must be accepted). */
@@ -220,4 +254,64 @@ function describe(outcome: { readonly kind: string; readonly reason?: string; re
   if (outcome.kind === DecisionKind.Rejected)
     return `rejected (${outcome.reason}${outcome.detail ? `: ${outcome.detail}` : ""})`;
   return outcome.kind;
+}
+
+/** A stored state read by the current code: check what it became, then go on as in a scenario. */
+export class Migrated<Id extends string, State, Event extends Typed, Intent extends Typed, Reason extends string, In> {
+  readonly #machine: Machine<string, Id, State, Event, Intent, Reason, In>;
+  readonly #id: Id;
+  readonly #version: number;
+  readonly #reading: Reading;
+
+  constructor(
+    machine: Machine<string, Id, State, Event, Intent, Reason, In>,
+    id: Id,
+    version: number,
+    reading: Reading,
+  ) {
+    this.#machine = machine;
+    this.#id = id;
+    this.#version = version;
+    this.#reading = reading;
+  }
+
+  /** The state as the current code reads it (asserts that it can). */
+  get state(): State {
+    const reading = this.#reading;
+    if (!reading.ok)
+      assert.fail(
+        `${this.#machine.name}: a state stored at version ${this.#version} is unreadable: ${reading.message}`,
+      );
+    return reading.value as State;
+  }
+
+  /** Assert the migrated state has `expected`'s members (a partial match, values compared deeply). */
+  migratesTo(expected: Expected<State>): this {
+    const actual = this.state as Record<string, unknown>;
+    const subset = Object.fromEntries(Object.keys(expected).map((key) => [key, actual[key]]));
+    assert.deepEqual(subset, expected, `${this.#machine.name}: state migrated from version ${this.#version}`);
+    return this;
+  }
+
+  /** Assert the current code cannot read the state (optionally: for this reason). */
+  unreadable(reason?: UnreadableReason): this {
+    const reading = this.#reading;
+    if (reading.ok)
+      assert.fail(
+        `${this.#machine.name}: a state stored at version ${this.#version} was expected to be unreadable, but it migrated`,
+      );
+    if (reason !== undefined)
+      assert.equal(reading.reason, reason, `${this.#machine.name}: why the state is unreadable (${reading.message})`);
+    return this;
+  }
+
+  /** Events after the migration (each must be accepted). */
+  given(...events: GivenEvent<In>[]): Scenario<Id, State, Event, Intent, Reason, In> {
+    return new Scenario(this.#machine, this.#id, events, { state: this.state });
+  }
+
+  /** The next event, decided on the migrated state. */
+  when(event: In, options: { readonly at?: number } = {}): Then<State, Intent, Reason> {
+    return this.given().when(event, options);
+  }
 }

@@ -6,9 +6,7 @@ import { accept, defineMachine, reject, schedule, scheduleSchema } from "@drover
 import { z } from "zod";
 
 /** Why the crash test's tally refuses an event: a smart enum. */
-export const CrashTallyRejection = {
-  AlreadyOpen: "already_open",
-} as const;
+export const CrashTallyRejection = { AlreadyOpen: "already_open" } as const;
 export type CrashTallyRejection = (typeof CrashTallyRejection)[keyof typeof CrashTallyRejection];
 
 const Open = z.strictObject({ type: z.literal("Open") });

@@ -24,7 +24,7 @@ function rewrite(id: string, version: number, stateVersion: number, state = { n:
  * only waited can be given back.
  */
 export function versionsSpec(suite: Suite): void {
-  const { describe, it, withStore, options } = suite;
+  const { describe, it, withStore } = suite;
   describe("schema versions", () => {
     it(
       "keeps the state version of each entity and journal row, and the event version of each journal row and timer",
@@ -100,8 +100,8 @@ export function versionsSpec(suite: Suite): void {
           { stateName: null, count: 2 },
         ]);
         assert.deepEqual(await store.rewriteStates([]), []);
-        if (options.reopen !== undefined) {
-          const reopened = await options.reopen(store);
+        if (suite.options.reopen !== undefined) {
+          const reopened = await suite.options.reopen(store);
           try {
             assert.equal((await reopened.getEntity(ref("t_a")))?.stateVersion, 2);
           } finally {
