@@ -87,13 +87,13 @@ describe("versions in inspect and send output", () => {
       reason: "newer_version",
       storedVersion: 3,
       expectedVersion: 2,
-      message: "stored by newer code",
+      message: "counter/c_0: the state is stored at version 3, newer than this code's version 2",
       issues: [],
     } as const;
     assert.equal(exitCodeOfResult(result), ExitCode.Infrastructure);
     assert.equal(
       describeResult(result, v2),
-      "unreadable (newer_version): the state of counter c_0 is stored at version 3, this code reads version 2: stored by newer code; nothing written",
+      "unreadable (newer_version): counter/c_0: the state is stored at version 3, newer than this code's version 2; nothing written",
     );
   });
 });

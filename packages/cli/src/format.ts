@@ -85,7 +85,8 @@ export function describeResult(result: RunResult, machine: AnyMachine): string {
         ? `conflict: ${result.machine} ${result.id} kept changing under ${result.attempts} attempts; try again`
         : `conflict: expected version ${result.expectedVersion}, but ${result.machine} ${result.id} is at ${result.currentVersion}`;
     case RunResultKind.Unreadable:
-      return `unreadable (${result.reason}): the ${result.subject} of ${result.machine} ${result.id} is stored at version ${result.storedVersion}, this code reads version ${result.expectedVersion}: ${result.message}; nothing written`;
+      // The message names the entity and both versions already.
+      return `unreadable (${result.reason}): ${result.message}; nothing written`;
     default: {
       const exhaustive: never = result;
       throw new Error(`unknown result ${JSON.stringify(exhaustive)}`);
