@@ -5,6 +5,7 @@ import { runDrover } from "./contestants/drover.js";
 import { runDroverPg } from "./contestants/drover-pg.js";
 import { emmettInstalled, installEmmett, runEmmett } from "./contestants/emmett.js";
 import { emmettPgInstalled, installEmmettPg, runEmmettPg } from "./contestants/emmett-pg.js";
+import { runMinimal } from "./contestants/minimal.js";
 import { runRaw } from "./contestants/raw.js";
 import { runRawPg } from "./contestants/raw-pg.js";
 import { runXState } from "./contestants/xstate.js";
@@ -32,6 +33,8 @@ export const ContestantKey = {
   RawNormal: "raw-normal",
   RawBatched: "raw-batched",
   RawBatchedNormal: "raw-batched-normal",
+  Minimal: "minimal",
+  MinimalBatched: "minimal-batched",
   Drover: "drover",
   DroverNormal: "drover-normal",
   DroverConcurrent: "drover-concurrent",
@@ -419,6 +422,10 @@ function plan(config: BenchConfig, postgres: PostgresInfo | undefined): Contesta
     const timing = runRaw(new Workload({ entities, events }), { path, synchronous, batch });
     return { timing, consistency: checkApplied(path, events, entities) };
   };
+  const minimal = (batch: number) => async (path: string, events: number) => {
+    const timing = runMinimal(new Workload({ entities, events }), { path, synchronous: SqliteSynchronous.Full, batch });
+    return { timing, consistency: checkApplied(path, events, entities) };
+  };
   const drover =
     (synchronous: SqliteSynchronous, n: number, arrival: "together" | "own-turn" = "together") =>
     async (path: string, events: number): Promise<RunOutcome> => {
@@ -473,6 +480,28 @@ function plan(config: BenchConfig, postgres: PostgresInfo | undefined): Contesta
       peer: false,
       backend: "sqlite",
       run: raw(SqliteSynchronous.Normal, 100),
+    },
+    {
+      key: ContestantKey.Minimal,
+      label: "minimal layout, 1 tx/event",
+      durability: FULL,
+      reference: false,
+      events: serial,
+      entities,
+      peer: false,
+      backend: "sqlite",
+      run: minimal(1),
+    },
+    {
+      key: ContestantKey.MinimalBatched,
+      label: "minimal layout batched, 100 events/tx",
+      durability: FULL,
+      reference: false,
+      events: bulk,
+      entities,
+      peer: false,
+      backend: "sqlite",
+      run: minimal(100),
     },
     {
       key: ContestantKey.Drover,
@@ -722,6 +751,10 @@ const RATIOS: readonly (readonly [string, ContestantKey, ContestantKey, number |
   ["drover / raw", ContestantKey.Drover, ContestantKey.Raw, 0.7],
   ["drover-concurrent / raw", ContestantKey.DroverConcurrent, ContestantKey.Raw, 3],
   ["drover-concurrent / raw-batched", ContestantKey.DroverConcurrent, ContestantKey.RawBatched, 0.5],
+  ["drover / minimal layout (1 tx/event)", ContestantKey.Drover, ContestantKey.Minimal, 0.9],
+  ["drover-concurrent / minimal layout batched", ContestantKey.DroverConcurrent, ContestantKey.MinimalBatched, 0.7],
+  ["raw / minimal layout (drover's schema vs the fewest B-trees)", ContestantKey.Raw, ContestantKey.Minimal, null],
+  ["raw-batched / minimal layout batched", ContestantKey.RawBatched, ContestantKey.MinimalBatched, null],
   ["drover / Emmett", ContestantKey.Drover, ContestantKey.Emmett, 2],
   ["drover / XState", ContestantKey.Drover, ContestantKey.XState, 2],
   ["drover-concurrent / Emmett", ContestantKey.DroverConcurrent, ContestantKey.Emmett, 2],

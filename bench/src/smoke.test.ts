@@ -4,6 +4,7 @@ import { SqliteSynchronous } from "@drover/sqlite";
 import Database from "better-sqlite3";
 import { runDrover } from "./contestants/drover.js";
 import { runDroverPg } from "./contestants/drover-pg.js";
+import { runMinimal } from "./contestants/minimal.js";
 import { runRaw } from "./contestants/raw.js";
 import { runRawPg } from "./contestants/raw-pg.js";
 import { checkApplied, createDroverSchema, ScratchDir } from "./database.js";
@@ -52,6 +53,38 @@ describe("bench", () => {
     }
   });
 
+  it("has the minimal layout keep what drover keeps: states, journal, inbox and outbox, in fewer B-trees", async () => {
+    const scratch = new ScratchDir();
+    try {
+      const minimal = scratch.file("minimal");
+      runMinimal(fixed(7, 60), { path: minimal, synchronous: SqliteSynchronous.Normal, batch: 1 });
+      const drover = scratch.file("drover");
+      await runDrover(fixed(7, 60), { path: drover, synchronous: SqliteSynchronous.Normal, callers: 1 });
+      const project = (path: string) => {
+        const db = new Database(path, { readonly: true });
+        try {
+          const all = (sql: string) => db.prepare(sql).raw().all();
+          return {
+            entities: all(
+              "SELECT machine, id, version, state, created_at, updated_at FROM entities ORDER BY machine, id",
+            ),
+            journal: all(
+              "SELECT machine, id, version, event_id, event, decision, intents, at FROM journal ORDER BY 1, 2, 3",
+            ),
+            inbox: all("SELECT event_id FROM inbox ORDER BY event_id"),
+            outbox: all("SELECT intent_id, machine, entity_id, intent, status, created_at FROM outbox ORDER BY seq"),
+          };
+        } finally {
+          db.close();
+        }
+      };
+      assert.deepEqual(project(minimal), project(drover));
+      assert.equal(checkApplied(minimal, 60, 7).ok, true);
+    } finally {
+      scratch.remove();
+    }
+  });
+
   it("notices an event that did not land", async () => {
     const scratch = new ScratchDir();
     try {
@@ -79,7 +112,14 @@ describe("bench", () => {
         entities: 20,
         events: { serial: 100, bulk: 300, emmett: 0 },
         callers: 8,
-        only: [ContestantKey.Raw, ContestantKey.RawBatched, ContestantKey.Drover, ContestantKey.DroverConcurrent],
+        only: [
+          ContestantKey.Raw,
+          ContestantKey.RawBatched,
+          ContestantKey.Minimal,
+          ContestantKey.MinimalBatched,
+          ContestantKey.Drover,
+          ContestantKey.DroverConcurrent,
+        ],
         emmett: "skip",
       },
       (line) => lines.push(line),
@@ -90,6 +130,8 @@ describe("bench", () => {
       [
         [ContestantKey.Raw, true, undefined],
         [ContestantKey.RawBatched, true, undefined],
+        [ContestantKey.Minimal, true, undefined],
+        [ContestantKey.MinimalBatched, true, undefined],
         [ContestantKey.Drover, true, undefined],
         [ContestantKey.DroverConcurrent, true, undefined],
       ],

@@ -2,9 +2,9 @@ import { DecisionKind } from "@drover/core";
 import type { SqliteSynchronous } from "@drover/sqlite";
 import { openWal } from "../database.js";
 import type { EventSource, Timing } from "../measure.js";
-import { Latencies, now, timing } from "../measure.js";
 import type { PaymentState } from "../payment-machine.js";
 import { BENCH_MACHINE } from "../payment-machine.js";
+import { timeSteps } from "../sqlite-steps.js";
 import { stepRows } from "../step-rows.js";
 import type { BenchEvent } from "../workload.js";
 
@@ -81,40 +81,7 @@ export function runRaw(workload: EventSource, options: RawOptions): Timing {
       sql.outbox.run(rows.intentId, BENCH_MACHINE, e.entity, rows.intent, e.at, e.at);
     };
 
-    const latencies = new Latencies(workload.size);
-    let events = 0;
-    const started = now();
-    if (options.batch <= 1) {
-      const one = db.transaction(step).immediate;
-      for (let e = workload.next(); e !== undefined; e = workload.next()) {
-        events += 1;
-        const t0 = now();
-        one(e);
-        latencies.add(now() - t0);
-      }
-    } else {
-      const starts = new Float64Array(options.batch);
-      const many = db.transaction((events: readonly BenchEvent[]) => {
-        events.forEach((e, i) => {
-          starts[i] = now();
-          step(e);
-        });
-      }).immediate;
-      for (;;) {
-        const batch: BenchEvent[] = [];
-        while (batch.length < options.batch) {
-          const e = workload.next();
-          if (e === undefined) break;
-          batch.push(e);
-        }
-        if (batch.length === 0) break;
-        events += batch.length;
-        many(batch);
-        const committed = now();
-        for (let i = 0; i < batch.length; i++) latencies.add(committed - (starts[i] ?? committed));
-      }
-    }
-    return timing(events, (now() - started) / 1000, latencies);
+    return timeSteps(db, workload, options.batch, step);
   } finally {
     db.close();
   }
