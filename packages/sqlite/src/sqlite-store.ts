@@ -8,6 +8,7 @@ import { connect, DEFAULT_BUSY_TIMEOUT_MS, SqliteSynchronous } from "./connectio
 import type { MigrationReport } from "./migrations.js";
 import type { RewriteParams } from "./rows.js";
 import { rewriteParams, rows } from "./rows.js";
+import { SettleBatch } from "./settle-batch.js";
 import type { ClaimParams, Statements } from "./statements.js";
 import { claimParams, prepare } from "./statements.js";
 import { isUnavailable, translate } from "./unavailable.js";
@@ -40,6 +41,7 @@ export class SqliteStore implements port.Store {
   readonly #claimTimers: (claim: ClaimParams) => Claimed<TimerRow<string>>[];
   readonly #rewrite: (rewrites: readonly RewriteParams[]) => boolean[];
   readonly #migration: MigrationReport;
+  readonly #settles: SettleBatch;
   #closed = false;
 
   /**
@@ -72,6 +74,7 @@ export class SqliteStore implements port.Store {
     this.#db = connected.db;
     this.#migration = connected.migration;
     this.#sql = prepare(this.#db);
+    this.#settles = new SettleBatch(this.#db, (error, doing) => translate(error, this.#options.path, doing));
     // Called inside #batch, the same function runs in a savepoint: a failing step rolls back alone.
     const transaction = this.#db.transaction((step: port.StepWrite) => this.#apply(step));
     this.#transaction = transaction.immediate;
@@ -348,6 +351,7 @@ export class SqliteStore implements port.Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#settles.flush();
     this.#db.close();
   }
 
@@ -359,9 +363,13 @@ export class SqliteStore implements port.Store {
     return this.#guard(doing, () => claimRows(claim));
   }
 
-  /** Run a settling statement; true when it changed a row (the caller held the lease). */
-  #changed(doing: string, run: () => Database.RunResult): boolean {
-    return this.#guard(doing, () => run().changes > 0);
+  /**
+   * Run a settling statement with the others of this turn, in one transaction (see
+   * {@link SettleBatch}); true when it changed a row (the caller held the lease).
+   */
+  #changed(doing: string, run: () => Database.RunResult): Promise<boolean> {
+    this.#live();
+    return this.#settles.add(doing, run);
   }
 
   /**
