@@ -11,6 +11,8 @@ import { runRawPg } from "./contestants/raw-pg.js";
 import { runXState } from "./contestants/xstate.js";
 import type { Consistency } from "./database.js";
 import { checkApplied, createDroverSchema, ScratchDir } from "./database.js";
+import type { HttpConfig, HttpRow } from "./http.js";
+import { measureHttp } from "./http.js";
 import type { Timing } from "./measure.js";
 import type { PostgresInfo } from "./postgres.js";
 import {
@@ -65,13 +67,15 @@ export interface BenchConfig {
   /** Concurrent callers of "drover-concurrent". */
   readonly callers: number;
   /** Run only these contestants and measurements (default: all). */
-  readonly only?: readonly (ContestantKey | "scale" | "rss")[];
+  readonly only?: readonly (ContestantKey | "scale" | "rss" | "http")[];
   /** Emmett: install it if missing, use it only if installed, or leave it out. */
   readonly emmett: "install" | "if-installed" | "skip";
   /** Cost per event with few and many entities (omitted: not measured). */
   readonly scale?: { readonly small: number; readonly large: number; readonly events: number };
   /** Memory from the first to the last checkpoint (omitted: not measured). */
   readonly rss?: { readonly entities: number; readonly checkpoints: readonly number[] };
+  /** `drover serve` and a bare Fastify baseline over HTTP (omitted: not measured). */
+  readonly http?: HttpConfig;
   /** Where the database files go (default: the OS temp folder). */
   readonly dir?: string;
   /** One small uncounted run per contestant before the rounds (default true). */
@@ -143,6 +147,7 @@ export interface BenchReport {
   readonly contestants: readonly ContestantResult[];
   readonly ratios: readonly Ratio[];
   readonly scale?: { readonly points: readonly ScalePoint[]; readonly ratio: Ratio };
+  readonly http?: { readonly rows: readonly HttpRow[]; readonly ratios: readonly Ratio[] };
   readonly rss?: {
     readonly report: RssReport;
     /** The raw batched contestant in the same harness, for comparison. */
@@ -203,7 +208,7 @@ export async function runBenchmark(config: BenchConfig, log: (line: string) => v
   const scratch = new ScratchDir(config.dir);
   const pgScratch = config.postgres === undefined ? undefined : new PgScratch(config.postgres.url);
   try {
-    const wanted = (key: ContestantKey | "scale" | "rss") => config.only === undefined || config.only.includes(key);
+    const wanted = (key: ContestantKey | "scale" | "rss" | "http") => config.only === undefined || config.only.includes(key);
     const postgres = PG_KEYS.some(wanted) ? await preparePostgres(config, log) : undefined;
     const contestants = plan(config, postgres?.info);
     const emmettNote = wanted(ContestantKey.Emmett) ? await prepareEmmett(config, EMMETT_SQLITE, log) : "not selected";
@@ -328,8 +333,32 @@ export async function runBenchmark(config: BenchConfig, log: (line: string) => v
       };
     }
 
+    let http: BenchReport["http"];
+    if (config.http !== undefined && wanted("http")) {
+      const { drover, baseline } = await measureHttp(config.http, scratch, log);
+      const inProcess = results.find((r) => r.key === ContestantKey.DroverConcurrent)?.eventsPerSecond ?? null;
+      http = {
+        rows: [drover, baseline],
+        ratios: [
+          ratio(
+            "HTTP: drover serve / bare Fastify + transaction per request",
+            drover.requestsPerSecond / baseline.requestsPerSecond,
+            "≥ 1.5×",
+            (v) => v >= 1.5,
+          ),
+          ratio(
+            "HTTP: drover serve / drover in process, 64 callers",
+            inProcess === null ? null : drover.requestsPerSecond / inProcess,
+            "≥ 0.5×",
+            (v) => v >= 0.5,
+          ),
+        ],
+      };
+    }
+
     const consistent =
       results.every((r) => r.consistent) &&
+      (http?.rows.every((r) => r.consistent) ?? true) &&
       (scale?.points.every((p) => p.consistency.ok) ?? true) &&
       (rss?.report.consistency.ok ?? true) &&
       (rss?.raw.consistency.ok ?? true);
@@ -355,6 +384,7 @@ export async function runBenchmark(config: BenchConfig, log: (line: string) => v
       contestants: results,
       ratios: ratios(results),
       ...(scale === undefined ? {} : { scale }),
+      ...(http === undefined ? {} : { http }),
       ...(rss === undefined ? {} : { rss }),
       consistent,
     };

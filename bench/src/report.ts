@@ -30,6 +30,7 @@ export function formatReport(report: BenchReport): string {
   const all: Ratio[] = [
     ...report.ratios,
     ...(report.scale === undefined ? [] : [report.scale.ratio]),
+    ...(report.http?.ratios ?? []),
     ...(report.rss === undefined ? [] : [report.rss.ratio, report.rss.settled, report.rss.rawRatio]),
   ];
   for (const ratio of all) {
@@ -42,6 +43,16 @@ export function formatReport(report: BenchReport): string {
     for (const p of report.scale.points) {
       lines.push(
         `| ${p.entities.toLocaleString("en-US")} | ${p.events.toLocaleString("en-US")} | ${num(p.eventsPerSecond, 0)} | ${num(p.usPerEvent, 1)} | ${num(p.p99Ms, 3)} |`,
+      );
+    }
+  }
+  if (report.http !== undefined) {
+    lines.push("");
+    lines.push("| HTTP: contestant | durability | requests | requests/s | p50 ms | p99 ms | notes |");
+    lines.push("|---|---|---:|---:|---:|---:|---|");
+    for (const r of report.http.rows) {
+      lines.push(
+        `| ${r.label} | ${r.durability} | ${r.requests.toLocaleString("en-US")} | ${num(r.requestsPerSecond, 0)} | ${num(r.p50Ms, 1)} | ${num(r.p99Ms, 1)} | ${r.notes.join("; ")}${r.consistent ? "" : "; INCONSISTENT"} |`,
       );
     }
   }

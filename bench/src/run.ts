@@ -10,7 +10,7 @@ const USAGE = `usage: npm run bench -- [options]
   --quick            CI smoke sizes (under a minute), no warm-up; Emmett only if already installed
   --json [FILE]      write the results as JSON to FILE, or to stdout (the tables then go to stderr)
   --rounds N         runs per contestant, median reported (full: 3, quick: 1)
-  --only A,B         only these contestants and measurements: ${[...Object.values(ContestantKey), "scale", "rss"].join(", ")}
+  --only A,B         only these contestants and measurements: ${[...Object.values(ContestantKey), "scale", "rss", "http"].join(", ")}
   --skip-emmett      leave Emmett out (both flavours); --install-emmett installs them even with --quick
   --skip-postgres    leave the PostgreSQL rows out (they run when PostgreSQL is reachable at
                      DROVER_BENCH_PG_URL, default postgres://postgres@127.0.0.1:5432/postgres;
@@ -34,6 +34,7 @@ const FULL: BenchConfig = {
   emmett: "install",
   scale: { small: 1_000, large: 100_000, events: 50_000 },
   rss: { entities: 1000, checkpoints: [10_000, 20_000, 50_000, 100_000, 200_000] },
+  http: { connections: 64, seconds: 10 },
   postgres: postgres({ serial: 5_000, concurrent: 10_000, bulk: 20_000, emmett: 1_000 }),
 };
 
@@ -47,6 +48,7 @@ const QUICK: BenchConfig = {
   emmett: "if-installed",
   scale: { small: 1_000, large: 10_000, events: 10_000 },
   rss: { entities: 1000, checkpoints: [2_000, 20_000] },
+  http: { connections: 16, seconds: 2 },
   postgres: postgres({ serial: 500, concurrent: 1_000, bulk: 2_000, emmett: 200 }),
   // A smoke run: a warm-up per contestant (a database each, for PostgreSQL) would cost a third of it.
   warmUp: false,
@@ -80,10 +82,10 @@ function parse(argv: readonly string[]): { config: BenchConfig; json: string | u
       }
       case "--only": {
         const keys = value().split(",");
-        const known: string[] = [...Object.values(ContestantKey), "scale", "rss"];
+        const known: string[] = [...Object.values(ContestantKey), "scale", "rss", "http"];
         const unknown = keys.filter((key) => !known.includes(key));
         if (unknown.length > 0) fail(`unknown name(s) ${unknown.join(", ")}; known: ${known.join(", ")}`);
-        config = { ...config, only: keys as (ContestantKey | "scale" | "rss")[] };
+        config = { ...config, only: keys as (ContestantKey | "scale" | "rss" | "http")[] };
         break;
       }
       case "--skip-emmett":

@@ -1,5 +1,6 @@
 import { DecisionKind } from "@drover/core";
 import type { SqliteSynchronous } from "@drover/sqlite";
+import type Database from "better-sqlite3";
 import { openWal } from "../database.js";
 import type { EventSource, Timing } from "../measure.js";
 import type { PaymentState } from "../payment-machine.js";
@@ -28,61 +29,69 @@ export interface RawOptions {
 export function runRaw(workload: EventSource, options: RawOptions): Timing {
   const db = openWal(options.path, options.synchronous);
   try {
-    const sql = {
-      seen: db.prepare<[string], number>("SELECT 1 FROM inbox WHERE event_id = ?").pluck(),
-      load: db.prepare<[string, string], { version: number; state: string }>(
-        "SELECT version, state FROM entities WHERE machine = ? AND id = ?",
-      ),
-      create: db.prepare<[string, string, string, number, number]>(
-        "INSERT INTO entities (machine, id, version, state, created_at, updated_at) VALUES (?, ?, 1, ?, ?, ?)",
-      ),
-      update: db.prepare<[string, number, string, string, number]>(
-        "UPDATE entities SET version = version + 1, state = ?, updated_at = ? WHERE machine = ? AND id = ? AND version = ?",
-      ),
-      journal: db.prepare<[string, string, number, string, string, string, string, number]>(
-        "INSERT INTO journal (machine, id, version, event_id, event, decision, intents, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-      ),
-      inbox: db.prepare<[string, string, string, string, string, number]>(
-        "INSERT INTO inbox (event_id, machine, id, fingerprint, result, at) VALUES (?, ?, ?, ?, ?, ?)",
-      ),
-      outbox: db.prepare<[string, string, string, string, number, number]>(
-        `INSERT INTO outbox (intent_id, machine, entity_id, intent, status, attempts, next_attempt_at,
-                             lease_owner, lease_until, last_error, created_at)
-         VALUES (?, ?, ?, ?, 'pending', 0, ?, NULL, NULL, NULL, ?)`,
-      ),
-    };
-
-    const step = (e: BenchEvent): void => {
-      if (sql.seen.get(e.eventId) !== undefined) return;
-      const row = sql.load.get(BENCH_MACHINE, e.entity);
-      const current = row === undefined ? undefined : (JSON.parse(row.state) as PaymentState);
-      const expectedVersion = row?.version ?? 0;
-      const rows = stepRows(e, current, expectedVersion);
-      if (rows.kind === DecisionKind.Rejected) {
-        sql.inbox.run(e.eventId, BENCH_MACHINE, e.entity, rows.fingerprint, rows.result, e.at);
-        return;
-      }
-      const moved =
-        expectedVersion === 0
-          ? sql.create.run(BENCH_MACHINE, e.entity, rows.stateJson, e.at, e.at)
-          : sql.update.run(rows.stateJson, e.at, BENCH_MACHINE, e.entity, expectedVersion);
-      if (moved.changes !== 1) throw new Error(`raw: ${e.entity} moved under us`);
-      sql.journal.run(
-        BENCH_MACHINE,
-        e.entity,
-        rows.version,
-        e.eventId,
-        rows.eventJson,
-        rows.stateJson,
-        rows.intents,
-        e.at,
-      );
-      sql.inbox.run(e.eventId, BENCH_MACHINE, e.entity, rows.fingerprint, rows.result, e.at);
-      sql.outbox.run(rows.intentId, BENCH_MACHINE, e.entity, rows.intent, e.at, e.at);
-    };
-
-    return timeSteps(db, workload, options.batch, step);
+    return timeSteps(db, workload, options.batch, rawStep(db));
   } finally {
     db.close();
   }
+}
+
+/**
+ * The raw contestant's step on `db` (drover's schema), to be run inside a transaction: also
+ * the bare HTTP baseline's request handler (`http-baseline.ts`).
+ */
+export function rawStep(db: Database.Database): (e: BenchEvent) => void {
+  const sql = {
+    seen: db.prepare<[string], number>("SELECT 1 FROM inbox WHERE event_id = ?").pluck(),
+    load: db.prepare<[string, string], { version: number; state: string }>(
+      "SELECT version, state FROM entities WHERE machine = ? AND id = ?",
+    ),
+    create: db.prepare<[string, string, string, number, number]>(
+      "INSERT INTO entities (machine, id, version, state, created_at, updated_at) VALUES (?, ?, 1, ?, ?, ?)",
+    ),
+    update: db.prepare<[string, number, string, string, number]>(
+      "UPDATE entities SET version = version + 1, state = ?, updated_at = ? WHERE machine = ? AND id = ? AND version = ?",
+    ),
+    journal: db.prepare<[string, string, number, string, string, string, string, number]>(
+      "INSERT INTO journal (machine, id, version, event_id, event, decision, intents, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    ),
+    inbox: db.prepare<[string, string, string, string, string, number]>(
+      "INSERT INTO inbox (event_id, machine, id, fingerprint, result, at) VALUES (?, ?, ?, ?, ?, ?)",
+    ),
+    outbox: db.prepare<[string, string, string, string, number, number]>(
+      `INSERT INTO outbox (intent_id, machine, entity_id, intent, status, attempts, next_attempt_at,
+                           lease_owner, lease_until, last_error, created_at)
+       VALUES (?, ?, ?, ?, 'pending', 0, ?, NULL, NULL, NULL, ?)`,
+    ),
+  };
+
+  const step = (e: BenchEvent): void => {
+    if (sql.seen.get(e.eventId) !== undefined) return;
+    const row = sql.load.get(BENCH_MACHINE, e.entity);
+    const current = row === undefined ? undefined : (JSON.parse(row.state) as PaymentState);
+    const expectedVersion = row?.version ?? 0;
+    const rows = stepRows(e, current, expectedVersion);
+    if (rows.kind === DecisionKind.Rejected) {
+      sql.inbox.run(e.eventId, BENCH_MACHINE, e.entity, rows.fingerprint, rows.result, e.at);
+      return;
+    }
+    const moved =
+      expectedVersion === 0
+        ? sql.create.run(BENCH_MACHINE, e.entity, rows.stateJson, e.at, e.at)
+        : sql.update.run(rows.stateJson, e.at, BENCH_MACHINE, e.entity, expectedVersion);
+    if (moved.changes !== 1) throw new Error(`raw: ${e.entity} moved under us`);
+    sql.journal.run(
+      BENCH_MACHINE,
+      e.entity,
+      rows.version,
+      e.eventId,
+      rows.eventJson,
+      rows.stateJson,
+      rows.intents,
+      e.at,
+    );
+    sql.inbox.run(e.eventId, BENCH_MACHINE, e.entity, rows.fingerprint, rows.result, e.at);
+    sql.outbox.run(rows.intentId, BENCH_MACHINE, e.entity, rows.intent, e.at, e.at);
+  };
+
+  return step;
 }
