@@ -24,12 +24,19 @@ interface Settle {
 export class SettleBatch {
   readonly #db: Database.Database;
   readonly #translate: (error: unknown, doing: string) => unknown;
+  readonly #durability: <T>(work: () => T) => T;
   #pending: Settle[] = [];
   #scheduled = false;
 
-  constructor(db: Database.Database, translate: (error: unknown, doing: string) => unknown) {
+  /** `durability` wraps each transaction (see `workQueueSync`: these writes need no fsync of their own). */
+  constructor(
+    db: Database.Database,
+    translate: (error: unknown, doing: string) => unknown,
+    durability: <T>(work: () => T) => T = (work) => work(),
+  ) {
     this.#db = db;
     this.#translate = translate;
+    this.#durability = durability;
   }
 
   /** Queue one settling write; resolves `true` when it changed its row (the caller held the lease). */
@@ -55,7 +62,9 @@ export class SettleBatch {
     }
     let changed: boolean[];
     try {
-      changed = this.#db.transaction(() => batch.map((settle) => settle.run().changes > 0)).immediate();
+      changed = this.#durability(() =>
+        this.#db.transaction(() => batch.map((settle) => settle.run().changes > 0)).immediate(),
+      );
     } catch {
       // Rolled back whole: try each alone, so that only the write that fails reports it.
       for (const settle of batch) this.#alone(settle);
@@ -66,7 +75,7 @@ export class SettleBatch {
 
   #alone(settle: Settle): void {
     try {
-      settle.resolve(this.#db.transaction(() => settle.run().changes > 0).immediate());
+      settle.resolve(this.#durability(() => this.#db.transaction(() => settle.run().changes > 0).immediate()));
     } catch (error) {
       settle.reject(this.#translate(error, settle.doing));
     }

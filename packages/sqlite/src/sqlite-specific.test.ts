@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import type { AcceptedWrite, Json, RejectionWrite, StepWrite } from "@drover/core";
 import { CommitOutcomeKind, ConfigurationError, Runtime, StoreUnavailableError } from "@drover/core";
-import { acceptedWrite, rejectionWrite } from "@drover/core/testing";
+import { acceptedWrite, queueWrite, rejectionWrite } from "@drover/core/testing";
 import Database from "better-sqlite3";
 import type { Migration } from "./migrations.js";
 import { migrate, migrations } from "./migrations.js";
@@ -91,6 +91,22 @@ describe("SqliteStore: connection settings", () => {
         withRaw(path, (db) => db.pragma("journal_mode", { simple: true })),
         "wal",
       );
+    }));
+
+  it("claims and settles without an fsync of their own, and is back at synchronous FULL for every step", () =>
+    withStore(async (store) => {
+      const fsyncOf: string[] = [];
+      const seen = () => fsyncOf.push(store.info().synchronous);
+      await store.commit([queueWrite("c_01", 1, 0, 2)]);
+      seen();
+      const claimed = await store.claimOutbox({ owner: "w", now: Date.UTC(2030, 0, 1), leaseMs: 1000, limit: 10 });
+      seen();
+      assert.equal(claimed.length, 1);
+      const done = store.completeOutbox(claimed[0]?.intentId ?? "", "w", 0);
+      const failed = store.failOutbox("nothing", "w", { error: "x", now: 0, retryAt: 1 });
+      assert.deepEqual(await Promise.all([done, failed]), [true, false]);
+      seen();
+      assert.deepEqual(fsyncOf, ["FULL", "FULL", "FULL"]);
     }));
 
   it("uses synchronous NORMAL when asked", async () => {

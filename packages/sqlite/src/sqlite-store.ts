@@ -12,6 +12,7 @@ import { SettleBatch } from "./settle-batch.js";
 import type { ClaimParams, Statements } from "./statements.js";
 import { claimParams, prepare } from "./statements.js";
 import { isUnavailable, translate } from "./unavailable.js";
+import { workQueueSync } from "./work-queue-sync.js";
 
 const COMMITTED: port.CommitOutcome = Object.freeze({ kind: CommitOutcomeKind.Committed });
 
@@ -74,7 +75,11 @@ export class SqliteStore implements port.Store {
     this.#db = connected.db;
     this.#migration = connected.migration;
     this.#sql = prepare(this.#db);
-    this.#settles = new SettleBatch(this.#db, (error, doing) => translate(error, this.#options.path, doing));
+    this.#settles = new SettleBatch(
+      this.#db,
+      (error, doing) => translate(error, this.#options.path, doing),
+      workQueueSync(this.#db, synchronous === SqliteSynchronous.Full),
+    );
     // Called inside #batch, the same function runs in a savepoint: a failing step rolls back alone.
     const transaction = this.#db.transaction((step: port.StepWrite) => this.#apply(step));
     this.#transaction = transaction.immediate;
@@ -94,8 +99,11 @@ export class SqliteStore implements port.Store {
     // One statement each, but in BEGIN IMMEDIATE: the write lock is taken (or waited for)
     // before anything is read, so two connections never lease the same row.
     const sql = this.#sql;
-    this.#claimOutbox = this.#db.transaction((claim: ClaimParams) => sql.claimOutbox.all(claim)).immediate;
-    this.#claimTimers = this.#db.transaction((claim: ClaimParams) => sql.claimTimers.all(claim)).immediate;
+    const relaxed = workQueueSync(this.#db, synchronous === SqliteSynchronous.Full);
+    const claimOutbox = this.#db.transaction((claim: ClaimParams) => sql.claimOutbox.all(claim)).immediate;
+    const claimTimers = this.#db.transaction((claim: ClaimParams) => sql.claimTimers.all(claim)).immediate;
+    this.#claimOutbox = (claim) => relaxed(() => claimOutbox(claim));
+    this.#claimTimers = (claim) => relaxed(() => claimTimers(claim));
     this.#rewrite = this.#db.transaction((rewrites: readonly RewriteParams[]) =>
       rewrites.map((params) => sql.rewriteState.run(...params).changes > 0),
     ).immediate;
