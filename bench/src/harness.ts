@@ -208,7 +208,8 @@ export async function runBenchmark(config: BenchConfig, log: (line: string) => v
   const scratch = new ScratchDir(config.dir);
   const pgScratch = config.postgres === undefined ? undefined : new PgScratch(config.postgres.url);
   try {
-    const wanted = (key: ContestantKey | "scale" | "rss" | "http") => config.only === undefined || config.only.includes(key);
+    const wanted = (key: ContestantKey | "scale" | "rss" | "http") =>
+      config.only === undefined || config.only.includes(key);
     const postgres = PG_KEYS.some(wanted) ? await preparePostgres(config, log) : undefined;
     const contestants = plan(config, postgres?.info);
     const emmettNote = wanted(ContestantKey.Emmett) ? await prepareEmmett(config, EMMETT_SQLITE, log) : "not selected";

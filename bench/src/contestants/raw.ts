@@ -20,7 +20,8 @@ export interface RawOptions {
 
 /**
  * The limit: the step drover makes, written by hand with better-sqlite3 — inbox check, load,
- * decide, version-checked update, journal row, inbox row, one outbox row — in one transaction
+ * decide, version-checked update, journal row (which is also the inbox record of an accepted
+ * event; a rejected one writes a refusals row instead), one outbox row — in one transaction
  * per event (or per `batch` events). It writes exactly the rows drover writes (same JSON text,
  * same fingerprint, same intent ids), with prepared statements and no schema parsing.
  *
@@ -41,7 +42,11 @@ export function runRaw(workload: EventSource, options: RawOptions): Timing {
  */
 export function rawStep(db: Database.Database): (e: BenchEvent) => void {
   const sql = {
-    seen: db.prepare<[string], number>("SELECT 1 FROM inbox WHERE event_id = ?").pluck(),
+    seen: db
+      .prepare<[string, string], number>(
+        "SELECT 1 FROM journal WHERE event_id = ? UNION ALL SELECT 1 FROM refusals WHERE event_id = ?",
+      )
+      .pluck(),
     load: db.prepare<[string, string], { version: number; state: string }>(
       "SELECT version, state FROM entities WHERE machine = ? AND id = ?",
     ),
@@ -51,11 +56,11 @@ export function rawStep(db: Database.Database): (e: BenchEvent) => void {
     update: db.prepare<[string, number, string, string, number]>(
       "UPDATE entities SET version = version + 1, state = ?, updated_at = ? WHERE machine = ? AND id = ? AND version = ?",
     ),
-    journal: db.prepare<[string, string, number, string, string, string, string, number]>(
-      "INSERT INTO journal (machine, id, version, event_id, event, decision, intents, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    journal: db.prepare<[string, string, number, string, string, string, string, string, number]>(
+      "INSERT INTO journal (machine, id, version, event_id, fingerprint, event, decision, intents, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     ),
-    inbox: db.prepare<[string, string, string, string, string, number]>(
-      "INSERT INTO inbox (event_id, machine, id, fingerprint, result, at) VALUES (?, ?, ?, ?, ?, ?)",
+    refusal: db.prepare<[string, string, string, string, string, number]>(
+      "INSERT INTO refusals (event_id, machine, id, fingerprint, result, at) VALUES (?, ?, ?, ?, ?, ?)",
     ),
     outbox: db.prepare<[string, string, string, string, number, number]>(
       `INSERT INTO outbox (intent_id, machine, entity_id, intent, status, attempts, next_attempt_at,
@@ -65,13 +70,13 @@ export function rawStep(db: Database.Database): (e: BenchEvent) => void {
   };
 
   const step = (e: BenchEvent): void => {
-    if (sql.seen.get(e.eventId) !== undefined) return;
+    if (sql.seen.get(e.eventId, e.eventId) !== undefined) return;
     const row = sql.load.get(BENCH_MACHINE, e.entity);
     const current = row === undefined ? undefined : (JSON.parse(row.state) as PaymentState);
     const expectedVersion = row?.version ?? 0;
     const rows = stepRows(e, current, expectedVersion);
     if (rows.kind === DecisionKind.Rejected) {
-      sql.inbox.run(e.eventId, BENCH_MACHINE, e.entity, rows.fingerprint, rows.result, e.at);
+      sql.refusal.run(e.eventId, BENCH_MACHINE, e.entity, rows.fingerprint, rows.result, e.at);
       return;
     }
     const moved =
@@ -84,14 +89,13 @@ export function rawStep(db: Database.Database): (e: BenchEvent) => void {
       e.entity,
       rows.version,
       e.eventId,
+      rows.fingerprint,
       rows.eventJson,
       rows.stateJson,
       rows.intents,
       e.at,
     );
-    sql.inbox.run(e.eventId, BENCH_MACHINE, e.entity, rows.fingerprint, rows.result, e.at);
     sql.outbox.run(rows.intentId, BENCH_MACHINE, e.entity, rows.intent, e.at, e.at);
   };
-
   return step;
 }

@@ -89,14 +89,18 @@ export const paymentLogic = setup({
  * XState v5 with persistence, as a user would write it for the same guarantees: per event,
  * in one SQLite transaction (WAL, same durability as drover) — inbox check, load the
  * persisted snapshot, restore an actor from it, send the event, save the new persisted
- * snapshot (version-checked), a journal row, an inbox row and the emitted intent as an
- * outbox row, in drover's tables. The actor lives for one step, like drover's loaded state.
+ * snapshot (version-checked), a journal row (the inbox record of an accepted event, as in
+ * drover's tables; a rejection writes a refusals row) and the emitted intent as an outbox row. The actor lives for one step, like drover's loaded state.
  */
 export function runXState(workload: Workload, options: XStateOptions): Timing {
   const db = openWal(options.path, options.synchronous);
   try {
     const sql = {
-      seen: db.prepare<[string], number>("SELECT 1 FROM inbox WHERE event_id = ?").pluck(),
+      seen: db
+        .prepare<[string, string], number>(
+          "SELECT 1 FROM journal WHERE event_id = ? UNION ALL SELECT 1 FROM refusals WHERE event_id = ?",
+        )
+        .pluck(),
       load: db.prepare<[string, string], { version: number; state: string }>(
         "SELECT version, state FROM entities WHERE machine = ? AND id = ?",
       ),
@@ -106,11 +110,11 @@ export function runXState(workload: Workload, options: XStateOptions): Timing {
       update: db.prepare<[string, number, string, string, number]>(
         "UPDATE entities SET version = version + 1, state = ?, updated_at = ? WHERE machine = ? AND id = ? AND version = ?",
       ),
-      journal: db.prepare<[string, string, number, string, string, string, string, number]>(
-        "INSERT INTO journal (machine, id, version, event_id, event, decision, intents, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      journal: db.prepare<[string, string, number, string, string, string, string, string, number]>(
+        "INSERT INTO journal (machine, id, version, event_id, fingerprint, event, decision, intents, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
       ),
-      inbox: db.prepare<[string, string, string, string, string, number]>(
-        "INSERT INTO inbox (event_id, machine, id, fingerprint, result, at) VALUES (?, ?, ?, ?, ?, ?)",
+      refusal: db.prepare<[string, string, string, string, string, number]>(
+        "INSERT INTO refusals (event_id, machine, id, fingerprint, result, at) VALUES (?, ?, ?, ?, ?, ?)",
       ),
       outbox: db.prepare<[string, string, string, string, number, number]>(
         `INSERT INTO outbox (intent_id, machine, entity_id, intent, status, attempts, next_attempt_at,
@@ -120,7 +124,7 @@ export function runXState(workload: Workload, options: XStateOptions): Timing {
     };
     const snapshotOnly = options.rows === "snapshot-only";
     const step = db.transaction((e: BenchEvent): void => {
-      if (!snapshotOnly && sql.seen.get(e.eventId) !== undefined) return;
+      if (!snapshotOnly && sql.seen.get(e.eventId, e.eventId) !== undefined) return;
       const row = sql.load.get(BENCH_MACHINE, e.entity);
       const actor =
         row === undefined
@@ -152,7 +156,7 @@ export function runXState(workload: Workload, options: XStateOptions): Timing {
       const expectedVersion = row?.version ?? 0;
       if (intent === undefined) {
         const result = JSON.stringify({ kind: "rejected", eventId: e.eventId, version: expectedVersion });
-        sql.inbox.run(e.eventId, BENCH_MACHINE, e.entity, fingerprint, result, e.at);
+        sql.refusal.run(e.eventId, BENCH_MACHINE, e.entity, fingerprint, result, e.at);
         return;
       }
       const version = expectedVersion + 1;
@@ -169,13 +173,12 @@ export function runXState(workload: Workload, options: XStateOptions): Timing {
         e.entity,
         version,
         e.eventId,
+        fingerprint,
         JSON.stringify(e.event),
         snapshot,
         intentsJson,
         e.at,
       );
-      const result = JSON.stringify({ kind: "processed", eventId: e.eventId, version, intents: [intentId] });
-      sql.inbox.run(e.eventId, BENCH_MACHINE, e.entity, fingerprint, result, e.at);
       sql.outbox.run(intentId, BENCH_MACHINE, e.entity, intentJson, e.at, e.at);
     }).immediate;
     return driveSync(workload, step);

@@ -127,6 +127,75 @@ export const migrations: readonly Migration[] = Object.freeze([
       ALTER TABLE timers ADD COLUMN event_version INTEGER NOT NULL DEFAULT 1;
     `,
   },
+  {
+    version: 5,
+    name: "fewer B-trees per step: the journal is the inbox of accepted events",
+    // An accepted step wrote nine B-trees; now five (entity, journal, journal_by_event, outbox,
+    // outbox_pending_by_entity), plus one per timer.
+    // - The journal row of an accepted event holds all its inbox record needs: with the
+    //   fingerprint and a unique index on event_id, the `processed` result a duplicate replays
+    //   is built from the row (same keys, in core's order) instead of kept as a second copy.
+    //   Rows written before get the fingerprint of their inbox row; the store writes it for
+    //   every new row (ALTER TABLE cannot add a NOT NULL column without a default).
+    // - Rejected events, which write no journal row, keep their record in refusals, keyed as
+    //   it is read. Any old inbox row without a journal row goes there, so none is lost.
+    // - inbox stays as a view of both, with the old columns, for whatever reads it by name.
+    // - outbox loses AUTOINCREMENT (and its sqlite_sequence write per row): no outbox row is
+    //   ever deleted, so max(rowid) + 1 keeps seq growing in commit order; rows keep their seq.
+    //   outbox_by_status served claims by walking (status, seq) over every status: the partial
+    //   index of pending rows serves claims now (the backlog, sorted by seq), and dead letters
+    //   get their own partial index, which the hot path never writes.
+    sql: `
+      ALTER TABLE journal ADD COLUMN fingerprint TEXT;
+      UPDATE journal SET fingerprint = (SELECT i.fingerprint FROM inbox AS i WHERE i.event_id = journal.event_id);
+      CREATE UNIQUE INDEX journal_by_event ON journal (event_id);
+
+      CREATE TABLE refusals (
+        event_id    TEXT    NOT NULL PRIMARY KEY,
+        machine     TEXT    NOT NULL,
+        id          TEXT    NOT NULL,
+        fingerprint TEXT    NOT NULL,
+        result      TEXT    NOT NULL,
+        at          INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      INSERT INTO refusals (event_id, machine, id, fingerprint, result, at)
+        SELECT i.event_id, i.machine, i.id, i.fingerprint, i.result, i.at FROM inbox AS i
+         WHERE NOT EXISTS (SELECT 1 FROM journal AS j WHERE j.event_id = i.event_id);
+      DROP TABLE inbox;
+      CREATE VIEW inbox (event_id, machine, id, fingerprint, result, at) AS
+        SELECT event_id, machine, id, fingerprint,
+               json_object('kind', 'processed', 'machine', machine, 'id', id, 'eventId', event_id,
+                           'version', version, 'state', json(decision), 'intents', json(intents)),
+               at
+          FROM journal
+        UNION ALL
+        SELECT event_id, machine, id, fingerprint, result, at FROM refusals;
+
+      CREATE TABLE outbox_v5 (
+        seq             INTEGER PRIMARY KEY,
+        intent_id       TEXT    NOT NULL UNIQUE,
+        machine         TEXT    NOT NULL,
+        entity_id       TEXT    NOT NULL,
+        intent          TEXT    NOT NULL,
+        status          TEXT    NOT NULL,
+        attempts        INTEGER NOT NULL,
+        next_attempt_at INTEGER NOT NULL,
+        lease_owner     TEXT,
+        lease_until     INTEGER,
+        last_error      TEXT,
+        created_at      INTEGER NOT NULL
+      );
+      INSERT INTO outbox_v5 (seq, intent_id, machine, entity_id, intent, status, attempts, next_attempt_at,
+                             lease_owner, lease_until, last_error, created_at)
+        SELECT seq, intent_id, machine, entity_id, intent, status, attempts, next_attempt_at,
+               lease_owner, lease_until, last_error, created_at
+          FROM outbox ORDER BY seq;
+      DROP TABLE outbox;
+      ALTER TABLE outbox_v5 RENAME TO outbox;
+      CREATE INDEX outbox_pending_by_entity ON outbox (machine, entity_id, seq) WHERE status = 'pending';
+      CREATE INDEX outbox_dead ON outbox (seq) WHERE status = 'dead';
+    `,
+  },
 ]);
 
 /** What {@link migrate} did. */

@@ -5,7 +5,14 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
-import { checkStateNameUpgrade, checkVersionUpgrade, checkWritesAfterStateNameUpgrade } from "@drover/core/testing";
+import { CommitOutcomeKind } from "@drover/core";
+import {
+  checkStateNameUpgrade,
+  checkVersionUpgrade,
+  checkWritesAfterStateNameUpgrade,
+  stateNameFixtureSteps,
+} from "@drover/core/testing";
+import Database from "better-sqlite3";
 import { migrations } from "./migrations.js";
 import { SqliteStore } from "./sqlite-store.js";
 
@@ -18,6 +25,8 @@ function fixture(name: string): Buffer {
 const V2 = fixture("schema-v2.db.gz");
 /** Schema version 3: before rows kept their state and event versions. */
 const V3 = fixture("schema-v3.db.gz");
+/** Schema version 4: before the journal row became an accepted event's inbox record. */
+const V4 = fixture("schema-v4.db.gz");
 const dir = mkdtempSync(join(tmpdir(), "drover-sqlite-old-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -40,7 +49,7 @@ describe("SqliteStore: a database written by schema version 2", () => {
   it("upgrades in place: every row kept, each entity named by the default convention", async () => {
     const store = SqliteStore.open({ path: copyOf(V2, "v2-upgrade.db") });
     try {
-      assert.deepEqual(store.migration, { from: 2, to: migrations.length, applied: [3, 4] });
+      assert.deepEqual(store.migration, { from: 2, to: migrations.length, applied: [3, 4, 5] });
       await checkStateNameUpgrade(store);
     } finally {
       await store.close();
@@ -73,7 +82,7 @@ describe("SqliteStore: a database written by schema version 3", () => {
     const path = copyOf(V3, "v3-upgrade.db");
     const store = SqliteStore.open({ path });
     try {
-      assert.deepEqual(store.migration, { from: 3, to: migrations.length, applied: [4] });
+      assert.deepEqual(store.migration, { from: 3, to: migrations.length, applied: [4, 5] });
       // Read-only checks first: the names version 3 wrote survive the migration.
       await checkStateNameUpgrade(store);
       await checkVersionUpgrade(store);
@@ -81,5 +90,91 @@ describe("SqliteStore: a database written by schema version 3", () => {
       await store.close();
     }
     await assertReopensUnchanged(path);
+  });
+});
+
+/** Every row of the tables a step writes, read straight from the file, in a stable order. */
+function dump(path: string): Record<string, unknown[]> {
+  const db = new Database(path, { readonly: true });
+  try {
+    const all = (query: string): unknown[] => db.prepare(query).all();
+    return {
+      entities: all("SELECT * FROM entities ORDER BY machine, id"),
+      journal: all(
+        `SELECT machine, id, version, event_id, event, decision, intents, at, state_version, event_version
+           FROM journal ORDER BY machine, id, version`,
+      ),
+      inbox: all("SELECT event_id, machine, id, fingerprint, result, at FROM inbox ORDER BY event_id"),
+      outbox: all("SELECT * FROM outbox ORDER BY seq"),
+      timers: all("SELECT rowid, * FROM timers ORDER BY rowid"),
+    };
+  } finally {
+    db.close();
+  }
+}
+
+describe("SqliteStore: a database written by schema version 4", () => {
+  it("upgrades in place: every row kept, rejections included", async () => {
+    const path = copyOf(V4, "v4-upgrade.db");
+    const store = SqliteStore.open({ path });
+    try {
+      assert.deepEqual(store.migration, { from: 4, to: migrations.length, applied: [5] });
+      await checkStateNameUpgrade(store);
+      await checkVersionUpgrade(store);
+    } finally {
+      await store.close();
+    }
+    await assertReopensUnchanged(path);
+  });
+
+  it("keeps each row exactly: the inbox view gives back the very text of every old inbox row", async () => {
+    const path = copyOf(V4, "v4-rows.db");
+    const before = dump(path);
+    await SqliteStore.open({ path }).close();
+    assert.deepEqual(dump(path), before);
+
+    const db = new Database(path, { readonly: true });
+    try {
+      assert.equal(db.pragma("integrity_check", { simple: true }), "ok");
+      // Each journal row carries its old inbox row's fingerprint; the one rejection moved to refusals.
+      const unmatched = db
+        .prepare(
+          `SELECT count(*) FROM journal AS j
+            WHERE j.fingerprint IS NULL OR j.fingerprint <> (SELECT i.fingerprint FROM inbox AS i WHERE i.event_id = j.event_id)`,
+        )
+        .pluck()
+        .get();
+      assert.equal(unmatched, 0);
+      assert.deepEqual(db.prepare("SELECT event_id FROM refusals").pluck().all(), ["e7"]);
+      assert.equal(db.prepare("SELECT count(*) FROM sqlite_sequence WHERE name = 'outbox'").pluck().get(), 0);
+    } finally {
+      db.close();
+    }
+  });
+
+  it("answers a repeated old event, accepted or rejected, as a duplicate with its original result", async () => {
+    const store = SqliteStore.open({ path: copyOf(V4, "v4-duplicates.db") });
+    try {
+      for (const step of stateNameFixtureSteps()) {
+        const original = {
+          eventId: step.eventId,
+          machine: step.ref.machine,
+          id: step.ref.id,
+          fingerprint: step.fingerprint,
+          result: step.result,
+          at: step.at,
+        };
+        assert.deepEqual(await store.findInbox(step.eventId), original, step.eventId);
+        assert.deepEqual((await store.load(step.ref, step.eventId)).inbox, original, step.eventId);
+        assert.deepEqual(await store.commit([step]), [{ kind: CommitOutcomeKind.Duplicate, record: original }]);
+      }
+      // Both kinds are among them.
+      assert.deepEqual([...new Set(stateNameFixtureSteps().map((step) => step.result.kind))].sort(), [
+        "processed",
+        "rejected",
+      ]);
+    } finally {
+      await store.close();
+    }
   });
 });

@@ -166,29 +166,29 @@ describe("SqliteStore: migrations", () => {
     }
   });
 
-  it("knows four schema versions", () => {
+  it("knows five schema versions", () => {
     assert.deepEqual(
       migrations.map((migration) => migration.version),
-      [1, 2, 3, 4],
+      [1, 2, 3, 4, 5],
     );
   });
 
   it("applies only the migrations a database lacks, in one transaction each open", () => {
     const path = freshPath();
-    const next: Migration = { version: 5, name: "a test table", sql: "CREATE TABLE test_extra (x INTEGER)" };
+    const next: Migration = { version: 6, name: "a test table", sql: "CREATE TABLE test_extra (x INTEGER)" };
     withRaw(path, (db) => {
       assert.deepEqual(migrate(db, path, migrations.slice(0, 1)), { from: 0, to: 1, applied: [1] });
-      assert.deepEqual(migrate(db, path), { from: 1, to: 4, applied: [2, 3, 4] });
-      assert.deepEqual(migrate(db, path, [...migrations, next]), { from: 4, to: 5, applied: [5] });
-      assert.deepEqual(migrate(db, path, [...migrations, next]), { from: 5, to: 5, applied: [] });
+      assert.deepEqual(migrate(db, path), { from: 1, to: 5, applied: [2, 3, 4, 5] });
+      assert.deepEqual(migrate(db, path, [...migrations, next]), { from: 5, to: 6, applied: [6] });
+      assert.deepEqual(migrate(db, path, [...migrations, next]), { from: 6, to: 6, applied: [] });
     });
     const fresh = freshPath();
-    withRaw(fresh, (db) => assert.deepEqual(migrate(db, fresh), { from: 0, to: 4, applied: [1, 2, 3, 4] }));
+    withRaw(fresh, (db) => assert.deepEqual(migrate(db, fresh), { from: 0, to: 5, applied: [1, 2, 3, 4, 5] }));
   });
 
   it("leaves the previous version intact when a migration fails halfway", () => {
     const path = freshPath();
-    const broken: Migration = { version: 5, name: "broken", sql: "CREATE TABLE half_done (x INTEGER); CREATE TABLE (" };
+    const broken: Migration = { version: 6, name: "broken", sql: "CREATE TABLE half_done (x INTEGER); CREATE TABLE (" };
     withRaw(path, (db) => {
       migrate(db, path);
       assert.throws(() => migrate(db, path, [...migrations, broken]), /syntax error/);
@@ -264,7 +264,7 @@ describe("SqliteStore: migrations", () => {
         .prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL ORDER BY name")
         .pluck()
         .all();
-      assert.deepEqual(indexes, ["outbox_by_status", "outbox_pending_by_entity", "timers_claim"]);
+      assert.deepEqual(indexes, ["journal_by_event", "outbox_dead", "outbox_pending_by_entity", "timers_claim"]);
     });
   });
 

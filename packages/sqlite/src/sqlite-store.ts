@@ -10,7 +10,7 @@ import type { RewriteParams } from "./rows.js";
 import { rewriteParams, rows } from "./rows.js";
 import { SettleBatch } from "./settle-batch.js";
 import type { ClaimParams, Statements } from "./statements.js";
-import { claimParams, prepare } from "./statements.js";
+import { claimParams, outboxListing, prepare } from "./statements.js";
 import { isUnavailable, translate } from "./unavailable.js";
 import { workQueueSync } from "./work-queue-sync.js";
 
@@ -138,7 +138,7 @@ export class SqliteStore implements port.Store {
   async load(ref: port.EntityRef, eventId: string): Promise<port.LoadResult> {
     return this.#guard("loading an entity", () => {
       // One statement, so one read snapshot (and one round of WAL read locks) for both rows.
-      const row = this.#sql.load.get(ref.machine, ref.id, eventId);
+      const row = this.#sql.load.get({ machine: ref.machine, id: ref.id, eventId });
       return row === undefined ? { entity: undefined, inbox: undefined } : rows.fromLoadRow(row, ref, eventId);
     });
   }
@@ -174,14 +174,14 @@ export class SqliteStore implements port.Store {
   /** One step, inside a transaction or savepoint: throwing undoes it. */
   #apply(step: port.StepWrite): port.CommitOutcome {
     const sql = this.#sql;
-    const seen = sql.inbox.get(step.eventId);
+    const seen = sql.inbox.get(step.eventId, step.eventId);
     if (seen !== undefined) return { kind: CommitOutcomeKind.Duplicate, record: rows.toInbox(seen) };
     const { machine, id } = step.ref;
 
     if (step.kind === DecisionKind.Rejected) {
       const current = sql.version.get(machine, id) ?? 0;
       if (current !== step.expectedVersion) return { kind: CommitOutcomeKind.Conflict, currentVersion: current };
-      sql.insertInbox.run(step.eventId, machine, id, step.fingerprint, JSON.stringify(step.result), step.at);
+      sql.insertRefusal.run(step.eventId, machine, id, step.fingerprint, JSON.stringify(step.result), step.at);
       return COMMITTED;
     }
 
@@ -202,11 +202,14 @@ export class SqliteStore implements port.Store {
     const { machine, id } = step.ref;
     const version = step.expectedVersion + 1;
     const { at } = step;
+    // The journal row is also the event's inbox record: step.result is read back from its
+    // columns (see statements.ts), so it is not written a second time.
     sql.insertJournal.run(
       machine,
       id,
       version,
       step.eventId,
+      step.fingerprint,
       JSON.stringify(step.event),
       step.eventVersion,
       state,
@@ -214,7 +217,6 @@ export class SqliteStore implements port.Store {
       JSON.stringify(step.intents),
       at,
     );
-    sql.insertInbox.run(step.eventId, machine, id, step.fingerprint, JSON.stringify(step.result), at);
     for (const item of step.outbox) {
       sql.insertOutbox.run(item.intentId, machine, id, JSON.stringify(item.intent), OutboxStatus.Pending, at, at);
     }
@@ -285,7 +287,7 @@ export class SqliteStore implements port.Store {
 
   async findInbox(eventId: string): Promise<port.InboxRecord | undefined> {
     return this.#guard("reading the inbox", () => {
-      const row = this.#sql.inbox.get(eventId);
+      const row = this.#sql.inbox.get(eventId, eventId);
       return row === undefined ? undefined : rows.toInbox(row);
     });
   }
@@ -307,9 +309,7 @@ export class SqliteStore implements port.Store {
     // LIMIT -1 is SQLite for "no limit".
     const limit = query.limit ?? -1;
     return this.#guard("listing the outbox", () => {
-      const found =
-        query.status === undefined ? this.#sql.outbox.all(limit) : this.#sql.outboxByStatus.all(query.status, limit);
-      return found.map(rows.toOutbox);
+      return (outboxListing(this.#sql, query.status)?.all(limit) ?? []).map(rows.toOutbox);
     });
   }
 

@@ -13,6 +13,13 @@ export interface EntityFilter {
   limit: number;
 }
 
+/** Named parameters of `load`: the entity and the event whose inbox record is looked up with it. */
+export interface LoadParams {
+  machine: string;
+  id: string;
+  eventId: string;
+}
+
 /** A {@link ClaimQuery} as the claim statements bind it. */
 export interface ClaimParams {
   readonly owner: string;
@@ -34,10 +41,11 @@ export interface Statements {
   readonly journalMode: Database.Statement<[], string>;
   /** 1 for NORMAL, 2 for FULL. */
   readonly synchronous: Database.Statement<[], number>;
-  readonly load: Database.Statement<[machine: string, id: string, eventId: string], sql.LoadRow<string>>;
+  readonly load: Database.Statement<[LoadParams], sql.LoadRow<string>>;
   readonly entity: Database.Statement<[machine: string, id: string], sql.EntityRow<string>>;
   readonly version: Database.Statement<[machine: string, id: string], number>;
-  readonly inbox: Database.Statement<[eventId: string], sql.InboxRow<string>>;
+  /** The inbox record of an event: its journal row if accepted, else its refusal. */
+  readonly inbox: Database.Statement<[eventId: string, sameEventId: string], sql.InboxRow<string>>;
   readonly createEntity: Database.Statement<
     [
       machine: string,
@@ -67,6 +75,7 @@ export interface Statements {
       id: string,
       version: number,
       eventId: string,
+      fingerprint: string,
       event: string,
       eventVersion: number,
       decision: string,
@@ -75,7 +84,7 @@ export interface Statements {
       at: number,
     ]
   >;
-  readonly insertInbox: Database.Statement<
+  readonly insertRefusal: Database.Statement<
     [eventId: string, machine: string, id: string, fingerprint: string, result: string, at: number]
   >;
   readonly insertOutbox: Database.Statement<
@@ -107,7 +116,9 @@ export interface Statements {
   readonly stateVersionCounts: Database.Statement<[machine: string], sql.StateVersionCountRow>;
   readonly journal: Database.Statement<[machine: string, id: string], sql.JournalRow<string>>;
   readonly outbox: Database.Statement<[limit: number], sql.OutboxRow<string>>;
-  readonly outboxByStatus: Database.Statement<[status: string, limit: number], sql.OutboxRow<string>>;
+  readonly outboxPending: Database.Statement<[limit: number], sql.OutboxRow<string>>;
+  readonly outboxDone: Database.Statement<[limit: number], sql.OutboxRow<string>>;
+  readonly outboxDead: Database.Statement<[limit: number], sql.OutboxRow<string>>;
   readonly outboxRow: Database.Statement<[intentId: string], sql.OutboxRow<string>>;
   readonly outboxStats: Database.Statement<[], sql.StatusCountRow>;
   readonly timers: Database.Statement<[], sql.TimerRow<string>>;
@@ -125,6 +136,28 @@ export interface Statements {
   >;
 }
 
+/** The listing statement for a status: each status has its own, to read its own index. */
+export function outboxListing(
+  statements: Statements,
+  status: OutboxStatus | undefined,
+): Statements["outbox"] | undefined {
+  switch (status) {
+    case undefined:
+      return statements.outbox;
+    case OutboxStatus.Pending:
+      return statements.outboxPending;
+    case OutboxStatus.Done:
+      return statements.outboxDone;
+    case OutboxStatus.Dead:
+      return statements.outboxDead;
+    default: {
+      // Only an untyped caller gets here; no row has another status, so none matches.
+      const _exhaustive: never = status;
+      return _exhaustive && undefined;
+    }
+  }
+}
+
 export function prepare(db: Database.Database): Statements {
   const entityColumns = "machine, id, version, state, state_name, state_version, created_at, updated_at";
   const outboxColumns =
@@ -132,10 +165,20 @@ export function prepare(db: Database.Database): Statements {
   const timerColumns =
     "timer_id, machine, entity_id, event, event_version, due_at, status, attempts, next_attempt_at, lease_owner, lease_until, last_error";
   const journalColumns = "machine, id, version, event_id, event, event_version, decision, state_version, intents, at";
+  // An accepted event's inbox record is its journal row (migration 5): the `processed` result
+  // in core's key order, built from the columns. Each arm of an inbox lookup names the event
+  // id itself, so that each is a point lookup, never a scan of the view's union.
+  const processed = `json_object('kind', 'processed', 'machine', machine, 'id', id, 'eventId', event_id,
+      'version', version, 'state', json(decision), 'intents', json(intents))`;
+  const inboxOf = (eventId: string): string =>
+    `SELECT event_id, machine, id, fingerprint, ${processed} AS result, at FROM journal WHERE event_id = ${eventId}
+     UNION ALL
+     SELECT event_id, machine, id, fingerprint, result, at FROM refusals WHERE event_id = ${eventId}`;
   // Statuses are literals in the SQL: the partial index outbox_pending_by_entity only serves
   // a query whose WHERE names its status literally.
   const pending = `'${OutboxStatus.Pending}'`;
   const dead = `'${OutboxStatus.Dead}'`;
+  const done = `'${OutboxStatus.Done}'`;
   const timerPending = `'${TimerStatus.Pending}'`;
   const settle = sql.settleStatements("", () => "?");
   return Object.freeze({
@@ -143,20 +186,19 @@ export function prepare(db: Database.Database): Statements {
     journalMode: db.prepare<[], string>("PRAGMA journal_mode").pluck(),
     synchronous: db.prepare<[], number>("PRAGMA synchronous").pluck(),
     // Always one row: the LEFT JOINs leave the columns of what is missing NULL.
-    load: db.prepare<[string, string, string], sql.LoadRow<string>>(
+    load: db.prepare<[LoadParams], sql.LoadRow<string>>(
       `SELECT e.version, e.state, e.state_name, e.state_version, e.created_at, e.updated_at,
               i.machine AS inbox_machine, i.id AS inbox_id, i.fingerprint, i.result, i.at
          FROM (SELECT 1) AS one
-         LEFT JOIN entities AS e ON e.machine = ? AND e.id = ?
-         LEFT JOIN inbox AS i ON i.event_id = ?`,
+         LEFT JOIN entities AS e ON e.machine = @machine AND e.id = @id
+         LEFT JOIN (${inboxOf("@eventId")}) AS i`,
     ),
     entity: db.prepare<[string, string], sql.EntityRow<string>>(
       `SELECT ${entityColumns} FROM entities WHERE machine = ? AND id = ?`,
     ),
     version: db.prepare<[string, string], number>("SELECT version FROM entities WHERE machine = ? AND id = ?").pluck(),
-    inbox: db.prepare<[string], sql.InboxRow<string>>(
-      "SELECT event_id, machine, id, fingerprint, result, at FROM inbox WHERE event_id = ?",
-    ),
+    // `?` binds by position: the caller passes the event id once per arm.
+    inbox: db.prepare<[string, string], sql.InboxRow<string>>(inboxOf("?")),
     createEntity: db.prepare<[string, string, string, string | null, number, number, number]>(
       `INSERT INTO entities (${entityColumns}) VALUES (?, ?, 1, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
     ),
@@ -170,11 +212,12 @@ export function prepare(db: Database.Database): Statements {
       `UPDATE entities SET state = ?, state_name = ?, state_version = ?
         WHERE machine = ? AND id = ? AND version = ? AND state_version < ?`,
     ),
-    insertJournal: db.prepare<[string, string, number, string, string, number, string, number, string, number]>(
-      `INSERT INTO journal (${journalColumns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    insertJournal: db.prepare<[string, string, number, string, string, string, number, string, number, string, number]>(
+      `INSERT INTO journal (machine, id, version, event_id, fingerprint, event, event_version, decision, state_version, intents, at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
-    insertInbox: db.prepare<[string, string, string, string, string, number]>(
-      "INSERT INTO inbox (event_id, machine, id, fingerprint, result, at) VALUES (?, ?, ?, ?, ?, ?)",
+    insertRefusal: db.prepare<[string, string, string, string, string, number]>(
+      "INSERT INTO refusals (event_id, machine, id, fingerprint, result, at) VALUES (?, ?, ?, ?, ?, ?)",
     ),
     insertOutbox: db.prepare<[string, string, string, string, string, number, number]>(
       `INSERT INTO outbox (${outboxColumns}) VALUES (?, ?, ?, ?, ?, 0, ?, NULL, NULL, NULL, ?)`,
@@ -208,20 +251,42 @@ export function prepare(db: Database.Database): Statements {
       `SELECT ${journalColumns} FROM journal WHERE machine = ? AND id = ? ORDER BY version`,
     ),
     outbox: db.prepare<[number], sql.OutboxRow<string>>(`SELECT ${outboxColumns} FROM outbox ORDER BY seq LIMIT ?`),
-    outboxByStatus: db.prepare<[string, number], sql.OutboxRow<string>>(
-      `SELECT ${outboxColumns} FROM outbox WHERE status = ? ORDER BY seq LIMIT ?`,
+    // Pending and dead rows are read from their partial indexes (the pending backlog sorted by
+    // seq; INDEXED BY, else the planner walks the whole table in seq order to skip the sort);
+    // done rows are the history, read in commit order until the limit.
+    outboxPending: db.prepare<[number], sql.OutboxRow<string>>(
+      `SELECT ${outboxColumns} FROM outbox INDEXED BY outbox_pending_by_entity
+        WHERE status = ${pending} ORDER BY seq LIMIT ?`,
+    ),
+    outboxDone: db.prepare<[number], sql.OutboxRow<string>>(
+      `SELECT ${outboxColumns} FROM outbox WHERE status = ${done} ORDER BY seq LIMIT ?`,
+    ),
+    outboxDead: db.prepare<[number], sql.OutboxRow<string>>(
+      `SELECT ${outboxColumns} FROM outbox WHERE status = ${dead} ORDER BY seq LIMIT ?`,
     ),
     outboxRow: db.prepare<[string], sql.OutboxRow<string>>(`SELECT ${outboxColumns} FROM outbox WHERE intent_id = ?`),
-    outboxStats: db.prepare<[], sql.StatusCountRow>("SELECT status, count(*) AS n FROM outbox GROUP BY status"),
+    // Pending and dead are counted from their partial indexes, done as the rest: no index
+    // by status is kept up to date on every step for this count.
+    outboxStats: db.prepare<[], sql.StatusCountRow>(
+      `WITH n AS MATERIALIZED (
+         SELECT (SELECT count(*) FROM outbox WHERE status = ${pending}) AS pending,
+                (SELECT count(*) FROM outbox WHERE status = ${dead}) AS dead,
+                (SELECT count(*) FROM outbox) AS total)
+       SELECT ${pending} AS status, pending AS n FROM n
+       UNION ALL SELECT ${dead}, dead FROM n
+       UNION ALL SELECT ${done}, total - pending - dead FROM n`,
+    ),
     // Equal due times keep commit order, as the reference store does.
     timers: db.prepare<[], sql.TimerRow<string>>(`SELECT ${timerColumns} FROM timers ORDER BY due_at, rowid`),
     // Due, unleased (or lease expired), and no older pending row of the same entity, whether
     // that one is due, leased or backing off: an entity's intents run in commit order. The IN
-    // list is computed before any row changes.
+    // list is computed before any row changes. It reads the pending rows only (the backlog, not
+    // the history), from their partial index, and sorts them by seq: without INDEXED BY the
+    // planner prefers walking the whole table in seq order to skip the sort.
     claimOutbox: db.prepare<[ClaimParams], sql.Claimed<sql.OutboxRow<string>>>(
       `UPDATE outbox SET attempts = attempts + 1, lease_owner = @owner, lease_until = @leaseUntil
         WHERE seq IN (
-          SELECT o.seq FROM outbox AS o
+          SELECT o.seq FROM outbox AS o INDEXED BY outbox_pending_by_entity
            WHERE o.status = ${pending} AND o.next_attempt_at <= @now
              AND (o.lease_until IS NULL OR o.lease_until <= @now)
              AND NOT EXISTS (

@@ -1,0 +1,90 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import Database from "better-sqlite3";
+import { SqliteStore } from "./sqlite-store.js";
+import type { Statements } from "./statements.js";
+import { prepare } from "./statements.js";
+
+const dir = mkdtempSync(join(tmpdir(), "drover-sqlite-plans-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** The lines of `EXPLAIN QUERY PLAN` for one of the store's statements, bound as the store binds it. */
+type Planner = (statement: keyof Statements, ...params: unknown[]) => string[];
+
+let files = 0;
+
+async function withPlanner(check: (plan: Planner) => void): Promise<void> {
+  files += 1;
+  const path = join(dir, `plans-${files}.db`);
+  await SqliteStore.open({ path }).close();
+  const db = new Database(path);
+  try {
+    const statements = prepare(db);
+    check((statement, ...params) =>
+      db
+        .prepare(`EXPLAIN QUERY PLAN ${statements[statement].source}`)
+        .all(...params)
+        .map((row) => (row as { detail: string }).detail),
+    );
+  } finally {
+    db.close();
+  }
+}
+
+/** A plan that reads table or index `name` by a full scan, if it has such a line. */
+const scans = (plan: readonly string[], name: string): string | undefined =>
+  plan.find((line) => line === `SCAN ${name}` || line.startsWith(`SCAN ${name} `));
+
+const claim = { owner: "o", now: 1, leaseUntil: 2, limit: 10 };
+
+// The plans are what the hot path and the dashboard rely on; a planner that changes its mind
+// (or a schema change that loses an index) shows up here rather than as a slow store.
+describe("SqliteStore: query plans", () => {
+  it("looks an event's inbox record up by event id in the journal and the refusals, scanning neither", async () => {
+    await withPlanner((plan) => {
+      for (const lines of [plan("inbox", "e", "e"), plan("load", { machine: "m", id: "i", eventId: "e" })]) {
+        assert.ok(lines.includes("SEARCH journal USING INDEX journal_by_event (event_id=?)"), lines.join("\n"));
+        assert.ok(lines.includes("SEARCH refusals USING PRIMARY KEY (event_id=?)"), lines.join("\n"));
+        for (const table of ["journal", "refusals", "e", "entities"]) assert.equal(scans(lines, table), undefined);
+      }
+    });
+  });
+
+  it("claims from the partial index of pending rows, never walking the done history", async () => {
+    await withPlanner((plan) => {
+      const lines = plan("claimOutbox", claim);
+      assert.ok(lines.includes("SCAN o USING INDEX outbox_pending_by_entity"), lines.join("\n"));
+      assert.ok(
+        lines.includes(
+          "SEARCH older USING COVERING INDEX outbox_pending_by_entity (machine=? AND entity_id=? AND seq<?)",
+        ),
+        lines.join("\n"),
+      );
+      assert.equal(scans(lines, "outbox"), undefined);
+    });
+  });
+
+  it("lists pending and dead rows from their partial indexes, and settles rows by intent id", async () => {
+    await withPlanner((plan) => {
+      assert.ok(plan("outboxPending", 10).includes("SCAN outbox USING INDEX outbox_pending_by_entity"));
+      assert.deepEqual(plan("outboxDead", 10), ["SCAN outbox USING INDEX outbox_dead"]);
+      const byIntent = "SEARCH outbox USING INDEX sqlite_autoindex_outbox_1 (intent_id=?)";
+      assert.deepEqual(plan("outboxRow", "x"), [byIntent]);
+      assert.deepEqual(plan("completeOutbox", "x", "o"), [byIntent]);
+      assert.deepEqual(plan("retryOutbox", 1, "e", 0, "x", "o"), [byIntent]);
+      assert.deepEqual(plan("buryOutbox", "e", "x", "o"), [byIntent]);
+      assert.deepEqual(plan("reviveOutbox", 1, "x"), [byIntent]);
+    });
+  });
+
+  it("counts pending and dead rows from their partial indexes", async () => {
+    await withPlanner((plan) => {
+      const lines = plan("outboxStats");
+      assert.ok(lines.includes("SCAN outbox USING COVERING INDEX outbox_pending_by_entity"), lines.join("\n"));
+      assert.ok(lines.includes("SCAN outbox USING COVERING INDEX outbox_dead"), lines.join("\n"));
+    });
+  });
+});
