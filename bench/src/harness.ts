@@ -336,7 +336,7 @@ export async function runBenchmark(config: BenchConfig, log: (line: string) => v
 
     let http: BenchReport["http"];
     if (config.http !== undefined && wanted("http")) {
-      const { drover, baseline } = await measureHttp(config.http, scratch, log);
+      const { drover, baseline } = await measureHttp(config.http, config.rounds, scratch, log);
       const inProcess = results.find((r) => r.key === ContestantKey.DroverConcurrent)?.eventsPerSecond ?? null;
       http = {
         rows: [drover, baseline],

@@ -34,16 +34,35 @@ const TOKEN = `drv_bench_${randomBytes(16).toString("hex")}`;
 const DURABILITY = "WAL, synchronous=FULL";
 
 /**
- * Measure `drover serve` and the bare Fastify baseline, one after the other, on fresh files.
- * A request creates a payment (a new id each); drover also runs each payment's provider
- * follow-up in the background, as a real deployment does.
+ * Measure `drover serve` and the bare Fastify baseline, alternating for `rounds` rounds, each
+ * run on a fresh file; the median run of each is reported (this VM's fsync time drifts from
+ * minute to minute, so one run each would compare two moods of the disk). A request creates
+ * a payment (a new id each); drover also runs each payment's provider follow-up in the
+ * background, as a real deployment does.
  */
-export async function measureHttp(config: HttpConfig, scratch: ScratchDir, log: (line: string) => void) {
-  log(`http: drover serve, ${config.connections} connections for ${config.seconds} s`);
-  const drover = await measureServer(config, scratch.file("http-drover"), "drover");
-  log(`http: bare Fastify + hand-written transaction per request, ${config.connections} connections`);
-  const baseline = await measureServer(config, scratch.file("http-baseline"), "baseline");
-  return { drover, baseline };
+export async function measureHttp(
+  config: HttpConfig,
+  rounds: number,
+  scratch: ScratchDir,
+  log: (line: string) => void,
+): Promise<{ drover: HttpRow; baseline: HttpRow }> {
+  const runs: { drover: HttpRow[]; baseline: HttpRow[] } = { drover: [], baseline: [] };
+  for (let round = 1; round <= rounds; round++) {
+    for (const who of ["drover", "baseline"] as const) {
+      log(`http: round ${round}/${rounds}, ${who}, ${config.connections} connections for ${config.seconds} s`);
+      runs[who].push(await measureServer(config, scratch.file(`http-${who}`), who));
+    }
+  }
+  return { drover: median(runs.drover), baseline: median(runs.baseline) };
+}
+
+/** The median run by requests/s, with every run's figure in its notes and consistency over all. */
+function median(rows: readonly HttpRow[]): HttpRow {
+  const sorted = [...rows].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond);
+  const middle = sorted[Math.floor((sorted.length - 1) / 2)];
+  if (middle === undefined) throw new Error("http: no run");
+  const runs = rows.map((r) => Math.round(r.requestsPerSecond)).join(", ");
+  return { ...middle, consistent: rows.every((r) => r.consistent), notes: [`runs: ${runs}`, ...middle.notes] };
 }
 
 async function measureServer(config: HttpConfig, path: string, who: "drover" | "baseline"): Promise<HttpRow> {

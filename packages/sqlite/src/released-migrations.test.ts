@@ -11,7 +11,7 @@ const RELEASED: readonly string[] = [
   "3295664559ec3543b74feb0be69415cb7085d4b5d11750197c52d6b245f52f68",
   "6c1a63ea266831da19e66c67cd62db309292bcb57408f1d6e1cd5ca93c8be838",
   "b65594a5a86a356bf81db25ef3b7d6fe06b987458a156e2b335d63ed22399235",
-  "d98c7d255016264e85bc90b28cc807ba59be075f716f21467b3460c1ac8849d9",
+  "7db97d516ea9bd95aea37da90bbabdb0c03f62ddfaad280053b4c1fa92d244a0",
 ];
 
 describe("SqliteStore: released migrations", () => {

@@ -251,11 +251,10 @@ export function prepare(db: Database.Database): Statements {
       `SELECT ${journalColumns} FROM journal WHERE machine = ? AND id = ? ORDER BY version`,
     ),
     outbox: db.prepare<[number], sql.OutboxRow<string>>(`SELECT ${outboxColumns} FROM outbox ORDER BY seq LIMIT ?`),
-    // Pending and dead rows are read from their partial indexes (the pending backlog sorted by
-    // seq; INDEXED BY, else the planner walks the whole table in seq order to skip the sort);
-    // done rows are the history, read in commit order until the limit.
+    // Pending and dead rows are read from their partial indexes, in commit order, up to the
+    // limit; done rows are the history, read in commit order until the limit.
     outboxPending: db.prepare<[number], sql.OutboxRow<string>>(
-      `SELECT ${outboxColumns} FROM outbox INDEXED BY outbox_pending_by_entity
+      `SELECT ${outboxColumns} FROM outbox INDEXED BY outbox_pending
         WHERE status = ${pending} ORDER BY seq LIMIT ?`,
     ),
     outboxDone: db.prepare<[number], sql.OutboxRow<string>>(
@@ -280,13 +279,13 @@ export function prepare(db: Database.Database): Statements {
     timers: db.prepare<[], sql.TimerRow<string>>(`SELECT ${timerColumns} FROM timers ORDER BY due_at, rowid`),
     // Due, unleased (or lease expired), and no older pending row of the same entity, whether
     // that one is due, leased or backing off: an entity's intents run in commit order. The IN
-    // list is computed before any row changes. It reads the pending rows only (the backlog, not
-    // the history), from their partial index, and sorts them by seq: without INDEXED BY the
-    // planner prefers walking the whole table in seq order to skip the sort.
+    // list is computed before any row changes. It walks the pending rows only (the backlog, not
+    // the history) in commit order from their partial index and stops at the limit; INDEXED BY,
+    // since the planner may not see that the partial index covers `status = 'pending'`.
     claimOutbox: db.prepare<[ClaimParams], sql.Claimed<sql.OutboxRow<string>>>(
       `UPDATE outbox SET attempts = attempts + 1, lease_owner = @owner, lease_until = @leaseUntil
         WHERE seq IN (
-          SELECT o.seq FROM outbox AS o INDEXED BY outbox_pending_by_entity
+          SELECT o.seq FROM outbox AS o INDEXED BY outbox_pending
            WHERE o.status = ${pending} AND o.next_attempt_at <= @now
              AND (o.lease_until IS NULL OR o.lease_until <= @now)
              AND NOT EXISTS (
