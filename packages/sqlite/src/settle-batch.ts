@@ -70,7 +70,7 @@ export class SettleBatch {
       for (const settle of batch) this.#alone(settle);
       return;
     }
-    batch.forEach((settle, i) => settle.resolve(changed[i] === true));
+    for (const [i, settle] of batch.entries()) settle.resolve(changed[i] === true);
   }
 
   #alone(settle: Settle): void {
