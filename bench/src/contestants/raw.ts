@@ -2,6 +2,7 @@ import { DecisionKind } from "@drover/core";
 import type { SqliteSynchronous } from "@drover/sqlite";
 import type Database from "better-sqlite3";
 import { openWal } from "../database.js";
+import { droverRowStatements } from "../drover-rows.js";
 import type { EventSource, Timing } from "../measure.js";
 import type { PaymentState } from "../payment-machine.js";
 import { BENCH_MACHINE } from "../payment-machine.js";
@@ -41,33 +42,7 @@ export function runRaw(workload: EventSource, options: RawOptions): Timing {
  * the bare HTTP baseline's request handler (`http-baseline.ts`).
  */
 export function rawStep(db: Database.Database): (e: BenchEvent) => void {
-  const sql = {
-    seen: db
-      .prepare<[string, string], number>(
-        "SELECT 1 FROM journal WHERE event_id = ? UNION ALL SELECT 1 FROM refusals WHERE event_id = ?",
-      )
-      .pluck(),
-    load: db.prepare<[string, string], { version: number; state: string }>(
-      "SELECT version, state FROM entities WHERE machine = ? AND id = ?",
-    ),
-    create: db.prepare<[string, string, string, number, number]>(
-      "INSERT INTO entities (machine, id, version, state, created_at, updated_at) VALUES (?, ?, 1, ?, ?, ?)",
-    ),
-    update: db.prepare<[string, number, string, string, number]>(
-      "UPDATE entities SET version = version + 1, state = ?, updated_at = ? WHERE machine = ? AND id = ? AND version = ?",
-    ),
-    journal: db.prepare<[string, string, number, string, string, string, string, string, number]>(
-      "INSERT INTO journal (machine, id, version, event_id, fingerprint, event, decision, intents, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    ),
-    refusal: db.prepare<[string, string, string, string, string, number]>(
-      "INSERT INTO refusals (event_id, machine, id, fingerprint, result, at) VALUES (?, ?, ?, ?, ?, ?)",
-    ),
-    outbox: db.prepare<[string, string, string, string, number, number]>(
-      `INSERT INTO outbox (intent_id, machine, entity_id, intent, status, attempts, next_attempt_at,
-                           lease_owner, lease_until, last_error, created_at)
-       VALUES (?, ?, ?, ?, 'pending', 0, ?, NULL, NULL, NULL, ?)`,
-    ),
-  };
+  const sql = droverRowStatements(db);
 
   const step = (e: BenchEvent): void => {
     if (sql.seen.get(e.eventId, e.eventId) !== undefined) return;

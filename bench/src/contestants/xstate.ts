@@ -3,6 +3,7 @@ import type { SqliteSynchronous } from "@drover/sqlite";
 import type { Snapshot } from "xstate";
 import { assign, createActor, emit, setup } from "xstate";
 import { openWal } from "../database.js";
+import { droverRowStatements } from "../drover-rows.js";
 import type { Timing } from "../measure.js";
 import { driveSync } from "../measure.js";
 import type { PaymentEvent, PaymentIntent } from "../payment-machine.js";
@@ -95,33 +96,7 @@ export const paymentLogic = setup({
 export function runXState(workload: Workload, options: XStateOptions): Timing {
   const db = openWal(options.path, options.synchronous);
   try {
-    const sql = {
-      seen: db
-        .prepare<[string, string], number>(
-          "SELECT 1 FROM journal WHERE event_id = ? UNION ALL SELECT 1 FROM refusals WHERE event_id = ?",
-        )
-        .pluck(),
-      load: db.prepare<[string, string], { version: number; state: string }>(
-        "SELECT version, state FROM entities WHERE machine = ? AND id = ?",
-      ),
-      create: db.prepare<[string, string, string, number, number]>(
-        "INSERT INTO entities (machine, id, version, state, created_at, updated_at) VALUES (?, ?, 1, ?, ?, ?)",
-      ),
-      update: db.prepare<[string, number, string, string, number]>(
-        "UPDATE entities SET version = version + 1, state = ?, updated_at = ? WHERE machine = ? AND id = ? AND version = ?",
-      ),
-      journal: db.prepare<[string, string, number, string, string, string, string, string, number]>(
-        "INSERT INTO journal (machine, id, version, event_id, fingerprint, event, decision, intents, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-      ),
-      refusal: db.prepare<[string, string, string, string, string, number]>(
-        "INSERT INTO refusals (event_id, machine, id, fingerprint, result, at) VALUES (?, ?, ?, ?, ?, ?)",
-      ),
-      outbox: db.prepare<[string, string, string, string, number, number]>(
-        `INSERT INTO outbox (intent_id, machine, entity_id, intent, status, attempts, next_attempt_at,
-                             lease_owner, lease_until, last_error, created_at)
-         VALUES (?, ?, ?, ?, 'pending', 0, ?, NULL, NULL, NULL, ?)`,
-      ),
-    };
+    const sql = droverRowStatements(db);
     const snapshotOnly = options.rows === "snapshot-only";
     const step = db.transaction((e: BenchEvent): void => {
       if (!snapshotOnly && sql.seen.get(e.eventId, e.eventId) !== undefined) return;

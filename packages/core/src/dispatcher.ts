@@ -328,8 +328,7 @@ export class Dispatcher {
     const attempt = counts ? row.attempts : WAITING;
     const retryAt = dead ? null : now + backoffDelay(attempt, this.#worker.backoff, this.#worker.random);
     const log = { intentId: row.intentId, machine: row.machine, entityId: row.entityId, attempt: row.attempts, error };
-    const failure = counts ? { error, now, retryAt } : { error, now, retryAt, counts };
-    if (!(await this.#store.failOutbox(row.intentId, this.owner, failure))) {
+    if (!(await this.#store.failOutbox(row.intentId, this.owner, { error, now, retryAt, counts }))) {
       this.#worker.logger.warn(log, "dispatcher: lost the lease of a failed intent; another dispatcher retries it");
     } else if (retryAt === null) {
       this.#worker.logger.error(log, "dispatcher: intent dead-lettered");

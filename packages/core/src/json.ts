@@ -32,3 +32,8 @@ export function fingerprint(value: unknown): string {
 export function jsonClone<T>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;
 }
+
+/** A value a machine returned, as the stores keep it: through JSON (`undefined` becomes `null`). */
+export function toJson(value: unknown): Json {
+  return jsonClone(value ?? null) as Json;
+}

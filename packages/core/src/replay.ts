@@ -1,7 +1,7 @@
 import type { Reading } from "./evolution.js";
 import { describeIssues, toIssues } from "./issues.js";
 import type { Json } from "./json.js";
-import { stableStringify } from "./json.js";
+import { stableStringify, toJson } from "./json.js";
 import type { AnyMachine, Typed } from "./machine.js";
 import { DecisionKind } from "./machine.js";
 import type { JournalEntry } from "./ports.js";
@@ -41,8 +41,6 @@ export interface Divergence {
   readonly recorded: Json;
   readonly replayed: Json;
 }
-
-const toJson = (value: unknown): Json => JSON.parse(JSON.stringify(value ?? null)) as Json;
 
 /**
  * Re-run an entity's journal (oldest first) through the machine's current code, schemas

@@ -93,7 +93,7 @@ export class Scheduler {
       ? "scheduler: firing a timer failed; will retry"
       : "scheduler: a timer waits for code that can read it";
     this.#worker.logger.warn({ ...log, error: message, retryAt }, what);
-    const failure = counts ? { error: message, now, retryAt } : { error: message, now, retryAt, counts };
+    const failure = { error: message, now, retryAt, counts };
     await this.#store.failTimer(timer.timerId, this.owner, failure).catch((error: unknown) => {
       this.#worker.logger.error(
         { ...log, err: error },

@@ -1,4 +1,4 @@
-import type { Json } from "./json.js";
+import { toJson } from "./json.js";
 import type { AnyMachine } from "./machine.js";
 import type { ReadModel, StateRewrite, StoredEntity, UnitOfWork } from "./ports.js";
 import type { Divergence } from "./replay.js";
@@ -114,11 +114,10 @@ export async function upgradeMachine(
       if (reading.ok) {
         tally.readable++;
         if (reading.migrated) {
-          const state = JSON.parse(JSON.stringify(reading.value ?? null)) as Json;
           rewrites.push({
             ref: { machine: entity.machine, id: entity.id },
             version: entity.version,
-            state,
+            state: toJson(reading.value),
             stateName: machine.stateName(reading.value),
             stateVersion: machine.version,
           });
