@@ -31,6 +31,8 @@ export function eventSchemaOf(machine: AnyMachine): Versioned {
  * if (reading.ok) payments.handle(reading.value, event, ctx);
  */
 export function readState(machine: AnyMachine, state: unknown, storedVersion: number): Reading {
+  // Every step reads its entity: the usual case, a state at the current version, builds nothing.
+  if (storedVersion === machine.version) return { ok: true, value: state, migrated: false };
   return readVersioned(stateSchemaOf(machine), state, storedVersion);
 }
 
@@ -39,5 +41,6 @@ export function readState(machine: AnyMachine, state: unknown, storedVersion: nu
  * current event version, unparsed: the caller parses it as it parses any incoming event.
  */
 export function migrateEvent(machine: AnyMachine, event: unknown, storedVersion: number): Reading {
+  if (storedVersion === machine.eventVersion) return { ok: true, value: event, migrated: false };
   return migrateVersioned(eventSchemaOf(machine), event, storedVersion);
 }
