@@ -1,4 +1,4 @@
-import type { CommitOutcome, StepWrite } from "@drover/core";
+import type { CommitOutcome, StepRequest, StepWrite } from "@drover/core";
 import { RunResultKind, Runtime } from "@drover/core";
 import type { SqliteSynchronous } from "@drover/sqlite";
 import { SqliteStore } from "@drover/sqlite";
@@ -27,7 +27,7 @@ const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(reso
 
 /** A drover run's timing, and how its steps went to the store. */
 export interface DroverTiming extends Timing {
-  /** `store.commit` calls. */
+  /** `store.commit` and `store.transact` calls. */
   readonly commits: number;
   /** Steps per commit, on average. */
   readonly meanBatch: number;
@@ -41,10 +41,19 @@ class CountingStore extends SqliteStore {
   maxBatch = 0;
 
   override commit(steps: readonly StepWrite[]): Promise<CommitOutcome[]> {
-    this.commits += 1;
-    this.steps += steps.length;
-    if (steps.length > this.maxBatch) this.maxBatch = steps.length;
+    this.#count(steps.length);
     return super.commit(steps);
+  }
+
+  override transact(requests: readonly StepRequest[]): Promise<CommitOutcome[]> {
+    this.#count(requests.length);
+    return super.transact(requests);
+  }
+
+  #count(steps: number): void {
+    this.commits += 1;
+    this.steps += steps;
+    if (steps > this.maxBatch) this.maxBatch = steps;
   }
 }
 

@@ -1,10 +1,13 @@
-import type { CommitOutcome, StepWrite, UnitOfWork } from "./ports.js";
+import type { CommitOutcome } from "./ports.js";
 
-interface Pending {
-  readonly step: StepWrite;
+interface Pending<Item> {
+  readonly item: Item;
   readonly resolve: (outcome: CommitOutcome) => void;
   readonly reject: (error: unknown) => void;
 }
+
+/** Saves a batch in one transaction: one outcome per item, in order (`store.commit`, `store.transact`). */
+export type BatchCommit<Item> = (items: readonly Item[]) => Promise<CommitOutcome[]>;
 
 /**
  * After this many flushes in a row that found their step alone, stop waiting for company and
@@ -16,7 +19,7 @@ const MICROTASK_FLUSHES_BETWEEN_PROBES = 16;
 
 /**
  * Group commit: steps handed in while a commit is being prepared or running go to the store
- * together, in one `store.commit` (one transaction, one fsync), each with its own outcome.
+ * together, in one `store.commit` or `store.transact` (one transaction, one fsync), each with its own outcome.
  * One batch is in flight at a time; whatever queues meanwhile forms the next one, so the
  * batches grow by themselves exactly when the store is the bottleneck.
  *
@@ -30,10 +33,10 @@ const MICROTASK_FLUSHES_BETWEEN_PROBES = 16;
  * alone — probing with a wait every {@link MICROTASK_FLUSHES_BETWEEN_PROBES} flushes, so that
  * it notices when load comes back.
  */
-export class GroupCommitter {
-  readonly #store: UnitOfWork;
+export class GroupCommitter<Item> {
+  readonly #save: BatchCommit<Item>;
   readonly #maxBatch: number;
-  #queue: Pending[] = [];
+  #queue: Pending<Item>[] = [];
   #flushing = false;
   #scheduled = false;
   /** Wait for the next event-loop turn before flushing (true), or flush on a microtask. */
@@ -43,14 +46,14 @@ export class GroupCommitter {
   /** Microtask flushes since the last wait. */
   #sinceProbe = 0;
 
-  constructor(store: UnitOfWork, maxBatch: number) {
-    this.#store = store;
+  constructor(save: BatchCommit<Item>, maxBatch: number) {
+    this.#save = save;
     this.#maxBatch = maxBatch;
   }
 
-  commit(step: StepWrite): Promise<CommitOutcome> {
+  commit(item: Item): Promise<CommitOutcome> {
     return new Promise((resolve, reject) => {
-      this.#queue.push({ step, resolve, reject });
+      this.#queue.push({ item, resolve, reject });
       this.#schedule();
     });
   }
@@ -90,10 +93,10 @@ export class GroupCommitter {
       while (this.#queue.length > 0) {
         const batch = this.#queue.splice(0, this.#maxBatch);
         try {
-          const outcomes = await this.#store.commit(batch.map((pending) => pending.step));
+          const outcomes = await this.#save(batch.map((pending) => pending.item));
           batch.forEach((pending, index) => {
             const outcome = outcomes[index];
-            if (outcome === undefined) pending.reject(new Error("store.commit returned fewer outcomes than steps"));
+            if (outcome === undefined) pending.reject(new Error("the store returned fewer outcomes than steps"));
             else pending.resolve(outcome);
           });
         } catch (error) {

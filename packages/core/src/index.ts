@@ -59,6 +59,7 @@ export type {
   RejectionWrite,
   StateRewrite,
   StateVersionCount,
+  StepRequest,
   StepWrite,
   Store,
   StoredEntity,

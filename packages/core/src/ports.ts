@@ -178,6 +178,23 @@ export interface LoadResult {
   readonly inbox: InboxRecord | undefined;
 }
 
+/**
+ * One step for {@link UnitOfWork.transact}: the store loads the entity and the event id's inbox
+ * record inside its write transaction and asks `decide` what to write.
+ */
+export interface StepRequest {
+  readonly ref: EntityRef;
+  readonly eventId: string;
+  /**
+   * Called synchronously inside the transaction, with what the store just read there: the
+   * write to make, or `undefined` to write nothing (the step's answer needs no write: a
+   * duplicate, a version mismatch, no such entity). Pure, and it may be called again if the
+   * store redoes the transaction. If it throws, the step writes nothing and is answered
+   * `failed` with the error; its neighbours go on.
+   */
+  decide(loaded: LoadResult): StepWrite | undefined;
+}
+
 /** A page of entities, in id order. */
 export interface ListQuery {
   readonly limit: number;
@@ -256,6 +273,14 @@ export interface UnitOfWork {
   load(ref: EntityRef, eventId: string): Promise<LoadResult>;
   /** Apply steps in one transaction; one outcome per step, in order. */
   commit(steps: readonly StepWrite[]): Promise<CommitOutcome[]>;
+  /**
+   * Optional, for stores whose transactions are synchronous (SQLite): load, decide and apply
+   * each step inside one write transaction — one transaction instead of a read and a write
+   * per step, and no conflict is possible, since nothing else writes while it runs. One
+   * outcome per request, in order; a request that wrote nothing is answered `committed`. The
+   * runtime uses it when present and {@link load} then {@link commit} otherwise.
+   */
+  transact?(requests: readonly StepRequest[]): Promise<CommitOutcome[]>;
   /**
    * Rewrite stored states at a newer state version, in one transaction: `true` for each
    * rewrite applied, `false` for one whose entity moved on (another version, a state version

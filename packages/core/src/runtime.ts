@@ -14,7 +14,9 @@ import type {
   EntityRef,
   IdGenerator,
   InboxRecord,
+  LoadResult,
   OutboxItem,
+  StepRequest,
   StepWrite,
   TimerItem,
   UnitOfWork,
@@ -97,6 +99,8 @@ export class Runtime {
   readonly #purity: PurityMode;
   readonly #queue = new KeyedQueue();
   readonly #commit: (step: StepWrite) => Promise<CommitOutcome | undefined>;
+  /** The store's {@link UnitOfWork.transact}, grouped like commits, when it has one. */
+  readonly #transact: ((request: StepRequest) => Promise<CommitOutcome | undefined>) | undefined;
 
   constructor(options: RuntimeOptions) {
     const machines = new Map<string, AnyMachine>();
@@ -115,16 +119,23 @@ export class Runtime {
     this.#maxAttempts = maxAttempts;
     this.#purity = options.purity ?? PurityMode.Off;
     const group = options.groupCommit ?? true;
+    const store = options.store;
+    const transact = store.transact?.bind(store);
     if (group === false) {
-      const store = options.store;
       this.#commit = async (step) => (await store.commit([step]))[0];
+      this.#transact = transact && (async (request) => (await transact([request]))[0]);
     } else {
       const maxBatch = group === true ? 256 : (group.maxBatch ?? 256);
       if (!Number.isInteger(maxBatch) || maxBatch < 1) {
         throw new ConfigurationError(`groupCommit.maxBatch must be a positive integer, got ${maxBatch}`);
       }
-      const committer = new GroupCommitter(options.store, maxBatch);
+      const committer = new GroupCommitter<StepWrite>((steps) => store.commit(steps), maxBatch);
       this.#commit = (step) => committer.commit(step);
+      if (transact === undefined) this.#transact = undefined;
+      else {
+        const requests = new GroupCommitter<StepRequest>(transact, maxBatch);
+        this.#transact = (request) => requests.commit(request);
+      }
     }
   }
 
@@ -201,52 +212,34 @@ export class Runtime {
 
   async #step(step: Step): Promise<RunResult> {
     for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
-      const loaded = await this.#store.load(step.ref, step.eventId);
-      if (loaded.inbox !== undefined) return replay(loaded.inbox, step);
-
-      const current = loaded.entity;
-      const expectedVersion = current?.version ?? 0;
-      if (step.expectedVersion !== undefined && ![step.expectedVersion].flat().includes(expectedVersion)) {
-        const mismatch: Conflict = {
-          kind: RunResultKind.Conflict,
-          machine: step.ref.machine,
-          id: step.ref.id,
+      let decided: Decided;
+      let committed: CommitOutcome | undefined;
+      const transact = this.#transact;
+      if (transact === undefined) {
+        const loaded = await this.#store.load(step.ref, step.eventId);
+        decided = this.#decide(step, loaded, attempt);
+        if (decided.write === undefined) return decided.answer;
+        committed = await this.#commit(decided.write);
+      } else {
+        // Decided inside the store's write transaction, on what it read there. A holder
+        // object, because the store calls back: a closure's assignment is invisible to TS.
+        const held: { decided?: Decided } = {};
+        committed = await transact({
+          ref: step.ref,
           eventId: step.eventId,
-          attempts: attempt,
-          expectedVersion: step.expectedVersion,
-          currentVersion: expectedVersion,
-        };
-        return mismatch;
+          decide: (loaded) => {
+            held.decided = this.#decide(step, loaded, attempt);
+            return held.decided.write;
+          },
+        });
+        if (committed?.kind === CommitOutcomeKind.Failed) throw committed.error;
+        if (held.decided === undefined) throw new Error("store.transact did not ask a step to decide");
+        decided = held.decided;
+        if (decided.write === undefined) return decided.answer;
       }
-      let state: unknown;
-      if (current !== undefined) {
-        const reading = readState(step.machine, current.state, current.stateVersion);
-        if (!reading.ok) return unreadable(step.ref.machine, step.ref.id, step.eventId, reading);
-        state = reading.value;
-      }
-      const ctx = { entityId: step.ref.id, eventId: step.eventId, at: step.at };
-      const outcome = decideChecked(step.machine, state, current !== undefined, step.event, ctx, this.#purity);
-
-      let write: StepWrite;
-      switch (outcome.kind) {
-        case RunResultKind.NotFound:
-          return { kind: RunResultKind.NotFound, machine: step.ref.machine, id: step.ref.id, eventId: step.eventId };
-        case DecisionKind.Rejected:
-          write = rejectionWrite(step, expectedVersion, outcome.reason, outcome.detail);
-          break;
-        case DecisionKind.Accepted:
-          write = acceptedWrite(step, expectedVersion, outcome.state as Json, outcome.intents);
-          break;
-        default: {
-          const exhaustive: never = outcome;
-          throw new Error(`unknown decision ${JSON.stringify(exhaustive)}`);
-        }
-      }
-
-      const committed = await this.#commit(write);
       switch (committed?.kind) {
         case CommitOutcomeKind.Committed:
-          return write.result;
+          return decided.write.result;
         case CommitOutcomeKind.Duplicate:
           return replay(committed.record, step);
         case CommitOutcomeKind.Conflict:
@@ -254,7 +247,7 @@ export class Runtime {
         case CommitOutcomeKind.Failed:
           throw committed.error;
         case undefined:
-          throw new Error("store.commit returned no outcome for a step");
+          throw new Error("the store returned no outcome for a step");
         default: {
           const exhaustive: never = committed;
           throw new Error(`unknown commit outcome ${JSON.stringify(exhaustive)}`);
@@ -270,7 +263,58 @@ export class Runtime {
     };
     return conflict;
   }
+
+  /**
+   * What a step comes to on what was loaded: an answer that writes nothing, or the write to
+   * commit. Synchronous and pure but for the machine's own checks (which throw on a bug), so
+   * that a store may call it inside its write transaction.
+   */
+  #decide(step: Step, loaded: LoadResult, attempt: number): Decided {
+    if (loaded.inbox !== undefined) return { answer: replay(loaded.inbox, step) };
+
+    const current = loaded.entity;
+    const expectedVersion = current?.version ?? 0;
+    if (step.expectedVersion !== undefined && ![step.expectedVersion].flat().includes(expectedVersion)) {
+      const mismatch: Conflict = {
+        kind: RunResultKind.Conflict,
+        machine: step.ref.machine,
+        id: step.ref.id,
+        eventId: step.eventId,
+        attempts: attempt,
+        expectedVersion: step.expectedVersion,
+        currentVersion: expectedVersion,
+      };
+      return { answer: mismatch };
+    }
+    let state: unknown;
+    if (current !== undefined) {
+      const reading = readState(step.machine, current.state, current.stateVersion);
+      if (!reading.ok) return { answer: unreadable(step.ref.machine, step.ref.id, step.eventId, reading) };
+      state = reading.value;
+    }
+    const ctx = { entityId: step.ref.id, eventId: step.eventId, at: step.at };
+    const outcome = decideChecked(step.machine, state, current !== undefined, step.event, ctx, this.#purity);
+    switch (outcome.kind) {
+      case RunResultKind.NotFound:
+        return {
+          answer: { kind: RunResultKind.NotFound, machine: step.ref.machine, id: step.ref.id, eventId: step.eventId },
+        };
+      case DecisionKind.Rejected:
+        return { write: rejectionWrite(step, expectedVersion, outcome.reason, outcome.detail) };
+      case DecisionKind.Accepted:
+        return { write: acceptedWrite(step, expectedVersion, outcome.state as Json, outcome.intents) };
+      default: {
+        const exhaustive: never = outcome;
+        throw new Error(`unknown decision ${JSON.stringify(exhaustive)}`);
+      }
+    }
+  }
 }
+
+/** A step's decision: an answer that writes nothing, or a write (whose result is the answer once committed). */
+type Decided =
+  | { readonly answer: RunResult; readonly write?: undefined }
+  | { readonly write: StepWrite; readonly answer?: undefined };
 
 interface Step {
   readonly machine: AnyMachine;

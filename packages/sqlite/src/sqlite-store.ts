@@ -1,5 +1,6 @@
 import type * as port from "@drover/core";
-import { CommitOutcomeKind, ConfigurationError, DecisionKind, OutboxStatus, StoreUnavailableError } from "@drover/core";
+import type { OutboxStatus } from "@drover/core";
+import { ConfigurationError, StoreUnavailableError } from "@drover/core";
 import type { Claimed, OutboxRow, TimerRow } from "@drover/core/sql";
 import * as sql from "@drover/core/sql";
 import type Database from "better-sqlite3";
@@ -11,16 +12,15 @@ import { rewriteParams, rows } from "./rows.js";
 import { SettleBatch } from "./settle-batch.js";
 import type { ClaimParams, Statements } from "./statements.js";
 import { claimParams, outboxListing, prepare } from "./statements.js";
-import { isUnavailable, translate } from "./unavailable.js";
+import { StepWriter } from "./step-writer.js";
+import { translate } from "./unavailable.js";
 import { workQueueSync } from "./work-queue-sync.js";
-
-const COMMITTED: port.CommitOutcome = Object.freeze({ kind: CommitOutcomeKind.Committed });
 
 /**
  * The embedded {@link port.Store | Store}: one SQLite file through better-sqlite3, in WAL mode, with
  * `synchronous=FULL` unless told otherwise. Opening applies pending migrations. Every SQL
- * statement is prepared once, here; a {@link SqliteStore.commit} of many steps is one
- * `BEGIN IMMEDIATE` transaction with one savepoint per step.
+ * statement is prepared once, here; a {@link SqliteStore.commit} or {@link SqliteStore.transact}
+ * of many steps is one `BEGIN IMMEDIATE` transaction (step-writer.ts).
  *
  * better-sqlite3 is synchronous, so each method does its work before returning an already
  * settled promise; one store per process and file is the intended shape.
@@ -35,9 +35,7 @@ export class SqliteStore implements port.Store {
   readonly #options: Readonly<Required<SqliteStoreOptions>>;
   readonly #db: Database.Database;
   readonly #sql: Statements;
-  readonly #transaction: (step: port.StepWrite) => port.CommitOutcome;
-  readonly #batch: (steps: readonly port.StepWrite[]) => port.CommitOutcome[];
-  readonly #batchWithoutSavepoints: (steps: readonly port.StepWrite[]) => port.CommitOutcome[];
+  readonly #steps: StepWriter;
   readonly #claimOutbox: (claim: ClaimParams) => Claimed<OutboxRow<string>>[];
   readonly #claimTimers: (claim: ClaimParams) => Claimed<TimerRow<string>>[];
   readonly #rewrite: (rewrites: readonly RewriteParams[]) => boolean[];
@@ -80,22 +78,7 @@ export class SqliteStore implements port.Store {
       (error, doing) => translate(error, this.#options.path, doing),
       workQueueSync(this.#db, synchronous === SqliteSynchronous.Full),
     );
-    // Called inside #batch, the same function runs in a savepoint: a failing step rolls back alone.
-    const transaction = this.#db.transaction((step: port.StepWrite) => this.#apply(step));
-    this.#transaction = transaction.immediate;
-    this.#batch = this.#db.transaction((steps: readonly port.StepWrite[]) =>
-      steps.map((step) => {
-        try {
-          return transaction(step);
-        } catch (error) {
-          if (isUnavailable(error)) throw error;
-          return { kind: CommitOutcomeKind.Failed, error };
-        }
-      }),
-    ).immediate;
-    this.#batchWithoutSavepoints = this.#db.transaction((steps: readonly port.StepWrite[]) =>
-      steps.map((step) => this.#apply(step)),
-    ).immediate;
+    this.#steps = new StepWriter(this.#db, this.#sql);
     // One statement each, but in BEGIN IMMEDIATE: the write lock is taken (or waited for)
     // before anything is read, so two connections never lease the same row.
     const sql = this.#sql;
@@ -144,86 +127,15 @@ export class SqliteStore implements port.Store {
   }
 
   async commit(steps: readonly port.StepWrite[]): Promise<port.CommitOutcome[]> {
-    this.#live();
-    const [first] = steps;
-    if (first === undefined) return [];
-    return this.#guard("committing", () => {
-      // One step needs no savepoint: the transaction itself is its all-or-nothing boundary.
-      if (steps.length === 1) return [this.#commitOne(first)];
-      // Steps that conflict or are duplicates write nothing, so a batch needs savepoints only when
-      // a step throws halfway: try without (a savepoint per step costs ~10% here), and when one
-      // throws, the whole transaction is rolled back and made again with a savepoint per step.
-      try {
-        return this.#batchWithoutSavepoints(steps);
-      } catch (error) {
-        if (isUnavailable(error)) throw error;
-      }
-      return this.#batch(steps);
-    });
+    return this.#guard("committing", () => this.#steps.commit(steps));
   }
 
-  #commitOne(step: port.StepWrite): port.CommitOutcome {
-    try {
-      return this.#transaction(step);
-    } catch (error) {
-      if (isUnavailable(error)) throw error;
-      return { kind: CommitOutcomeKind.Failed, error };
-    }
-  }
-
-  /** One step, inside a transaction or savepoint: throwing undoes it. */
-  #apply(step: port.StepWrite): port.CommitOutcome {
-    const sql = this.#sql;
-    const seen = sql.inbox.get(step.eventId, step.eventId);
-    if (seen !== undefined) return { kind: CommitOutcomeKind.Duplicate, record: rows.toInbox(seen) };
-    const { machine, id } = step.ref;
-
-    if (step.kind === DecisionKind.Rejected) {
-      const current = sql.version.get(machine, id) ?? 0;
-      if (current !== step.expectedVersion) return { kind: CommitOutcomeKind.Conflict, currentVersion: current };
-      sql.insertRefusal.run(step.eventId, machine, id, step.fingerprint, JSON.stringify(step.result), step.at);
-      return COMMITTED;
-    }
-
-    const state = JSON.stringify(step.state);
-    const moved =
-      step.expectedVersion === 0
-        ? sql.createEntity.run(machine, id, state, step.stateName, step.stateVersion, step.at, step.at)
-        : sql.updateEntity.run(state, step.stateName, step.stateVersion, step.at, machine, id, step.expectedVersion);
-    if (moved.changes === 0) {
-      return { kind: CommitOutcomeKind.Conflict, currentVersion: sql.version.get(machine, id) ?? 0 };
-    }
-    this.#writeAccepted(step, state);
-    return COMMITTED;
-  }
-
-  #writeAccepted(step: port.AcceptedWrite, state: string): void {
-    const sql = this.#sql;
-    const { machine, id } = step.ref;
-    const version = step.expectedVersion + 1;
-    const { at } = step;
-    // The journal row is also the event's inbox record: step.result is read back from its
-    // columns (see statements.ts), so it is not written a second time.
-    sql.insertJournal.run(
-      machine,
-      id,
-      version,
-      step.eventId,
-      step.fingerprint,
-      JSON.stringify(step.event),
-      step.eventVersion,
-      state,
-      step.stateVersion,
-      JSON.stringify(step.intents),
-      at,
-    );
-    for (const item of step.outbox) {
-      sql.insertOutbox.run(item.intentId, machine, id, JSON.stringify(item.intent), OutboxStatus.Pending, at, at);
-    }
-    for (const item of step.timers) {
-      const event = JSON.stringify(item.event);
-      sql.insertTimer.run(item.timerId, machine, id, event, item.eventVersion, item.dueAt, item.dueAt);
-    }
+  /**
+   * Load, decide and write each step inside one `BEGIN IMMEDIATE` transaction (see
+   * {@link port.UnitOfWork.transact}): the runtime's path on SQLite.
+   */
+  async transact(requests: readonly port.StepRequest[]): Promise<port.CommitOutcome[]> {
+    return this.#guard("committing", () => this.#steps.transact(requests));
   }
 
   /**
