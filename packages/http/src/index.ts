@@ -10,6 +10,6 @@ export type { RunningServer, ServeSettings } from "./serve.js";
 export { serve, settingsFromEnv } from "./serve.js";
 export { buildServer } from "./server.js";
 export type { ServerOptions } from "./server-options.js";
-export type { CreatedToken, Principal, TokenInfo } from "./tokens.js";
-export { ensureAdminToken, grants, parseScopes, TokenStore } from "./tokens.js";
+export type { CreatedToken, Principal, TokenInfo, TokenStoreOptions } from "./tokens.js";
+export { DEFAULT_RECHECK_MS, ensureAdminToken, grants, parseScopes, TokenStore } from "./tokens.js";
 export { Scope } from "./wire.js";

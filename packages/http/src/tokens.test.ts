@@ -193,13 +193,35 @@ describe("TokenStore", () => {
     assert.equal(store.size, 1);
   });
 
-  it("sees tokens minted and revoked by another process sharing the file", () => {
-    const server = TokenStore.open(dataDir);
+  it("sees a token minted by another process sharing the file at once, and one revoked there within recheckMs", () => {
+    let now = 0;
+    const server = TokenStore.open(dataDir, { recheckMs: 250, now: () => now });
+    const cli = TokenStore.open(dataDir);
+    const early = cli.create({ scopes: ["read"] });
+    assert.equal(server.verify(early.token)?.id, early.id);
+    // Just read: a token minted since is still found (an unknown token looks again).
+    const minted = cli.create({ scopes: ["read"] });
+    assert.equal(server.verify(minted.token)?.id, minted.id);
+    cli.revoke(minted.id);
+    now = 249;
+    assert.equal(server.verify(minted.token)?.id, minted.id, "trusted for recheckMs after the last look");
+    now = 250;
+    assert.equal(server.verify(minted.token), undefined);
+    assert.equal(server.verify(early.token)?.id, early.id);
+  });
+
+  it("with recheckMs 0, refuses a token revoked by another process at its next use", () => {
+    const server = TokenStore.open(dataDir, { recheckMs: 0 });
     const cli = TokenStore.open(dataDir);
     const minted = cli.create({ scopes: ["read"] });
     assert.equal(server.verify(minted.token)?.id, minted.id);
     cli.revoke(minted.id);
     assert.equal(server.verify(minted.token), undefined);
+  });
+
+  it("refuses a recheckMs that is not a number of milliseconds", () => {
+    assert.throws(() => TokenStore.open(dataDir, { recheckMs: -1 }), /recheckMs must be/);
+    assert.throws(() => TokenStore.open(dataDir, { recheckMs: Number.NaN }), /recheckMs must be/);
   });
 
   describe("refuses a malformed file, saying which file, what is wrong and what to do", () => {
