@@ -264,13 +264,7 @@ describe("SqliteStore: migrations", () => {
         .prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL ORDER BY name")
         .pluck()
         .all();
-      assert.deepEqual(indexes, [
-        "journal_by_event",
-        "outbox_dead",
-        "outbox_pending",
-        "outbox_pending_by_entity",
-        "timers_claim",
-      ]);
+      assert.deepEqual(indexes, ["journal_by_event", "outbox_dead", "outbox_pending", "timers_claim"]);
     });
   });
 

@@ -7,6 +7,7 @@ import type Database from "better-sqlite3";
 import type { SqliteStoreInfo, SqliteStoreOptions } from "./connection.js";
 import { connect, DEFAULT_BUSY_TIMEOUT_MS, SqliteSynchronous } from "./connection.js";
 import type { MigrationReport } from "./migrations.js";
+import { claimOutboxRows } from "./outbox-claim.js";
 import type { RewriteParams } from "./rows.js";
 import { rewriteParams, rows } from "./rows.js";
 import { SettleBatch } from "./settle-batch.js";
@@ -83,7 +84,7 @@ export class SqliteStore implements port.Store {
     // before anything is read, so two connections never lease the same row.
     const sql = this.#sql;
     const relaxed = workQueueSync(this.#db, synchronous === SqliteSynchronous.Full);
-    const claimOutbox = this.#db.transaction((claim: ClaimParams) => sql.claimOutbox.all(claim)).immediate;
+    const claimOutbox = this.#db.transaction((claim: ClaimParams) => claimOutboxRows(sql, claim)).immediate;
     const claimTimers = this.#db.transaction((claim: ClaimParams) => sql.claimTimers.all(claim)).immediate;
     this.#claimOutbox = (claim) => relaxed(() => claimOutbox(claim));
     this.#claimTimers = (claim) => relaxed(() => claimTimers(claim));
@@ -275,7 +276,7 @@ export class SqliteStore implements port.Store {
     this.#db.close();
   }
 
-  /** Claim up to the query's limit in one statement; a limit below one claims nothing and touches no row. */
+  /** Claim up to the query's limit in one transaction; a limit below one claims nothing and touches no row. */
   #claim<R>(doing: string, query: port.ClaimQuery, claimRows: (claim: ClaimParams) => R[]): R[] {
     this.#live();
     const claim = claimParams(query);

@@ -13,6 +13,15 @@ export interface EntityFilter {
   limit: number;
 }
 
+/** A pending outbox row as the claim walk reads it (outbox-claim.ts). */
+export type PendingHead = [
+  seq: number,
+  machine: string,
+  entityId: string,
+  nextAttemptAt: number,
+  leaseUntil: number | null,
+];
+
 /** Named parameters of `load`: the entity and the event whose inbox record is looked up with it. */
 export interface LoadParams {
   machine: string;
@@ -122,7 +131,13 @@ export interface Statements {
   readonly outboxRow: Database.Statement<[intentId: string], sql.OutboxRow<string>>;
   readonly outboxStats: Database.Statement<[], sql.StatusCountRow>;
   readonly timers: Database.Statement<[], sql.TimerRow<string>>;
-  readonly claimOutbox: Database.Statement<[ClaimParams], sql.Claimed<sql.OutboxRow<string>>>;
+  /** The pending rows in commit order, as the claim walks them. */
+  readonly pendingHeads: Database.Statement<[], PendingHead>;
+  /** Lease one pending row by seq: its new attempt, owner and lease, and the row. */
+  readonly leaseOutbox: Database.Statement<
+    [owner: string, leaseUntil: number, seq: number],
+    sql.Claimed<sql.OutboxRow<string>>
+  >;
   readonly completeOutbox: Database.Statement<[intentId: string, owner: string]>;
   readonly retryOutbox: Database.Statement<
     [retryAt: number, error: string, refund: number, intentId: string, owner: string]
@@ -174,7 +189,7 @@ export function prepare(db: Database.Database): Statements {
     `SELECT event_id, machine, id, fingerprint, ${processed} AS result, at FROM journal WHERE event_id = ${eventId}
      UNION ALL
      SELECT event_id, machine, id, fingerprint, result, at FROM refusals WHERE event_id = ${eventId}`;
-  // Statuses are literals in the SQL: the partial index outbox_pending_by_entity only serves
+  // Statuses are literals in the SQL: a partial index (outbox_pending, outbox_dead) only serves
   // a query whose WHERE names its status literally.
   const pending = `'${OutboxStatus.Pending}'`;
   const dead = `'${OutboxStatus.Dead}'`;
@@ -282,17 +297,15 @@ export function prepare(db: Database.Database): Statements {
     // list is computed before any row changes. It walks the pending rows only (the backlog, not
     // the history) in commit order from their partial index and stops at the limit; INDEXED BY,
     // since the planner may not see that the partial index covers `status = 'pending'`.
-    claimOutbox: db.prepare<[ClaimParams], sql.Claimed<sql.OutboxRow<string>>>(
-      `UPDATE outbox SET attempts = attempts + 1, lease_owner = @owner, lease_until = @leaseUntil
-        WHERE seq IN (
-          SELECT o.seq FROM outbox AS o INDEXED BY outbox_pending
-           WHERE o.status = ${pending} AND o.next_attempt_at <= @now
-             AND (o.lease_until IS NULL OR o.lease_until <= @now)
-             AND NOT EXISTS (
-               SELECT 1 FROM outbox AS older
-                WHERE older.status = ${pending} AND older.machine = o.machine
-                  AND older.entity_id = o.entity_id AND older.seq < o.seq)
-           ORDER BY o.seq LIMIT @limit)
+    pendingHeads: db
+      .prepare(
+        `SELECT seq, machine, entity_id, next_attempt_at, lease_until FROM outbox INDEXED BY outbox_pending
+          WHERE status = ${pending} ORDER BY seq`,
+      )
+      .raw() as unknown as Database.Statement<[], PendingHead>,
+    leaseOutbox: db.prepare<[owner: string, leaseUntil: number, seq: number], sql.Claimed<sql.OutboxRow<string>>>(
+      `UPDATE outbox SET attempts = attempts + 1, lease_owner = ?, lease_until = ?
+        WHERE seq = ? AND status = ${pending}
         RETURNING seq, ${outboxColumns}`,
     ),
     completeOutbox: db.prepare(settle.outbox.complete),
