@@ -24,7 +24,7 @@ import {
   probePostgres,
 } from "./postgres.js";
 import type { RssReport } from "./rss.js";
-import { measureRss, RssContestant } from "./rss.js";
+import { measureRss, RssContestant, YOUNG_GENERATION_AT_CAP } from "./rss.js";
 import type { ScalePoint } from "./scale.js";
 import { measureScale } from "./scale.js";
 import { Workload } from "./workload.js";
@@ -152,7 +152,10 @@ export interface BenchReport {
     readonly report: RssReport;
     /** The raw batched contestant in the same harness, for comparison. */
     readonly raw: RssReport;
+    /** drover again, with V8's young generation at its cap from the start ({@link YOUNG_GENERATION_AT_CAP}). */
+    readonly capped: RssReport;
     readonly ratio: Ratio;
+    readonly cappedRatio: Ratio;
     /** The same ratio from the middle checkpoint on: after the runtime's one-time warm-up. */
     readonly settled: Ratio;
     readonly rawRatio: Ratio;
@@ -317,13 +320,30 @@ export async function runBenchmark(config: BenchConfig, log: (line: string) => v
           label: `${last?.events ?? "?"} vs ${first?.events ?? "?"} events`,
         };
       };
+      log("memory: drover again, V8's young generation at its cap from the start (own process)");
+      const capped = await measureRss(
+        scratch.file("rss-capped"),
+        entities,
+        checkpoints,
+        config.callers,
+        RssContestant.Drover,
+        YOUNG_GENERATION_AT_CAP,
+      );
       const all = growth(report.samples, 0);
       const settled = growth(report.samples, Math.floor(report.samples.length / 2));
       const rawAll = growth(raw.samples, 0);
+      const cappedAll = growth(capped.samples, 0);
       rss = {
         report,
         raw,
+        capped,
         ratio: ratio(`RSS at ${all.label}`, all.value, "≤ 1.2×", (v) => v <= 1.2),
+        cappedRatio: ratio(
+          `RSS at ${cappedAll.label}, young generation at its cap from the start`,
+          cappedAll.value,
+          "≤ 1.2×",
+          (v) => v <= 1.2,
+        ),
         settled: ratio(`RSS at ${settled.label} (after warm-up)`, settled.value, "≤ 1.2×", (v) => v <= 1.2),
         rawRatio: {
           name: `raw batched: RSS at ${rawAll.label}`,
@@ -362,7 +382,8 @@ export async function runBenchmark(config: BenchConfig, log: (line: string) => v
       (http?.rows.every((r) => r.consistent) ?? true) &&
       (scale?.points.every((p) => p.consistency.ok) ?? true) &&
       (rss?.report.consistency.ok ?? true) &&
-      (rss?.raw.consistency.ok ?? true);
+      (rss?.raw.consistency.ok ?? true) &&
+      (rss?.capped.consistency.ok ?? true);
     return {
       mode: config.mode,
       startedAt: new Date(started).toISOString(),

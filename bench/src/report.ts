@@ -31,7 +31,9 @@ export function formatReport(report: BenchReport): string {
     ...report.ratios,
     ...(report.scale === undefined ? [] : [report.scale.ratio]),
     ...(report.http?.ratios ?? []),
-    ...(report.rss === undefined ? [] : [report.rss.ratio, report.rss.settled, report.rss.rawRatio]),
+    ...(report.rss === undefined
+      ? []
+      : [report.rss.ratio, report.rss.cappedRatio, report.rss.settled, report.rss.rawRatio]),
   ];
   for (const ratio of all) {
     lines.push(`| ${ratio.name} | ${num(ratio.value, 2)}× | ${ratio.target} | ${met(ratio.met)} |`);
@@ -64,6 +66,7 @@ export function formatReport(report: BenchReport): string {
     lines.push("|---|---:|---:|---:|---:|---:|---:|");
     const rows = [
       ...report.rss.report.samples.map((s) => [RssContestant.Drover, s] as const),
+      ...report.rss.capped.samples.map((s) => ["drover, young generation at its cap", s] as const),
       ...report.rss.raw.samples.map((s) => [RssContestant.RawBatched, s] as const),
     ];
     for (const [who, s] of rows) {
