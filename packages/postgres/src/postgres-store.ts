@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type * as port from "@drover/core";
-import { CommitOutcomeKind, ConfigurationError, type Json, type OutboxStatus } from "@drover/core";
+import { CommitOutcomeKind, ConfigurationError, DecisionKind, type Json, type OutboxStatus } from "@drover/core";
 import type * as sql from "@drover/core/sql";
 import { refundOf } from "@drover/core/sql";
 import type pg from "pg";
@@ -18,17 +18,18 @@ import {
 import { ConnectionPool } from "./connection-pool.js";
 import type { LoadRequest } from "./group-loader.js";
 import { GroupLoader } from "./group-loader.js";
-import { channelFor } from "./identifiers.js";
+import { channelFor, quoteIdent } from "./identifiers.js";
 import type { MigrationReport } from "./migrations.js";
 import { migrate } from "./migrations.js";
 import { NotificationListener } from "./notifications.js";
 import type { StepRow } from "./rows.js";
 import { rows } from "./rows.js";
+import { commitOneStatement, commitOneValues } from "./single-step.js";
 import { rewriteStates } from "./state-rewrites.js";
 import type { Statement, Statements } from "./statements.js";
 import { buildStatements, claimValues } from "./statements.js";
 import type { Prepared } from "./step-batch.js";
-import { commitValues, distinctEvents, outcomesOf, prepare, RETRYABLE } from "./step-batch.js";
+import { COMMITTED, commitValues, distinctEvents, outcomesOf, prepare, RETRYABLE } from "./step-batch.js";
 import { cannotOpen, isUnavailable } from "./unavailable.js";
 
 /** The most loads read in one query. */
@@ -57,6 +58,7 @@ export class PostgresStore implements port.Store {
   readonly #where: string;
   readonly #db: ConnectionPool;
   readonly #sql: Statements;
+  readonly #commitOne: Statement;
   readonly #channel: string;
   readonly #listener: NotificationListener;
   readonly #loader = new GroupLoader((batch) => this.#loadMany(batch), MAX_LOAD_BATCH);
@@ -69,6 +71,10 @@ export class PostgresStore implements port.Store {
     // Our own notifications carry our name, so our own listener can ignore them.
     const self = randomUUID();
     this.#sql = buildStatements(settings.schema, { channel: this.#channel, payload: self });
+    this.#commitOne = commitOneStatement(settings.schema, quoteIdent(settings.schema), {
+      channel: this.#channel,
+      payload: self,
+    });
     this.#db = new ConnectionPool(settings, this.#where);
     this.#listener = new NotificationListener(clientConfig(settings), this.#channel, self);
   }
@@ -193,6 +199,8 @@ export class PostgresStore implements port.Store {
 
   /** The whole batch in one call; step by step, in savepoints, if that fails or event ids repeat. */
   async #commitBatch(client: pg.PoolClient, batch: readonly Prepared[]): Promise<port.CommitOutcome[]> {
+    const [only] = batch;
+    if (batch.length === 1 && only !== undefined && (await this.#commitAlone(client, only))) return [COMMITTED];
     if (distinctEvents(batch)) {
       try {
         return outcomesOf(batch, await this.#call(client, batch));
@@ -204,6 +212,27 @@ export class PostgresStore implements port.Store {
       }
     }
     return this.#commitEach(client, batch);
+  }
+
+  /**
+   * A lone accepted step in one call of `drover_commit_one` (single-step.ts): `true` when it was written.
+   * `false` sends it on to `drover_commit`, which tells a conflict from a duplicate: the step
+   * was not written (another version, an existing entity) or the statement failed (another
+   * writer's inbox row for the event id, say) and so wrote nothing.
+   */
+  async #commitAlone(client: pg.PoolClient, item: Prepared): Promise<boolean> {
+    const { step } = item;
+    if (step.kind !== DecisionKind.Accepted) return false;
+    try {
+      const result = await client.query<{ written: boolean }>({
+        ...this.#commitOne,
+        values: commitOneValues(item, step),
+      });
+      return result.rows[0]?.written === true;
+    } catch (error) {
+      if (isUnavailable(error)) throw error;
+      return false;
+    }
   }
 
   /** One transaction, one savepoint per step: a failing step is rolled back alone. */
