@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { gunzipSync } from "node:zlib";
-import { checkStateNameUpgrade, checkVersionUpgrade, checkWritesAfterStateNameUpgrade } from "@drover/core/testing";
+import { CommitOutcomeKind } from "@drover/core";
+import {
+  acceptedWrite,
+  checkStateNameUpgrade,
+  checkVersionUpgrade,
+  checkWritesAfterStateNameUpgrade,
+} from "@drover/core/testing";
 import { migrations } from "./migrations.js";
 import { freshSchema, openStore, postgresAvailable, withAdmin } from "./test-support/fixtures.js";
 
@@ -12,6 +18,7 @@ import { freshSchema, openStore, postgresAvailable, withAdmin } from "./test-sup
 const FIXTURES = {
   v1: new URL("../test-fixtures/schema-v1.sql.gz", import.meta.url),
   v2: new URL("../test-fixtures/schema-v2.sql.gz", import.meta.url),
+  v3: new URL("../test-fixtures/schema-v3.sql.gz", import.meta.url),
 } as const;
 
 /** A fresh schema holding what the code of an older schema version wrote. */
@@ -65,6 +72,37 @@ if (await postgresAvailable(import.meta.url)) {
         assert.deepEqual(store.migration, { from: 2, to: migrations.length, applied: [3, 4] });
         await checkStateNameUpgrade(store);
         await checkVersionUpgrade(store);
+      } finally {
+        await store.close();
+      }
+      await reopensAsIs(schema);
+    });
+  });
+
+  describe("PostgresStore: a schema written by schema version 3", () => {
+    it("upgrades in place (drover_commit_one added), every row kept, and commits lone and batched steps after", async () => {
+      const schema = await restoredFixture(FIXTURES.v3);
+      const store = await openStore({ schema });
+      try {
+        assert.deepEqual(store.migration, { from: 3, to: migrations.length, applied: [4] });
+        await checkStateNameUpgrade(store);
+        await checkVersionUpgrade(store);
+        // A lone step goes through drover_commit_one, a batch through drover_commit.
+        const before = await store.getEntity({ machine: "tally", id: "c1" });
+        const lone = { ...acceptedWrite("c1", "v4_lone", before?.version ?? 0, { n: 5 }, [{ type: "Noted", n: 5 }]) };
+        assert.deepEqual(await store.commit([lone]), [{ kind: CommitOutcomeKind.Committed }]);
+        assert.deepEqual(
+          await store.commit([
+            acceptedWrite("n1", "v4_batch_1", 0, { n: 1 }),
+            acceptedWrite("n2", "v4_batch_2", 0, { n: 2 }),
+          ]),
+          [{ kind: CommitOutcomeKind.Committed }, { kind: CommitOutcomeKind.Committed }],
+        );
+        assert.equal((await store.getEntity({ machine: "tally", id: "c1" }))?.version, (before?.version ?? 0) + 1);
+        assert.equal((await store.findInbox("v4_lone"))?.eventId, "v4_lone");
+        // A repeated event id is still a duplicate, answered with the original result.
+        const [again] = await store.commit([lone]);
+        assert.equal(again?.kind, CommitOutcomeKind.Duplicate);
       } finally {
         await store.close();
       }

@@ -8,6 +8,7 @@ import pg from "pg";
 import { quoteIdent } from "./identifiers.js";
 import { migrations } from "./migrations.js";
 import { PostgresStore } from "./postgres-store.js";
+import { commitOneStatement } from "./single-step.js";
 import { buildStatements } from "./statements.js";
 import {
   entityLockSql,
@@ -331,6 +332,61 @@ if (await postgresAvailable(import.meta.url)) {
           // Generic plans: the arguments are parameters, not the values of one call.
           assert.match(plan, /\$\d+/, plan);
         }
+      } finally {
+        await store.close();
+      }
+    });
+
+    it("moves a lone step's entity by primary key in drover_commit_one, planned on empty analysed tables", async () => {
+      const schema = freshSchema();
+      const store = await openStore({ schema, poolSize: 1 });
+      try {
+        const s = quoteIdent(schema);
+        const commitOne = commitOneStatement(schema, s, { channel: "c", payload: "p" });
+        const plans = await withAdmin(async (client) => {
+          await client.query(`VACUUM ANALYZE ${s}.entities, ${s}.inbox`);
+          await client.query(
+            "LOAD 'auto_explain'; SET auto_explain.log_min_duration = 0; SET auto_explain.log_nested_statements = on;" +
+              "SET auto_explain.log_level = notice; SET client_min_messages = notice",
+          );
+          const notices: string[] = [];
+          client.on("notice", (notice) => notices.push(notice.message ?? ""));
+          for (const expected of [0, 1, 2, 3, 4, 5, 6]) {
+            const written = await client.query<{ written: boolean }>(commitOne.text, [
+              "tally",
+              "t_a",
+              `evt_${expected}`,
+              "fp",
+              T,
+              expected,
+              "{}",
+              1,
+              "{}",
+              null,
+              1,
+              "[]",
+              "{}",
+              [`tally/t_a/${expected + 1}/0`],
+              ["{}"],
+              [],
+              [],
+              [],
+              [],
+            ]);
+            assert.equal(written.rows[0]?.written, true);
+          }
+          return notices;
+        });
+        const updates = plans.filter((plan) => /UPDATE .*entities/.test(plan));
+        // PL/pgSQL plans a statement once per connection: six runs of the update, one plan.
+        assert.ok(updates.length >= 1, `expected the function's update among ${plans.length} plans`);
+        for (const plan of updates) {
+          assert.doesNotMatch(plan, /Seq Scan/, plan);
+          assert.match(plan, /Index Scan using entities_pkey/, plan);
+          assert.match(plan, /\$\d+|p_machine/, plan);
+        }
+        assert.equal((await store.getEntity({ machine: "tally", id: "t_a" }))?.version, 7);
+        assert.equal((await store.listOutbox()).length, 7);
       } finally {
         await store.close();
       }
