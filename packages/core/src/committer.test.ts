@@ -122,3 +122,70 @@ describe("group commit", () => {
     assert.ok(Math.max(...batches) <= 8);
   });
 });
+
+describe("group commit with batches in flight together (store.commitConcurrency)", () => {
+  /** A memory store whose commits take a few event-loop turns, recording how many overlap. */
+  function slowStore(concurrency: number) {
+    const inner = new MemoryStore();
+    const batches: number[] = [];
+    let inFlight = 0;
+    let most = 0;
+    const store = new Proxy(inner, {
+      get(target, prop) {
+        if (prop === "commitConcurrency") return concurrency;
+        if (prop === "commit") {
+          return async (steps: readonly StepWrite[]): Promise<CommitOutcome[]> => {
+            batches.push(steps.length);
+            inFlight += 1;
+            most = Math.max(most, inFlight);
+            try {
+              for (let turn = 0; turn < 3; turn++) await new Promise((resolve) => setImmediate(resolve));
+              return await target.commit(steps);
+            } finally {
+              inFlight -= 1;
+            }
+          };
+        }
+        const value = Reflect.get(target, prop);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    }) as Store;
+    return { store, batches, most: () => most };
+  }
+
+  it("keeps at most that many commits in flight, sends a queue of maxBatch/8 at once, and applies every step once, in order per entity", async () => {
+    const { store, batches, most } = slowStore(2);
+    const runtime = new Runtime({ store, machines: [tallyMachine], groupCommit: { maxBatch: 64 } });
+    const many = Array.from({ length: 64 }, (_, i) => `t_${i}`);
+    await Promise.all(many.map((id) => runtime.run({ machine: "tally", id }, { type: "Open" })));
+    const adds = await Promise.all(
+      many.flatMap((id) => [1, 2, 3].map((n) => runtime.run({ machine: "tally", id }, { type: "Add", n }))),
+    );
+    assert.ok(adds.every((result) => result.kind === "processed"));
+    assert.equal(most(), 2);
+    assert.ok(batches.every((size) => size <= 64));
+    assert.ok(batches.includes(8), `a queue of 8 (64 / 8) went at once: ${batches.join(", ")}`);
+    for (const id of many) {
+      assert.deepEqual((await store.getEntity({ machine: "tally", id }))?.state, { open: true, total: 6, adds: 3 });
+      assert.deepEqual(
+        (await store.history({ machine: "tally", id })).map((entry) => entry.version),
+        [1, 2, 3, 4],
+      );
+    }
+  });
+
+  it("keeps one commit in flight for a store that does not say otherwise", async () => {
+    const { store, most } = slowStore(1);
+    const runtime = new Runtime({ store, machines: [tallyMachine] });
+    await Promise.all(ids.map((id) => runtime.run({ machine: "tally", id }, { type: "Open" })));
+    assert.equal(most(), 1);
+  });
+
+  it("refuses a commitConcurrency that is not a positive integer", () => {
+    const { store } = slowStore(0);
+    assert.throws(
+      () => new Runtime({ store, machines: [tallyMachine] }),
+      /commitConcurrency must be a positive integer/,
+    );
+  });
+});

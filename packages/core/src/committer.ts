@@ -20,8 +20,9 @@ const MICROTASK_FLUSHES_BETWEEN_PROBES = 16;
 /**
  * Group commit: steps handed in while a commit is being prepared or running go to the store
  * together, in one `store.commit` or `store.transact` (one transaction, one fsync), each with its own outcome.
- * One batch is in flight at a time; whatever queues meanwhile forms the next one, so the
- * batches grow by themselves exactly when the store is the bottleneck.
+ * One batch is in flight at a time (or as many as the store's `commitConcurrency`); whatever
+ * queues meanwhile forms the next one, so the batches grow by themselves exactly when the
+ * store is the bottleneck.
  *
  * When to flush is adaptive. A synchronous store (SQLite) blocks the event loop while it
  * commits, so nothing arrives "meanwhile": a batch can only hold steps decided before the
@@ -36,8 +37,11 @@ const MICROTASK_FLUSHES_BETWEEN_PROBES = 16;
 export class GroupCommitter<Item> {
   readonly #save: BatchCommit<Item>;
   readonly #maxBatch: number;
+  readonly #concurrency: number;
+  readonly #flushAt: number;
   #queue: Pending<Item>[] = [];
-  #flushing = false;
+  /** Batches being saved. */
+  #inFlight = 0;
   #scheduled = false;
   /** Wait for the next event-loop turn before flushing (true), or flush on a microtask. */
   #waitForCompany = true;
@@ -46,26 +50,36 @@ export class GroupCommitter<Item> {
   /** Microtask flushes since the last wait. */
   #sinceProbe = 0;
 
-  constructor(save: BatchCommit<Item>, maxBatch: number) {
+  /**
+   * `concurrency` batches may be saved at once (default 1; a store on a connection pool can take
+   * more). Then, while a batch slot is free, a queue that reaches `flushAt` steps goes at once
+   * instead of waiting for the turn to end: the store works on it while the rest are decided.
+   */
+  constructor(save: BatchCommit<Item>, maxBatch: number, concurrency = 1, flushAt = maxBatch) {
     this.#save = save;
     this.#maxBatch = maxBatch;
+    this.#concurrency = concurrency;
+    this.#flushAt = Math.min(flushAt, maxBatch);
   }
 
   commit(item: Item): Promise<CommitOutcome> {
     return new Promise((resolve, reject) => {
       this.#queue.push({ item, resolve, reject });
-      this.#schedule();
+      if (this.#concurrency > 1 && this.#queue.length >= this.#flushAt && this.#inFlight < this.#concurrency) {
+        this.#send();
+      } else this.#schedule();
     });
   }
 
   #schedule(): void {
-    if (this.#flushing || this.#scheduled) return;
+    if (this.#inFlight >= this.#concurrency || this.#scheduled) return;
     this.#scheduled = true;
     const waited = this.#waitForCompany || this.#sinceProbe >= MICROTASK_FLUSHES_BETWEEN_PROBES;
     const flush = (): void => {
       this.#scheduled = false;
+      if (this.#queue.length === 0 || this.#inFlight >= this.#concurrency) return;
       this.#learn(waited, this.#queue.length);
-      void this.#flush();
+      this.#send();
     };
     if (waited) setImmediate(flush);
     // After the callbacks already queued in this turn: concurrent callers add their steps.
@@ -87,25 +101,36 @@ export class GroupCommitter<Item> {
     }
   }
 
-  async #flush(): Promise<void> {
-    this.#flushing = true;
+  /** Save the next batch; when it is done, the queue goes on at once (no wait for a turn). */
+  #send(): void {
+    const batch = this.#queue.splice(0, this.#maxBatch);
+    if (batch.length === 0) return;
+    this.#inFlight += 1;
+    let saving: Promise<CommitOutcome[]>;
     try {
-      while (this.#queue.length > 0) {
-        const batch = this.#queue.splice(0, this.#maxBatch);
-        try {
-          const outcomes = await this.#save(batch.map((pending) => pending.item));
-          batch.forEach((pending, index) => {
-            const outcome = outcomes[index];
-            if (outcome === undefined) pending.reject(new Error("the store returned fewer outcomes than steps"));
-            else pending.resolve(outcome);
-          });
-        } catch (error) {
-          // The whole transaction failed (the store is unavailable): every step in it did.
-          for (const pending of batch) pending.reject(error);
-        }
-      }
-    } finally {
-      this.#flushing = false;
+      saving = this.#save(batch.map((pending) => pending.item));
+    } catch (error) {
+      saving = Promise.reject(error);
     }
+    void saving.then(
+      (outcomes) => {
+        batch.forEach((pending, index) => {
+          const outcome = outcomes[index];
+          if (outcome === undefined) pending.reject(new Error("the store returned fewer outcomes than steps"));
+          else pending.resolve(outcome);
+        });
+        this.#done();
+      },
+      (error: unknown) => {
+        // The whole transaction failed (the store is unavailable): every step in it did.
+        for (const pending of batch) pending.reject(error);
+        this.#done();
+      },
+    );
+  }
+
+  #done(): void {
+    this.#inFlight -= 1;
+    while (this.#queue.length > 0 && this.#inFlight < this.#concurrency) this.#send();
   }
 }

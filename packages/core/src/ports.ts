@@ -274,6 +274,13 @@ export interface UnitOfWork {
   /** Apply steps in one transaction; one outcome per step, in order. */
   commit(steps: readonly StepWrite[]): Promise<CommitOutcome[]>;
   /**
+   * How many `commit`s the runtime may have in flight at once (default 1). A store on a
+   * connection pool can take two: one batch commits while the next one's steps are decided.
+   * Batches in flight together never hold two steps of one entity (the runtime runs an
+   * entity's steps one at a time), so they cannot conflict with each other.
+   */
+  readonly commitConcurrency?: number;
+  /**
    * Optional, for stores whose transactions are synchronous (SQLite): load, decide and apply
    * each step inside one write transaction — one transaction instead of a read and a write
    * per step, and no conflict is possible, since nothing else writes while it runs. One

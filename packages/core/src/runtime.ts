@@ -129,7 +129,15 @@ export class Runtime {
       if (!Number.isInteger(maxBatch) || maxBatch < 1) {
         throw new ConfigurationError(`groupCommit.maxBatch must be a positive integer, got ${maxBatch}`);
       }
-      const committer = new GroupCommitter<StepWrite>((steps) => store.commit(steps), maxBatch);
+      const concurrency = store.commitConcurrency ?? 1;
+      if (!Number.isInteger(concurrency) || concurrency < 1) {
+        throw new ConfigurationError(`the store's commitConcurrency must be a positive integer, got ${concurrency}`);
+      }
+      // With batches in flight together, a queue of an eighth of a batch goes at once (32 of
+      // 256): on PostgreSQL with 64 callers, 32 steps commit while the other 32 are decided
+      // (bench/: ~10,000 -> ~12,000 steps/s; at 16 or with 3 in flight, more commits and less).
+      const flushAt = Math.max(1, Math.ceil(maxBatch / 8));
+      const committer = new GroupCommitter<StepWrite>((steps) => store.commit(steps), maxBatch, concurrency, flushAt);
       this.#commit = (step) => committer.commit(step);
       if (transact === undefined) this.#transact = undefined;
       else {

@@ -61,6 +61,12 @@ export class PostgresStore implements port.Store {
   readonly #commitOne: Statement;
   readonly #channel: string;
   readonly #listener: NotificationListener;
+  /**
+   * Two batches in flight: one commits on one pooled connection while the runtime decides the
+   * next (see {@link port.UnitOfWork.commitConcurrency}). One with a pool of fewer than three
+   * connections, to leave one for loads and reads.
+   */
+  readonly commitConcurrency: number;
   readonly #loader = new GroupLoader((batch) => this.#loadMany(batch), MAX_LOAD_BATCH);
   #migration: MigrationReport = { from: 0, to: 0, applied: [] };
 
@@ -68,6 +74,7 @@ export class PostgresStore implements port.Store {
     this.#settings = settings;
     this.#where = describeServer(settings);
     this.#channel = channelFor(settings.schema);
+    this.commitConcurrency = settings.poolSize >= 3 ? 2 : 1;
     // Our own notifications carry our name, so our own listener can ignore them.
     const self = randomUUID();
     this.#sql = buildStatements(settings.schema, { channel: this.#channel, payload: self });
