@@ -373,6 +373,12 @@ export async function runBenchmark(config: BenchConfig, log: (line: string) => v
             "≥ 0.5×",
             (v) => v >= 0.5,
           ),
+          {
+            name: "HTTP: steps/s applied by drover serve (requests and follow-ups) / drover in process, 64 callers",
+            value: inProcess === null ? null : drover.stepsPerSecond / inProcess,
+            target: "(reference)",
+            met: null,
+          },
         ],
       };
     }

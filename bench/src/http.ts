@@ -25,6 +25,11 @@ export interface HttpRow {
   readonly p99Ms: number;
   /** Rows the server stored for the requests (counted in its database after it stopped). */
   readonly stored: number;
+  /**
+   * Steps applied per second while the load ran (journal rows whose time falls in the run):
+   * drover's requests each start a payment whose provider follow-up is a second step.
+   */
+  readonly stepsPerSecond: number;
   readonly consistent: boolean;
   readonly notes: readonly string[];
 }
@@ -92,6 +97,7 @@ async function measureServer(config: HttpConfig, path: string, who: "drover" | "
       who === "drover"
         ? () => JSON.stringify({ type: "RequestPayment", amount: 125_000, currency: "EUR", customerId: "cus_42" })
         : () => JSON.stringify({ type: "RequestPayment", amount: 125_000 });
+    const loadStarted = Date.now();
     const result = await autocannon({
       url,
       connections: config.connections,
@@ -108,8 +114,10 @@ async function measureServer(config: HttpConfig, path: string, who: "drover" | "
         },
       ],
     });
+    const loadEnded = Date.now();
     await stopped(child);
     const stored = countEntities(path, who === "drover" ? "payments" : BENCH_MACHINE);
+    const steps = countSteps(path, loadStarted, loadEnded);
     const ok = result["2xx"];
     const consistent = result.non2xx === 0 && result.errors === 0 && stored >= ok && stored <= result.requests.sent;
     return {
@@ -123,9 +131,11 @@ async function measureServer(config: HttpConfig, path: string, who: "drover" | "
       p50Ms: result.latency.p50,
       p99Ms: result.latency.p99,
       stored,
+      stepsPerSecond: steps / ((loadEnded - loadStarted) / 1000),
       consistent,
       notes: [
         `${ok} answered 2xx, ${result.non2xx} other, ${result.errors} errors, ${stored} stored`,
+        `${Math.round(steps / ((loadEnded - loadStarted) / 1000))} steps/s applied during the run`,
         ...(who === "drover" ? ["each payment's provider follow-up also runs (dispatcher)"] : []),
       ],
     };
@@ -176,6 +186,16 @@ function countEntities(path: string, machine: string): number {
   const db = new Database(path, { readonly: true });
   try {
     return Number(db.prepare("SELECT count(*) FROM entities WHERE machine = ?").pluck().get(machine) ?? 0);
+  } finally {
+    db.close();
+  }
+}
+
+/** Journal rows (accepted steps) whose time falls between `from` and `to`, epoch ms. */
+function countSteps(path: string, from: number, to: number): number {
+  const db = new Database(path, { readonly: true });
+  try {
+    return Number(db.prepare("SELECT count(*) FROM journal WHERE at BETWEEN ? AND ?").pluck().get(from, to) ?? 0);
   } finally {
     db.close();
   }

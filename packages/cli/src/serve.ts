@@ -116,8 +116,16 @@ export async function serveConfig(
  * while the server listens.
  */
 export async function serveUntilSignalled(config: DroverConfig, flags: ServeFlags = {}): Promise<void> {
-  const served = await serveConfig(config, flags);
+  // The handlers go in before the server starts: a SIGTERM that came between the "listening"
+  // line and their installation would kill the process without draining (seen in the e2e
+  // tests on a loaded machine). One that comes while starting stops the server once it runs.
+  let served: Awaited<ReturnType<typeof serveConfig>> | undefined;
+  let signalled = false;
   const stop = () => {
+    if (served === undefined) {
+      signalled = true;
+      return;
+    }
     served.close().then(
       () => process.exit(ExitCode.Ok),
       (error: unknown) => {
@@ -128,4 +136,12 @@ export async function serveUntilSignalled(config: DroverConfig, flags: ServeFlag
   };
   process.once("SIGTERM", stop);
   process.once("SIGINT", stop);
+  try {
+    served = await serveConfig(config, flags);
+  } catch (error) {
+    process.removeListener("SIGTERM", stop);
+    process.removeListener("SIGINT", stop);
+    throw error;
+  }
+  if (signalled) stop();
 }
