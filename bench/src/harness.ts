@@ -824,10 +824,10 @@ const RATIOS: readonly (readonly [string, ContestantKey, ContestantKey, number |
     3,
     "≥ 3× (as drover-concurrent)",
   ],
-  ["PostgreSQL: drover-pg / raw-pg (1 vs 1)", ContestantKey.DroverPg, ContestantKey.RawPg, 0.7],
+  ["PostgreSQL: drover-pg / raw-pg (1 vs 1)", ContestantKey.DroverPg, ContestantKey.RawPg, 0.8],
   ["PostgreSQL: drover-pg-8 / raw-pg-8", ContestantKey.DroverPg8, ContestantKey.RawPg8, 0.7],
   ["PostgreSQL: drover-pg-64 / raw-pg (group commit)", ContestantKey.DroverPg64, ContestantKey.RawPg, 3],
-  ["PostgreSQL: drover-pg-64 / raw-pg-batched", ContestantKey.DroverPg64, ContestantKey.RawPgBatched, null],
+  ["PostgreSQL: drover-pg-64 / raw-pg-batched", ContestantKey.DroverPg64, ContestantKey.RawPgBatched, 0.8],
   ["PostgreSQL: drover-pg / Emmett-pg (1 vs 1)", ContestantKey.DroverPg, ContestantKey.EmmettPg, 2],
   ["PostgreSQL: drover-pg-8 / Emmett-pg-8", ContestantKey.DroverPg8, ContestantKey.EmmettPg8, 2],
 ];
