@@ -290,6 +290,25 @@ if (await postgresAvailable(import.meta.url)) {
     });
   });
 
+  /**
+   * The generic-plan trap: plans made while the tables are empty (and known to be) are kept.
+   * `run`'s statements go on a session with the tables freshly analysed empty, and the plans
+   * they really ran with (auto_explain, nested statements included) come back.
+   */
+  async function plansOnEmptyTables(s: string, run: (client: pg.ClientBase) => Promise<void>): Promise<string[]> {
+    return withAdmin(async (client) => {
+      await client.query(`VACUUM ANALYZE ${s}.entities, ${s}.inbox`);
+      await client.query(
+        "LOAD 'auto_explain'; SET auto_explain.log_min_duration = 0; SET auto_explain.log_nested_statements = on;" +
+          "SET auto_explain.log_level = notice; SET client_min_messages = notice",
+      );
+      const notices: string[] = [];
+      client.on("notice", (notice) => notices.push(notice.message ?? ""));
+      await run(client);
+      return notices;
+    });
+  }
+
   describe("PostgresStore: plans", () => {
     it("looks rows up by primary key in drover_load and drover_commit, even planned on empty analysed tables", async () => {
       const schema = freshSchema();
@@ -297,16 +316,7 @@ if (await postgresAvailable(import.meta.url)) {
       try {
         const s = quoteIdent(schema);
         const { commit } = buildStatements(schema, { channel: "c", payload: "p" });
-        const plans = await withAdmin(async (client) => {
-          // The generic-plan trap: plans made while the tables are empty (and known to be) are
-          // kept. auto_explain shows the plans the functions' statements really run with.
-          await client.query(`VACUUM ANALYZE ${s}.entities, ${s}.inbox`);
-          await client.query(
-            "LOAD 'auto_explain'; SET auto_explain.log_min_duration = 0; SET auto_explain.log_nested_statements = on;" +
-              "SET auto_explain.log_level = notice; SET client_min_messages = notice",
-          );
-          const notices: string[] = [];
-          client.on("notice", (notice) => notices.push(notice.message ?? ""));
+        const plans = await plansOnEmptyTables(s, async (client) => {
           const none: never[] = [];
           for (const [kind, expected] of [
             ["accepted", 0],
@@ -322,7 +332,6 @@ if (await postgresAvailable(import.meta.url)) {
             );
           }
           await client.query(`SELECT * FROM ${s}.drover_load('tally', 't_a', 'evt_0')`);
-          return notices;
         });
         const lookups = plans.filter((plan) => /FROM .*\.(inbox|entities) AS [a-z]\b|UPDATE .*entities/.test(plan));
         assert.ok(lookups.length >= 4, `expected the functions' lookups among ${plans.length} plans`);
@@ -343,14 +352,7 @@ if (await postgresAvailable(import.meta.url)) {
       try {
         const s = quoteIdent(schema);
         const commitOne = commitOneStatement(schema, s, { channel: "c", payload: "p" });
-        const plans = await withAdmin(async (client) => {
-          await client.query(`VACUUM ANALYZE ${s}.entities, ${s}.inbox`);
-          await client.query(
-            "LOAD 'auto_explain'; SET auto_explain.log_min_duration = 0; SET auto_explain.log_nested_statements = on;" +
-              "SET auto_explain.log_level = notice; SET client_min_messages = notice",
-          );
-          const notices: string[] = [];
-          client.on("notice", (notice) => notices.push(notice.message ?? ""));
+        const plans = await plansOnEmptyTables(s, async (client) => {
           for (const expected of [0, 1, 2, 3, 4, 5, 6]) {
             const written = await client.query<{ written: boolean }>(commitOne.text, [
               "tally",
@@ -375,7 +377,6 @@ if (await postgresAvailable(import.meta.url)) {
             ]);
             assert.equal(written.rows[0]?.written, true);
           }
-          return notices;
         });
         const updates = plans.filter((plan) => /UPDATE .*entities/.test(plan));
         // PL/pgSQL plans a statement once per connection: six runs of the update, one plan.
