@@ -130,8 +130,9 @@ export const migrations: readonly Migration[] = Object.freeze([
   {
     version: 5,
     name: "fewer B-trees per step: the journal is the inbox of accepted events",
-    // An accepted step wrote nine B-trees; now six (entity, journal, journal_by_event, outbox,
-    // its intent_id index, outbox_pending), plus one per timer.
+    // An accepted step wrote nine B-trees; now seven (entity, journal, journal_by_event, outbox,
+    // its intent_id index, outbox_pending, outbox_pending_by_entity), plus one per timer
+    // (six since migration 6).
     // - The journal row of an accepted event holds all its inbox record needs: with the
     //   fingerprint and a unique index on event_id, the `processed` result a duplicate replays
     //   is built from the row (same keys, in core's order) instead of kept as a second copy.
@@ -146,9 +147,7 @@ export const migrations: readonly Migration[] = Object.freeze([
     //   index outbox_pending (seq) holds the pending rows only, so a claim walks the backlog in
     //   commit order and stops at its limit however long the backlog and the history grow (a
     //   claim that sorted the whole backlog instead cost 30% of a loaded server, profiled);
-    //   dead letters get their own partial index, which the hot path never writes. The
-    //   pending rows by entity lose their index too: walking in commit order, the claim meets
-    //   an entity's oldest pending row first (outbox-claim.ts), so it needs no probe per row.
+    //   dead letters get their own partial index, which the hot path never writes.
     sql: `
       ALTER TABLE journal ADD COLUMN fingerprint TEXT;
       UPDATE journal SET fingerprint = (SELECT i.fingerprint FROM inbox AS i WHERE i.event_id = journal.event_id);
@@ -197,7 +196,20 @@ export const migrations: readonly Migration[] = Object.freeze([
       DROP TABLE outbox;
       ALTER TABLE outbox_v5 RENAME TO outbox;
       CREATE INDEX outbox_pending ON outbox (seq) WHERE status = 'pending';
+      CREATE INDEX outbox_pending_by_entity ON outbox (machine, entity_id, seq) WHERE status = 'pending';
       CREATE INDEX outbox_dead ON outbox (seq) WHERE status = 'dead';
+    `,
+  },
+  {
+    version: 6,
+    name: "claims need no index of pending rows by entity",
+    // Every step wrote outbox_pending_by_entity, for one question of the claim: "is there an
+    // older pending row of this entity?". The claim now walks the pending rows in commit order
+    // (outbox-claim.ts), where an entity's older pending row always comes first, so a set of
+    // the entities seen answers it: six B-trees per accepted step instead of seven (raw
+    // batched steps ~23,000 -> ~26,700/s in bench/). No row changes.
+    sql: `
+      DROP INDEX IF EXISTS outbox_pending_by_entity;
     `,
   },
 ]);

@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
 import { CommitOutcomeKind } from "@drover/core";
 import {
+  acceptedWrite,
   checkStateNameUpgrade,
   checkVersionUpgrade,
   checkWritesAfterStateNameUpgrade,
@@ -27,6 +28,8 @@ const V2 = fixture("schema-v2.db.gz");
 const V3 = fixture("schema-v3.db.gz");
 /** Schema version 4: before the journal row became an accepted event's inbox record. */
 const V4 = fixture("schema-v4.db.gz");
+/** Schema version 5: before the claim walked the pending rows without an index of them by entity. */
+const V5 = fixture("schema-v5.db.gz");
 const dir = mkdtempSync(join(tmpdir(), "drover-sqlite-old-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -49,7 +52,7 @@ describe("SqliteStore: a database written by schema version 2", () => {
   it("upgrades in place: every row kept, each entity named by the default convention", async () => {
     const store = SqliteStore.open({ path: copyOf(V2, "v2-upgrade.db") });
     try {
-      assert.deepEqual(store.migration, { from: 2, to: migrations.length, applied: [3, 4, 5] });
+      assert.deepEqual(store.migration, { from: 2, to: migrations.length, applied: [3, 4, 5, 6] });
       await checkStateNameUpgrade(store);
     } finally {
       await store.close();
@@ -82,7 +85,7 @@ describe("SqliteStore: a database written by schema version 3", () => {
     const path = copyOf(V3, "v3-upgrade.db");
     const store = SqliteStore.open({ path });
     try {
-      assert.deepEqual(store.migration, { from: 3, to: migrations.length, applied: [4, 5] });
+      assert.deepEqual(store.migration, { from: 3, to: migrations.length, applied: [4, 5, 6] });
       // Read-only checks first: the names version 3 wrote survive the migration.
       await checkStateNameUpgrade(store);
       await checkVersionUpgrade(store);
@@ -118,7 +121,7 @@ describe("SqliteStore: a database written by schema version 4", () => {
     const path = copyOf(V4, "v4-upgrade.db");
     const store = SqliteStore.open({ path });
     try {
-      assert.deepEqual(store.migration, { from: 4, to: migrations.length, applied: [5] });
+      assert.deepEqual(store.migration, { from: 4, to: migrations.length, applied: [5, 6] });
       await checkStateNameUpgrade(store);
       await checkVersionUpgrade(store);
     } finally {
@@ -176,5 +179,57 @@ describe("SqliteStore: a database written by schema version 4", () => {
     } finally {
       await store.close();
     }
+  });
+});
+
+describe("SqliteStore: a database written by schema version 5", () => {
+  it("upgrades in place: the index of pending rows by entity goes, every row stays, claims keep each entity's order", async () => {
+    const path = copyOf(V5, "v5-upgrade.db");
+    const store = SqliteStore.open({ path });
+    try {
+      assert.deepEqual(store.migration, { from: 5, to: migrations.length, applied: [6] });
+      await checkStateNameUpgrade(store);
+      await checkVersionUpgrade(store);
+      // The fixture's outbox row, then two intents of one new entity: its second waits for its first.
+      const fixtureRows = (await store.listOutbox()).map((row) => row.intentId);
+      assert.deepEqual(fixtureRows, ["tally/a1/1/0"]);
+      const two = acceptedWrite("f1", "v6_e1", 0, { n: 1 }, [
+        { type: "Noted", n: 1 },
+        { type: "Noted", n: 2 },
+      ]);
+      assert.deepEqual(await store.commit([two]), [{ kind: CommitOutcomeKind.Committed }]);
+      const lease = { owner: "o", now: Date.UTC(2027, 0, 1), leaseMs: 60_000, limit: 10 };
+      assert.deepEqual(
+        (await store.claimOutbox(lease)).map((row) => row.intentId),
+        ["tally/a1/1/0", "tally/f1/1/0"],
+      );
+      assert.equal(await store.completeOutbox("tally/f1/1/0", "o", lease.now), true);
+      assert.deepEqual(
+        (await store.claimOutbox({ ...lease, owner: "p" })).map((row) => row.intentId),
+        ["tally/f1/1/1"],
+      );
+    } finally {
+      await store.close();
+    }
+    await assertReopensUnchanged(path);
+
+    const db = new Database(path, { readonly: true });
+    try {
+      assert.equal(db.pragma("integrity_check", { simple: true }), "ok");
+      const indexes = db
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL")
+        .pluck()
+        .all();
+      assert.equal(indexes.includes("outbox_pending_by_entity"), false);
+    } finally {
+      db.close();
+    }
+  });
+
+  it("keeps each row exactly", async () => {
+    const path = copyOf(V5, "v5-rows.db");
+    const before = dump(path);
+    await SqliteStore.open({ path }).close();
+    assert.deepEqual(dump(path), before);
   });
 });

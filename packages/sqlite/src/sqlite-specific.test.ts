@@ -166,29 +166,29 @@ describe("SqliteStore: migrations", () => {
     }
   });
 
-  it("knows five schema versions", () => {
+  it("knows six schema versions", () => {
     assert.deepEqual(
       migrations.map((migration) => migration.version),
-      [1, 2, 3, 4, 5],
+      [1, 2, 3, 4, 5, 6],
     );
   });
 
   it("applies only the migrations a database lacks, in one transaction each open", () => {
     const path = freshPath();
-    const next: Migration = { version: 6, name: "a test table", sql: "CREATE TABLE test_extra (x INTEGER)" };
+    const next: Migration = { version: 7, name: "a test table", sql: "CREATE TABLE test_extra (x INTEGER)" };
     withRaw(path, (db) => {
       assert.deepEqual(migrate(db, path, migrations.slice(0, 1)), { from: 0, to: 1, applied: [1] });
-      assert.deepEqual(migrate(db, path), { from: 1, to: 5, applied: [2, 3, 4, 5] });
-      assert.deepEqual(migrate(db, path, [...migrations, next]), { from: 5, to: 6, applied: [6] });
-      assert.deepEqual(migrate(db, path, [...migrations, next]), { from: 6, to: 6, applied: [] });
+      assert.deepEqual(migrate(db, path), { from: 1, to: 6, applied: [2, 3, 4, 5, 6] });
+      assert.deepEqual(migrate(db, path, [...migrations, next]), { from: 6, to: 7, applied: [7] });
+      assert.deepEqual(migrate(db, path, [...migrations, next]), { from: 7, to: 7, applied: [] });
     });
     const fresh = freshPath();
-    withRaw(fresh, (db) => assert.deepEqual(migrate(db, fresh), { from: 0, to: 5, applied: [1, 2, 3, 4, 5] }));
+    withRaw(fresh, (db) => assert.deepEqual(migrate(db, fresh), { from: 0, to: 6, applied: [1, 2, 3, 4, 5, 6] }));
   });
 
   it("leaves the previous version intact when a migration fails halfway", () => {
     const path = freshPath();
-    const broken: Migration = { version: 6, name: "broken", sql: "CREATE TABLE half_done (x INTEGER); CREATE TABLE (" };
+    const broken: Migration = { version: 7, name: "broken", sql: "CREATE TABLE half_done (x INTEGER); CREATE TABLE (" };
     withRaw(path, (db) => {
       migrate(db, path);
       assert.throws(() => migrate(db, path, [...migrations, broken]), /syntax error/);
