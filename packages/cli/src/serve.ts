@@ -124,6 +124,7 @@ export async function serveUntilSignalled(config: DroverConfig, flags: ServeFlag
   const stop = () => {
     if (served === undefined) {
       signalled = true;
+      process.stderr.write("drover: stopping as soon as the server has started\n");
       return;
     }
     served.close().then(

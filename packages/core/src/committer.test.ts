@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { GroupCommitter } from "./committer.js";
 import { StoreUnavailableError } from "./errors.js";
 import { MemoryStore } from "./memory-store.js";
 import type { CommitOutcome, StepWrite, Store } from "./ports.js";
@@ -187,5 +188,18 @@ describe("group commit with batches in flight together (store.commitConcurrency)
       () => new Runtime({ store, machines: [tallyMachine] }),
       /commitConcurrency must be a positive integer/,
     );
+  });
+});
+
+describe("group commit against a store that misbehaves", () => {
+  it("fails a batch answered without outcomes, and goes on committing the next", async () => {
+    let calls = 0;
+    const committer = new GroupCommitter<number>(async (items) => {
+      calls += 1;
+      if (calls === 1) return undefined as unknown as CommitOutcome[];
+      return items.map(() => ({ kind: CommitOutcomeKind.Committed }));
+    }, 8);
+    await assert.rejects(committer.commit(1), /without outcomes/);
+    assert.deepEqual(await committer.commit(2), { kind: CommitOutcomeKind.Committed });
   });
 });

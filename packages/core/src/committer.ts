@@ -112,21 +112,21 @@ export class GroupCommitter<Item> {
     } catch (error) {
       saving = Promise.reject(error);
     }
-    void saving.then(
-      (outcomes) => {
+    void saving
+      .then((outcomes) => {
+        if (!Array.isArray(outcomes)) throw new Error("the store answered a batch without outcomes");
         batch.forEach((pending, index) => {
           const outcome = outcomes[index];
           if (outcome === undefined) pending.reject(new Error("the store returned fewer outcomes than steps"));
           else pending.resolve(outcome);
         });
-        this.#done();
-      },
-      (error: unknown) => {
-        // The whole transaction failed (the store is unavailable): every step in it did.
+      })
+      .catch((error: unknown) => {
+        // The whole transaction failed (the store is unavailable): every step in it did. A
+        // step already answered ignores the second word.
         for (const pending of batch) pending.reject(error);
-        this.#done();
-      },
-    );
+      })
+      .finally(() => this.#done());
   }
 
   #done(): void {
