@@ -21,6 +21,7 @@ function pathOf(store: Store): string {
 
 runStoreConformance({
   name: "sqlite",
+  transact: true,
   open: async () => SqliteStore.open({ path: freshPath() }),
   reopen: async (store: Store) => {
     const path = pathOf(store);

@@ -3,6 +3,7 @@ import { claimsSpec } from "./claims.js";
 import { readModelSpec } from "./read-model.js";
 import type { ConformanceOptions } from "./suite.js";
 import { throughRuntimeSpec } from "./through-runtime.js";
+import { transactSpec } from "./transact.js";
 import { unitOfWorkSpec } from "./unit-of-work.js";
 import { versionsSpec } from "./versions.js";
 import { workQueueSpec } from "./work-queue.js";
@@ -18,7 +19,8 @@ export { commitAll } from "./suite.js";
  * version check, inbox dedupe, several steps in one commit staying independent), the read
  * model (order, paging, filters, counts), the work queue (outbox and timer claims), claims at
  * length (a seeded run against a reference reading, and several stores claiming at once where
- * the adapter offers `openPeer`) — and ends with the store under the runtime.
+ * the adapter offers `openPeer`), `transact` where the adapter declares it — and ends with the
+ * store under the runtime.
  *
  * @example
  * import { describe, it } from "node:test";
@@ -41,6 +43,7 @@ export function runStoreConformance(options: ConformanceOptions): void {
     workQueueSpec(suite);
     claimsSpec(suite);
     versionsSpec(suite);
+    transactSpec(suite);
     throughRuntimeSpec(suite);
   });
 }

@@ -23,6 +23,8 @@ export interface ConformanceOptions extends TestApi {
    * own object, like the memory store, has none.
    */
   openPeer?(store: Store): Promise<Store>;
+  /** The store offers `transact` (optional in the port): run its tests, which fail if it has none. */
+  readonly transact?: boolean;
 }
 
 /** What each part of the suite is handed: the test API, the options and a store per test. */
