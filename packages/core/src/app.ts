@@ -6,7 +6,7 @@ import { declaredIntentTypes } from "./effects.js";
 import { ConfigurationError } from "./errors.js";
 import type { Logger } from "./logger.js";
 import { jsonLogger } from "./logger.js";
-import type { AnyMachine } from "./machine.js";
+import type { AnyMachine, Typed } from "./machine.js";
 import type {
   Clock,
   EntityCount,
@@ -21,10 +21,11 @@ import type {
   StoredEntity,
 } from "./ports.js";
 import { OutboxStatus } from "./ports.js";
-import type { RunResult } from "./result.js";
+import type { IntentRecord, RunResult } from "./result.js";
 import { RunResultKind } from "./result.js";
 import type { RunOptions } from "./runtime.js";
 import { Runtime } from "./runtime.js";
+import { isSchedule } from "./schedule.js";
 import type { SchedulerSettings } from "./scheduler.js";
 import { Scheduler } from "./scheduler.js";
 import type { PurityMode } from "./step.js";
@@ -129,8 +130,9 @@ export class App {
   }
 
   /**
-   * Apply one event (see {@link Runtime.run}); when it produced intents, wake the dispatcher
-   * and the scheduler at once.
+   * Apply one event (see {@link Runtime.run}); when it produced intents, wake the dispatcher at
+   * once, and the scheduler when a timer it set is already due (a later one fires at the
+   * scheduler's next poll either way: a wake-up for a timer due in a week was a claim per step).
    */
   async run(
     ref: { readonly machine: string; readonly id: string },
@@ -143,11 +145,22 @@ export class App {
       const report = { machine: ref.machine, id: ref.id, event, result, durationMs: performance.now() - started };
       for (const observer of this.#observers) observer.onResult?.(report);
     }
-    if (result.kind === RunResultKind.Processed && result.intents.length > 0) {
-      this.dispatcher.wake();
-      this.scheduler.wake();
-    }
+    if (result.kind === RunResultKind.Processed && result.intents.length > 0) this.#wakeFor(result.intents);
     return result;
+  }
+
+  #wakeFor(intents: readonly IntentRecord[]): void {
+    let outbox = false;
+    let dueTimer = false;
+    const now = this.#clock.now();
+    for (const { intent } of intents) {
+      // Stored intents are JSON; the machine's schema made each one a typed object.
+      const typed = intent as unknown as Typed;
+      if (isSchedule(typed)) dueTimer ||= typed.at <= now;
+      else outbox = true;
+    }
+    if (outbox) this.dispatcher.wake();
+    if (dueTimer) this.scheduler.wake();
   }
 
   /** Start reporting to `observer`; returns a function that stops it. */
