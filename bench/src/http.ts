@@ -1,12 +1,12 @@
 // Issue 16's HTTP row: `drover serve` (the payments app, provider latency 0) and a bare
 // Fastify route doing the raw durable step per request, each in a process of its own, driven
-// by autocannon from this process with keep-alive connections creating payments.
+// by wrk (or autocannon, see http-load.ts) with keep-alive connections creating payments.
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import autocannon from "autocannon";
 import Database from "better-sqlite3";
 import { createDroverSchema, type ScratchDir } from "./database.js";
+import { drive } from "./http-load.js";
 import { BENCH_MACHINE } from "./payment-machine.js";
 
 /** How the HTTP rows run. */
@@ -92,49 +92,40 @@ async function measureServer(config: HttpConfig, path: string, who: "drover" | "
   try {
     const url = await listeningUrl(child);
     const run = randomBytes(4).toString("hex");
-    let n = 0;
     const body =
       who === "drover"
-        ? () => JSON.stringify({ type: "RequestPayment", amount: 125_000, currency: "EUR", customerId: "cus_42" })
-        : () => JSON.stringify({ type: "RequestPayment", amount: 125_000 });
+        ? JSON.stringify({ type: "RequestPayment", amount: 125_000, currency: "EUR", customerId: "cus_42" })
+        : JSON.stringify({ type: "RequestPayment", amount: 125_000 });
     const loadStarted = Date.now();
-    const result = await autocannon({
+    const result = await drive({
       url,
       connections: config.connections,
-      duration: config.seconds,
+      seconds: config.seconds,
       headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-      requests: [
-        {
-          method: "POST",
-          setupRequest: (request) => ({
-            ...request,
-            path: `/v1/payments/pay_${run}${String(n++).padStart(16, "0")}/events`,
-            body: body(),
-          }),
-        },
-      ],
+      pathPrefix: `/v1/payments/pay_${run}`,
+      pathSuffix: "/events",
+      body,
     });
     const loadEnded = Date.now();
     await stopped(child);
     const stored = countEntities(path, who === "drover" ? "payments" : BENCH_MACHINE);
     const steps = countSteps(path, loadStarted, loadEnded);
-    const ok = result["2xx"];
-    const consistent = result.non2xx === 0 && result.errors === 0 && stored >= ok && stored <= result.requests.sent;
+    const consistent = result.non2xx === 0 && result.errors === 0 && stored >= result.ok && stored <= result.sentAtMost;
     return {
       label:
         who === "drover"
           ? `drover serve over HTTP (payments, provider latency 0), ${config.connections} connections`
           : `bare Fastify route + hand-written transaction per request, ${config.connections} connections`,
       durability: DURABILITY,
-      requests: result.requests.total,
-      requestsPerSecond: result.requests.average,
-      p50Ms: result.latency.p50,
-      p99Ms: result.latency.p99,
+      requests: result.completed,
+      requestsPerSecond: result.requestsPerSecond,
+      p50Ms: result.p50Ms,
+      p99Ms: result.p99Ms,
       stored,
       stepsPerSecond: steps / ((loadEnded - loadStarted) / 1000),
       consistent,
       notes: [
-        `${ok} answered 2xx, ${result.non2xx} other, ${result.errors} errors, ${stored} stored`,
+        `${result.generator}: ${result.ok} answered 2xx, ${result.non2xx} other, ${result.errors} errors, ${stored} stored`,
         `${Math.round(steps / ((loadEnded - loadStarted) / 1000))} steps/s applied during the run`,
         ...(who === "drover" ? ["each payment's provider follow-up also runs (dispatcher)"] : []),
       ],
