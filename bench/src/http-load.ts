@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
+import { jsonReport } from "./child.js";
 
 /** What to send: POSTs of `body` to `pathOf(n)` for the n-th request, with `headers`. */
 export interface Load {
@@ -86,16 +87,19 @@ async function driveWrk(load: Load): Promise<LoadResult> {
   try {
     const headers = Object.entries(load.headers).flat();
     const args = ["-t1", `-c${load.connections}`, `-d${load.seconds}s`, "-s", script, load.url];
-    const out = await run("wrk", [...args, "--", load.pathPrefix, load.pathSuffix, load.body, ...headers]);
-    const line = out.trim().split("\n").at(-1) ?? "";
-    const summary = JSON.parse(line) as {
+    const summary = await jsonReport<{
       requests: number;
       durationUs: number;
       status: number;
       socket: number;
       p50Us: number;
       p99Us: number;
-    };
+    }>(
+      "wrk",
+      "wrk",
+      [...args, "--", load.pathPrefix, load.pathSuffix, load.body, ...headers],
+      (load.seconds + 60) * 1000,
+    );
     return {
       generator: "wrk",
       completed: summary.requests,
@@ -110,25 +114,6 @@ async function driveWrk(load: Load): Promise<LoadResult> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-function run(command: string, args: readonly string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      out += chunk.toString();
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      err += chunk.toString();
-    });
-    child.once("error", reject);
-    child.once("exit", (code) => {
-      if (code === 0) resolve(out);
-      else reject(new Error(`${command} exited with ${code}: ${err.trim() || out.trim()}`));
-    });
-  });
 }
 
 async function driveAutocannon(load: Load): Promise<LoadResult> {

@@ -1,5 +1,5 @@
-import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { jsonReport } from "./child.js";
 import type { Consistency } from "./database.js";
 
 /** The process's memory after `events` events. */
@@ -52,27 +52,10 @@ export function measureRss(
   contestant: RssContestant = RssContestant.Drover,
   nodeFlags: readonly string[] = [],
 ): Promise<RssReport> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ["--expose-gc", ...nodeFlags, CHILD, JSON.stringify({ path, entities, checkpoints, callers, contestant })],
-      { stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on("error", reject);
-    child.on("close", (code) => {
-      try {
-        resolve(JSON.parse(stdout.trim().split("\n").at(-1) ?? "") as RssReport);
-      } catch {
-        reject(new Error(`the memory child exited ${code} without a report: ${stderr.trim().slice(-500)}`));
-      }
-    });
-  });
+  return jsonReport<RssReport>(
+    "the memory child",
+    process.execPath,
+    ["--expose-gc", ...nodeFlags, CHILD, JSON.stringify({ path, entities, checkpoints, callers, contestant })],
+    60 * 60_000,
+  );
 }

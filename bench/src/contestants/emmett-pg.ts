@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { exec, lastLines } from "../child.js";
 import type { Timing } from "../measure.js";
-import { exec, lastLines } from "./emmett.js";
 
 /**
  * Emmett's PostgreSQL folder: not a workspace, its own lock file (`emmett-postgresql` exists

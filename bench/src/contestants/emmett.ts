@@ -1,6 +1,6 @@
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { exec, lastLines } from "../child.js";
 import type { Timing } from "../measure.js";
 
 /**
@@ -52,7 +52,12 @@ export function emmettInstalled(): boolean {
 export async function installEmmett(log: (line: string) => void): Promise<string | undefined> {
   log(`installing Emmett in ${EMMETT_DIR} (npm ci; node sqlite3 compiles from source, ~2 min)…`);
   const npm = process.platform === "win32" ? "npm.cmd" : "npm";
-  const { code, output } = await exec(npm, ["ci", "--no-audit", "--no-fund", "--prefix", EMMETT_DIR], 20 * 60_000);
+  const { code, output } = await exec(
+    npm,
+    ["ci", "--no-audit", "--no-fund", "--prefix", EMMETT_DIR],
+    20 * 60_000,
+    EMMETT_DIR,
+  );
   if (code !== 0) return `npm ci failed (exit ${code}): ${lastLines(output, 6)}`;
   if (!emmettInstalled()) return `npm ci succeeded but the sqlite3 addon is missing: ${lastLines(output, 6)}`;
   return undefined;
@@ -67,6 +72,7 @@ export async function runEmmett(path: string, entities: number, events: number):
     process.execPath,
     [SCRIPT, JSON.stringify({ db: path, entities, events })],
     10 * 60_000,
+    EMMETT_DIR,
   );
   const last = stdout.trim().split("\n").at(-1) ?? "";
   let report: ChildReport;
@@ -98,43 +104,4 @@ export async function runEmmett(path: string, entities: number, events: number):
     stored: report.stored,
     busyRetries: report.busyRetries,
   };
-}
-
-/** Run a command in `cwd` (Emmett's folder by default), collecting its output; never rejects. */
-export function exec(
-  command: string,
-  args: readonly string[],
-  timeoutMs: number,
-  cwd: string = EMMETT_DIR,
-): Promise<{ code: number | null; output: string; stdout: string; timedOut: boolean }> {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    let stdout = "";
-    let timedOut = false;
-    child.stdout.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-      stdout += chunk.toString();
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill("SIGKILL");
-    }, timeoutMs);
-    child.on("error", (error) => {
-      clearTimeout(timer);
-      resolve({ code: null, output: `${output}\n${error.message}`, stdout, timedOut });
-    });
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, output, stdout, timedOut });
-    });
-  });
-}
-
-/** The last `n` lines of `text`, on one line. */
-export function lastLines(text: string, n: number): string {
-  return text.trim().split("\n").slice(-n).join(" | ");
 }

@@ -120,11 +120,7 @@ export class SqliteStore implements port.Store {
   }
 
   async load(ref: port.EntityRef, eventId: string): Promise<port.LoadResult> {
-    return this.#guard("loading an entity", () => {
-      // One statement, so one read snapshot (and one round of WAL read locks) for both rows.
-      const row = this.#sql.load.get({ machine: ref.machine, id: ref.id, eventId });
-      return row === undefined ? { entity: undefined, inbox: undefined } : rows.fromLoadRow(row, ref, eventId);
-    });
+    return this.#guard("loading an entity", () => this.#steps.load(ref, eventId));
   }
 
   async commit(steps: readonly port.StepWrite[]): Promise<port.CommitOutcome[]> {

@@ -35,11 +35,18 @@ export class StepWriter {
     return this.#write(step);
   }
 
+  /**
+   * An entity and the inbox record of an event id, in one statement (so one read snapshot): the
+   * store's `load`, and each step's read inside {@link transact}.
+   */
+  load(ref: port.EntityRef, eventId: string): port.LoadResult {
+    const row = this.#sql.load.get({ machine: ref.machine, id: ref.id, eventId });
+    return row === undefined ? NOTHING : rows.fromLoadRow(row, ref, eventId);
+  }
+
   /** Load inside the transaction and ask the step: what it reads here is what it writes on. */
   #decideAndApply(request: port.StepRequest): port.CommitOutcome {
-    const { machine, id } = request.ref;
-    const row = this.#sql.load.get({ machine, id, eventId: request.eventId });
-    const loaded = row === undefined ? NOTHING : rows.fromLoadRow(row, request.ref, request.eventId);
+    const loaded = this.load(request.ref, request.eventId);
     let step: port.StepWrite | undefined;
     try {
       step = request.decide(loaded);
