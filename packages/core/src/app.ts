@@ -1,4 +1,5 @@
 import { systemClock } from "./clock.js";
+import type { Component } from "./component.js";
 import type { AttemptReport, DispatcherSettings } from "./dispatcher.js";
 import { Dispatcher } from "./dispatcher.js";
 import type { Effects } from "./effects.js";
@@ -86,6 +87,7 @@ export class App {
   readonly #clock: Clock;
   readonly #machines: readonly AnyMachine[];
   readonly #observers = new Set<AppObserver>();
+  readonly #components = new Map<string, Component>();
   #started = false;
   #unwatch: (() => void) | undefined;
 
@@ -167,6 +169,23 @@ export class App {
   observe(observer: AppObserver): () => void {
     this.#observers.add(observer);
     return () => this.#observers.delete(observer);
+  }
+
+  /**
+   * Attach a component (a broker transport, say) whose health and metrics the operator
+   * surfaces report; returns a function that detaches it. Names are unique.
+   */
+  attach(component: Component): () => void {
+    if (this.#components.has(component.name)) {
+      throw new ConfigurationError(`a component named "${component.name}" is already attached`);
+    }
+    this.#components.set(component.name, component);
+    return () => this.#components.delete(component.name);
+  }
+
+  /** The attached components, in the order they were attached. */
+  get components(): readonly Component[] {
+    return [...this.#components.values()];
   }
 
   /** The machines of this app. */

@@ -1,10 +1,11 @@
 export type { AppObserver, AppOptions, ResultReport } from "./app.js";
 export { App } from "./app.js";
 export { randomIds, systemClock, uuidv7 } from "./clock.js";
+export type { Component, ComponentHealth, MetricFamily } from "./component.js";
 export type { AttemptReport, DispatcherOptions, DispatcherSettings, RunFunction } from "./dispatcher.js";
 export { AttemptOutcome, Dispatcher } from "./dispatcher.js";
 export type { EffectContext, EffectHandler, EffectHandlers, Effects, FollowUp } from "./effects.js";
-export { defineEffects, followUp } from "./effects.js";
+export { declaredIntentTypes, defineEffects, followUp } from "./effects.js";
 export {
   ConfigurationError,
   DroverError,
@@ -19,6 +20,7 @@ export type { Migration, Migrations, Reading, Unreadable, Versioned } from "./ev
 export { migrateVersioned, readVersioned, UnreadableReason, VersionedSubject } from "./evolution.js";
 export type { Json } from "./json.js";
 export { fingerprint, stableStringify } from "./json.js";
+export { KeyedQueue } from "./key-queue.js";
 export type { Logger } from "./logger.js";
 export { jsonLogger, silentLogger } from "./logger.js";
 export type {

@@ -1,0 +1,31 @@
+// A machine that proves order: `Append { seq }` is accepted only when seq is the next number
+// the entry expects, so one event run before an earlier one shows up as a rejection. Every
+// tenth append asks for an `Announce` intent (the egress tests publish it). Not a test itself.
+import { accept, defineMachine, reject } from "@drover/core";
+import { z } from "zod";
+
+export const LedgerRejection = { OutOfOrder: "out_of_order" } as const;
+
+export const LedgerId = z.string().regex(/^l_[a-z0-9]{1,24}$/);
+
+export const ledger = defineMachine({
+  name: "ledger",
+  id: LedgerId,
+  state: z.strictObject({ next: z.number().int() }),
+  events: z.discriminatedUnion("type", [
+    z.strictObject({ type: z.literal("Open") }),
+    z.strictObject({ type: z.literal("Append"), seq: z.number().int().min(1) }),
+  ]),
+  intents: z.strictObject({ type: z.literal("Announce"), seq: z.number().int() }),
+  rejections: z.enum(LedgerRejection),
+  creates: ["Open"],
+  create: () => accept({ next: 1 }),
+  handle: (state, event) => {
+    if (event.type === "Open") return accept(state);
+    if (event.seq !== state.next) {
+      return reject(LedgerRejection.OutOfOrder, `expected ${state.next}, got ${event.seq}`);
+    }
+    const next = { next: state.next + 1 };
+    return event.seq % 10 === 0 ? accept(next, { type: "Announce" as const, seq: event.seq }) : accept(next);
+  },
+});
