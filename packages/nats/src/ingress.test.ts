@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { EntityRef, RunResult } from "@drover/core";
 import { App, MemoryStore, RunResultKind, silentLogger } from "@drover/core";
+import { ledgerMachine as ledger } from "@drover/core/testing";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
@@ -14,7 +15,6 @@ import { sendEvent } from "./client.js";
 import type { EventRunner } from "./ingress.js";
 import { NatsIngress } from "./ingress.js";
 import { EVENTS_STREAM, eventsSubject, Header, INGRESS_CONSUMER, runSubject } from "./subjects.js";
-import { ledger } from "./test-support/ledger.js";
 import type { TestNatsServer } from "./testing.js";
 import { skipUnlessNatsServer, startNatsServer } from "./testing.js";
 

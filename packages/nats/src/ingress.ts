@@ -3,21 +3,18 @@
 // step's outcome is durable (or there is nothing to write: invalid, rejected, not found, a
 // duplicate), so a crash between commit and ack redelivers it and the inbox answers duplicate.
 //
-// Per-entity order across processes: DROVER_EVENTS is a work queue, so a message leaves the
-// stream only when it is acknowledged. Before running a message, a process asks the stream for
-// the first message still stored on the same subject (a direct get, `next_by_subj`); if that
-// is an earlier one, some process holds it (or will get it redelivered) and this message is
-// handed back with a short delay instead. A later event of an entity therefore never runs
-// before an earlier one has a durable outcome, whichever process holds which. Inside one
-// process the messages of an entity run one after another; different entities run concurrently.
+// Per-entity order across processes: see order-guard.ts. Inside one process the messages of
+// an entity run one after another; different entities run concurrently.
 import type { EntityRef, Logger, MetricFamily, RunResult } from "@drover/core";
-import { InvalidReason, KeyedQueue, RunResultKind, silentLogger } from "@drover/core";
-import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg, MsgRequest } from "@nats-io/jetstream";
+import { KeyedQueue, RunResultKind, silentLogger } from "@drover/core";
+import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg, StoredMsg } from "@nats-io/jetstream";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
+import { decode, isFinal } from "./message.js";
+import { OrderGuard } from "./order-guard.js";
 import type { ConsumerSettings, StreamLimits } from "./streams.js";
 import { ensureEventsStream, ensureIngressConsumer } from "./streams.js";
-import { EVENTS_STREAM, Header, INGRESS_CONSUMER, isSubjectToken, parseEntitySubject } from "./subjects.js";
+import { EVENTS_STREAM, Header, INGRESS_CONSUMER, isSubjectToken } from "./subjects.js";
 
 /** What runs an event: an `App` (or a `Runtime`) fits. */
 export interface EventRunner {
@@ -36,6 +33,11 @@ export const IngressOutcome = {
    * stream, removed when found. Counted to show it happened.
    */
   Orphan: "orphan",
+  /**
+   * Not a message: an earlier message that blocked its entity for longer than the ack wait,
+   * which the order guard ran itself and removed (see order-guard.ts).
+   */
+  Adopted: "adopted",
 } as const;
 export type IngressOutcome = (typeof IngressOutcome)[keyof typeof IngressOutcome];
 
@@ -76,7 +78,6 @@ export class NatsIngress {
   readonly #options: IngressOptions;
   readonly #queue = new KeyedQueue();
   readonly #counts = new Map<IngressOutcome, number>();
-  readonly #ackedRecently = new RecentSet(65_536);
   #redelivered = 0;
   #inFlight = 0;
   #slotWaiters: (() => void)[] = [];
@@ -87,9 +88,7 @@ export class NatsIngress {
   #loop: Promise<void> | undefined;
   #stopping = false;
   #streamEpoch = 0;
-  #ackFloor = 0;
-  #ackFloorReadAt = 0;
-  #ackFloorRead: Promise<void> | undefined;
+  #guard: OrderGuard | undefined;
 
   constructor(options: IngressOptions) {
     this.#options = options;
@@ -111,6 +110,20 @@ export class NatsIngress {
     // restarts its sequence, and its messages must not be taken for the old ones.
     this.#streamEpoch = Date.parse(info.created);
     await ensureIngressConsumer(this.#jsm, this.#options.consumer);
+    this.#guard = new OrderGuard({
+      jsm: this.#jsm,
+      adoptAfterMs: this.#options.consumer?.ackWaitMs ?? 30_000,
+      adopt: (message) => this.#adopt(message),
+      onRemoved: (seq, why) => {
+        this.#count(why === "orphan" ? IngressOutcome.Orphan : IngressOutcome.Adopted);
+        this.#logger.warn(
+          { seq },
+          why === "orphan"
+            ? "NATS ingress: removed an event the consumer had acknowledged that the stream still held"
+            : "NATS ingress: ran an event that blocked its entity past the ack wait, and removed it",
+        );
+      },
+    });
     this.#stopping = false;
     this.#loop = this.#consumeForever();
   }
@@ -142,7 +155,7 @@ export class NatsIngress {
     const families: MetricFamily[] = [
       {
         name: "drover_nats_messages_total",
-        help: "Ingress messages handled by this process, by outcome (a result kind, deferred or error)",
+        help: "Ingress messages handled by this process, by outcome (a result kind, deferred, error, orphan or adopted)",
         type: "counter",
         samples: [...this.#counts].map(([outcome, value]) => ({ labels: { outcome }, value })),
       },
@@ -252,22 +265,22 @@ export class NatsIngress {
   }
 
   async #route(msg: JsMsg): Promise<void> {
-    const eventId = msg.headers?.get(Header.MsgId) || `nats-${this.#streamEpoch}-${msg.seq}`;
-    const target = parseEntitySubject(msg.subject);
-    if (target === undefined) {
-      return this.#finish(msg, invalid(InvalidReason.InvalidId, `subject ${msg.subject} names no entity`));
-    }
-    let event: unknown;
-    try {
-      event = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(msg.data));
-    } catch {
-      return this.#finish(msg, invalid(InvalidReason.InvalidEvent, "the message body is not JSON (UTF-8)"));
-    }
+    const decoded = decode(msg, msg.headers, this.#streamEpoch);
+    if (!decoded.ok) return this.#finish(msg, decoded.result);
+    const { target, event, eventId } = decoded;
     await this.#queue.run(`${target.machine}\u0000${target.id}`, () => this.#step(msg, target, event, eventId));
   }
 
+  /** Run a message the order guard found blocking its entity for too long; `true` when final. */
+  async #adopt(message: StoredMsg): Promise<boolean> {
+    const decoded = decode(message, message.header, this.#streamEpoch);
+    if (!decoded.ok) return true;
+    const result = await this.#runner.run(decoded.target, decoded.event, { eventId: decoded.eventId });
+    return isFinal(result);
+  }
+
   async #step(msg: JsMsg, target: EntityRef, event: unknown, eventId: string): Promise<void> {
-    if (await this.#earlierInFlight(msg)) {
+    if (await this.#guarded().blocked(msg.subject, msg.seq)) {
       this.#count(IngressOutcome.Deferred);
       msg.nak(this.#retryDelay(msg));
       return;
@@ -308,7 +321,7 @@ export class NatsIngress {
   /** Acknowledge (the outcome is durable, or there is nothing to write) and answer. */
   #finish(msg: JsMsg, result: RunResult): void {
     msg.ack();
-    this.#ackedRecently.add(msg.seq);
+    this.#guard?.acknowledged(msg.seq);
     this.#count(result.kind);
     this.#reply(msg, result);
   }
@@ -323,52 +336,9 @@ export class NatsIngress {
     }
   }
 
-  /**
-   * Whether an earlier message on the same subject is still waiting for its outcome: stored,
-   * and neither acknowledged by this process (the server may not have removed it yet) nor at
-   * or below the consumer's ack floor. The last are left behind when the NATS server is killed
-   * (its work queue can lose removals the consumer's state kept): they are removed here, and
-   * counted, or they would hold their entity back for ever.
-   */
-  async #earlierInFlight(msg: JsMsg): Promise<boolean> {
-    const jsm = this.#manager();
-    let from = 1;
-    for (;;) {
-      // The API get, not a direct get: it is answered on the stream's leader, where acks land.
-      const query = { next_by_subj: msg.subject, seq: from } as unknown as MsgRequest;
-      const first = await jsm.streams.getMessage(EVENTS_STREAM, query);
-      if (first === null || first.seq >= msg.seq) return false;
-      if (!(await this.#acknowledged(first.seq))) return true;
-      from = first.seq + 1;
-    }
-  }
-
-  async #acknowledged(seq: number): Promise<boolean> {
-    if (this.#ackedRecently.has(seq)) return true;
-    if (seq > this.#ackFloor && Date.now() - this.#ackFloorReadAt > 250) {
-      this.#ackFloorRead ??= this.#manager()
-        .consumers.info(EVENTS_STREAM, INGRESS_CONSUMER)
-        .then((info) => {
-          this.#ackFloor = Math.max(this.#ackFloor, info.ack_floor.stream_seq);
-          this.#ackFloorReadAt = Date.now();
-        })
-        .finally(() => {
-          this.#ackFloorRead = undefined;
-        });
-      await this.#ackFloorRead;
-    }
-    if (seq > this.#ackFloor) return false;
-    this.#count(IngressOutcome.Orphan);
-    this.#logger.warn({ seq }, "NATS ingress: removing an event the consumer acknowledged that the stream still held");
-    await this.#manager()
-      .streams.deleteMessage(EVENTS_STREAM, seq, false)
-      .catch(() => false);
-    return true;
-  }
-
-  #manager(): JetStreamManager {
-    if (this.#jsm === undefined) throw new Error("NatsIngress: start() first");
-    return this.#jsm;
+  #guarded(): OrderGuard {
+    if (this.#guard === undefined) throw new Error("NatsIngress: start() first");
+    return this.#guard;
   }
 
   #retryDelay(msg: JsMsg): number {
@@ -382,10 +352,6 @@ export class NatsIngress {
   }
 }
 
-function invalid(reason: InvalidReason, message: string): RunResult {
-  return { kind: RunResultKind.Invalid, reason, message, issues: [] };
-}
-
 /** A subject a reply may go to: tokens of printable characters, no wildcards. */
 function isReplySubject(subject: string): boolean {
   return subject.length <= 255 && subject.split(".").every(isSubjectToken);
@@ -393,26 +359,4 @@ function isReplySubject(subject: string): boolean {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** A set that remembers only its last `capacity` entries. */
-class RecentSet {
-  readonly #set = new Set<number>();
-  readonly #capacity: number;
-
-  constructor(capacity: number) {
-    this.#capacity = capacity;
-  }
-
-  add(value: number): void {
-    this.#set.add(value);
-    if (this.#set.size > this.#capacity) {
-      const oldest = this.#set.values().next();
-      if (!oldest.done) this.#set.delete(oldest.value);
-    }
-  }
-
-  has(value: number): boolean {
-    return this.#set.has(value);
-  }
 }

@@ -8,6 +8,7 @@ export {
   raceEntities,
   runStoreConformance,
 } from "./conformance/index.js";
+export { LedgerId, LedgerRejection, ledgerMachine } from "./ledger-machine.js";
 export type { Expected, ExpectedIntent, GivenEvent } from "./scenario.js";
 export { Migrated, migrationScenario, SCENARIO_EPOCH, Scenario, scenario, Then } from "./scenario.js";
 export {

@@ -1,14 +1,22 @@
-// A machine that proves order: `Append { seq }` is accepted only when seq is the next number
-// the entry expects, so one event run before an earlier one shows up as a rejection. Every
-// tenth append asks for an `Announce` intent (the egress tests publish it). Not a test itself.
-import { accept, defineMachine, reject } from "@drover/core";
+// A machine that proves order, for transports' tests (NATS ingress, multi-process runs):
+// `Append { seq }` is accepted only when seq is the next number the ledger expects, so an event
+// run before an earlier one shows up as a rejection. Every tenth append asks for an `Announce`
+// intent (egress tests publish it).
 import { z } from "zod";
+import { accept, defineMachine, reject } from "../machine.js";
 
 export const LedgerRejection = { OutOfOrder: "out_of_order" } as const;
 
 export const LedgerId = z.string().regex(/^l_[a-z0-9]{1,24}$/);
 
-export const ledger = defineMachine({
+/**
+ * `Open` creates a ledger at `{ next: 1 }`; `Append { seq }` with seq = next moves it on, any
+ * other seq is rejected `out_of_order`.
+ *
+ * @example
+ * await app.run({ machine: "ledger", id: "l_a" }, { type: "Append", seq: 1 });
+ */
+export const ledgerMachine = defineMachine({
   name: "ledger",
   id: LedgerId,
   state: z.strictObject({ next: z.number().int() }),
