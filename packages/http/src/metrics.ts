@@ -1,4 +1,4 @@
-import type { App, AttemptReport, ResultReport } from "@drover/core";
+import type { App, AttemptReport, MetricFamily, ResultReport } from "@drover/core";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 
 /**
@@ -14,8 +14,10 @@ export class DroverMetrics {
   readonly #attemptLatency: Histogram<"machine" | "intent">;
   readonly #unsubscribe: () => void;
   readonly #known: ReadonlySet<string>;
+  readonly #app: App;
 
   constructor(app: App) {
+    this.#app = app;
     // Label values come from our machine names only, never from what a caller typed.
     this.#known = new Set(app.machines.map((m) => m.name));
     const registers = [this.registry];
@@ -72,12 +74,31 @@ export class DroverMetrics {
     this.#attemptLatency.observe({ machine, intent: intentType }, durationMs / 1000);
   }
 
-  /** The exposition text and its content type. */
+  /** The exposition text and its content type, the attached components' metrics after drover's. */
   async render(): Promise<{ contentType: string; body: string }> {
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    const own = await this.registry.metrics();
+    const components = await Promise.all(
+      this.#app.components.map((component) => component.metrics?.().catch(() => []) ?? Promise.resolve([])),
+    );
+    return { contentType: this.registry.contentType, body: own + components.flat().map(exposition).join("") };
   }
 
   close(): void {
     this.#unsubscribe();
   }
+}
+
+/** One component's metric family in the Prometheus text format. */
+function exposition(family: MetricFamily): string {
+  const lines = [`# HELP ${family.name} ${family.help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")}`];
+  lines.push(`# TYPE ${family.name} ${family.type}`);
+  for (const sample of family.samples) {
+    const labels = Object.entries(sample.labels ?? {}).map(([key, value]) => `${key}="${escapeLabel(value)}"`);
+    lines.push(`${family.name}${labels.length === 0 ? "" : `{${labels.join(",")}}`} ${sample.value}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+function escapeLabel(value: string): string {
+  return value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
 }

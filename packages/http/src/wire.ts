@@ -275,9 +275,24 @@ export interface StatsBody {
   readonly outbox: Readonly<Record<OutboxStatus, number>>;
 }
 
-/** `GET /healthz` when the store answers. */
+/** How `GET /healthz` sums up: `degraded` when an attached component (NATS, say) is not ok. */
+export const HealthStatus = { Ok: "ok", Degraded: "degraded" } as const;
+export type HealthStatus = (typeof HealthStatus)[keyof typeof HealthStatus];
+
+/** One attached component's health in `GET /healthz` (see core's `Component`). */
+export interface ComponentHealthBody {
+  readonly ok: boolean;
+  readonly status: string;
+  readonly detail?: string;
+}
+
+/**
+ * `GET /healthz`: the process is alive (always 200). `components` is there when the app has
+ * components attached (`nats` with `drover serve --nats`).
+ */
 export interface HealthBody {
-  readonly status: "ok";
+  readonly status: HealthStatus;
+  readonly components?: Readonly<Record<string, ComponentHealthBody>>;
 }
 
 // ─── The stream ────────────────────────────────────────────────────────────────────────

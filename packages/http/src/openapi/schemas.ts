@@ -1,5 +1,5 @@
 import { InvalidReason, OutboxStatus, RunResultKind, UnreadableReason } from "@drover/core";
-import { EdgeKind, Scope, UnreadableKind } from "../wire.js";
+import { EdgeKind, HealthStatus, Scope, UnreadableKind } from "../wire.js";
 import { type JsonObject, ref } from "./document.js";
 import type { SchemaTable } from "./json-schema.js";
 
@@ -384,6 +384,24 @@ export function addSharedSchemas(table: SchemaTable): void {
   table.set("Health", {
     type: "object",
     required: ["status"],
-    properties: { status: { const: "ok" } },
+    properties: {
+      status: {
+        enum: Object.values(HealthStatus),
+        description: "`degraded` when an attached component (e.g. NATS) is not ok; the process still answers.",
+      },
+      components: {
+        type: "object",
+        description: "Attached components by name (`nats` with `drover serve --nats`).",
+        additionalProperties: {
+          type: "object",
+          required: ["ok", "status"],
+          properties: {
+            ok: { type: "boolean" },
+            status: { type: "string", description: "e.g. `connected`, `reconnecting`, `closed`" },
+            detail: { type: "string" },
+          },
+        },
+      },
+    },
   });
 }

@@ -1,14 +1,20 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { Public } from "../auth.js";
-import { type HealthBody, Scope } from "../wire.js";
+import type { ComponentHealthBody, HealthBody } from "../wire.js";
+import { HealthStatus, Scope } from "../wire.js";
 import type { RouteDeps } from "./shared.js";
 
 /** `GET /healthz`, `GET /openapi.json` and `GET /metrics`. */
 export function operationsRoutes(server: FastifyInstance, deps: RouteDeps): void {
-  const { metrics, openapi } = deps;
+  const { app, metrics, openapi } = deps;
 
   async function getHealth(): Promise<HealthBody> {
-    return { status: "ok" };
+    const attached = app.components;
+    if (attached.length === 0) return { status: HealthStatus.Ok };
+    const components: Record<string, ComponentHealthBody> = {};
+    for (const component of attached) components[component.name] = component.health();
+    const ok = Object.values(components).every((health) => health.ok);
+    return { status: ok ? HealthStatus.Ok : HealthStatus.Degraded, components };
   }
 
   async function getOpenApi() {
