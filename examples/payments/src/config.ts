@@ -30,5 +30,8 @@ const config: DroverConfig = defineConfig({
       mailer: new MemoryMailer(),
     }),
   ],
+  // With NATS on (`--nats`, `DROVER_NATS`), customer notifications go to
+  // drover.payments.intents.NotifyCustomer for a mail service to send, instead of the mailer.
+  nats: { publish: ["NotifyCustomer"] },
 });
 export default config;

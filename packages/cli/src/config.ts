@@ -32,6 +32,17 @@ export interface DroverConfig {
   /** Makes the effect handlers; only `drover serve` calls it (the other commands run no effects). */
   readonly effects?: (context: EffectsContext) => readonly Effects[] | Promise<readonly Effects[]>;
   readonly defaults?: ConfigDefaults;
+  /** What `drover serve --nats` (`DROVER_NATS`) does on NATS besides running the events it consumes. */
+  readonly nats?: NatsConfig;
+}
+
+/** The NATS part of a config; it does nothing until NATS is switched on (`--nats`, `DROVER_NATS`). */
+export interface NatsConfig {
+  /**
+   * Intent types published to `drover.<machine>.intents.<type>` (for other services to consume)
+   * instead of being run by this config's effect handlers, e.g. `["NotifyCustomer"]`.
+   */
+  readonly publish?: readonly string[];
 }
 
 /**
@@ -122,6 +133,13 @@ function checkConfig(value: unknown, path: string): DroverConfig {
     if (typeof m?.name !== "string" || typeof m.handle !== "function" || typeof m.schemas !== "object") {
       throw new CliError(`config ${path} lists something that is not a machine (use defineMachine)`, ExitCode.Usage);
     }
+  }
+  const publish = (config.nats as { publish?: unknown } | undefined)?.publish;
+  if (
+    (config.nats !== undefined && (typeof config.nats !== "object" || config.nats === null)) ||
+    (publish !== undefined && (!Array.isArray(publish) || !publish.every((type) => typeof type === "string")))
+  ) {
+    throw new CliError(`config ${path}: nats must be { publish: ["IntentType", …] }`, ExitCode.Usage);
   }
   if (config.effects !== undefined && typeof config.effects !== "function") {
     throw new CliError(`config ${path}: effects must be a function ({ env, logger }) => Effects[]`, ExitCode.Usage);

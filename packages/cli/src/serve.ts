@@ -2,9 +2,11 @@ import type { Store } from "@drover/core";
 import { App } from "@drover/core";
 import { dashboardAssetsDir } from "@drover/dashboard";
 import { serve, settingsFromEnv } from "@drover/http";
+import { EVENTS_STREAM, NatsTransport } from "@drover/nats";
 import { pino } from "pino";
 import type { DroverConfig } from "./config.js";
 import { CliError, ExitCode } from "./exit-code.js";
+import { natsUrl, withPublishers } from "./nats.js";
 import { describeDb, openStore, resolveDataDir, resolveDb } from "./store.js";
 import { checkStoredVersions } from "./stored-versions.js";
 
@@ -23,6 +25,11 @@ export interface ServeFlags {
    * at state versions newer than the code (they answer `unreadable`); else serve refuses.
    */
   readonly allowNewerStates?: boolean;
+  /**
+   * `--nats` (`DROVER_NATS`), e.g. `nats://127.0.0.1:4222`: also run the events published to
+   * `drover.<machine>.<id>.events` and publish the intent types the config's `nats.publish` lists.
+   */
+  readonly nats?: string;
 }
 
 /** A server started by {@link serveConfig}. */
@@ -65,20 +72,35 @@ export async function serveConfig(
     DROVER_DATA_DIR: dataDir,
   });
   const logger = pino({ level: env.DROVER_LOG_LEVEL ?? "info" });
-  const store: Store = await openStore(db);
+  const nats = await connectNats(natsUrl(flags.nats, env), logger, env);
+  let store: Store;
+  try {
+    store = await openStore(db);
+  } catch (error) {
+    await nats?.close();
+    throw error;
+  }
   let running: Awaited<ReturnType<typeof serve>>;
   let app: App | undefined;
   try {
-    const effects = (await config.effects?.({ env, logger })) ?? [];
+    const own = (await config.effects?.({ env, logger })) ?? [];
+    const effects =
+      nats === undefined ? own : withPublishers(own, nats.effects(config.machines, config.nats?.publish ?? []));
     app = new App({ store, machines: config.machines, effects, logger });
     // Before any request or intent: a rollback would answer every event to those entities unreadable.
     const allowNewer = flags.allowNewerStates ?? /^(1|true)$/i.test(env.DROVER_ALLOW_NEWER_STATES ?? "");
     await checkStoredVersions(app, config.machines, { allowNewer, logger });
     // @drover/http serves a dashboard only when handed its folder; `drover serve` hands the built one.
     running = await serve(app, settings, { logger, dashboard: dashboardAssetsDir() });
+    if (nats !== undefined) {
+      app.attach(nats);
+      await nats.start(app);
+    }
   } catch (error) {
     // serve starts the dispatcher and scheduler before it listens: stop them before the store.
+    await nats?.stop();
     await app?.stop({ timeoutMs: 1_000 });
+    await nats?.close();
     await store.close();
     const code = (error as NodeJS.ErrnoException | undefined)?.code;
     if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL") {
@@ -91,6 +113,9 @@ export async function serveConfig(
     throw error;
   }
   out.write(`drover ${config.name ?? "app"} listening on ${running.url}  (database ${describeDb(settings.db)})\n`);
+  if (nats !== undefined) {
+    out.write(`NATS: running events from stream ${EVENTS_STREAM} on ${natsUrl(flags.nats, env)}\n`);
+  }
   if (running.generatedToken !== undefined) {
     out.write(
       `admin token (shown once; stored hashed in ${settings.dataDir}/tokens.json): ${running.generatedToken}\n`,
@@ -103,12 +128,46 @@ export async function serveConfig(
     close() {
       closing ??= (async () => {
         logger.info("stopping: draining requests and intents");
+        // Events first: no new step starts, those in flight finish and are acknowledged.
+        await nats?.stop();
         await running.close();
+        // After the dispatcher has stopped: it publishes intents on this connection.
+        await nats?.close();
         await store.close();
       })();
       return closing;
     },
   };
+}
+
+/** `DROVER_NATS_ACK_WAIT_MS`: how long JetStream waits for a process's ack before redelivering (default 30 s). */
+function ackWait(env: NodeJS.ProcessEnv): number {
+  const text = env.DROVER_NATS_ACK_WAIT_MS;
+  if (text === undefined || text === "") return 30_000;
+  const ms = Number(text);
+  if (!Number.isInteger(ms) || ms < 1_000) {
+    throw new CliError(
+      `DROVER_NATS_ACK_WAIT_MS must be a whole number of milliseconds ≥ 1000, got ${text}`,
+      ExitCode.Usage,
+    );
+  }
+  return ms;
+}
+
+async function connectNats(
+  url: string | undefined,
+  logger: pino.Logger,
+  env: NodeJS.ProcessEnv,
+): Promise<NatsTransport | undefined> {
+  if (url === undefined) return undefined;
+  const ackWaitMs = ackWait(env);
+  try {
+    return await NatsTransport.connect({ url, logger, ingress: { consumer: { ackWaitMs } } });
+  } catch (error) {
+    throw new CliError(error instanceof Error ? error.message : String(error), ExitCode.Infrastructure, {
+      cause: error,
+    });
+  }
 }
 
 /**

@@ -16,6 +16,10 @@ export function serveCommand(program: Command, context: CommandContext): Command
       "--allow-newer-states",
       "start even if entities are stored at state versions newer than the code (DROVER_ALLOW_NEWER_STATES=1)",
     )
+    .option(
+      "--nats <url>",
+      "also run events from NATS JetStream and publish the config's nats.publish intents there (DROVER_NATS)",
+    )
     .addHelpText(
       "after",
       "\nDROVER_ADMIN_TOKEN: an admin token to accept (then none is generated). SIGTERM/SIGINT drain and exit 0.",
@@ -27,6 +31,7 @@ export function serveCommand(program: Command, context: CommandContext): Command
         ...(options.db === undefined ? {} : { db: options.db }),
         ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
         ...(options.allowNewerStates === undefined ? {} : { allowNewerStates: options.allowNewerStates }),
+        ...(options.nats === undefined ? {} : { nats: options.nats }),
       });
       context.done(Running.Running);
     });
@@ -38,4 +43,5 @@ interface ServeOptions {
   readonly db?: string;
   readonly dataDir?: string;
   readonly allowNewerStates?: boolean;
+  readonly nats?: string;
 }
