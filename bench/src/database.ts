@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SqliteStore, type SqliteSynchronous } from "@drover/sqlite";
 import Database from "better-sqlite3";
+import { entityId } from "./workload.js";
 
 const scratchDirs = new Set<ScratchDir>();
 
@@ -120,4 +121,47 @@ export function compareCounts(rows: RowCounts, events: number, entities: number,
           : `${events} events: ${rows.journal} journal, inbox and outbox rows each`,
       }
     : { ok: false, detail: wrong.map((key) => `${key} ${rows[key]}, expected ${wanted[key]}`).join("; ") };
+}
+
+/** One entity's journal: its rows and its highest version. */
+export interface EntityJournal {
+  readonly id: string;
+  readonly rows: number;
+  readonly lastVersion: number;
+}
+
+/** Journal rows per entity of `machine`. */
+export function journalPerEntity(path: string, machine: string): EntityJournal[] {
+  const db = new Database(path, { readonly: true });
+  try {
+    return db
+      .prepare<[string], EntityJournal>(
+        "SELECT id, count(*) AS rows, max(version) AS lastVersion FROM journal WHERE machine = ? GROUP BY id",
+      )
+      .all(machine);
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Check that each entity's journal holds exactly the events the workload sent it (round robin:
+ * `events` over `entities`), versions 1 to that count: an event lost, or applied twice, shows.
+ */
+export function checkPerEntity(journal: readonly EntityJournal[], events: number, entities: number): Consistency {
+  const found = new Map(journal.map((j) => [j.id, j]));
+  const wrong: string[] = [];
+  for (let index = 0; index < entities; index++) {
+    const id = entityId(index);
+    const sent = Math.floor(events / entities) + (index < events % entities ? 1 : 0);
+    const rows = found.get(id)?.rows ?? 0;
+    const lastVersion = found.get(id)?.lastVersion ?? 0;
+    if (rows !== sent || lastVersion !== sent)
+      wrong.push(`${id}: ${rows} journal rows, version ${lastVersion}, sent ${sent}`);
+    found.delete(id);
+  }
+  for (const extra of found.values()) wrong.push(`${extra.id}: ${extra.rows} journal rows, sent none`);
+  return wrong.length === 0
+    ? { ok: true, detail: `every entity's journal holds the events sent to it, once each` }
+    : { ok: false, detail: `${wrong.length} entities wrong, e.g. ${wrong.slice(0, 3).join("; ")}` };
 }

@@ -14,6 +14,8 @@ import { checkApplied, createDroverSchema, ScratchDir } from "./database.js";
 import type { HttpConfig, HttpRow } from "./http.js";
 import { measureHttp } from "./http.js";
 import type { Timing } from "./measure.js";
+import type { NatsConfig, NatsRow } from "./nats.js";
+import { measureNats } from "./nats.js";
 import type { PostgresInfo } from "./postgres.js";
 import {
   checkAppliedPg,
@@ -55,6 +57,10 @@ export const ContestantKey = {
 } as const;
 export type ContestantKey = (typeof ContestantKey)[keyof typeof ContestantKey];
 
+/** The measurements besides the contestants' table, selectable with `--only` as they are. */
+export const MEASUREMENTS = ["scale", "rss", "http", "nats"] as const;
+export type Measurement = (typeof MEASUREMENTS)[number];
+
 /** What to run and how big. */
 export interface BenchConfig {
   readonly mode: "quick" | "full";
@@ -67,7 +73,7 @@ export interface BenchConfig {
   /** Concurrent callers of "drover-concurrent". */
   readonly callers: number;
   /** Run only these contestants and measurements (default: all). */
-  readonly only?: readonly (ContestantKey | "scale" | "rss" | "http")[];
+  readonly only?: readonly (ContestantKey | Measurement)[];
   /** Emmett: install it if missing, use it only if installed, or leave it out. */
   readonly emmett: "install" | "if-installed" | "skip";
   /** Cost per event with few and many entities (omitted: not measured). */
@@ -82,6 +88,11 @@ export interface BenchConfig {
   readonly warmUp?: boolean;
   /** The PostgreSQL rows (omitted: not run). */
   readonly postgres?: PostgresConfig;
+  /**
+   * Events through NATS JetStream into drover, on SQLite (`events.bulk`) and PostgreSQL
+   * (`postgres.events.bulk`), beside the in-process rows of the same sizes (omitted: not measured).
+   */
+  readonly nats?: NatsConfig;
 }
 
 /** The PostgreSQL rows: where, how big, and whether an unreachable server fails the run. */
@@ -148,6 +159,7 @@ export interface BenchReport {
   readonly ratios: readonly Ratio[];
   readonly scale?: { readonly points: readonly ScalePoint[]; readonly ratio: Ratio };
   readonly http?: { readonly rows: readonly HttpRow[]; readonly ratios: readonly Ratio[] };
+  readonly nats?: { readonly rows: readonly NatsRow[]; readonly ratios: readonly Ratio[] };
   readonly rss?: {
     readonly report: RssReport;
     /** The raw batched contestant in the same harness, for comparison. */
@@ -211,9 +223,9 @@ export async function runBenchmark(config: BenchConfig, log: (line: string) => v
   const scratch = new ScratchDir(config.dir);
   const pgScratch = config.postgres === undefined ? undefined : new PgScratch(config.postgres.url);
   try {
-    const wanted = (key: ContestantKey | "scale" | "rss" | "http") =>
-      config.only === undefined || config.only.includes(key);
-    const postgres = PG_KEYS.some(wanted) ? await preparePostgres(config, log) : undefined;
+    const wanted = (key: ContestantKey | Measurement) => config.only === undefined || config.only.includes(key);
+    const natsWanted = config.nats !== undefined && wanted("nats");
+    const postgres = PG_KEYS.some(wanted) || natsWanted ? await preparePostgres(config, log) : undefined;
     const contestants = plan(config, postgres?.info);
     const emmettNote = wanted(ContestantKey.Emmett) ? await prepareEmmett(config, EMMETT_SQLITE, log) : "not selected";
     const emmettPgNote =
@@ -230,8 +242,11 @@ export async function runBenchmark(config: BenchConfig, log: (line: string) => v
     };
     const active = contestants.filter((c) => wanted(c.key) && skipped(c) === undefined);
     // A fresh file or database per run, dropped once checked.
-    const place = async (c: Contestant, label: string): Promise<{ where: string; drop(): Promise<void> }> => {
-      if (c.backend === "postgres") {
+    const place = async (
+      backend: Contestant["backend"],
+      label: string,
+    ): Promise<{ where: string; drop(): Promise<void> }> => {
+      if (backend === "postgres") {
         if (pgScratch === undefined) throw new Error("no PostgreSQL configured");
         const url = await pgScratch.create(label);
         return { where: url, drop: () => pgScratch.drop(url) };
@@ -248,7 +263,7 @@ export async function runBenchmark(config: BenchConfig, log: (line: string) => v
     if (config.warmUp !== false) log(`warm-up (${active.length} contestants, small runs, not counted)`);
     for (const c of config.warmUp === false ? [] : active) {
       if (c.key === ContestantKey.Emmett || EMMETT_PG_KEYS.includes(c.key)) continue;
-      const at = await place(c, `warmup-${c.key}`);
+      const at = await place(c.backend, `warmup-${c.key}`);
       // PostgreSQL's server stays warm between databases: its warm-up is for the client's JIT.
       await c.run(at.where, c.backend === "postgres" ? Math.min(200, c.events) : Math.min(500, c.events));
       await at.drop();
@@ -257,7 +272,7 @@ export async function runBenchmark(config: BenchConfig, log: (line: string) => v
     const outcomes = new Map<ContestantKey, (RunOutcome | { error: string })[]>();
     for (let round = 1; round <= config.rounds; round++) {
       for (const c of active) {
-        const at = await place(c, `${c.key}-r${round}`);
+        const at = await place(c.backend, `${c.key}-r${round}`);
         let outcome: RunOutcome | { error: string };
         try {
           outcome = await c.run(at.where, c.events);
@@ -383,9 +398,47 @@ export async function runBenchmark(config: BenchConfig, log: (line: string) => v
       };
     }
 
+    let nats: BenchReport["nats"];
+    if (config.nats !== undefined && natsWanted) {
+      const rows = await measureNats(
+        config.nats,
+        {
+          rounds: config.rounds,
+          entities: config.entities,
+          warmUp: config.warmUp !== false,
+          sqliteEvents: config.events.bulk,
+          postgres:
+            postgres?.info !== undefined && config.postgres !== undefined && pgScratch !== undefined
+              ? { events: config.postgres.events.bulk, durability: durabilityOf(postgres.info) }
+              : { skipped: postgres?.skipped ?? "not run" },
+          place,
+        },
+        log,
+      );
+      // Beside the in-process rows of the same store and size in this run.
+      const over = (name: string, backend: NatsRow["backend"], key: ContestantKey): Ratio => {
+        const eps = rows.find((r) => r.backend === backend)?.eventsPerSecond ?? null;
+        const inProcess = results.find((r) => r.key === key)?.eventsPerSecond ?? null;
+        const value = eps === null || inProcess === null ? null : eps / inProcess;
+        return { name, value, target: "(reference)", met: null };
+      };
+      nats = {
+        rows,
+        ratios: [
+          over(
+            `NATS ingress / in-process ${config.callers} callers (SQLite)`,
+            "sqlite",
+            ContestantKey.DroverConcurrent,
+          ),
+          over("PostgreSQL: NATS ingress / in-process 64 callers", "postgres", ContestantKey.DroverPg64),
+        ],
+      };
+    }
+
     const consistent =
       results.every((r) => r.consistent) &&
       (http?.rows.every((r) => r.consistent) ?? true) &&
+      (nats?.rows.every((r) => r.consistent) ?? true) &&
       (scale?.points.every((p) => p.consistency.ok) ?? true) &&
       (rss?.report.consistency.ok ?? true) &&
       (rss?.raw.consistency.ok ?? true) &&
@@ -413,6 +466,7 @@ export async function runBenchmark(config: BenchConfig, log: (line: string) => v
       ratios: ratios(results),
       ...(scale === undefined ? {} : { scale }),
       ...(http === undefined ? {} : { http }),
+      ...(nats === undefined ? {} : { nats }),
       ...(rss === undefined ? {} : { rss }),
       consistent,
     };

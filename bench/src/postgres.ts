@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { PostgresStore } from "@drover/postgres";
 import pg from "pg";
-import type { Consistency, RowCounts } from "./database.js";
+import type { Consistency, EntityJournal, RowCounts } from "./database.js";
 import { compareCounts } from "./database.js";
 
 /** Where the PostgreSQL rows run: `DROVER_BENCH_PG_URL`, or the local default. */
@@ -175,6 +175,17 @@ export async function countRowsPg(url: string): Promise<RowCounts> {
 /** Check that `events` events over `entities` entities were all applied, by counting rows. */
 export async function checkAppliedPg(url: string, events: number, entities: number): Promise<Consistency> {
   return compareCounts(await countRowsPg(url), events, entities, false);
+}
+
+/** Journal rows per entity of `machine`. */
+export async function journalPerEntityPg(url: string, machine: string): Promise<EntityJournal[]> {
+  return withClient(url, async (client) => {
+    const result = await client.query<EntityJournal>(
+      `SELECT id, count(*)::int AS rows, max(version)::int AS "lastVersion" FROM journal WHERE machine = $1 GROUP BY id`,
+      [machine],
+    );
+    return result.rows;
+  });
 }
 
 /** Every row of drover's tables, in key order, as text (for comparing two databases). */

@@ -31,6 +31,7 @@ export function formatReport(report: BenchReport): string {
     ...report.ratios,
     ...(report.scale === undefined ? [] : [report.scale.ratio]),
     ...(report.http?.ratios ?? []),
+    ...(report.nats?.ratios ?? []),
     ...(report.rss === undefined
       ? []
       : [report.rss.ratio, report.rss.cappedRatio, report.rss.settled, report.rss.rawRatio]),
@@ -55,6 +56,23 @@ export function formatReport(report: BenchReport): string {
     for (const r of report.http.rows) {
       lines.push(
         `| ${r.label} | ${r.durability} | ${r.requests.toLocaleString("en-US")} | ${num(r.requestsPerSecond, 0)} | ${num(r.p50Ms, 1)} | ${num(r.p99Ms, 1)} | ${r.notes.join("; ")}${r.consistent ? "" : "; INCONSISTENT"} |`,
+      );
+    }
+  }
+  if (report.nats !== undefined) {
+    lines.push("");
+    lines.push(
+      "| NATS: contestant | durability | events | events/s applied | publisher events/s | step p50 ms | step p99 ms | notes |",
+    );
+    lines.push("|---|---|---:|---:|---:|---:|---:|---|");
+    for (const r of report.nats.rows) {
+      const notes = [
+        ...(r.runs.length > 1 ? [`runs: ${r.runs.join(", ")}`] : []),
+        ...r.notes,
+        ...(r.error === undefined ? [] : [r.error]),
+      ];
+      lines.push(
+        `| ${r.label} | ${r.durability} | ${r.events.toLocaleString("en-US")} | ${num(r.eventsPerSecond, 0)} | ${num(r.publishedPerSecond, 0)} | ${num(r.p50Ms, 1)} | ${num(r.p99Ms, 1)} | ${notes.join("; ").replaceAll("|", "/")}${r.consistent ? "" : "; INCONSISTENT"} |`,
       );
     }
   }

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { describe, it } from "node:test";
+import { natsServerBinary } from "@drover/nats/testing";
 import { SqliteSynchronous } from "@drover/sqlite";
 import Database from "better-sqlite3";
 import { runDrover } from "./contestants/drover.js";
@@ -7,10 +9,11 @@ import { runDroverPg } from "./contestants/drover-pg.js";
 import { runMinimal } from "./contestants/minimal.js";
 import { runRaw } from "./contestants/raw.js";
 import { runRawPg } from "./contestants/raw-pg.js";
-import { checkApplied, createDroverSchema, ScratchDir } from "./database.js";
+import { checkApplied, checkPerEntity, createDroverSchema, journalPerEntity, ScratchDir } from "./database.js";
 import { ContestantKey, runBenchmark } from "./harness.js";
+import { BENCH_MACHINE } from "./payment-machine.js";
 import { benchPostgresUrl, createDroverSchemaPg, dumpPg, PgScratch, printableUrl, probePostgres } from "./postgres.js";
-import { Workload } from "./workload.js";
+import { entityId, Workload } from "./workload.js";
 
 // Benchmarks are not tests: nothing here looks at a timing, only at what was written.
 
@@ -98,6 +101,23 @@ describe("bench", () => {
       const broken = checkApplied(path, 20, 5);
       assert.equal(broken.ok, false);
       assert.match(broken.detail, /outbox 19, expected 20/);
+    } finally {
+      scratch.remove();
+    }
+  });
+
+  it("notices an entity whose journal lost an event or holds one too many", async () => {
+    const scratch = new ScratchDir();
+    try {
+      const path = scratch.file("drover");
+      await runDrover(fixed(5, 23), { path, synchronous: SqliteSynchronous.Normal, callers: 4 });
+      const journal = journalPerEntity(path, BENCH_MACHINE);
+      assert.equal(checkPerEntity(journal, 23, 5).ok, true);
+      // Round robin: the first three entities got 5 events, the other two 4.
+      assert.match(checkPerEntity(journal, 24, 5).detail, /pay_0000003: 4 journal rows, version 4, sent 5/);
+      const doubled = journal.map((j) => (j.id === entityId(0) ? { ...j, rows: j.rows + 1 } : j));
+      assert.match(checkPerEntity(doubled, 23, 5).detail, /pay_0000000: 6 journal rows, version 5, sent 5/);
+      assert.equal(checkPerEntity([...journal, { id: "pay_9", rows: 1, lastVersion: 1 }], 23, 5).ok, false);
     } finally {
       scratch.remove();
     }
@@ -244,3 +264,66 @@ describe("bench on PostgreSQL", () => {
     assert.equal(report.machine.postgres?.fsync, "on");
   });
 });
+
+// Without nats-server: one skipped test that says why, or one failing test with
+// DROVER_REQUIRE_SERVICES=1 (as the PostgreSQL rows).
+describe("bench through NATS", () => {
+  if (natsServerBinary() === undefined) {
+    const why = "nats-server not found (set NATS_SERVER_BIN, or install it: apt-get install nats-server)";
+    if (process.env.DROVER_REQUIRE_SERVICES === "1") {
+      it("has nats-server (DROVER_REQUIRE_SERVICES=1)", () => {
+        throw new Error(why);
+      });
+    } else {
+      it("NATS rows", { skip: `${why}; or set DROVER_REQUIRE_SERVICES=1 to fail` }, () => undefined);
+    }
+    return;
+  }
+
+  for (const publish of ["first", "alongside"] as const) {
+    it(`runs the NATS rows on tiny sizes (publishing ${publish}), every event applied once, no nats-server left`, async () => {
+      const lines: string[] = [];
+      const report = await runBenchmark(
+        {
+          mode: "quick",
+          rounds: 1,
+          entities: 20,
+          events: { serial: 0, bulk: 300, emmett: 0 },
+          callers: 8,
+          only: ["nats"],
+          emmett: "skip",
+          warmUp: false,
+          nats: { required: true, concurrency: 64, window: 16, publish },
+          ...(probe.ok
+            ? { postgres: { url: pgUrl, required: true, events: { serial: 0, concurrent: 0, bulk: 200, emmett: 0 } } }
+            : {}),
+        },
+        (line) => lines.push(line),
+      );
+      assert.equal(report.consistent, true, lines.join("\n"));
+      const rows = report.nats?.rows ?? [];
+      assert.deepEqual(
+        rows.map((r) => [r.backend, r.consistent, r.runs.length, r.error]),
+        [
+          ["sqlite", true, 1, undefined],
+          probe.ok ? ["postgres", true, 1, undefined] : ["postgres", true, 0, rows[1]?.error],
+        ],
+      );
+      assert.match(rows[0]?.notes.join("; ") ?? "", /ingress outcomes besides processed: none/);
+      // Each run's nats-server is stopped and reaped before its row is reported.
+      assert.deepEqual(childNatsServers(), []);
+    });
+  }
+});
+
+/** nats-server processes this process started and still has. */
+function childNatsServers(): string[] {
+  try {
+    return execFileSync("pgrep", ["-P", String(process.pid), "nats-server"])
+      .toString()
+      .trim()
+      .split("\n");
+  } catch {
+    return []; // pgrep exits 1 when nothing matches
+  }
+}

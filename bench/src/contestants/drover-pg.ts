@@ -17,14 +17,14 @@ export interface DroverPgOptions {
 }
 
 /** The batch sizes group commit achieved. */
-interface CommitCounts {
+export interface CommitCounts {
   commits: number;
   steps: number;
   maxBatch: number;
 }
 
 /** `store` with its `commit` calls counted (PostgresStore is opened by a factory: wrapped, not extended). */
-function counting(store: PostgresStore, counts: CommitCounts): Store {
+export function counting(store: PostgresStore, counts: CommitCounts): Store {
   const commit = (steps: readonly StepWrite[]): Promise<CommitOutcome[]> => {
     counts.commits += 1;
     counts.steps += steps.length;

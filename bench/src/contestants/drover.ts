@@ -35,7 +35,7 @@ export interface DroverTiming extends Timing {
 }
 
 /** A SqliteStore that counts its commits: the batch sizes group commit achieved. */
-class CountingStore extends SqliteStore {
+export class CountingStore extends SqliteStore {
   commits = 0;
   steps = 0;
   maxBatch = 0;
