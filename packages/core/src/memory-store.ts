@@ -125,6 +125,7 @@ export class MemoryStore implements Store {
         leaseUntil: null,
         lastError: null,
         createdAt: step.at,
+        traceParent: step.traceParent ?? null,
       }),
     );
     const timers: TimerRecord[] = step.timers.map((item) =>
@@ -141,6 +142,7 @@ export class MemoryStore implements Store {
         leaseOwner: null,
         leaseUntil: null,
         lastError: null,
+        traceParent: step.traceParent ?? null,
       }),
     );
 

@@ -74,6 +74,8 @@ export interface OutboxRecord {
   readonly leaseUntil: number | null;
   readonly lastError: string | null;
   readonly createdAt: number;
+  /** {@link AcceptedWrite.traceParent} of the step that decided it (`null`: none), for its attempts to join. */
+  readonly traceParent: string | null;
 }
 
 /** Timer states, a smart enum. */
@@ -97,6 +99,8 @@ export interface TimerRecord {
   readonly leaseOwner: string | null;
   readonly leaseUntil: number | null;
   readonly lastError: string | null;
+  /** {@link AcceptedWrite.traceParent} of the step that set it (`null`: none), for its firing to join. */
+  readonly traceParent: string | null;
 }
 
 /** An outbox row to insert. */
@@ -142,6 +146,12 @@ export interface AcceptedWrite extends StepWriteBase {
   readonly outbox: readonly OutboxItem[];
   readonly timers: readonly TimerItem[];
   readonly result: Processed;
+  /**
+   * The step's W3C `traceparent` (`00-<trace id>-<span id>-<flags>`), absent if untraced. Kept
+   * as is (opaque, at most 55 characters) with each outbox row and timer of the step, so that
+   * a dispatcher's attempt or a timer's firing, later or in another process, continues the trace.
+   */
+  readonly traceParent?: string | undefined;
 }
 
 /** A rejected event: only the inbox row is written, and only if the version still holds. */

@@ -95,6 +95,7 @@ describe("Runtime", () => {
           leaseOwner: null,
           leaseUntil: null,
           lastError: null,
+          traceParent: null,
         },
       ]);
       assert.equal((await store.listOutbox()).length, 10);

@@ -5,13 +5,15 @@
 
 /**
  * Which shape of a function to make: with the entities' `state_name` (schema version 2 on) or
- * without, with the state and event versions (schema version 3 on) or without. All come from
+ * without, with the state and event versions (schema version 3 on) or without, with the step's
+ * `traceparent` on its outbox rows and timers (schema version 5 on) or without. All come from
  * one template; `released-migrations.test.ts` pins the text of every released migration, so an
  * edit of the template that would change one fails there.
  */
 export interface FunctionShape {
   readonly stateName: boolean;
   readonly versions: boolean;
+  readonly traceParent: boolean;
 }
 
 /** `text` when `on`, else nothing: how a shape adds its parts to the template. */
@@ -24,7 +26,7 @@ function when(on: boolean, text: string): string {
  * the same reason as `drover_commit`: it is on every step's path, and its plan — two primary
  * key lookups — is made once per connection and kept.
  */
-export function loadFunction(s: string, shape: FunctionShape): string {
+export function loadFunction(s: string, shape: Pick<FunctionShape, "stateName" | "versions">): string {
   return `
       CREATE FUNCTION ${s}.drover_load(entity_machine text, entity_id text, event text)
       RETURNS TABLE (version bigint, state json,${when(shape.stateName, " state_name text,")}${when(shape.versions, " state_version integer,")} created_at bigint, updated_at bigint,
@@ -51,7 +53,8 @@ export function loadFunction(s: string, shape: FunctionShape): string {
  * writes nothing; a version that is not the expected one is a conflict and writes nothing;
  * otherwise an accepted step moves its entity to `expected + 1` (creating it at 0) and a
  * rejected one only counts as written (from schema version 3 the entity and its journal row
- * keep the step's state version, the journal row and the timers the event version). Then
+ * keep the step's state version, the journal row and the timers the event version; from
+ * version 5 the outbox rows and timers keep the step's `traceparent`, one per step). Then
  * journal, inbox, outbox and timer rows of the written steps are inserted, four set-based
  * statements for the whole batch, and if outbox
  * rows or timers were written, `pg_notify` tells other processes' dispatchers (sent at commit).
@@ -71,7 +74,7 @@ export function commitFunction(s: string, shape: FunctionShape): string {
   return `
       CREATE FUNCTION ${s}.drover_commit(
         kinds text[], machines text[], ids text[], event_ids text[], fingerprints text[], ats bigint[],
-        expected bigint[], events json[],${when(shape.versions, " event_versions int[],")} states json[],${when(shape.stateName, " state_names text[],")}${when(shape.versions, " state_versions int[],")} intents json[], results json[],
+        expected bigint[], events json[],${when(shape.versions, " event_versions int[],")} states json[],${when(shape.stateName, " state_names text[],")}${when(shape.versions, " state_versions int[],")} intents json[], results json[],${when(shape.traceParent, " trace_parents text[],")}
         outbox_steps int[], intent_ids text[], intent_bodies json[],
         timer_steps int[], timer_ids text[], timer_events json[],${when(shape.versions, " timer_event_versions int[],")} due_ats bigint[],
         lock_seed bigint, channel text, payload text)
@@ -148,8 +151,8 @@ export function commitFunction(s: string, shape: FunctionShape): string {
          ORDER BY t.event_id;
 
         IF array_length(outbox_steps, 1) > 0 THEN
-          INSERT INTO ${s}.outbox (intent_id, machine, entity_id, intent, status, attempts, next_attempt_at, created_at)
-          SELECT o.intent_id, machines[o.step], ids[o.step], o.intent, 'pending', 0, ats[o.step], ats[o.step]
+          INSERT INTO ${s}.outbox (intent_id, machine, entity_id, intent, status, attempts, next_attempt_at, created_at${when(shape.traceParent, ", trace_parent")})
+          SELECT o.intent_id, machines[o.step], ids[o.step], o.intent, 'pending', 0, ats[o.step], ats[o.step]${when(shape.traceParent, ", trace_parents[o.step]")}
             FROM unnest(outbox_steps, intent_ids, intent_bodies) WITH ORDINALITY AS o(step, intent_id, intent, n)
            WHERE ok[o.step] AND kinds[o.step] = 'accepted'
            ORDER BY o.n;
@@ -160,8 +163,8 @@ export function commitFunction(s: string, shape: FunctionShape): string {
         IF array_length(timer_steps, 1) > 0 THEN
           ${
             shape.versions
-              ? `INSERT INTO ${s}.timers (timer_id, machine, entity_id, event, event_version, due_at, status, attempts, next_attempt_at)
-          SELECT t.timer_id, machines[t.step], ids[t.step], t.event, t.event_version, t.due_at, 'pending', 0, t.due_at
+              ? `INSERT INTO ${s}.timers (timer_id, machine, entity_id, event, event_version, due_at, status, attempts, next_attempt_at${when(shape.traceParent, ", trace_parent")})
+          SELECT t.timer_id, machines[t.step], ids[t.step], t.event, t.event_version, t.due_at, 'pending', 0, t.due_at${when(shape.traceParent, ", trace_parents[t.step]")}
             FROM unnest(timer_steps, timer_ids, timer_events, timer_event_versions, due_ats)
                  WITH ORDINALITY AS t(step, timer_id, event, event_version, due_at, n)`
               : `INSERT INTO ${s}.timers (timer_id, machine, entity_id, event, due_at, status, attempts, next_attempt_at)
@@ -193,14 +196,15 @@ export function commitFunction(s: string, shape: FunctionShape): string {
  * It takes the entity's advisory lock first, as `drover_commit` and rewrites do, so that
  * whatever queues on an entity's lock queues on this step too. Plans as in `drover_commit`:
  * made once per connection, index lookups only. Parameters are prefixed `p_`: PL/pgSQL would
- * find a parameter named like a column ambiguous.
+ * find a parameter named like a column ambiguous. Its shape (`traceParent`, schema version 5 on)
+ * as in {@link FunctionShape}; it came with version 4, so it always has the names and versions.
  */
-export function commitOneFunction(s: string): string {
+export function commitOneFunction(s: string, shape: Pick<FunctionShape, "traceParent">): string {
   return `
       CREATE FUNCTION ${s}.drover_commit_one(
         p_machine text, p_id text, p_event_id text, p_fingerprint text, p_at bigint, p_expected bigint,
         p_event json, p_event_version int, p_state json, p_state_name text, p_state_version int,
-        p_intents json, p_result json, p_intent_ids text[], p_intent_bodies json[],
+        p_intents json, p_result json,${when(shape.traceParent, " p_trace_parent text,")} p_intent_ids text[], p_intent_bodies json[],
         p_timer_ids text[], p_timer_events json[], p_timer_event_versions int[], p_due_ats bigint[],
         p_lock_seed bigint, p_channel text, p_payload text)
       RETURNS boolean
@@ -229,14 +233,14 @@ export function commitOneFunction(s: string): string {
         INSERT INTO ${s}.inbox (event_id, machine, id, fingerprint, result, at)
         VALUES (p_event_id, p_machine, p_id, p_fingerprint, p_result, p_at);
         IF cardinality(p_intent_ids) > 0 THEN
-          INSERT INTO ${s}.outbox (intent_id, machine, entity_id, intent, status, attempts, next_attempt_at, created_at)
-          SELECT o.intent_id, p_machine, p_id, o.intent, 'pending', 0, p_at, p_at
+          INSERT INTO ${s}.outbox (intent_id, machine, entity_id, intent, status, attempts, next_attempt_at, created_at${when(shape.traceParent, ", trace_parent")})
+          SELECT o.intent_id, p_machine, p_id, o.intent, 'pending', 0, p_at, p_at${when(shape.traceParent, ", p_trace_parent")}
             FROM unnest(p_intent_ids, p_intent_bodies) WITH ORDINALITY AS o(intent_id, intent, n)
            ORDER BY o.n;
         END IF;
         IF cardinality(p_timer_ids) > 0 THEN
-          INSERT INTO ${s}.timers (timer_id, machine, entity_id, event, event_version, due_at, status, attempts, next_attempt_at)
-          SELECT t.timer_id, p_machine, p_id, t.event, t.event_version, t.due_at, 'pending', 0, t.due_at
+          INSERT INTO ${s}.timers (timer_id, machine, entity_id, event, event_version, due_at, status, attempts, next_attempt_at${when(shape.traceParent, ", trace_parent")})
+          SELECT t.timer_id, p_machine, p_id, t.event, t.event_version, t.due_at, 'pending', 0, t.due_at${when(shape.traceParent, ", p_trace_parent")}
             FROM unnest(p_timer_ids, p_timer_events, p_timer_event_versions, p_due_ats)
                  WITH ORDINALITY AS t(timer_id, event, event_version, due_at, n)
            ORDER BY t.n;

@@ -89,7 +89,7 @@ export const migrations: readonly Migration[] = Object.freeze([
       CREATE INDEX timers_by_due ON ${s}.timers (due_at, seq);
 
       ${loadFunction(s, { stateName: false, versions: false })}
-      ${commitFunction(s, { stateName: false, versions: false })}
+      ${commitFunction(s, { stateName: false, versions: false, traceParent: false })}
     `,
   },
   {
@@ -109,7 +109,7 @@ export const migrations: readonly Migration[] = Object.freeze([
       DROP FUNCTION ${s}.drover_commit(text[], text[], text[], text[], text[], bigint[], bigint[], json[], json[],
         json[], json[], int[], text[], json[], int[], text[], json[], bigint[], bigint, text, text);
       ${loadFunction(s, { stateName: true, versions: false })}
-      ${commitFunction(s, { stateName: true, versions: false })}
+      ${commitFunction(s, { stateName: true, versions: false, traceParent: false })}
     `,
   },
   {
@@ -129,7 +129,7 @@ export const migrations: readonly Migration[] = Object.freeze([
       DROP FUNCTION ${s}.drover_commit(text[], text[], text[], text[], text[], bigint[], bigint[], json[], json[],
         text[], json[], json[], int[], text[], json[], int[], text[], json[], bigint[], bigint, text, text);
       ${loadFunction(s, { stateName: true, versions: true })}
-      ${commitFunction(s, { stateName: true, versions: true })}
+      ${commitFunction(s, { stateName: true, versions: true, traceParent: false })}
     `,
   },
   {
@@ -138,7 +138,25 @@ export const migrations: readonly Migration[] = Object.freeze([
     // drover_commit's per-step loop over an array of every column cost ~0.1 ms a step more than
     // the hand-written statement with one caller (bench/); a lone accepted step now goes
     // through drover_commit_one. No table changes: every row is written as before.
-    sql: (s: string) => commitOneFunction(s),
+    sql: (s: string) => commitOneFunction(s, { traceParent: false }),
+  },
+  {
+    version: 5,
+    name: "outbox rows and timers keep the trace of their step",
+    // The W3C traceparent of the step that wrote a row, so that the dispatcher's attempt and the
+    // timer's firing, minutes later or in another process, continue the step's trace. Nullable:
+    // rows written before, and steps that were not traced, have none; adding it rewrites no table.
+    // Both commit functions take it (one more argument), so new ones are made. Those of version 4
+    // stay beside them, as overloads PostgreSQL tells apart by their arguments (every call casts
+    // each one): processes still running the previous @drover/postgres keep committing, without
+    // traces, until they are replaced. A later migration that changes what they write drops them
+    // by signature, as migrations 2 and 3 did.
+    sql: (s: string) => `
+      ALTER TABLE ${s}.outbox ADD COLUMN trace_parent text;
+      ALTER TABLE ${s}.timers ADD COLUMN trace_parent text;
+      ${commitFunction(s, { stateName: true, versions: true, traceParent: true })}
+      ${commitOneFunction(s, { traceParent: true })}
+    `,
   },
 ]);
 

@@ -6,19 +6,23 @@ import { CommitOutcomeKind } from "@drover/core";
 import {
   acceptedWrite,
   checkStateNameUpgrade,
+  checkTraceContextUpgrade,
   checkVersionUpgrade,
   checkWritesAfterStateNameUpgrade,
 } from "@drover/core/testing";
+import { quoteIdent } from "./identifiers.js";
 import { migrations } from "./migrations.js";
 import { freshSchema, openStore, postgresAvailable, withAdmin } from "./test-support/fixtures.js";
 
 // test-fixtures/schema-v<N>.sql.gz is a dump of a schema written by @drover/postgres at schema
 // version N with stateNameFixtureSteps(): version 1 before entities kept their state's name,
-// version 2 before rows kept their state and event versions; see test-fixtures/README.md.
+// version 2 before rows kept their state and event versions, version 3 before drover_commit_one,
+// version 4 before outbox rows and timers kept their step's trace context; see test-fixtures/README.md.
 const FIXTURES = {
   v1: new URL("../test-fixtures/schema-v1.sql.gz", import.meta.url),
   v2: new URL("../test-fixtures/schema-v2.sql.gz", import.meta.url),
   v3: new URL("../test-fixtures/schema-v3.sql.gz", import.meta.url),
+  v4: new URL("../test-fixtures/schema-v4.sql.gz", import.meta.url),
 } as const;
 
 /** A fresh schema holding what the code of an older schema version wrote. */
@@ -44,7 +48,7 @@ if (await postgresAvailable(import.meta.url)) {
     it("upgrades in place: every row kept, each entity named by the default convention, every row at version 1", async () => {
       const store = await openStore({ schema: await restoredFixture(FIXTURES.v1) });
       try {
-        assert.deepEqual(store.migration, { from: 1, to: migrations.length, applied: [2, 3, 4] });
+        assert.deepEqual(store.migration, { from: 1, to: migrations.length, applied: [2, 3, 4, 5] });
         await checkStateNameUpgrade(store);
         await checkVersionUpgrade(store);
       } finally {
@@ -69,7 +73,7 @@ if (await postgresAvailable(import.meta.url)) {
       const schema = await restoredFixture(FIXTURES.v2);
       const store = await openStore({ schema });
       try {
-        assert.deepEqual(store.migration, { from: 2, to: migrations.length, applied: [3, 4] });
+        assert.deepEqual(store.migration, { from: 2, to: migrations.length, applied: [3, 4, 5] });
         await checkStateNameUpgrade(store);
         await checkVersionUpgrade(store);
       } finally {
@@ -84,7 +88,7 @@ if (await postgresAvailable(import.meta.url)) {
       const schema = await restoredFixture(FIXTURES.v3);
       const store = await openStore({ schema });
       try {
-        assert.deepEqual(store.migration, { from: 3, to: migrations.length, applied: [4] });
+        assert.deepEqual(store.migration, { from: 3, to: migrations.length, applied: [4, 5] });
         await checkStateNameUpgrade(store);
         await checkVersionUpgrade(store);
         // A lone step goes through drover_commit_one, a batch through drover_commit.
@@ -107,6 +111,92 @@ if (await postgresAvailable(import.meta.url)) {
         await store.close();
       }
       await reopensAsIs(schema);
+    });
+  });
+
+  describe("PostgresStore: a schema written by schema version 4", () => {
+    it("upgrades in place: old outbox rows and timers have no trace, are claimed and settled, new steps keep theirs", async () => {
+      const schema = await restoredFixture(FIXTURES.v4);
+      const store = await openStore({ schema });
+      try {
+        assert.deepEqual(store.migration, { from: 4, to: migrations.length, applied: [5] });
+        await checkStateNameUpgrade(store);
+        await checkVersionUpgrade(store);
+        // A lone step through the new drover_commit_one, a batch through the new drover_commit.
+        await checkTraceContextUpgrade(store);
+        const [again] = await store.commit([acceptedWrite("f1", "trace_1", 0, { n: 1 })]);
+        assert.equal(again?.kind, CommitOutcomeKind.Duplicate);
+      } finally {
+        await store.close();
+      }
+      await reopensAsIs(schema);
+    });
+
+    it("keeps the commit functions of version 4: a process still running it commits on, without traces", async () => {
+      const schema = await restoredFixture(FIXTURES.v4);
+      const store = await openStore({ schema });
+      try {
+        const s = quoteIdent(schema);
+        const overloads = await withAdmin((client) =>
+          client.query<{ proname: string; n: number }>(
+            `SELECT proname, count(*)::int AS n FROM pg_proc WHERE pronamespace = $1::regnamespace
+              GROUP BY proname ORDER BY proname`,
+            [s],
+          ),
+        );
+        assert.deepEqual(
+          overloads.rows.map((row) => [row.proname, row.n]),
+          [
+            ["drover_commit", 2],
+            ["drover_commit_one", 2],
+            ["drover_load", 1],
+          ],
+        );
+        // drover_commit_one as the code of schema version 4 calls it: no traceparent among its arguments.
+        const at = Date.UTC(2026, 0, 1);
+        const intents = [{ id: "tally/o1/1/0", intent: { type: "Noted", n: 1 } }];
+        const result = {
+          kind: "processed",
+          machine: "tally",
+          id: "o1",
+          eventId: "old_1",
+          version: 1,
+          state: {},
+          intents,
+        };
+        const written = await withAdmin((client) =>
+          client.query<{ written: boolean }>(
+            `SELECT ${s}.drover_commit_one($1::text, $2::text, $3::text, $4::text, $5::bigint, $6::bigint,
+               $7::json, $8::int, $9::json, $10::text, $11::int, $12::json, $13::json, $14::text[], $15::json[],
+               $16::text[], $17::json[], $18::int[], $19::bigint[], 0, 'old', 'old') AS written`,
+            [
+              ...["tally", "o1", "old_1", "fp:old_1", at, 0, '{"type":"Add","n":1}', 1, "{}", null, 1],
+              JSON.stringify(intents),
+              JSON.stringify(result),
+              ["tally/o1/1/0"],
+              ['{"type":"Noted","n":1}'],
+              ["tally/o1/1/1"],
+              ['{"type":"Close"}'],
+              [1],
+              [at + 60_000],
+            ],
+          ),
+        );
+        assert.equal(written.rows[0]?.written, true);
+        assert.deepEqual(
+          [(await store.findOutbox("tally/o1/1/0"))?.traceParent, (await store.findInbox("old_1"))?.result],
+          [null, result],
+        );
+        assert.deepEqual(
+          (await store.listTimers()).map((timer) => [timer.timerId, timer.traceParent]),
+          [
+            ["tally/b1/1/0", null],
+            ["tally/o1/1/1", null],
+          ],
+        );
+      } finally {
+        await store.close();
+      }
     });
   });
 }

@@ -328,7 +328,8 @@ if (await postgresAvailable(import.meta.url)) {
               commit.text,
               [[kind], ["tally"], ["t_a"], [`evt_${expected}`], ["fp"], [T], [expected], ["{}"], ["{}"], ["[]"], ["{}"]]
                 .concat([[1], [`tally/t_a/${expected}/0`], ["{}"]])
-                .concat([none, none, none, none, [""], [1], [1], none]),
+                .concat([none, none, none, none, [""], [1], [1], none])
+                .concat([["00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"]]),
             );
           }
           await client.query(`SELECT * FROM ${s}.drover_load('tally', 't_a', 'evt_0')`);
@@ -352,6 +353,7 @@ if (await postgresAvailable(import.meta.url)) {
       try {
         const s = quoteIdent(schema);
         const commitOne = commitOneStatement(schema, s, { channel: "c", payload: "p" });
+        const trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
         const plans = await plansOnEmptyTables(s, async (client) => {
           for (const expected of [0, 1, 2, 3, 4, 5, 6]) {
             const written = await client.query<{ written: boolean }>(commitOne.text, [
@@ -368,6 +370,7 @@ if (await postgresAvailable(import.meta.url)) {
               1,
               "[]",
               "{}",
+              trace,
               [`tally/t_a/${expected + 1}/0`],
               ["{}"],
               [],
@@ -388,6 +391,7 @@ if (await postgresAvailable(import.meta.url)) {
         }
         assert.equal((await store.getEntity({ machine: "tally", id: "t_a" }))?.version, 7);
         assert.equal((await store.listOutbox()).length, 7);
+        assert.equal((await store.findOutbox("tally/t_a/7/0"))?.traceParent, trace);
       } finally {
         await store.close();
       }

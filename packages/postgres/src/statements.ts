@@ -69,9 +69,9 @@ export function buildStatements(schema: string, notice: Notice): Statements {
   const s = quoteIdent(schema);
   const entityColumns = "machine, id, version, state, state_name, state_version, created_at, updated_at";
   const outboxColumns =
-    "seq, intent_id, machine, entity_id, intent, status, attempts, next_attempt_at, lease_owner, lease_until, last_error, created_at";
+    "seq, intent_id, machine, entity_id, intent, status, attempts, next_attempt_at, lease_owner, lease_until, last_error, created_at, trace_parent";
   const timerColumns =
-    "seq, timer_id, machine, entity_id, event, event_version, due_at, status, attempts, next_attempt_at, lease_owner, lease_until, last_error";
+    "seq, timer_id, machine, entity_id, event, event_version, due_at, status, attempts, next_attempt_at, lease_owner, lease_until, last_error, trace_parent";
   const pending = quoteLiteral(OutboxStatus.Pending);
   const dead = quoteLiteral(OutboxStatus.Dead);
   const timerPending = quoteLiteral(TimerStatus.Pending);
@@ -91,16 +91,17 @@ export function buildStatements(schema: string, notice: Notice): Statements {
     // The batch in one call of the schema's drover_commit function (see migrations.ts). Columns
     // that came later are appended to the values (commitValues), so the earlier ones keep their
     // places: the state names ($19) came with schema version 2, the state versions ($20), event
-    // versions ($21) and timer event versions ($22) with version 3. The function takes each
-    // next to its kin: state names and versions after the states, event versions after the
-    // events, timer event versions after the timer events.
+    // versions ($21) and timer event versions ($22) with version 3, the steps' traceparents ($23)
+    // with version 5. The function takes each next to its kin: state names and versions after
+    // the states, event versions after the events, timer event versions after the timer events,
+    // traceparents after the last column of the steps.
     commit: statement(
       "commit",
       `SELECT c.step AS n, c.written, c.current_version, c.inbox_machine, c.inbox_id,
               c.inbox_fingerprint AS fingerprint, c.inbox_result AS result, c.inbox_at AS at
          FROM ${s}.drover_commit($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[],
                                  $7::bigint[], $8::json[], $21::int[], $9::json[], $19::text[], $20::int[],
-                                 $10::json[], $11::json[], $12::int[], $13::text[], $14::json[],
+                                 $10::json[], $11::json[], $23::text[], $12::int[], $13::text[], $14::json[],
                                  $15::int[], $16::text[], $17::json[], $22::int[], $18::bigint[],
                                  ${lockSeed}, ${quoteLiteral(notice.channel)}, ${quoteLiteral(notice.payload)}) AS c`,
     ),

@@ -83,6 +83,7 @@ export function commitValues(batch: readonly Prepared[]): unknown[] {
   const timerEvents: string[] = [];
   const timerEventVersions: number[] = [];
   const dueAts: number[] = [];
+  const traceParents: (string | null)[] = [];
   batch.forEach((item, i) => {
     const { step } = item;
     kinds.push(step.kind);
@@ -98,6 +99,7 @@ export function commitValues(batch: readonly Prepared[]): unknown[] {
     stateNames.push(accepted?.stateName ?? null);
     stateVersions.push(accepted?.stateVersion ?? null);
     eventVersions.push(accepted?.eventVersion ?? null);
+    traceParents.push(accepted?.traceParent ?? null);
     intents.push(item.intents);
     results.push(item.result);
     for (const [intentId, intent] of item.outbox) {
@@ -136,6 +138,7 @@ export function commitValues(batch: readonly Prepared[]): unknown[] {
     stateVersions,
     eventVersions,
     timerEventVersions,
+    traceParents,
   ];
 }
 

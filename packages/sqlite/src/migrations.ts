@@ -212,6 +212,18 @@ export const migrations: readonly Migration[] = Object.freeze([
       DROP INDEX IF EXISTS outbox_pending_by_entity;
     `,
   },
+  {
+    version: 7,
+    name: "outbox rows and timers keep the trace of their step",
+    // The W3C traceparent of the step that wrote a row, so that the dispatcher's attempt and the
+    // timer's firing, minutes later or in another process, continue the step's trace. Nullable:
+    // rows written before, and steps that were not traced, have none. ADD COLUMN with no default
+    // rewrites no row, and no index names it, so a step still writes six B-trees.
+    sql: `
+      ALTER TABLE outbox ADD COLUMN trace_parent TEXT;
+      ALTER TABLE timers ADD COLUMN trace_parent TEXT;
+    `,
+  },
 ]);
 
 /** What {@link migrate} did. */

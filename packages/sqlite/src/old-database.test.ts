@@ -9,6 +9,7 @@ import { CommitOutcomeKind } from "@drover/core";
 import {
   acceptedWrite,
   checkStateNameUpgrade,
+  checkTraceContextUpgrade,
   checkVersionUpgrade,
   checkWritesAfterStateNameUpgrade,
   stateNameFixtureSteps,
@@ -30,6 +31,8 @@ const V3 = fixture("schema-v3.db.gz");
 const V4 = fixture("schema-v4.db.gz");
 /** Schema version 5: before the claim walked the pending rows without an index of them by entity. */
 const V5 = fixture("schema-v5.db.gz");
+/** Schema version 6: before outbox rows and timers kept the trace context of their step. */
+const V6 = fixture("schema-v6.db.gz");
 const dir = mkdtempSync(join(tmpdir(), "drover-sqlite-old-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -52,7 +55,7 @@ describe("SqliteStore: a database written by schema version 2", () => {
   it("upgrades in place: every row kept, each entity named by the default convention", async () => {
     const store = SqliteStore.open({ path: copyOf(V2, "v2-upgrade.db") });
     try {
-      assert.deepEqual(store.migration, { from: 2, to: migrations.length, applied: [3, 4, 5, 6] });
+      assert.deepEqual(store.migration, { from: 2, to: migrations.length, applied: [3, 4, 5, 6, 7] });
       await checkStateNameUpgrade(store);
     } finally {
       await store.close();
@@ -85,7 +88,7 @@ describe("SqliteStore: a database written by schema version 3", () => {
     const path = copyOf(V3, "v3-upgrade.db");
     const store = SqliteStore.open({ path });
     try {
-      assert.deepEqual(store.migration, { from: 3, to: migrations.length, applied: [4, 5, 6] });
+      assert.deepEqual(store.migration, { from: 3, to: migrations.length, applied: [4, 5, 6, 7] });
       // Read-only checks first: the names version 3 wrote survive the migration.
       await checkStateNameUpgrade(store);
       await checkVersionUpgrade(store);
@@ -95,6 +98,13 @@ describe("SqliteStore: a database written by schema version 3", () => {
     await assertReopensUnchanged(path);
   });
 });
+
+// The outbox and timer columns of schema version 6, which every later version keeps as they are:
+// a dump of them compares a file before and after an upgrade that adds columns.
+const OUTBOX_V6 =
+  "seq, intent_id, machine, entity_id, intent, status, attempts, next_attempt_at, lease_owner, lease_until, last_error, created_at";
+const TIMERS_V6 =
+  "rowid, timer_id, machine, entity_id, event, due_at, status, attempts, next_attempt_at, lease_owner, lease_until, last_error, event_version";
 
 /** Every row of the tables a step writes, read straight from the file, in a stable order. */
 function dump(path: string): Record<string, unknown[]> {
@@ -108,8 +118,8 @@ function dump(path: string): Record<string, unknown[]> {
            FROM journal ORDER BY machine, id, version`,
       ),
       inbox: all("SELECT event_id, machine, id, fingerprint, result, at FROM inbox ORDER BY event_id"),
-      outbox: all("SELECT * FROM outbox ORDER BY seq"),
-      timers: all("SELECT rowid, * FROM timers ORDER BY rowid"),
+      outbox: all(`SELECT ${OUTBOX_V6} FROM outbox ORDER BY seq`),
+      timers: all(`SELECT ${TIMERS_V6} FROM timers ORDER BY rowid`),
     };
   } finally {
     db.close();
@@ -121,7 +131,7 @@ describe("SqliteStore: a database written by schema version 4", () => {
     const path = copyOf(V4, "v4-upgrade.db");
     const store = SqliteStore.open({ path });
     try {
-      assert.deepEqual(store.migration, { from: 4, to: migrations.length, applied: [5, 6] });
+      assert.deepEqual(store.migration, { from: 4, to: migrations.length, applied: [5, 6, 7] });
       await checkStateNameUpgrade(store);
       await checkVersionUpgrade(store);
     } finally {
@@ -187,7 +197,7 @@ describe("SqliteStore: a database written by schema version 5", () => {
     const path = copyOf(V5, "v5-upgrade.db");
     const store = SqliteStore.open({ path });
     try {
-      assert.deepEqual(store.migration, { from: 5, to: migrations.length, applied: [6] });
+      assert.deepEqual(store.migration, { from: 5, to: migrations.length, applied: [6, 7] });
       await checkStateNameUpgrade(store);
       await checkVersionUpgrade(store);
       // The fixture's outbox row, then two intents of one new entity: its second waits for its first.
@@ -231,5 +241,38 @@ describe("SqliteStore: a database written by schema version 5", () => {
     const before = dump(path);
     await SqliteStore.open({ path }).close();
     assert.deepEqual(dump(path), before);
+  });
+});
+
+describe("SqliteStore: a database written by schema version 6", () => {
+  it("upgrades in place: old outbox rows and timers have no trace, are claimed and settled, new steps keep theirs", async () => {
+    const path = copyOf(V6, "v6-upgrade.db");
+    const store = SqliteStore.open({ path });
+    try {
+      assert.deepEqual(store.migration, { from: 6, to: migrations.length, applied: [7] });
+      await checkStateNameUpgrade(store);
+      await checkVersionUpgrade(store);
+      await checkTraceContextUpgrade(store);
+    } finally {
+      await store.close();
+    }
+    await assertReopensUnchanged(path);
+  });
+
+  it("keeps each row exactly, with no trace on any old row", async () => {
+    const path = copyOf(V6, "v6-rows.db");
+    const before = dump(path);
+    await SqliteStore.open({ path }).close();
+    assert.deepEqual(dump(path), before);
+
+    const db = new Database(path, { readonly: true });
+    try {
+      assert.equal(db.pragma("integrity_check", { simple: true }), "ok");
+      const traced = (table: string): unknown =>
+        db.prepare(`SELECT count(*) FROM ${table} WHERE trace_parent IS NOT NULL`).pluck().get();
+      assert.deepEqual([traced("outbox"), traced("timers")], [0, 0]);
+    } finally {
+      db.close();
+    }
   });
 });

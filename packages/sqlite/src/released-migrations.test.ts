@@ -12,6 +12,8 @@ const RELEASED: readonly string[] = [
   "6c1a63ea266831da19e66c67cd62db309292bcb57408f1d6e1cd5ca93c8be838",
   "b65594a5a86a356bf81db25ef3b7d6fe06b987458a156e2b335d63ed22399235",
   "7db97d516ea9bd95aea37da90bbabdb0c03f62ddfaad280053b4c1fa92d244a0",
+  "63136352a9283729f9d340aa3099bbf662cf5b2f53b8f88ffc0ccb763d925535",
+  "755d367936428f4cfe8ba2f7c9bebc305dc2ad86680043cce7127c38db92b8e1",
 ];
 
 describe("SqliteStore: released migrations", () => {

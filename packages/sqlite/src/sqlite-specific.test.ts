@@ -57,7 +57,7 @@ function accepted(
   };
 }
 
-/** A timer of entity c_01 as a version 1 database left it: never claimed, next attempt when due. */
+/** A timer of entity c_01 as a version 1 database left it: never claimed, next attempt when due, no trace. */
 function unclaimedTimer(timerId: string, dueAt: number, status: string) {
   const claim = { attempts: 0, nextAttemptAt: dueAt, leaseOwner: null, leaseUntil: null, lastError: null };
   const timer = {
@@ -68,6 +68,7 @@ function unclaimedTimer(timerId: string, dueAt: number, status: string) {
     eventVersion: 1,
     dueAt,
     status,
+    traceParent: null,
   };
   return { ...timer, ...claim };
 }
@@ -166,29 +167,29 @@ describe("SqliteStore: migrations", () => {
     }
   });
 
-  it("knows six schema versions", () => {
+  it("knows seven schema versions", () => {
     assert.deepEqual(
       migrations.map((migration) => migration.version),
-      [1, 2, 3, 4, 5, 6],
+      [1, 2, 3, 4, 5, 6, 7],
     );
   });
 
   it("applies only the migrations a database lacks, in one transaction each open", () => {
     const path = freshPath();
-    const next: Migration = { version: 7, name: "a test table", sql: "CREATE TABLE test_extra (x INTEGER)" };
+    const next: Migration = { version: 8, name: "a test table", sql: "CREATE TABLE test_extra (x INTEGER)" };
     withRaw(path, (db) => {
       assert.deepEqual(migrate(db, path, migrations.slice(0, 1)), { from: 0, to: 1, applied: [1] });
-      assert.deepEqual(migrate(db, path), { from: 1, to: 6, applied: [2, 3, 4, 5, 6] });
-      assert.deepEqual(migrate(db, path, [...migrations, next]), { from: 6, to: 7, applied: [7] });
-      assert.deepEqual(migrate(db, path, [...migrations, next]), { from: 7, to: 7, applied: [] });
+      assert.deepEqual(migrate(db, path), { from: 1, to: 7, applied: [2, 3, 4, 5, 6, 7] });
+      assert.deepEqual(migrate(db, path, [...migrations, next]), { from: 7, to: 8, applied: [8] });
+      assert.deepEqual(migrate(db, path, [...migrations, next]), { from: 8, to: 8, applied: [] });
     });
     const fresh = freshPath();
-    withRaw(fresh, (db) => assert.deepEqual(migrate(db, fresh), { from: 0, to: 6, applied: [1, 2, 3, 4, 5, 6] }));
+    withRaw(fresh, (db) => assert.deepEqual(migrate(db, fresh), { from: 0, to: 7, applied: [1, 2, 3, 4, 5, 6, 7] }));
   });
 
   it("leaves the previous version intact when a migration fails halfway", () => {
     const path = freshPath();
-    const broken: Migration = { version: 7, name: "broken", sql: "CREATE TABLE half_done (x INTEGER); CREATE TABLE (" };
+    const broken: Migration = { version: 8, name: "broken", sql: "CREATE TABLE half_done (x INTEGER); CREATE TABLE (" };
     withRaw(path, (db) => {
       migrate(db, path);
       assert.throws(() => migrate(db, path, [...migrations, broken]), /syntax error/);

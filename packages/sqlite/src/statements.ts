@@ -105,6 +105,7 @@ export interface Statements {
       status: string,
       nextAttemptAt: number,
       createdAt: number,
+      traceParent: string | null,
     ]
   >;
   readonly insertTimer: Database.Statement<
@@ -116,6 +117,7 @@ export interface Statements {
       eventVersion: number,
       dueAt: number,
       nextAttemptAt: number,
+      traceParent: string | null,
     ]
   >;
   readonly entities: Database.Statement<[machine: string, limit: number], sql.EntityRow<string>>;
@@ -176,9 +178,9 @@ export function outboxListing(
 export function prepare(db: Database.Database): Statements {
   const entityColumns = "machine, id, version, state, state_name, state_version, created_at, updated_at";
   const outboxColumns =
-    "intent_id, machine, entity_id, intent, status, attempts, next_attempt_at, lease_owner, lease_until, last_error, created_at";
+    "intent_id, machine, entity_id, intent, status, attempts, next_attempt_at, lease_owner, lease_until, last_error, created_at, trace_parent";
   const timerColumns =
-    "timer_id, machine, entity_id, event, event_version, due_at, status, attempts, next_attempt_at, lease_owner, lease_until, last_error";
+    "timer_id, machine, entity_id, event, event_version, due_at, status, attempts, next_attempt_at, lease_owner, lease_until, last_error, trace_parent";
   const journalColumns = "machine, id, version, event_id, event, event_version, decision, state_version, intents, at";
   // An accepted event's inbox record is its journal row (migration 5): the `processed` result
   // in core's key order, built from the columns. Each arm of an inbox lookup names the event
@@ -234,12 +236,12 @@ export function prepare(db: Database.Database): Statements {
     insertRefusal: db.prepare<[string, string, string, string, string, number]>(
       "INSERT INTO refusals (event_id, machine, id, fingerprint, result, at) VALUES (?, ?, ?, ?, ?, ?)",
     ),
-    insertOutbox: db.prepare<[string, string, string, string, string, number, number]>(
-      `INSERT INTO outbox (${outboxColumns}) VALUES (?, ?, ?, ?, ?, 0, ?, NULL, NULL, NULL, ?)`,
+    insertOutbox: db.prepare<[string, string, string, string, string, number, number, string | null]>(
+      `INSERT INTO outbox (${outboxColumns}) VALUES (?, ?, ?, ?, ?, 0, ?, NULL, NULL, NULL, ?, ?)`,
     ),
     // A timer is first claimable when it is due.
-    insertTimer: db.prepare<[string, string, string, string, number, number, number]>(
-      `INSERT INTO timers (${timerColumns}) VALUES (?, ?, ?, ?, ?, ?, ${timerPending}, 0, ?, NULL, NULL, NULL)`,
+    insertTimer: db.prepare<[string, string, string, string, number, number, number, string | null]>(
+      `INSERT INTO timers (${timerColumns}) VALUES (?, ?, ?, ?, ?, ?, ${timerPending}, 0, ?, NULL, NULL, NULL, ?)`,
     ),
     entities: db.prepare<[string, number], sql.EntityRow<string>>(
       `SELECT ${entityColumns} FROM entities WHERE machine = ? ORDER BY id LIMIT ?`,

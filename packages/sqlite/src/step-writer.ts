@@ -86,6 +86,8 @@ export class StepWriter {
     const { machine, id } = step.ref;
     const version = step.expectedVersion + 1;
     const { at } = step;
+    // Opaque to the store: the runtime writes a valid traceparent or none.
+    const traceParent = step.traceParent ?? null;
     // The journal row is also the event's inbox record: step.result is read back from its
     // columns (see statements.ts), so it is not written a second time.
     sql.insertJournal.run(
@@ -102,11 +104,12 @@ export class StepWriter {
       at,
     );
     for (const item of step.outbox) {
-      sql.insertOutbox.run(item.intentId, machine, id, JSON.stringify(item.intent), OutboxStatus.Pending, at, at);
+      const intent = JSON.stringify(item.intent);
+      sql.insertOutbox.run(item.intentId, machine, id, intent, OutboxStatus.Pending, at, at, traceParent);
     }
     for (const item of step.timers) {
       const event = JSON.stringify(item.event);
-      sql.insertTimer.run(item.timerId, machine, id, event, item.eventVersion, item.dueAt, item.dueAt);
+      sql.insertTimer.run(item.timerId, machine, id, event, item.eventVersion, item.dueAt, item.dueAt, traceParent);
     }
   }
 }

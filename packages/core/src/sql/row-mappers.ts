@@ -171,12 +171,15 @@ export function rowMappers<J>(decode: DecodeJson<J>): RowMappers<J> {
   });
 }
 
-/** The fields an outbox row and a timer share (their entity, their lease), as the port's records name them. */
+/**
+ * The fields an outbox row and a timer share (their entity, their lease, the trace of the step
+ * that wrote them), as the port's records name them.
+ */
 function queuedOf(
-  row: LeaseColumns & { readonly machine: string; readonly entity_id: string },
+  row: LeaseColumns & { readonly machine: string; readonly entity_id: string; readonly trace_parent: string | null },
 ): Pick<
   OutboxRecord,
-  "machine" | "entityId" | "attempts" | "nextAttemptAt" | "leaseOwner" | "leaseUntil" | "lastError"
+  "machine" | "entityId" | "attempts" | "nextAttemptAt" | "leaseOwner" | "leaseUntil" | "lastError" | "traceParent"
 > {
   return {
     machine: row.machine,
@@ -186,5 +189,6 @@ function queuedOf(
     leaseOwner: row.lease_owner,
     leaseUntil: row.lease_until,
     lastError: row.last_error,
+    traceParent: row.trace_parent,
   };
 }

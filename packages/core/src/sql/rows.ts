@@ -55,6 +55,8 @@ export interface OutboxRow<J> extends LeaseColumns {
   readonly entity_id: string;
   readonly intent: J;
   readonly created_at: number;
+  /** The W3C `traceparent` of the step that wrote the row; NULL: none, or written before it was kept. */
+  readonly trace_parent: string | null;
 }
 
 export interface TimerRow<J> extends LeaseColumns {
@@ -64,6 +66,8 @@ export interface TimerRow<J> extends LeaseColumns {
   readonly event: J;
   readonly event_version: number;
   readonly due_at: number;
+  /** As the outbox's: the `traceparent` of the step that set the timer, or NULL. */
+  readonly trace_parent: string | null;
 }
 
 /** A row as a claim returns it: with its commit order, since RETURNING yields rows in no order. */

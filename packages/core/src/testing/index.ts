@@ -18,6 +18,7 @@ export {
 } from "./state-name-upgrade.js";
 export { acceptedWrite, queueWrite, rejectionWrite, STEP_EPOCH } from "./step-writes.js";
 export { TALLY_LIMIT, TallyId, TallyRejection, tallyMachine } from "./tally-machine.js";
+export { checkTraceContextUpgrade } from "./trace-context-upgrade.js";
 export type { TransitionRecorder } from "./transitions.js";
 export { recordTransitions } from "./transitions.js";
 export { checkVersionUpgrade } from "./version-upgrade.js";

@@ -3,6 +3,7 @@ import { claimsSpec } from "./claims.js";
 import { readModelSpec } from "./read-model.js";
 import type { ConformanceOptions } from "./suite.js";
 import { throughRuntimeSpec } from "./through-runtime.js";
+import { traceContextSpec } from "./trace-context.js";
 import { transactSpec } from "./transact.js";
 import { unitOfWorkSpec } from "./unit-of-work.js";
 import { versionsSpec } from "./versions.js";
@@ -19,8 +20,8 @@ export { commitAll } from "./suite.js";
  * version check, inbox dedupe, several steps in one commit staying independent), the read
  * model (order, paging, filters, counts), the work queue (outbox and timer claims), claims at
  * length (a seeded run against a reference reading, and several stores claiming at once where
- * the adapter offers `openPeer`), `transact` where the adapter declares it — and ends with the
- * store under the runtime.
+ * the adapter offers `openPeer`), schema versions, the trace context kept with outbox rows and
+ * timers, `transact` where the adapter declares it — and ends with the store under the runtime.
  *
  * @example
  * import { describe, it } from "node:test";
@@ -43,6 +44,7 @@ export function runStoreConformance(options: ConformanceOptions): void {
     workQueueSpec(suite);
     claimsSpec(suite);
     versionsSpec(suite);
+    traceContextSpec(suite);
     transactSpec(suite);
     throughRuntimeSpec(suite);
   });

@@ -74,6 +74,7 @@ export function unitOfWorkSpec(suite: Suite): void {
             leaseUntil: null,
             lastError: null,
             createdAt: T0 + 1,
+            traceParent: null,
           },
         ]);
         assert.deepEqual(await store.listTimers(), [
@@ -90,6 +91,7 @@ export function unitOfWorkSpec(suite: Suite): void {
             leaseOwner: null,
             leaseUntil: null,
             lastError: null,
+            traceParent: null,
           },
         ]);
       }),
