@@ -1,5 +1,5 @@
 import type { Store } from "@drover/core";
-import { App } from "@drover/core";
+import { App, traceFields } from "@drover/core";
 import { dashboardAssetsDir } from "@drover/dashboard";
 import { serve, settingsFromEnv } from "@drover/http";
 import { EVENTS_STREAM, NatsTransport } from "@drover/nats";
@@ -9,6 +9,7 @@ import { CliError, ExitCode } from "./exit-code.js";
 import { natsUrl, withPublishers } from "./nats.js";
 import { describeDb, openStore, resolveDataDir, resolveDb } from "./store.js";
 import { checkStoredVersions } from "./stored-versions.js";
+import { startTelemetry } from "./telemetry.js";
 
 /** The settings of `drover serve` given as flags; each wins over its environment variable. */
 export interface ServeFlags {
@@ -71,13 +72,22 @@ export async function serveConfig(
     DROVER_DB: db,
     DROVER_DATA_DIR: dataDir,
   });
-  const logger = pino({ level: env.DROVER_LOG_LEVEL ?? "info" });
-  const nats = await connectNats(natsUrl(flags.nats, env), logger, env);
+  const telemetry = await startTelemetry(env, env.OTEL_SERVICE_NAME || config.name || "drover");
+  // Log lines carry the trace and span ids of the span active when they are written.
+  const logger = pino({ level: env.DROVER_LOG_LEVEL ?? "info", mixin: traceFields });
+  let nats: NatsTransport | undefined;
+  try {
+    nats = await connectNats(natsUrl(flags.nats, env), logger, env);
+  } catch (error) {
+    await telemetry?.shutdown();
+    throw error;
+  }
   let store: Store;
   try {
     store = await openStore(db);
   } catch (error) {
     await nats?.close();
+    await telemetry?.shutdown();
     throw error;
   }
   let running: Awaited<ReturnType<typeof serve>>;
@@ -102,6 +112,7 @@ export async function serveConfig(
     await app?.stop({ timeoutMs: 1_000 });
     await nats?.close();
     await store.close();
+    await telemetry?.shutdown();
     const code = (error as NodeJS.ErrnoException | undefined)?.code;
     if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL") {
       throw new CliError(
@@ -113,6 +124,7 @@ export async function serveConfig(
     throw error;
   }
   out.write(`drover ${config.name ?? "app"} listening on ${running.url}  (database ${describeDb(settings.db)})\n`);
+  if (telemetry !== undefined) out.write(`tracing: spans exported by ${telemetry.description}\n`);
   if (nats !== undefined) {
     out.write(`NATS: running events from stream ${EVENTS_STREAM} on ${natsUrl(flags.nats, env)}\n`);
   }
@@ -134,6 +146,8 @@ export async function serveConfig(
         // After the dispatcher has stopped: it publishes intents on this connection.
         await nats?.close();
         await store.close();
+        // Last: the spans of the drain above are flushed too.
+        await telemetry?.shutdown();
       })();
       return closing;
     },

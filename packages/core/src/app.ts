@@ -1,3 +1,4 @@
+import type { TracerProvider } from "@opentelemetry/api";
 import { systemClock } from "./clock.js";
 import type { Component } from "./component.js";
 import type { AttemptReport, DispatcherSettings } from "./dispatcher.js";
@@ -65,6 +66,12 @@ export interface AppOptions {
   readonly maxAttempts?: number;
   readonly dispatcher?: DispatcherSettings;
   readonly scheduler?: SchedulerSettings;
+  /**
+   * Where drover's spans go (`drover.run`, `drover.commit`, `drover.intent.attempt`,
+   * `drover.timer.fire`). Default: the provider the application registered with the
+   * OpenTelemetry API; drover never registers one itself.
+   */
+  readonly tracerProvider?: TracerProvider;
 }
 
 /**
@@ -103,6 +110,7 @@ export class App {
       ...(options.ids === undefined ? {} : { ids: options.ids }),
       ...(options.purity === undefined ? {} : { purity: options.purity }),
       ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),
+      ...(options.tracerProvider === undefined ? {} : { tracerProvider: options.tracerProvider }),
     });
     const effects = options.effects ?? [];
     for (const e of effects) {
@@ -118,6 +126,7 @@ export class App {
       effects,
       clock: this.#clock,
       logger: this.logger,
+      ...(options.tracerProvider === undefined ? {} : { tracerProvider: options.tracerProvider }),
       onAttempt: (report) => {
         for (const observer of this.#observers) observer.onAttempt?.(report);
       },
@@ -128,6 +137,7 @@ export class App {
       run,
       clock: this.#clock,
       logger: this.logger,
+      ...(options.tracerProvider === undefined ? {} : { tracerProvider: options.tracerProvider }),
     });
   }
 

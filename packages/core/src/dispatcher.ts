@@ -1,4 +1,6 @@
 import { setMaxListeners } from "node:events";
+import type { Context, Span, Tracer, TracerProvider } from "@opentelemetry/api";
+import { context, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import type { EffectContext, EffectHandler, Effects, FollowUp } from "./effects.js";
 import { ConfigurationError, EffectTimeoutError, FollowUpError, PermanentEffectError } from "./errors.js";
 import type { Logger } from "./logger.js";
@@ -7,6 +9,7 @@ import type { Clock, OutboxQueue, OutboxRecord } from "./ports.js";
 import type { RunResult } from "./result.js";
 import { RunResultKind } from "./result.js";
 import type { RunOptions } from "./runtime.js";
+import { contextOfTraceParent, droverTracer, SpanName, setAttributes, TraceAttr } from "./tracing.js";
 import type { Backoff, LeaseWorker } from "./work-loop.js";
 import { backoffDelay, describeError, leaseWorker, positive, WAITING, WorkLoop } from "./work-loop.js";
 
@@ -60,6 +63,8 @@ export interface DispatcherOptions extends DispatcherSettings {
   readonly logger?: Logger;
   /** Called after every attempt (metrics). Must not throw. */
   readonly onAttempt?: (report: AttemptReport) => void;
+  /** Where `drover.intent.attempt` spans go (default: the globally registered provider). */
+  readonly tracerProvider?: TracerProvider;
 }
 
 /**
@@ -87,6 +92,7 @@ export class Dispatcher {
   readonly #loop: WorkLoop;
   readonly #inFlight = new Set<Promise<void>>();
   readonly #onAttempt: (report: AttemptReport) => void;
+  readonly #tracer: Tracer;
   #stopping = stoppingController();
 
   constructor(options: DispatcherOptions) {
@@ -98,6 +104,7 @@ export class Dispatcher {
     this.#timeoutMs = positive("timeoutMs", options.timeoutMs ?? 10_000);
     this.#concurrency = positive("concurrency", options.concurrency ?? 16);
     this.#onAttempt = options.onAttempt ?? (() => {});
+    this.#tracer = droverTracer(options.tracerProvider);
     const handlers = new Map<string, EffectHandler<Typed>>();
     for (const effects of options.effects) {
       for (const [type, handler] of Object.entries(effects.handlers)) {
@@ -199,8 +206,22 @@ export class Dispatcher {
 
   async #executeOrThrow(row: OutboxRecord): Promise<void> {
     const started = performance.now();
-    const outcome = await this.#settle(row);
     const intentType = (row.intent as unknown as Typed).type;
+    // The attempt continues the trace of the step that decided the intent, whenever and
+    // wherever that was: its traceparent was stored with the row.
+    const span = this.#tracer.startSpan(
+      SpanName.IntentAttempt,
+      { kind: SpanKind.INTERNAL },
+      contextOfTraceParent(row.traceParent, context.active()),
+    );
+    const traced = trace.setSpan(context.active(), span);
+    let settled: Settled | undefined;
+    try {
+      settled = await context.with(traced, () => this.#settle(row, traced));
+    } finally {
+      endAttemptSpan(span, row, intentType, settled);
+    }
+    const { outcome } = settled;
     this.#onAttempt({
       machine: row.machine,
       entityId: row.entityId,
@@ -212,7 +233,7 @@ export class Dispatcher {
   }
 
   /** Run one claimed intent and record how it ended. */
-  async #settle(row: OutboxRecord): Promise<AttemptOutcome> {
+  async #settle(row: OutboxRecord, traced: Context): Promise<Settled> {
     const intent = row.intent as unknown as Typed;
     const log = { intentId: row.intentId, machine: row.machine, entityId: row.entityId, intent: intent.type };
     const handler = this.#handlers.get(handlerKey(row.machine, intent.type));
@@ -222,7 +243,7 @@ export class Dispatcher {
         `no effect handler for ${row.machine} intent ${intent.type}: register one with defineEffects(${row.machine}, { ${intent.type}: … })`,
         true,
       );
-      return AttemptOutcome.Dead;
+      return { outcome: AttemptOutcome.Dead, error: "no effect handler" };
     }
     if (row.attempts > this.#maxAttempts) {
       // Its lease ran out more often than it may be tried: the process died or the handler hung.
@@ -231,30 +252,31 @@ export class Dispatcher {
         `gave up after ${row.attempts - 1} attempts; the last ended without an answer (process killed or hung?)${row.lastError ? `; error before: ${row.lastError}` : ""}`,
         true,
       );
-      return AttemptOutcome.Dead;
+      return { outcome: AttemptOutcome.Dead, error: "attempts ran out" };
     }
     try {
       const ctx = { intentId: row.intentId, machine: row.machine, entityId: row.entityId, attempt: row.attempts };
       const followUps = await this.#attempt(handler, intent, ctx);
-      await this.#applyFollowUps(row, followUps ?? []);
+      await this.#applyFollowUps(row, followUps ?? [], traced);
       if (!(await this.#store.completeOutbox(row.intentId, this.owner, this.#worker.clock.now()))) {
         this.#worker.logger.warn(
           log,
           "dispatcher: lost the lease of an intent before finishing it; another dispatcher retries it",
         );
-        return AttemptOutcome.Retry;
+        return { outcome: AttemptOutcome.Retry };
       }
       this.#worker.logger.debug({ ...log, attempt: row.attempts }, "dispatcher: intent done");
-      return AttemptOutcome.Done;
+      return { outcome: AttemptOutcome.Done };
     } catch (error) {
       if (error instanceof UnreadableFollowUp) {
         // Not the intent's fault: it waits, uncounted, for code that can read the entity.
-        await this.#fail(row, error.message, false, false);
-        return AttemptOutcome.Retry;
+        const retryAt = await this.#fail(row, error.message, false, false);
+        return { outcome: AttemptOutcome.Retry, retryAt };
       }
       const dead = error instanceof PermanentEffectError || row.attempts >= this.#maxAttempts;
-      await this.#fail(row, describeError(error), dead);
-      return dead ? AttemptOutcome.Dead : AttemptOutcome.Retry;
+      const message = describeError(error);
+      const retryAt = await this.#fail(row, message, dead);
+      return { outcome: dead ? AttemptOutcome.Dead : AttemptOutcome.Retry, retryAt, error: message };
     }
   }
 
@@ -287,12 +309,15 @@ export class Dispatcher {
     });
   }
 
-  async #applyFollowUps(row: OutboxRecord, followUps: readonly FollowUp[]): Promise<void> {
+  async #applyFollowUps(row: OutboxRecord, followUps: readonly FollowUp[], traced: Context): Promise<void> {
     if (!Array.isArray(followUps))
       throw new FollowUpError("an effect handler must resolve to nothing or an array of follow-ups");
     for (const [index, followUp] of followUps.entries()) {
       const eventId = `${row.intentId}#${index}`;
-      const result = await this.#run({ machine: followUp.machine, id: followUp.id }, followUp.event, { eventId });
+      const result = await this.#run({ machine: followUp.machine, id: followUp.id }, followUp.event, {
+        eventId,
+        trace: traced,
+      });
       const log = { intentId: row.intentId, eventId, machine: followUp.machine, entityId: followUp.id };
       switch (result.kind) {
         case RunResultKind.Processed:
@@ -323,7 +348,8 @@ export class Dispatcher {
     }
   }
 
-  async #fail(row: OutboxRecord, error: string, dead: boolean, counts = true): Promise<void> {
+  /** Record a failed attempt; the time it is retried at (`null`: dead-lettered). */
+  async #fail(row: OutboxRecord, error: string, dead: boolean, counts = true): Promise<number | null> {
     const now = this.#worker.clock.now();
     const attempt = counts ? row.attempts : WAITING;
     const retryAt = dead ? null : now + backoffDelay(attempt, this.#worker.backoff, this.#worker.random);
@@ -335,7 +361,35 @@ export class Dispatcher {
     } else {
       this.#worker.logger.warn({ ...log, retryAt }, "dispatcher: intent failed; will retry");
     }
+    return retryAt;
   }
+}
+
+/** How an attempt ended, for its report and its span. */
+interface Settled {
+  readonly outcome: AttemptOutcome;
+  /** When it is tried again (a retry), `null` once dead-lettered. */
+  readonly retryAt?: number | null;
+  readonly error?: string;
+}
+
+function endAttemptSpan(span: Span, row: OutboxRecord, intentType: string, settled: Settled | undefined): void {
+  setAttributes(span, () => ({
+    [TraceAttr.Machine]: row.machine,
+    [TraceAttr.EntityId]: row.entityId,
+    [TraceAttr.IntentType]: intentType,
+    [TraceAttr.IntentId]: row.intentId,
+    [TraceAttr.Attempt]: row.attempts,
+    [TraceAttr.Outcome]: settled?.outcome ?? "unknown",
+    ...(typeof settled?.retryAt === "number"
+      ? { [TraceAttr.NextAttemptAt]: new Date(settled.retryAt).toISOString() }
+      : {}),
+  }));
+  // A failed attempt is an infrastructure failure (the provider, the network): an error.
+  if (settled === undefined || settled.error !== undefined) {
+    span.setStatus({ code: SpanStatusCode.ERROR, message: settled?.error ?? "the attempt threw" });
+  }
+  span.end();
 }
 
 /** Every attempt in flight listens to this signal: many listeners are expected, not a leak. */

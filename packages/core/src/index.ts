@@ -22,7 +22,7 @@ export type { Json } from "./json.js";
 export { fingerprint, stableStringify } from "./json.js";
 export { KeyedQueue } from "./key-queue.js";
 export type { Logger } from "./logger.js";
-export { jsonLogger, silentLogger } from "./logger.js";
+export { jsonLogger, silentLogger, traceFields } from "./logger.js";
 export type {
   Accepted,
   AnyMachine,
@@ -97,6 +97,14 @@ export { Scheduler } from "./scheduler.js";
 export { conventionalStateName } from "./state-name.js";
 export type { StepOutcome } from "./step.js";
 export { decide, decideChecked, PurityMode } from "./step.js";
+export {
+  contextOfTraceParent,
+  droverTracer,
+  SpanName,
+  TRACER_NAME,
+  TraceAttr,
+  traceParentOf,
+} from "./tracing.js";
 export type { UpgradeFailure, UpgradeOptions, UpgradeReport, UpgradeStore, VersionTally } from "./upgrade.js";
 export { UpgradeFailureKind, upgradeMachine } from "./upgrade.js";
 export { eventSchemaOf, migrateEvent, readState, stateSchemaOf } from "./versions.js";

@@ -1,3 +1,5 @@
+import { isValidTraceId, trace } from "@opentelemetry/api";
+
 /**
  * Where drover writes what it does. pino's loggers fit as they are (`logger.warn(obj, msg)`);
  * so does anything with these four methods.
@@ -7,6 +9,20 @@ export interface Logger {
   info(fields: object, message: string): void;
   warn(fields: object, message: string): void;
   error(fields: object, message: string): void;
+}
+
+/**
+ * `trace_id` and `span_id` of the span active now, for a log line to be found from its trace
+ * (empty when none is active or tracing is off). Pass it as pino's `mixin`.
+ *
+ * @example
+ * const logger = pino({ mixin: traceFields });
+ */
+export function traceFields(): { trace_id?: string; span_id?: string } {
+  const span = trace.getActiveSpan();
+  if (span === undefined) return {};
+  const { traceId, spanId } = span.spanContext();
+  return isValidTraceId(traceId) ? { trace_id: traceId, span_id: spanId } : {};
 }
 
 /** A logger that drops everything (tests). */
@@ -25,7 +41,8 @@ export function jsonLogger(
 ): Logger {
   const at = (level: Level) => (fields: object, message: string) => {
     if (LEVELS[level] < LEVELS[minimum]) return;
-    write(`${JSON.stringify({ level: LEVELS[level], time: Date.now(), msg: message, ...errorsAsText(fields) })}\n`);
+    const line = { level: LEVELS[level], time: Date.now(), msg: message, ...traceFields(), ...errorsAsText(fields) };
+    write(`${JSON.stringify(line)}\n`);
   };
   return { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
 }

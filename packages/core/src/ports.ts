@@ -195,6 +195,8 @@ export interface LoadResult {
 export interface StepRequest {
   readonly ref: EntityRef;
   readonly eventId: string;
+  /** The step's W3C traceparent, when it is traced (the commit's span is its child). */
+  readonly traceParent?: string | undefined;
   /**
    * Called synchronously inside the transaction, with what the store just read there: the
    * write to make, or `undefined` to write nothing (the step's answer needs no write: a

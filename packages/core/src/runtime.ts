@@ -1,41 +1,41 @@
+import type { Attributes, Context, Tracer, TracerProvider } from "@opentelemetry/api";
+import { SpanKind, trace } from "@opentelemetry/api";
 import { randomIds, systemClock } from "./clock.js";
+import type { BatchCommit } from "./committer.js";
 import { GroupCommitter } from "./committer.js";
+import type { Decided, Step } from "./decided.js";
+import { acceptedWrite, invalid, rejectionWrite, replay, unreadable } from "./decided.js";
 import { ConfigurationError } from "./errors.js";
-import type { Unreadable } from "./evolution.js";
 import { toIssues } from "./issues.js";
 import type { Json } from "./json.js";
 import { fingerprint as hash } from "./json.js";
 import { KeyedQueue } from "./key-queue.js";
-import type { AnyMachine, Typed } from "./machine.js";
+import type { AnyMachine } from "./machine.js";
 import { DecisionKind } from "./machine.js";
 import type {
   Clock,
   CommitOutcome,
   EntityRef,
   IdGenerator,
-  InboxRecord,
   LoadResult,
-  OutboxItem,
   StepRequest,
   StepWrite,
-  TimerItem,
   UnitOfWork,
 } from "./ports.js";
 import { CommitOutcomeKind } from "./ports.js";
-import type {
-  Conflict,
-  IntentRecord,
-  Invalid,
-  Issue,
-  Outcome,
-  Processed,
-  RejectedResult,
-  RunResult,
-  UnreadableResult,
-} from "./result.js";
+import type { Conflict, RunResult } from "./result.js";
 import { InvalidReason, RunResultKind } from "./result.js";
-import { isSchedule, MAX_EVENT_TIME } from "./schedule.js";
+import { MAX_EVENT_TIME } from "./schedule.js";
 import { decideChecked, PurityMode } from "./step.js";
+import {
+  activeContext,
+  contextOfTraceParent,
+  droverTracer,
+  recordFailure,
+  SpanName,
+  TraceAttr,
+  traceParentOf,
+} from "./tracing.js";
 import { migrateEvent, readState } from "./versions.js";
 
 /** What {@link Runtime} is built from. */
@@ -54,6 +54,11 @@ export interface RuntimeOptions {
    * row and result; a step that fails fails alone. `false` commits every step on its own.
    */
   readonly groupCommit?: boolean | { readonly maxBatch?: number };
+  /**
+   * Where `drover.run` and `drover.commit` spans go (default: the provider the application
+   * registered with the OpenTelemetry API; none registered, they cost next to nothing).
+   */
+  readonly tracerProvider?: TracerProvider;
 }
 
 /** Per-call options of {@link Runtime.run}. */
@@ -75,6 +80,11 @@ export interface RunOptions {
    * parsed (the scheduler passes a timer's); a newer one is answered `unreadable`.
    */
   readonly eventVersion?: number;
+  /**
+   * The trace context the step's `drover.run` span is a child of (default: the active one,
+   * e.g. an HTTP request's). The dispatcher passes an intent attempt's, the scheduler a timer's.
+   */
+  readonly trace?: Context;
 }
 
 const EVENT_ID = /^[\x21-\x7e]{1,255}$/;
@@ -101,6 +111,7 @@ export class Runtime {
   readonly #commit: (step: StepWrite) => Promise<CommitOutcome | undefined>;
   /** The store's {@link UnitOfWork.transact}, grouped like commits, when it has one. */
   readonly #transact: ((request: StepRequest) => Promise<CommitOutcome | undefined>) | undefined;
+  readonly #tracer: Tracer;
 
   constructor(options: RuntimeOptions) {
     const machines = new Map<string, AnyMachine>();
@@ -118,11 +129,14 @@ export class Runtime {
     this.#ids = options.ids ?? randomIds;
     this.#maxAttempts = maxAttempts;
     this.#purity = options.purity ?? PurityMode.Off;
+    this.#tracer = droverTracer(options.tracerProvider);
     const group = options.groupCommit ?? true;
     const store = options.store;
-    const transact = store.transact?.bind(store);
+    const commit = tracedCommit<StepWrite>(this.#tracer, (steps) => store.commit(steps));
+    const storeTransact = store.transact?.bind(store);
+    const transact = storeTransact && tracedCommit(this.#tracer, storeTransact);
     if (group === false) {
-      this.#commit = async (step) => (await store.commit([step]))[0];
+      this.#commit = async (step) => (await commit([step]))[0];
       this.#transact = transact && (async (request) => (await transact([request]))[0]);
     } else {
       const maxBatch = group === true ? 256 : (group.maxBatch ?? 256);
@@ -137,7 +151,7 @@ export class Runtime {
       // 256): on PostgreSQL with 64 callers, 32 steps commit while the other 32 are decided
       // (bench/: ~10,000 -> ~12,000 steps/s; at 16 or with 3 in flight, more commits and less).
       const flushAt = Math.max(1, Math.ceil(maxBatch / 8));
-      const committer = new GroupCommitter<StepWrite>((steps) => store.commit(steps), maxBatch, concurrency, flushAt);
+      const committer = new GroupCommitter<StepWrite>(commit, maxBatch, concurrency, flushAt);
       this.#commit = (step) => committer.commit(step);
       if (transact === undefined) this.#transact = undefined;
       else {
@@ -161,6 +175,35 @@ export class Runtime {
     ref: { readonly machine: string; readonly id: string },
     event: unknown,
     options: RunOptions = {},
+  ): Promise<RunResult> {
+    const parent = options.trace ?? activeContext();
+    const span = this.#tracer.startSpan(SpanName.Run, { kind: SpanKind.INTERNAL }, parent);
+    if (!span.isRecording()) {
+      span.end();
+      return this.#run(ref, event, options, undefined);
+    }
+    const tally: Tally = { attempts: 0, traceParent: traceParentOf(trace.setSpan(parent, span)) };
+    try {
+      const result = await this.#run(ref, event, options, tally);
+      span.setAttributes(runAttributes(ref, event, result, tally));
+      if (result.kind === RunResultKind.Rejected) {
+        span.addEvent("drover.rejected", { [TraceAttr.RejectionReason]: result.reason });
+      }
+      return result;
+    } catch (error) {
+      span.setAttributes(runAttributes(ref, event, undefined, tally));
+      recordFailure(span, error);
+      throw error;
+    } finally {
+      span.end();
+    }
+  }
+
+  async #run(
+    ref: { readonly machine: string; readonly id: string },
+    event: unknown,
+    options: RunOptions,
+    tally: Tally | undefined,
   ): Promise<RunResult> {
     const machine = this.#machines.get(ref.machine);
     if (machine === undefined) {
@@ -214,12 +257,14 @@ export class Runtime {
       eventId,
       at,
       fingerprint: hash([entity.machine, entity.id, parsed.data]),
+      traceParent: tally?.traceParent,
     };
-    return this.#queue.run(`${entity.machine}\u0000${entity.id}`, () => this.#step(input));
+    return this.#queue.run(`${entity.machine}\u0000${entity.id}`, () => this.#step(input, tally));
   }
 
-  async #step(step: Step): Promise<RunResult> {
+  async #step(step: Step, tally: Tally | undefined): Promise<RunResult> {
     for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
+      if (tally !== undefined) tally.attempts = attempt;
       let decided: Decided;
       let committed: CommitOutcome | undefined;
       const transact = this.#transact;
@@ -235,6 +280,7 @@ export class Runtime {
         committed = await transact({
           ref: step.ref,
           eventId: step.eventId,
+          traceParent: step.traceParent,
           decide: (loaded) => {
             held.decided = this.#decide(step, loaded, attempt);
             return held.decided.write;
@@ -319,114 +365,62 @@ export class Runtime {
   }
 }
 
-/** A step's decision: an answer that writes nothing, or a write (whose result is the answer once committed). */
-type Decided =
-  | { readonly answer: RunResult; readonly write?: undefined }
-  | { readonly write: StepWrite; readonly answer?: undefined };
-
-interface Step {
-  readonly machine: AnyMachine;
-  readonly ref: EntityRef;
-  readonly event: Typed;
-  readonly eventId: string;
-  readonly at: number;
-  readonly fingerprint: string;
-  readonly expectedVersion: number | readonly number[] | undefined;
+/** What a traced run learns on the way: the attempts it took and the step's trace context. */
+interface Tally {
+  attempts: number;
+  readonly traceParent: string | undefined;
 }
 
-function invalid(reason: InvalidReason, message: string, issues: readonly Issue[]): Invalid {
-  return { kind: RunResultKind.Invalid, reason, message, issues };
-}
-
-function unreadable(machine: string, id: string, eventId: string, reading: Unreadable): UnreadableResult {
-  return {
-    kind: RunResultKind.Unreadable,
-    machine,
-    id,
-    eventId,
-    subject: reading.subject,
-    reason: reading.reason,
-    storedVersion: reading.storedVersion,
-    expectedVersion: reading.expectedVersion,
-    message: `${machine}/${id}: ${reading.message}`,
-    issues: reading.issues,
+function runAttributes(ref: EntityRef, event: unknown, result: RunResult | undefined, tally: Tally): Attributes {
+  const type = (event as { type?: unknown } | null)?.type;
+  const attributes: Attributes = {
+    [TraceAttr.Machine]: ref.machine,
+    [TraceAttr.EntityId]: ref.id,
+    [TraceAttr.Attempts]: tally.attempts,
   };
-}
-
-/** A known event id: the same request is a duplicate; a different one reuses the key. */
-function replay(record: InboxRecord, step: Step): RunResult {
-  if (record.fingerprint !== step.fingerprint) {
-    return invalid(
-      InvalidReason.IdempotencyKeyReused,
-      `event id "${step.eventId}" was already used for a different request; use a new id for a new event`,
-      [],
-    );
+  if (typeof type === "string") attributes[TraceAttr.EventType] = type;
+  if (result === undefined) return attributes;
+  attributes[TraceAttr.ResultKind] = result.kind;
+  if ("eventId" in result) attributes[TraceAttr.EventId] = result.eventId;
+  if (result.kind === RunResultKind.Processed || result.kind === RunResultKind.Rejected) {
+    attributes[TraceAttr.Version] = result.version;
   }
-  const original: Outcome = record.result;
-  return { kind: RunResultKind.Duplicate, eventId: step.eventId, original };
+  if (result.kind === RunResultKind.Rejected) attributes[TraceAttr.RejectionReason] = result.reason;
+  return attributes;
 }
 
-function rejectionWrite(step: Step, expectedVersion: number, reason: string, detail: string | undefined): StepWrite {
-  const result: RejectedResult = {
-    kind: RunResultKind.Rejected,
-    machine: step.ref.machine,
-    id: step.ref.id,
-    eventId: step.eventId,
-    version: expectedVersion,
-    reason,
-    ...(detail === undefined ? {} : { detail }),
-  };
-  return {
-    kind: DecisionKind.Rejected,
-    ref: step.ref,
-    eventId: step.eventId,
-    fingerprint: step.fingerprint,
-    at: step.at,
-    expectedVersion,
-    result,
-  };
-}
-
-function acceptedWrite(step: Step, expectedVersion: number, state: Json, decided: readonly Typed[]): StepWrite {
-  const version = expectedVersion + 1;
-  const prefix = `${step.ref.machine}/${step.ref.id}/${version}/`;
-  const intents: IntentRecord[] = decided.map((intent, index) => ({
-    id: prefix + index,
-    intent: intent as unknown as Json,
-  }));
-  const outbox: OutboxItem[] = [];
-  const timers: TimerItem[] = [];
-  decided.forEach((intent, index) => {
-    const intentId = prefix + index;
-    if (isSchedule(intent)) {
-      const event = intent.event as unknown as Json;
-      timers.push({ timerId: intentId, event, eventVersion: step.machine.eventVersion, dueAt: intent.at });
-    } else outbox.push({ intentId, intent: intent as unknown as Json });
-  });
-  const result: Processed = {
-    kind: RunResultKind.Processed,
-    machine: step.ref.machine,
-    id: step.ref.id,
-    eventId: step.eventId,
-    version,
-    state,
-    intents,
-  };
-  return {
-    kind: DecisionKind.Accepted,
-    ref: step.ref,
-    eventId: step.eventId,
-    fingerprint: step.fingerprint,
-    at: step.at,
-    expectedVersion,
-    event: step.event as unknown as Json,
-    eventVersion: step.machine.eventVersion,
-    state,
-    stateName: step.machine.stateName(state),
-    stateVersion: step.machine.version,
-    intents,
-    outbox,
-    timers,
-    result,
+/**
+ * A store's commit (or transact) wrapped in a `drover.commit` span: a child of the first
+ * step's run, linked to the others' (one transaction serves many traces).
+ */
+function tracedCommit<T extends StepWrite | StepRequest>(tracer: Tracer, commit: BatchCommit<T>): BatchCommit<T> {
+  return async (items) => {
+    const contexts = items.flatMap((item) => {
+      // A rejection's write has no trace context of its own: its run span has the answer.
+      const parent = (item as { readonly traceParent?: string | undefined }).traceParent;
+      return parent === undefined ? [] : [contextOfTraceParent(parent)];
+    });
+    const [first, ...others] = contexts;
+    if (first === undefined) return commit(items);
+    const span = tracer.startSpan(
+      SpanName.Commit,
+      {
+        kind: SpanKind.INTERNAL,
+        attributes: { [TraceAttr.BatchSize]: items.length, "db.operation.name": "commit" },
+        links: others.flatMap((ctx) => {
+          const spanContext = trace.getSpanContext(ctx);
+          return spanContext === undefined ? [] : [{ context: spanContext }];
+        }),
+      },
+      first,
+    );
+    try {
+      return await commit(items);
+    } catch (error) {
+      recordFailure(span, error);
+      throw error;
+    } finally {
+      span.end();
+    }
   };
 }

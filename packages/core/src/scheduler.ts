@@ -1,7 +1,10 @@
+import type { Context, Tracer, TracerProvider } from "@opentelemetry/api";
+import { context, SpanKind, trace } from "@opentelemetry/api";
 import type { RunFunction } from "./dispatcher.js";
 import type { Logger } from "./logger.js";
 import type { Clock, TimerQueue, TimerRecord } from "./ports.js";
 import { RunResultKind } from "./result.js";
+import { contextOfTraceParent, droverTracer, recordFailure, SpanName, setAttributes, TraceAttr } from "./tracing.js";
 import type { Backoff, LeaseWorker } from "./work-loop.js";
 import { backoffDelay, describeError, leaseWorker, positive, WAITING, WorkLoop } from "./work-loop.js";
 
@@ -26,6 +29,8 @@ export interface SchedulerOptions extends SchedulerSettings {
   readonly run: RunFunction;
   readonly clock?: Clock;
   readonly logger?: Logger;
+  /** Where `drover.timer.fire` spans go (default: the globally registered provider). */
+  readonly tracerProvider?: TracerProvider;
 }
 
 /**
@@ -45,8 +50,10 @@ export class Scheduler {
   readonly #worker: LeaseWorker;
   readonly #batchSize: number;
   readonly #loop: WorkLoop;
+  readonly #tracer: Tracer;
 
   constructor(options: SchedulerOptions) {
+    this.#tracer = droverTracer(options.tracerProvider);
     this.#worker = leaseWorker("scheduler", options);
     this.owner = this.#worker.owner;
     this.#store = options.store;
@@ -102,13 +109,41 @@ export class Scheduler {
     });
   }
 
+  /** Fire one timer in a `drover.timer.fire` span that continues the trace of the step that set it. */
   async #fire(timer: TimerRecord): Promise<void> {
+    const span = this.#tracer.startSpan(
+      SpanName.TimerFire,
+      { kind: SpanKind.INTERNAL },
+      contextOfTraceParent(timer.traceParent, context.active()),
+    );
+    const now = this.#worker.clock.now();
+    setAttributes(span, () => ({
+      [TraceAttr.Machine]: timer.machine,
+      [TraceAttr.EntityId]: timer.entityId,
+      [TraceAttr.TimerId]: timer.timerId,
+      [TraceAttr.DueAt]: new Date(timer.dueAt).toISOString(),
+      [TraceAttr.LatenessMs]: Math.max(0, now - timer.dueAt),
+      [TraceAttr.Attempt]: timer.attempts,
+    }));
+    const traced = trace.setSpan(context.active(), span);
+    try {
+      await context.with(traced, () => this.#fireIn(timer, traced));
+    } catch (error) {
+      recordFailure(span, error);
+      throw error;
+    } finally {
+      span.end();
+    }
+  }
+
+  async #fireIn(timer: TimerRecord, traced: Context): Promise<void> {
     const log = { timerId: timer.timerId, machine: timer.machine, entityId: timer.entityId, dueAt: timer.dueAt };
     try {
       const result = await this.#run({ machine: timer.machine, id: timer.entityId }, timer.event, {
         eventId: timer.timerId,
         at: timer.dueAt,
         eventVersion: timer.eventVersion,
+        trace: traced,
       });
       switch (result.kind) {
         case RunResultKind.Processed:

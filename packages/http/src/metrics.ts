@@ -1,4 +1,5 @@
 import type { App, AttemptReport, MetricFamily, ResultReport } from "@drover/core";
+import { OutboxStatus } from "@drover/core";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 
 /**
@@ -55,6 +56,15 @@ export class DroverMetrics {
       async collect() {
         const stats = await app.outboxStats();
         for (const [status, count] of Object.entries(stats)) this.set({ status }, count);
+      },
+    });
+    new Gauge({
+      name: "drover_outbox_oldest_pending_age_seconds",
+      help: "Age of the oldest pending intent (0 when none is pending): how far the outbox lags",
+      registers,
+      async collect() {
+        const [oldest] = await app.listOutbox({ status: OutboxStatus.Pending, limit: 1 });
+        this.set(oldest === undefined ? 0 : Math.max(0, (Date.now() - oldest.createdAt) / 1000));
       },
     });
     this.#unsubscribe = app.observe({

@@ -1,4 +1,5 @@
 import type { App } from "@drover/core";
+import type { TracerProvider } from "@opentelemetry/api";
 import type { FastifyBaseLogger } from "fastify";
 import type { TokenStore } from "./tokens.js";
 
@@ -22,4 +23,6 @@ export interface ServerOptions {
   readonly statsIntervalMs?: number;
   /** Most `GET /v1/stream` answers open at once (default 100); more get 503. */
   readonly maxStreams?: number;
+  /** Where request spans go (default: the provider registered with the OpenTelemetry API). */
+  readonly tracerProvider?: TracerProvider;
 }

@@ -20,6 +20,7 @@ import { outboxRoutes } from "./routes/outbox.js";
 import type { RouteDeps } from "./routes/shared.js";
 import { tokenRoutes } from "./routes/token.js";
 import type { ServerOptions } from "./server-options.js";
+import { installTracing } from "./tracing.js";
 import { EdgeReason, RESERVED_SEGMENTS, Scope } from "./wire.js";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -106,6 +107,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     version: options.version ?? "0.1.0",
   });
 
+  installTracing(server, options.tracerProvider);
   server.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
   });

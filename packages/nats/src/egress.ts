@@ -3,9 +3,10 @@
 // de-duplication window absorbs the retries of a publish whose PubAck was lost, and the intent
 // is done once the PubAck says the stream stored it.
 import type { AnyMachine, EffectHandler, Effects, Typed } from "@drover/core";
-import { declaredIntentTypes } from "@drover/core";
+import { declaredIntentTypes, traceParentOf } from "@drover/core";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/nats-core";
+import { context } from "@opentelemetry/api";
 import { Header, intentSubject } from "./subjects.js";
 
 /** Settings of {@link publishIntent}. */
@@ -17,7 +18,7 @@ export interface PublishOptions {
 /**
  * An effect handler that publishes each intent it is given (body: the intent's JSON; headers:
  * `Nats-Msg-Id` and `Drover-Intent-Id` = the intent id, `Drover-Machine`,
- * `Drover-Entity-Id`, `Drover-Intent-Type`).
+ * `Drover-Entity-Id`, `Drover-Intent-Type`, and `traceparent` when the attempt is traced).
  *
  * @example
  * const handler = publishIntent(jetstream(connection));
@@ -30,6 +31,9 @@ export function publishIntent(js: JetStreamClient, options: PublishOptions = {})
     headers.set(Header.Machine, ctx.machine);
     headers.set(Header.EntityId, ctx.entityId);
     headers.set(Header.IntentType, intent.type);
+    // The attempt's trace goes with the intent, for the consuming service to continue.
+    const traceParent = traceParentOf(context.active());
+    if (traceParent !== undefined) headers.set("traceparent", traceParent);
     // A rejection (no stream, stream full, timeout) throws: the dispatcher retries with backoff.
     await js.publish(intentSubject(ctx.machine, intent.type), JSON.stringify(intent), {
       msgID: ctx.intentId,

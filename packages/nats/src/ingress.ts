@@ -6,10 +6,12 @@
 // Per-entity order across processes: see order-guard.ts. Inside one process the messages of
 // an entity run one after another; different entities run concurrently.
 import type { EntityRef, Logger, MetricFamily, RunResult } from "@drover/core";
-import { KeyedQueue, RunResultKind, silentLogger } from "@drover/core";
+import { contextOfTraceParent, KeyedQueue, RunResultKind, silentLogger } from "@drover/core";
 import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg, StoredMsg } from "@nats-io/jetstream";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
+import type { Context } from "@opentelemetry/api";
+import { context } from "@opentelemetry/api";
 import { decode, isFinal } from "./message.js";
 import { OrderGuard } from "./order-guard.js";
 import type { ConsumerSettings, StreamLimits } from "./streams.js";
@@ -18,7 +20,11 @@ import { EVENTS_STREAM, Header, INGRESS_CONSUMER, isSubjectToken } from "./subje
 
 /** What runs an event: an `App` (or a `Runtime`) fits. */
 export interface EventRunner {
-  run(ref: EntityRef, event: unknown, options?: { readonly eventId?: string }): Promise<RunResult>;
+  run(
+    ref: EntityRef,
+    event: unknown,
+    options?: { readonly eventId?: string; readonly trace?: Context },
+  ): Promise<RunResult>;
 }
 
 /** How each message ended in this process, as counted in `drover_nats_messages_total`. */
@@ -287,7 +293,9 @@ export class NatsIngress {
     }
     let result: RunResult;
     try {
-      result = await this.#runner.run(target, event, { eventId });
+      // A publisher's `traceparent` header makes the step part of the publisher's trace.
+      const trace = contextOfTraceParent(msg.headers?.get("traceparent"), context.active());
+      result = await this.#runner.run(target, event, { eventId, trace });
     } catch (error) {
       this.#count(IngressOutcome.Error);
       this.#logger.warn(

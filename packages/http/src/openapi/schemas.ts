@@ -263,6 +263,7 @@ export function addSharedSchemas(table: SchemaTable): void {
       "leaseUntil",
       "lastError",
       "createdAt",
+      "traceParent",
     ],
     properties: {
       intentId: { type: "string", description: "`machine/entityId/version/index`." },
@@ -276,6 +277,10 @@ export function addSharedSchemas(table: SchemaTable): void {
       leaseUntil: { ...timestamp("Its lease runs out then."), type: ["string", "null"] },
       lastError: { type: ["string", "null"] },
       createdAt: timestamp("When its step committed."),
+      traceParent: {
+        type: ["string", "null"],
+        description: "The W3C traceparent of the step that decided it, when tracing was on: its trace's id.",
+      },
     },
   });
   table.set("OutboxPage", {

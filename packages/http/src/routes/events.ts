@@ -82,6 +82,7 @@ export function eventsRoutes(server: FastifyInstance, deps: RouteDeps): void {
       }
     }
     const result = await app.run({ machine: name, id }, body, {
+      trace: request.traceContext,
       ...(key === undefined ? {} : { eventId: key }),
       ...(expectedVersion === undefined ? {} : { expectedVersion }),
     });
