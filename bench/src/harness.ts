@@ -29,6 +29,8 @@ import type { RssReport } from "./rss.js";
 import { measureRss, RssContestant, YOUNG_GENERATION_AT_CAP } from "./rss.js";
 import type { ScalePoint } from "./scale.js";
 import { measureScale } from "./scale.js";
+import type { TracingConfig, TracingReport } from "./tracing.js";
+import { measureTracing } from "./tracing.js";
 import { Workload } from "./workload.js";
 
 /** The contestants, a smart enum. */
@@ -58,7 +60,7 @@ export const ContestantKey = {
 export type ContestantKey = (typeof ContestantKey)[keyof typeof ContestantKey];
 
 /** The measurements besides the contestants' table, selectable with `--only` as they are. */
-export const MEASUREMENTS = ["scale", "rss", "http", "nats"] as const;
+export const MEASUREMENTS = ["scale", "rss", "http", "nats", "tracing"] as const;
 export type Measurement = (typeof MEASUREMENTS)[number];
 
 /** What to run and how big. */
@@ -93,6 +95,8 @@ export interface BenchConfig {
    * (`postgres.events.bulk`), beside the in-process rows of the same sizes (omitted: not measured).
    */
   readonly nats?: NatsConfig;
+  /** drover, 64 callers on SQLite, with tracing off and on, and the no-op path alone (omitted: not measured). */
+  readonly tracing?: TracingConfig;
 }
 
 /** The PostgreSQL rows: where, how big, and whether an unreachable server fails the run. */
@@ -160,6 +164,7 @@ export interface BenchReport {
   readonly scale?: { readonly points: readonly ScalePoint[]; readonly ratio: Ratio };
   readonly http?: { readonly rows: readonly HttpRow[]; readonly ratios: readonly Ratio[] };
   readonly nats?: { readonly rows: readonly NatsRow[]; readonly ratios: readonly Ratio[] };
+  readonly tracing?: TracingReport;
   readonly rss?: {
     readonly report: RssReport;
     /** The raw batched contestant in the same harness, for comparison. */
@@ -295,6 +300,21 @@ export async function runBenchmark(config: BenchConfig, log: (line: string) => v
     const results: ContestantResult[] = contestants
       .filter((c) => wanted(c.key))
       .map((c) => summarise(c, outcomes.get(c.key), skipped(c)));
+
+    const tracing =
+      config.tracing !== undefined && wanted("tracing")
+        ? await measureTracing(
+            config.tracing,
+            {
+              rounds: config.rounds,
+              entities: config.entities,
+              callers: config.callers,
+              warmUp: config.warmUp !== false,
+            },
+            scratch,
+            log,
+          )
+        : undefined;
 
     let scale: BenchReport["scale"];
     if (config.scale !== undefined && wanted("scale")) {
@@ -439,6 +459,7 @@ export async function runBenchmark(config: BenchConfig, log: (line: string) => v
       results.every((r) => r.consistent) &&
       (http?.rows.every((r) => r.consistent) ?? true) &&
       (nats?.rows.every((r) => r.consistent) ?? true) &&
+      (tracing?.rows.every((r) => r.consistent) ?? true) &&
       (scale?.points.every((p) => p.consistency.ok) ?? true) &&
       (rss?.report.consistency.ok ?? true) &&
       (rss?.raw.consistency.ok ?? true) &&
@@ -467,6 +488,7 @@ export async function runBenchmark(config: BenchConfig, log: (line: string) => v
       ...(scale === undefined ? {} : { scale }),
       ...(http === undefined ? {} : { http }),
       ...(nats === undefined ? {} : { nats }),
+      ...(tracing === undefined ? {} : { tracing }),
       ...(rss === undefined ? {} : { rss }),
       consistent,
     };

@@ -1,5 +1,6 @@
 import type { BenchReport, Ratio } from "./harness.js";
 import { RssContestant } from "./rss.js";
+import type { TracingReport } from "./tracing.js";
 
 /** The report as the tables `npm run bench` prints (Markdown, so the README can hold it as is). */
 export function formatReport(report: BenchReport): string {
@@ -32,6 +33,7 @@ export function formatReport(report: BenchReport): string {
     ...(report.scale === undefined ? [] : [report.scale.ratio]),
     ...(report.http?.ratios ?? []),
     ...(report.nats?.ratios ?? []),
+    ...(report.tracing?.ratios ?? []),
     ...(report.rss === undefined
       ? []
       : [report.rss.ratio, report.rss.cappedRatio, report.rss.settled, report.rss.rawRatio]),
@@ -76,6 +78,7 @@ export function formatReport(report: BenchReport): string {
       );
     }
   }
+  if (report.tracing !== undefined) lines.push("", ...tracingTable(report.tracing));
   if (report.rss !== undefined) {
     lines.push("");
     lines.push(
@@ -100,6 +103,29 @@ export function formatReport(report: BenchReport): string {
       : "Consistency: FAILED — some events were not applied (see notes).",
   );
   return lines.join("\n");
+}
+
+/** Issue 18: drover with tracing off and on, and the no-op path alone. */
+function tracingTable(tracing: TracingReport): string[] {
+  const lines = [
+    `| tracing: drover, ${tracing.callers} callers, WAL, synchronous=FULL | events | events/s | µs/event | CPU µs/event | p50 ms | p99 ms | notes |`,
+    "|---|---:|---:|---:|---:|---:|---:|---|",
+  ];
+  for (const r of tracing.rows) {
+    const notes = [...(r.runs.length > 1 ? [`runs: ${r.runs.join(", ")}`] : []), ...r.notes];
+    lines.push(
+      `| ${r.label} | ${r.events.toLocaleString("en-US")} | ${num(r.eventsPerSecond, 0)} | ${num(r.usPerEvent, 1)} | ${num(r.cpuUsPerEvent, 1)} | ${num(r.p50Ms, 3)} | ${num(r.p99Ms, 3)} | ${notes.join("; ")}${r.consistent ? "" : "; INCONSISTENT"} |`,
+    );
+  }
+  const { noop } = tracing;
+  const notes = [
+    `${num(noop.nsPerEvent, 1)} ns per event = ${num(noop.shareOfOff * 100, 3)}% of tracing off's µs/event`,
+    ...(noop.runs.length > 1 ? [`rounds: ${noop.runs.join(", ")} ns`] : []),
+  ];
+  lines.push(
+    `| ${noop.label} | ${noop.calls.toLocaleString("en-US")} calls | — | ${num(noop.nsPerEvent / 1000, 4)} | ${num(noop.nsPerEvent / 1000, 4)} | — | — | ${notes.join("; ")} |`,
+  );
+  return lines;
 }
 
 function num(value: number | null, digits: number): string {

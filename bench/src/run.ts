@@ -58,6 +58,7 @@ const FULL: BenchConfig = {
   http: { connections: 64, seconds: 10 },
   postgres: postgres({ serial: 5_000, concurrent: 10_000, bulk: 20_000, emmett: 1_000 }),
   nats,
+  tracing: { events: 50_000, noopCalls: 1_000_000 },
 };
 
 /** The smoke test: same contestants and checks, small sizes. */
@@ -73,6 +74,7 @@ const QUICK: BenchConfig = {
   http: { connections: 16, seconds: 2 },
   postgres: postgres({ serial: 500, concurrent: 1_000, bulk: 2_000, emmett: 200 }),
   nats,
+  tracing: { events: 5_000, noopCalls: 100_000 },
   // A smoke run: a warm-up per contestant (a database each, for PostgreSQL) would cost a third of it.
   warmUp: false,
 };

@@ -159,6 +159,35 @@ describe("bench", () => {
     assert.ok(report.contestants.every((c) => c.runs.length === 1));
   });
 
+  it("runs drover with tracing off and on, applies every event both ways and exports a span per event when on", async () => {
+    const lines: string[] = [];
+    const report = await runBenchmark(
+      {
+        mode: "quick",
+        rounds: 2,
+        entities: 20,
+        events: { serial: 0, bulk: 0, emmett: 0 },
+        callers: 8,
+        only: ["tracing"],
+        emmett: "skip",
+        warmUp: false,
+        tracing: { events: 200, noopCalls: 1_000 },
+      },
+      (line) => lines.push(line),
+    );
+    assert.equal(report.consistent, true, lines.join("\n"));
+    const rows = report.tracing?.rows ?? [];
+    assert.deepEqual(
+      rows.map((r) => [r.mode, r.consistent, r.runs.length]),
+      [
+        ["off", true, 2],
+        ["on", true, 2],
+      ],
+    );
+    assert.match(rows[1]?.notes.join("; ") ?? "", /every span exported \(200 drover\.run, \d+ drover\.commit\)/);
+    assert.equal(report.tracing?.noop.calls, 1_000);
+  });
+
   it("skips the PostgreSQL rows with one line when PostgreSQL is unreachable, or fails if required", async () => {
     const config = {
       mode: "quick",

@@ -2,6 +2,7 @@ import type { CommitOutcome, StepRequest, StepWrite } from "@drover/core";
 import { RunResultKind, Runtime } from "@drover/core";
 import type { SqliteSynchronous } from "@drover/sqlite";
 import { SqliteStore } from "@drover/sqlite";
+import type { TracerProvider } from "@opentelemetry/api";
 import type { Timing } from "../measure.js";
 import { driveAsync } from "../measure.js";
 import { BENCH_MACHINE, paymentMachine } from "../payment-machine.js";
@@ -21,6 +22,8 @@ export interface DroverOptions {
    * is a separate I/O callback).
    */
   readonly arrival?: "together" | "own-turn";
+  /** The Runtime's `tracerProvider` option (default: none, the API's no-op unless one is registered). */
+  readonly tracerProvider?: TracerProvider;
 }
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -68,6 +71,7 @@ export async function runDrover(workload: Workload, options: DroverOptions): Pro
     store,
     machines: [paymentMachine],
     ...(options.groupCommit === undefined ? {} : { groupCommit: options.groupCommit }),
+    ...(options.tracerProvider === undefined ? {} : { tracerProvider: options.tracerProvider }),
   });
   try {
     const result = await driveAsync(
