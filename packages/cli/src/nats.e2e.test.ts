@@ -167,6 +167,9 @@ describe("drover serve --nats: three processes on PostgreSQL", { skip }, () => {
     assert.match(metrics, /drover_nats_messages_total\{outcome="processed"\} \d+/);
     assert.match(metrics, /drover_nats_consumer_pending \d+/);
     assert.match(metrics, /drover_nats_connected 1/);
+    // The API is named after the application.
+    const openapi = (await (await fetch(`${url}/openapi.json`)).json()) as { info: { title: string } };
+    assert.equal(openapi.info.title, "ledgers");
   });
 
   it("refuses to start when NATS cannot be reached, in one line, exit 3", () => {

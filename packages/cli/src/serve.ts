@@ -101,7 +101,12 @@ export async function serveConfig(
     const allowNewer = flags.allowNewerStates ?? /^(1|true)$/i.test(env.DROVER_ALLOW_NEWER_STATES ?? "");
     await checkStoredVersions(app, config.machines, { allowNewer, logger });
     // @drover/http serves a dashboard only when handed its folder; `drover serve` hands the built one.
-    running = await serve(app, settings, { logger, dashboard: dashboardAssetsDir() });
+    running = await serve(app, settings, {
+      logger,
+      dashboard: dashboardAssetsDir(),
+      title: config.name ?? "drover",
+      diagramSamples: diagramSamples(env),
+    });
     if (nats !== undefined) {
       app.attach(nats);
       await nats.start(app);
@@ -152,6 +157,17 @@ export async function serveConfig(
       return closing;
     },
   };
+}
+
+/** `DROVER_DIAGRAM_SAMPLES`: payloads per event type and state when the dashboard's diagram is explored. */
+function diagramSamples(env: NodeJS.ProcessEnv): number | undefined {
+  const text = env.DROVER_DIAGRAM_SAMPLES;
+  if (text === undefined || text === "") return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 10_000) {
+    throw new CliError(`DROVER_DIAGRAM_SAMPLES must be a whole number 1–10000, got ${text}`, ExitCode.Usage);
+  }
+  return n;
 }
 
 /** `DROVER_NATS_ACK_WAIT_MS`: how long JetStream waits for a process's ack before redelivering (default 30 s). */

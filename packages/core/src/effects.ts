@@ -86,6 +86,17 @@ export function declaredIntentTypes(machine: AnyMachine): string[] | undefined {
   return types?.filter((type) => type !== SCHEDULE);
 }
 
+/**
+ * The event types a machine's event schema declares (internal ones included: see
+ * `Machine.internal`); `undefined` when it cannot tell.
+ *
+ * @example
+ * declaredEventTypes(doors); // ["Install", "Open"]
+ */
+export function declaredEventTypes(machine: AnyMachine): string[] | undefined {
+  return literalTypes(machine.schemas.event);
+}
+
 function literalTypes(schema: unknown): string[] | undefined {
   if (schema instanceof z.ZodNever) return [];
   if (schema instanceof z.ZodDiscriminatedUnion || schema instanceof z.ZodUnion) {

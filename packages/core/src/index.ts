@@ -5,7 +5,7 @@ export type { Component, ComponentHealth, MetricFamily } from "./component.js";
 export type { AttemptReport, DispatcherOptions, DispatcherSettings, RunFunction } from "./dispatcher.js";
 export { AttemptOutcome, Dispatcher } from "./dispatcher.js";
 export type { EffectContext, EffectHandler, EffectHandlers, Effects, FollowUp } from "./effects.js";
-export { declaredIntentTypes, defineEffects, followUp } from "./effects.js";
+export { declaredEventTypes, declaredIntentTypes, defineEffects, followUp } from "./effects.js";
 export {
   ConfigurationError,
   DroverError,

@@ -66,13 +66,24 @@ export async function serve(
     readonly logger?: PinoLogger;
     /** The folder of the dashboard's built files to serve at `/` (see `ServerOptions.dashboard`). */
     readonly dashboard?: string | undefined;
+    /** The API's name in the OpenAPI document (the application's name). */
+    readonly title?: string | undefined;
+    /** See `ServerOptions.diagramSamples`. */
+    readonly diagramSamples?: number | undefined;
   } = {},
 ): Promise<RunningServer> {
   mkdirSync(settings.dataDir, { recursive: true });
   const tokens = TokenStore.open(settings.dataDir);
   const { generated } = ensureAdminToken(tokens, { envAdminToken: settings.adminToken });
   const logger = options.logger ?? pino({ level: process.env.DROVER_LOG_LEVEL ?? "info" });
-  const server = await buildServer({ app, tokens, logger, dashboard: options.dashboard });
+  const server = await buildServer({
+    app,
+    tokens,
+    logger,
+    dashboard: options.dashboard,
+    ...(options.title === undefined ? {} : { title: options.title }),
+    ...(options.diagramSamples === undefined ? {} : { diagramSamples: options.diagramSamples }),
+  });
   await app.start();
   await server.listen({ host: settings.host, port: settings.port });
   const address = server.server.address();

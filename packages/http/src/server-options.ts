@@ -23,6 +23,8 @@ export interface ServerOptions {
   readonly statsIntervalMs?: number;
   /** Most `GET /v1/stream` answers open at once (default 100); more get 503. */
   readonly maxStreams?: number;
+  /** Random payloads per event type and state when exploring a machine's diagram (default 16). */
+  readonly diagramSamples?: number;
   /** Where request spans go (default: the provider registered with the OpenTelemetry API). */
   readonly tracerProvider?: TracerProvider;
 }

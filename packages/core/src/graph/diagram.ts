@@ -4,15 +4,22 @@ import { stableStringify } from "../json.js";
 import type { AnyMachine, StepContext, Typed } from "../machine.js";
 import { DecisionKind } from "../machine.js";
 import { seededRandom } from "../random.js";
+import { readState } from "../versions.js";
 import type { Sweep } from "./schema-sample.js";
 import { defOf, OptionalMode, SampleError, sample } from "./schema-sample.js";
 
 /** A machine's states and the transitions between them, as found by {@link exploreMachine}. */
 export interface MachineGraph {
   readonly machine: string;
-  /** State names, in the order exploration first reached them. */
+  /** State names, in the order exploration first reached them (stored states included). */
   readonly states: readonly string[];
   readonly transitions: readonly Transition[];
+  /**
+   * Names of stored states (see {@link ExploreOptions.storedStates}) that exploring from
+   * creation did not reach: drawn, explored from, and worth a look (more samples, or a state
+   * older code made).
+   */
+  readonly unreached?: readonly string[];
 }
 
 /** One accepted step: in state `from` (`null`: the entity is created), `event` led to `to`. */
@@ -30,6 +37,11 @@ export interface ExploreOptions {
   readonly samplesPerEvent?: number;
   /** Concrete states explored in all (default 64); a few per state name are kept. */
   readonly maxStates?: number;
+  /**
+   * States read from a store (at the machine's current version), explored from too, so that
+   * every state entities are really in is drawn — see {@link storedStateSamples}.
+   */
+  readonly storedStates?: readonly Json[];
 }
 
 /**
@@ -104,22 +116,66 @@ export function exploreMachine(machine: AnyMachine, options: ExploreOptions = {}
       if (decision?.kind === DecisionKind.Accepted) reached(null, event, decision.state);
     }
   }
-  for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
-    const state = next;
-    const from = machine.stateName(state) ?? "";
-    for (const [type, schema] of variants) {
-      for (const event of candidates(machine, type, schema, state, samples, random)) {
-        const decision = attempt(() => machine.handle(state, event, ctx()));
-        if (decision?.kind === DecisionKind.Accepted) reached(from, event, decision.state);
+  const explore = () => {
+    for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+      const state = next;
+      const from = machine.stateName(state) ?? "";
+      for (const [type, schema] of variants) {
+        for (const event of candidates(machine, type, schema, state, samples, random)) {
+          const decision = attempt(() => machine.handle(state, event, ctx()));
+          if (decision?.kind === DecisionKind.Accepted) reached(from, event, decision.state);
+        }
       }
     }
+  };
+  explore();
+  const fromCreation = new Set(states);
+  const unreached: string[] = [];
+  for (const stored of options.storedStates ?? []) {
+    const parsed = machine.schemas.state.safeParse(stored);
+    const name = parsed.success ? machine.stateName(parsed.data) : null;
+    if (!parsed.success || name === null) continue;
+    if (!fromCreation.has(name) && !unreached.includes(name)) unreached.push(name);
+    if (!states.includes(name)) states.push(name);
+    queue.push(JSON.parse(JSON.stringify(parsed.data)) as Json);
   }
+  explore();
 
   const order = (name: string | null) => (name === null ? -1 : states.indexOf(name));
   const sorted = [...transitions.values()].sort(
     (a, b) => order(a.from) - order(b.from) || order(a.to) - order(b.to) || a.event.localeCompare(b.event),
   );
-  return { machine: machine.name, states, transitions: sorted };
+  return { machine: machine.name, states, transitions: sorted, ...(unreached.length === 0 ? {} : { unreached }) };
+}
+
+/** What {@link storedStateSamples} reads: a store's read model, or an `App`. */
+export interface StoredStateSource {
+  countEntities(machine: string): Promise<readonly { readonly stateName: string | null }[]>;
+  listEntities(
+    machine: string,
+    query: { readonly limit: number; readonly stateName?: string },
+  ): Promise<readonly { readonly state: Json; readonly stateVersion: number }[]>;
+}
+
+/**
+ * A few stored states per state name of `machine` (`perName`, default 4), read at the
+ * machine's current state version (older ones migrated; unreadable ones skipped): the
+ * {@link ExploreOptions.storedStates} that make a diagram show every state entities are in.
+ *
+ * @example
+ * const graph = exploreMachine(payments, { storedStates: await storedStateSamples(app, payments) });
+ */
+export async function storedStateSamples(source: StoredStateSource, machine: AnyMachine, perName = 4): Promise<Json[]> {
+  const names = (await source.countEntities(machine.name)).flatMap((count) =>
+    count.stateName === null ? [] : [count.stateName],
+  );
+  const pages = await Promise.all(
+    names.map((stateName) => source.listEntities(machine.name, { limit: perName, stateName })),
+  );
+  return pages.flat().flatMap((entity) => {
+    const reading = readState(machine, entity.state, entity.stateVersion);
+    return reading.ok ? [reading.value as Json] : [];
+  });
 }
 
 /**
@@ -149,6 +205,9 @@ export function toMermaid(graph: MachineGraph): string {
   for (const name of graph.states) {
     const leaves = graph.transitions.some((t) => t.from === name && t.to !== name);
     if (!leaves) lines.push(`    ${idOf(name)} --> [*]`);
+  }
+  for (const name of graph.unreached ?? []) {
+    lines.push(`    note right of ${idOf(name)}: stored, not reached from creation`);
   }
   return `${lines.join("\n")}\n`;
 }

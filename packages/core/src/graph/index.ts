@@ -9,5 +9,5 @@
  *
  * @packageDocumentation
  */
-export type { ExploreOptions, MachineGraph, Transition } from "./diagram.js";
-export { exploreMachine, toMermaid } from "./diagram.js";
+export type { ExploreOptions, MachineGraph, StoredStateSource, Transition } from "./diagram.js";
+export { exploreMachine, storedStateSamples, toMermaid } from "./diagram.js";

@@ -369,7 +369,16 @@ export function addSharedSchemas(table: SchemaTable): void {
     required: ["machine", "states", "transitions", "mermaid"],
     properties: {
       machine: { type: "string" },
-      states: { type: "array", items: { type: "string" }, description: "In the order exploration reached them." },
+      states: {
+        type: "array",
+        items: { type: "string" },
+        description: "In the order exploration reached them; states entities are stored in included.",
+      },
+      unreached: {
+        type: "array",
+        items: { type: "string" },
+        description: "Stored states that exploring from creation did not reach (drawn from the database).",
+      },
       transitions: {
         type: "array",
         items: {

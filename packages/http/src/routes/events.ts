@@ -1,5 +1,5 @@
 import type { RunResult, UnreadableResult } from "@drover/core";
-import { InvalidReason, RunResultKind, VersionedSubject } from "@drover/core";
+import { declaredEventTypes, InvalidReason, RunResultKind, VersionedSubject } from "@drover/core";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { EntityTagCondition } from "../conditional.js";
 import { ConditionKind, parseEntityTagList } from "../conditional.js";
@@ -33,6 +33,22 @@ export function eventsRoutes(server: FastifyInstance, deps: RouteDeps): void {
         reply,
         problem(400, ProblemKind.Invalid, `${type} is sent by drover itself (effects and timers), not by callers`, {
           reason: EdgeReason.InternalEvent,
+        }),
+      );
+    }
+    const declared = declaredEventTypes(machine);
+    if (declared !== undefined && (typeof type !== "string" || !declared.includes(type))) {
+      // Name only what a caller may send: drover's own events (follow-ups, timers) are not for callers.
+      const callable = declared.filter((t) => !machine.internal.includes(t));
+      const given =
+        typeof type === "string"
+          ? `unknown ${machine.name} event type ${JSON.stringify(type)}`
+          : "the event has no string `type`";
+      return sendProblem(
+        reply,
+        problem(400, ProblemKind.Invalid, `${given}; callers may send: ${callable.join(", ")}`, {
+          reason: InvalidReason.InvalidEvent,
+          issues: [{ path: ["type"], message: `expected one of ${callable.join(", ")}`, code: "invalid_value" }],
         }),
       );
     }

@@ -1,6 +1,7 @@
 import type { AnyMachine, EntityCount, StateVersionCount } from "@drover/core";
 import { RunResultKind } from "@drover/core";
-import { exploreMachine, toMermaid } from "@drover/core/graph";
+import type { ExploreOptions } from "@drover/core/graph";
+import { exploreMachine, storedStateSamples, toMermaid } from "@drover/core/graph";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ProblemKind, problem, sendProblem } from "../problem.js";
 import {
@@ -75,19 +76,20 @@ export function machinesRoutes(server: FastifyInstance, deps: RouteDeps): void {
 
   // Exploring a machine runs it many times (half a second for payments): once per machine,
   // on the first request, then from memory.
-  const diagrams = new Map<string, DiagramBody>();
+  // Explored again at most once a minute: the states stored meanwhile are drawn too.
+  const diagrams = new Map<string, { readonly at: number; readonly body: DiagramBody }>();
   async function getDiagram(
     request: FastifyRequest<{ Params: { machine: string } }>,
     reply: FastifyReply,
   ): Promise<DiagramBody | FastifyReply> {
     const machine = app.machine(request.params.machine);
     if (machine === undefined) return sendProblem(reply, unknownMachine(request.params.machine, app));
-    let diagram = diagrams.get(machine.name);
-    if (diagram === undefined) {
-      diagram = diagramOf(machine);
-      diagrams.set(machine.name, diagram);
-    }
-    return diagram;
+    const cached = diagrams.get(machine.name);
+    if (cached !== undefined && Date.now() - cached.at < DIAGRAM_TTL_MS) return cached.body;
+    const stored = await storedStateSamples(app, machine).catch(() => []);
+    const body = diagramOf(machine, { storedStates: stored, samplesPerEvent: deps.options.diagramSamples ?? 16 });
+    diagrams.set(machine.name, { at: Date.now(), body });
+    return body;
   }
 
   async function getStats(): Promise<StatsBody> {
@@ -148,9 +150,11 @@ export function machinesRoutes(server: FastifyInstance, deps: RouteDeps): void {
   server.get("/v1/stream", { config: { scope: Scope.Read } }, getStream);
 }
 
-function diagramOf(machine: AnyMachine): DiagramBody {
+const DIAGRAM_TTL_MS = 60_000;
+
+function diagramOf(machine: AnyMachine, options: ExploreOptions): DiagramBody {
   try {
-    const graph = exploreMachine(machine);
+    const graph = exploreMachine(machine, options);
     return { ...graph, mermaid: toMermaid(graph) };
   } catch (error) {
     const note = error instanceof Error ? error.message : String(error);
