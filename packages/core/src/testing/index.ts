@@ -18,6 +18,11 @@ export {
 } from "./state-name-upgrade.js";
 export { acceptedWrite, queueWrite, rejectionWrite, STEP_EPOCH } from "./step-writes.js";
 export { TALLY_LIMIT, TallyId, TallyRejection, tallyMachine } from "./tally-machine.js";
+export type { OutboxView, TestApp, TestAppOptions } from "./test-app.js";
+export { testApp } from "./test-app.js";
+export { TestClock } from "./test-clock.js";
+export type { Answer, HandledIntent, IntentBody } from "./test-effects.js";
+export { answers } from "./test-effects.js";
 export { checkTraceContextUpgrade } from "./trace-context-upgrade.js";
 export type { TransitionRecorder } from "./transitions.js";
 export { recordTransitions } from "./transitions.js";
