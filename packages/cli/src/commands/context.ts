@@ -78,7 +78,10 @@ export function createContext(io: CliIo, done: (outcome: Outcome) => void): Comm
 
 /** The `--db` option, shared by every command that opens the store. */
 export function dbOption(): Option {
-  return new Option("--db <url>", "sqlite:PATH or postgres://… (default: DROVER_DB, else the config's defaults.db, else sqlite:<data dir>/drover.db)");
+  return new Option(
+    "--db <url>",
+    "sqlite:PATH or postgres://… (default: DROVER_DB, else the config's defaults.db, else sqlite:<data dir>/drover.db)",
+  );
 }
 
 /** Open the store `db` names, hand it to `use`, and close it whatever happens. */
