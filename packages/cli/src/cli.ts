@@ -4,6 +4,7 @@ import type { CliIo, Outcome } from "./commands/context.js";
 import { createContext, Running } from "./commands/context.js";
 import { diagramCommand } from "./commands/diagram.js";
 import { historyCommand } from "./commands/history.js";
+import { initCommand } from "./commands/init.js";
 import { inspectCommand } from "./commands/inspect.js";
 import { migrateCommand } from "./commands/migrate.js";
 import { outboxCommand } from "./commands/outbox.js";
@@ -75,6 +76,7 @@ function buildProgram(io: CliIo, done: (outcome: Outcome) => void): Command {
   const context = createContext(io, done);
   // Registered in this order because `drover --help` lists the commands in it.
   for (const register of [
+    initCommand,
     serveCommand,
     sendCommand,
     inspectCommand,

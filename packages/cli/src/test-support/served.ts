@@ -27,10 +27,10 @@ export class Served {
    */
   static async start(
     args: readonly string[],
-    options: { env?: Record<string, string>; ready?: RegExp } = {},
+    options: { env?: Record<string, string>; ready?: RegExp; cwd?: string } = {},
   ): Promise<Served> {
     const child = spawn(process.execPath, [BIN, "serve", "--port", "0", ...args], {
-      cwd: ROOT,
+      cwd: options.cwd ?? ROOT,
       env: { ...process.env, DROVER_LOG_LEVEL: "warn", DROVER_DB: undefined, ...options.env },
       stdio: ["ignore", "pipe", "pipe"],
     });
