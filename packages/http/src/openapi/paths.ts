@@ -309,7 +309,7 @@ export function operationsPaths(): OpenApiDocument["paths"] {
         summary: "This document",
         scope: null,
         description: "The OpenAPI 3.1 description of this API.",
-        responses: { "200": response("This document.", { media: JSON_MEDIA, schema: { type: "object" } }) },
+        responses: { "200": response("This document.", json(ref("OpenApiDocument"))) },
       }),
     },
   };

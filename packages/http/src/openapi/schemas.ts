@@ -395,6 +395,26 @@ export function addSharedSchemas(table: SchemaTable): void {
       note: { type: "string", description: "Why there is no graph, when the machine could not be explored." },
     },
   });
+  // Open objects say so (`additionalProperties: true`): a bare `type: object` reads as "no members" to
+  // client generators such as openapi-typescript.
+  const open = { type: "object", additionalProperties: true };
+  table.set("OpenApiDocument", {
+    type: "object",
+    description: "An OpenAPI 3.1 document: this one.",
+    required: ["openapi", "info", "paths"],
+    properties: {
+      openapi: { type: "string", pattern: "^3\\.1\\.[0-9]+$" },
+      info: {
+        type: "object",
+        required: ["title", "version"],
+        properties: { title: { type: "string" }, version: { type: "string" }, description: { type: "string" } },
+        additionalProperties: true,
+      },
+      paths: { type: "object", additionalProperties: open },
+      components: open,
+    },
+    additionalProperties: true,
+  });
   table.set("Health", {
     type: "object",
     required: ["status"],
