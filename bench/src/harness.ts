@@ -25,6 +25,7 @@ import {
   printableUrl,
   probePostgres,
 } from "./postgres.js";
+import type { Ratio } from "./ratio.js";
 import type { RssReport } from "./rss.js";
 import { measureRss, RssContestant, YOUNG_GENERATION_AT_CAP } from "./rss.js";
 import type { ScalePoint } from "./scale.js";
@@ -134,13 +135,7 @@ export interface ContestantResult {
   readonly error?: string;
 }
 
-/** A ratio against its target. */
-export interface Ratio {
-  readonly name: string;
-  readonly value: number | null;
-  readonly target: string;
-  readonly met: boolean | null;
-}
+export type { Ratio } from "./ratio.js";
 
 /** Everything one benchmark run measured. */
 export interface BenchReport {

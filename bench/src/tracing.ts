@@ -9,8 +9,8 @@ import type { DroverTiming } from "./contestants/drover.js";
 import { runDrover } from "./contestants/drover.js";
 import type { Consistency, ScratchDir } from "./database.js";
 import { checkApplied } from "./database.js";
-import type { Ratio } from "./harness.js";
 import { now } from "./measure.js";
+import type { Ratio } from "./ratio.js";
 import { Workload } from "./workload.js";
 
 /** How big the tracing measurement is. */
