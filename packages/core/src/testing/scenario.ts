@@ -17,9 +17,13 @@ export type GivenEvent<Event> = Event | { readonly event: Event; readonly at: nu
 /** A partial expectation of a state: its keys are checked by type, its values by deep equality. */
 export type Expected<State> = State extends unknown ? { readonly [K in keyof State]?: unknown } : never;
 
-/** An expected intent: its type alone, or the whole intent. */
+/**
+ * An expected intent: its type alone, or its type and the members to check (a partial match,
+ * like {@link Expected}: the members are checked by name against that intent type, the values
+ * by deep equality as plain JSON).
+ */
 export type ExpectedIntent<Intent> = Intent extends Typed
-  ? Intent["type"] | { readonly type: Intent["type"]; readonly [key: string]: unknown }
+  ? Intent["type"] | ({ readonly type: Intent["type"] } & { readonly [K in Exclude<keyof Intent, "type">]?: unknown })
   : never;
 
 /**
@@ -194,12 +198,17 @@ export class Then<State, Intent, Reason extends string> {
     return this;
   }
 
-  /** Assert the intents, in order: full intents, or just their types. */
+  /**
+   * Assert the intents, in order and all of them: each given by its type alone, or by its type
+   * and the members to check (a partial match, as `accepted` checks a state).
+   */
   intents(expected: readonly ExpectedIntent<Intent>[]): this {
     const actual = this.#accepted().intents;
-    const comparable = expected.map((item, index) =>
-      typeof item === "string" ? (actual[index] as Typed | undefined)?.type : actual[index],
-    );
+    const comparable = expected.map((item, index) => {
+      const intent = actual[index] as Record<string, unknown> | undefined;
+      if (typeof item === "string" || intent === undefined) return intent?.type;
+      return Object.fromEntries(Object.keys(item).map((key) => [key, intent[key]]));
+    });
     assert.deepEqual(
       comparable,
       expected,
