@@ -6,7 +6,7 @@
 // PAYMENTS_PROVIDER_FAILURE_RATE tune it).
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import type { Logger, RunResult } from "@drover/core";
+import type { Logger, MachineEventInput, TypedRunResult } from "@drover/core";
 import { App, ConfigurationError, OutboxStatus, RunResultKind } from "@drover/core";
 import { SqliteStore } from "@drover/sqlite";
 import { MemoryMailer, MemoryVerificationQueue } from "./back-office.js";
@@ -59,14 +59,16 @@ const app = new App({
   dispatcher: { maxAttempts: 5, backoff: { initialMs: 50, maxMs: 1_000 } },
 });
 const newId = () => `pay_${randomBytes(12).toString("base64url")}`;
+// Events are type-checked against the payments machine; results carry its state type.
+const client = app.for(payments);
+type PaymentResult = TypedRunResult<typeof payments>;
 
-function show(label: string, result: RunResult): void {
+function show(label: string, result: PaymentResult): void {
   const line = (() => {
     switch (result.kind) {
       case RunResultKind.Processed: {
-        const state = result.state as { status: string };
-        const intents = result.intents.map((r) => (r.intent as { type: string }).type).join(", ");
-        return `processed v${result.version} → ${state.status}${intents ? `  intents: ${intents}` : ""}`;
+        const intents = result.intents.map((r) => r.intent.type).join(", ");
+        return `processed v${result.version} → ${result.state.status}${intents ? `  intents: ${intents}` : ""}`;
       }
       case RunResultKind.Rejected:
         return `rejected: ${result.reason} (${result.detail ?? ""})`;
@@ -88,8 +90,13 @@ function show(label: string, result: RunResult): void {
   console.log(`  ${label.padEnd(44)} ${line}`);
 }
 
-async function send(label: string, id: string, event: object, eventId?: string): Promise<RunResult> {
-  const result = await app.run({ machine: "payments", id }, event, eventId === undefined ? {} : { eventId });
+async function send(
+  label: string,
+  id: string,
+  event: MachineEventInput<typeof payments>,
+  eventId?: string,
+): Promise<PaymentResult> {
+  const result = await client.run(id, event, eventId === undefined ? {} : { eventId });
   show(label, result);
   return result;
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { AppOptions, Clock, RunResult } from "@drover/core";
+import type { AppOptions, Clock, MachineEventInput, TypedRunResult } from "@drover/core";
 import { App, MemoryStore, RunResultKind, silentLogger } from "@drover/core";
 import { seededRandom } from "@drover/core/testing";
 import { MemoryMailer, MemoryVerificationQueue } from "./back-office.js";
@@ -42,8 +42,10 @@ function harness(options: { provider?: SimulatedProviderOptions; app?: Partial<A
     ...options.app,
   });
   const ref = (id: string) => ({ machine: "payments", id });
-  const send = (id: string, event: object, eventId?: string): Promise<RunResult> =>
-    app.run(ref(id), event, eventId === undefined ? {} : { eventId });
+  // Typed: a test that sends an event the machine does not have does not compile.
+  const client = app.for(payments);
+  const send = (id: string, event: PaymentEventInput, eventId?: string): Promise<PaymentResult> =>
+    client.run(id, event, eventId === undefined ? {} : { eventId });
   const state = async (id: string): Promise<PaymentState> => {
     const entity = await store.getEntity(ref(id));
     assert.ok(entity !== undefined, `${id} does not exist`);
@@ -53,14 +55,17 @@ function harness(options: { provider?: SimulatedProviderOptions; app?: Partial<A
   return { app, store, provider, verifications, mailer, clock, send, state, settle };
 }
 
-const request = (amount: number, customerId = "cus_42") => ({
+type PaymentEventInput = MachineEventInput<typeof payments>;
+type PaymentResult = TypedRunResult<typeof payments>;
+
+const request = (amount: number, customerId = "cus_42"): PaymentEventInput => ({
   type: "RequestPayment",
   amount,
   currency: "EUR",
   customerId,
 });
 
-function processed(result: RunResult): void {
+function processed(result: PaymentResult): void {
   assert.equal(result.kind, RunResultKind.Processed, JSON.stringify(result));
 }
 

@@ -25,12 +25,14 @@ import type {
 import { OutboxStatus } from "./ports.js";
 import type { IntentRecord, RunResult } from "./result.js";
 import { RunResultKind } from "./result.js";
-import type { RunOptions } from "./runtime.js";
+import type { RunOptions } from "./run-options.js";
 import { Runtime } from "./runtime.js";
 import { isSchedule } from "./schedule.js";
 import type { SchedulerSettings } from "./scheduler.js";
 import { Scheduler } from "./scheduler.js";
 import type { PurityMode } from "./step.js";
+import type { TypedClient } from "./typed-client.js";
+import { typedClient } from "./typed-client.js";
 import type { UpgradeOptions, UpgradeReport } from "./upgrade.js";
 import { upgradeMachine } from "./upgrade.js";
 
@@ -80,7 +82,8 @@ export interface AppOptions {
  * dispatcher right after the commit; polling is only the fallback.
  *
  * @example
- * const app = new App({ store: SqliteStore.open({ path: "./data/drover.db" }), machines: [doors], effects: [doorEffects] });
+ * // In production, a store of its own package: SqliteStore.open({ path: "./data/drover.db" }) (@drover/sqlite).
+ * const app = new App({ store: new MemoryStore(), machines: [doors], effects: [doorEffects] });
  * await app.start();
  * await app.run({ machine: "doors", id: "door_1" }, { type: "Install" });
  * await app.stop();
@@ -159,6 +162,19 @@ export class App {
     }
     if (result.kind === RunResultKind.Processed && result.intents.length > 0) this.#wakeFor(result.intents);
     return result;
+  }
+
+  /**
+   * A client of one of this app's machines whose `run(id, event)` is type-checked against the
+   * machine's events and answers with its state type; it runs through {@link App.run}
+   * (observers, wake-ups). A {@link ConfigurationError} for a machine not in this app.
+   *
+   * @example
+   * const client = app.for(doors);
+   * await client.run("door_1", { type: "Install" }, { eventId: "install-door_1" });
+   */
+  for<M extends AnyMachine>(machine: M): TypedClient<M> {
+    return typedClient(machine, this.#runtime.machines, "app", (ref, event, options) => this.run(ref, event, options));
   }
 
   #wakeFor(intents: readonly IntentRecord[]): void {

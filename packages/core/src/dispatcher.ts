@@ -8,7 +8,7 @@ import type { Typed } from "./machine.js";
 import type { Clock, OutboxQueue, OutboxRecord } from "./ports.js";
 import type { RunResult } from "./result.js";
 import { RunResultKind } from "./result.js";
-import type { RunOptions } from "./runtime.js";
+import type { RunOptions } from "./run-options.js";
 import { contextOfTraceParent, droverTracer, SpanName, setAttributes, TraceAttr } from "./tracing.js";
 import type { Backoff, LeaseWorker } from "./work-loop.js";
 import { backoffDelay, describeError, leaseWorker, positive, WAITING, WorkLoop } from "./work-loop.js";
@@ -77,7 +77,7 @@ export interface DispatcherOptions extends DispatcherSettings {
  * @example
  * const dispatcher = new Dispatcher({ store, run: (ref, e, o) => runtime.run(ref, e, o), effects: [doorEffects] });
  * dispatcher.start();
- * …
+ * // …
  * await dispatcher.stop();
  */
 export class Dispatcher {

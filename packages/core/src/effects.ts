@@ -53,7 +53,7 @@ export interface Effects {
  *
  * @example
  * const doorEffects = defineEffects(doors, {
- *   RingBell: async (intent, ctx) => {
+ *   Ring: async (_intent, ctx) => {
  *     await bell.ring({ idempotencyKey: ctx.intentId });
  *     return [followUp(doors, ctx.entityId, { type: "BellRang" })];
  *   },

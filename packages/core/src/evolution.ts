@@ -10,7 +10,8 @@ import { describeIssues, toIssues } from "./issues.js";
  * stored (JSON), so name what it was, not what it should be.
  *
  * @example
- * const migrations = { 1: (state: PaymentV1) => ({ ...state, authorizedAt: null }) };
+ * // Version 1 kept `open: boolean`; version 2 keeps `status`. A migration names the old type itself.
+ * const migrations: Migrations = { 1: (state: { open: boolean }) => ({ status: state.open ? "open" : "closed" }) };
  */
 // The method form makes the parameter bivariant, so that a migration may name its own old type
 // (an interface as well as a type alias: `object` is what both are assignable to).
@@ -75,7 +76,7 @@ export interface Versioned {
  * Never throws: a migration that throws and a version newer than the code are {@link Unreadable}.
  *
  * @example
- * const reading = migrateVersioned(eventSchemaOf(payments), timer.event, timer.eventVersion);
+ * const reading = migrateVersioned(eventSchemaOf(doors), timer.event, timer.eventVersion);
  */
 export function migrateVersioned(versioned: Versioned, stored: unknown, storedVersion: number): Reading {
   if (storedVersion === versioned.version) return { ok: true, value: stored, migrated: false };
@@ -116,7 +117,7 @@ export function migrateVersioned(versioned: Versioned, stored: unknown, storedVe
  * result the schema refuses and a version newer than the code are {@link Unreadable}.
  *
  * @example
- * const reading = readVersioned(stateSchemaOf(payments), stored.state, stored.stateVersion);
+ * const reading = readVersioned(stateSchemaOf(doors), entity.state, entity.stateVersion);
  * if (!reading.ok) console.error(reading.message);
  */
 export function readVersioned(versioned: Versioned, stored: unknown, storedVersion: number): Reading {

@@ -30,7 +30,9 @@ export type {
   Machine,
   MachineDefinition,
   MachineEvent,
+  MachineEventInput,
   MachineId,
+  MachineIdInput,
   MachineIntent,
   MachineRejection,
   MachineState,
@@ -88,7 +90,8 @@ export type {
   UnreadableResult,
 } from "./result.js";
 export { InvalidReason, RunResultKind } from "./result.js";
-export type { RunOptions, RuntimeOptions } from "./runtime.js";
+export type { RunOptions } from "./run-options.js";
+export type { RuntimeOptions } from "./runtime.js";
 export { Runtime } from "./runtime.js";
 export type { Schedule } from "./schedule.js";
 export { Instant, isSchedule, MAX_EVENT_TIME, schedule, scheduleSchema } from "./schedule.js";
@@ -105,6 +108,7 @@ export {
   TraceAttr,
   traceParentOf,
 } from "./tracing.js";
+export type { TypedClient, TypedRunResult } from "./typed-client.js";
 export type { UpgradeFailure, UpgradeOptions, UpgradeReport, UpgradeStore, VersionTally } from "./upgrade.js";
 export { UpgradeFailureKind, upgradeMachine } from "./upgrade.js";
 export { eventSchemaOf, migrateEvent, readState, stateSchemaOf } from "./versions.js";

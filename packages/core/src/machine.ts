@@ -83,10 +83,12 @@ export interface Machine<
   Reason extends string = string,
   /** What callers may write before parsing (e.g. plain numbers where the event has branded ones). */
   EventInput = Event,
+  /** What callers may write as an id before parsing (a plain string where the id is branded). */
+  IdInput = string,
 > {
   readonly name: Name;
   readonly schemas: {
-    readonly id: z.ZodType<Id>;
+    readonly id: z.ZodType<Id, IdInput>;
     readonly state: z.ZodType<State>;
     readonly event: z.ZodType<Event, EventInput>;
     readonly intent: z.ZodType<Intent>;
@@ -117,15 +119,26 @@ export interface Machine<
 }
 
 /** Any machine, as the runtime sees it: schemas and functions, no domain types. */
-export type AnyMachine = Machine<string, string, unknown, Typed, Typed, string, unknown>;
+export type AnyMachine = Machine<string, string, unknown, Typed, Typed, string, unknown, unknown>;
 
 /** Machine types, recovered from a machine value. */
-export type MachineId<M> = M extends Machine<string, infer Id, unknown, Typed, Typed, string> ? Id : never;
-export type MachineState<M> = M extends Machine<string, string, infer S, Typed, Typed, string> ? S : never;
-export type MachineEvent<M> = M extends Machine<string, string, unknown, infer E, Typed, string> ? E : never;
-export type MachineIntent<M> = M extends Machine<string, string, unknown, Typed, infer I, string> ? I : never;
-export type MachineRejection<M> = M extends Machine<string, string, unknown, Typed, Typed, infer R> ? R : never;
+export type MachineId<M> =
+  M extends Machine<string, infer Id, unknown, Typed, Typed, string, unknown, unknown> ? Id : never;
+export type MachineState<M> =
+  M extends Machine<string, string, infer S, Typed, Typed, string, unknown, unknown> ? S : never;
+export type MachineEvent<M> =
+  M extends Machine<string, string, unknown, infer E, Typed, string, unknown, unknown> ? E : never;
+export type MachineIntent<M> =
+  M extends Machine<string, string, unknown, Typed, infer I, string, unknown, unknown> ? I : never;
+export type MachineRejection<M> =
+  M extends Machine<string, string, unknown, Typed, Typed, infer R, unknown, unknown> ? R : never;
 
+/** What callers may write as an event of machine `M` before parsing: its event schema's input type. */
+export type MachineEventInput<M> =
+  M extends Machine<string, string, unknown, Typed, Typed, string, infer In, unknown> ? In : never;
+/** What callers may write as an entity id of machine `M` before parsing: its id schema's input type. */
+export type MachineIdInput<M> =
+  M extends Machine<string, string, unknown, Typed, Typed, string, unknown, infer In> ? In : never;
 const MACHINE_NAME = /^[a-z][a-z0-9_-]{0,62}$/;
 
 /** The definition {@link defineMachine} takes. */
@@ -169,6 +182,15 @@ export interface MachineDefinition<
    * an entity's next step.
    */
   stateName?(state: z.output<StateSchema>): string | null;
+  /**
+   * Answers an event of `creates` when the entity does not exist yet.
+   *
+   * A bare string in a state that `create` or `handle` returns (`accept({ status: "closed" })`)
+   * keeps its literal type only when both declare their parameters: TypeScript types a function
+   * without parameters before it knows the state schema, widens the string to `string`, and the
+   * schema's `"open" | "closed"` then refuses it. Name states with a smart enum
+   * (`DoorStatus.Closed`), as machines should anyway, and this never comes up.
+   */
   create(
     event: Extract<z.output<EventSchema>, { type: Creates }>,
     ctx: StepContext<z.output<IdSchema>>,
@@ -184,10 +206,11 @@ export interface MachineDefinition<
  * Define a machine: its schemas, the events that create an entity, and the pure rules.
  *
  * @example
+ * const DoorStatus = { Open: "open", Closed: "closed" } as const;
  * const doors = defineMachine({
  *   name: "doors",
  *   id: DoorId,
- *   state: z.object({ status: z.enum(["open", "closed"]) }),
+ *   state: z.object({ status: z.enum(DoorStatus) }),
  *   events: z.discriminatedUnion("type", [
  *     z.object({ type: z.literal("Install") }),
  *     z.object({ type: z.literal("Open") }),
@@ -195,10 +218,10 @@ export interface MachineDefinition<
  *   intents: z.object({ type: z.literal("Ring") }),
  *   rejections: z.enum(DoorRejection),
  *   creates: ["Install"],
- *   create: () => accept({ status: "closed" }),
+ *   create: () => accept({ status: DoorStatus.Closed }),
  *   handle: (state, event) =>
- *     event.type === "Open" && state.status === "closed"
- *       ? accept({ status: "open" }, { type: "Ring" })
+ *     event.type === "Open" && state.status === DoorStatus.Closed
+ *       ? accept({ status: DoorStatus.Open }, { type: "Ring" })
  *       : reject(DoorRejection.InvalidTransition),
  * });
  */
@@ -219,7 +242,8 @@ export function defineMachine<
   z.output<EventSchema>,
   z.output<IntentSchema>,
   z.output<RejectionSchema>,
-  z.input<EventSchema>
+  z.input<EventSchema>,
+  z.input<IdSchema>
 > {
   if (!MACHINE_NAME.test(definition.name)) {
     throw new TypeError(
@@ -243,7 +267,8 @@ export function defineMachine<
     Event,
     z.output<IntentSchema>,
     z.output<RejectionSchema>,
-    z.input<EventSchema>
+    z.input<EventSchema>,
+    z.input<IdSchema>
   >["schemas"];
   const creates = Object.freeze([...definition.creates]);
   return Object.freeze({

@@ -382,8 +382,8 @@ export interface ReadModel {
  * Implementations must pass `runStoreConformance` from `@drover/core/testing`.
  *
  * @example
- * class MyStore implements Store { … }
- * new Runtime({ store: new MyStore(), machines: [doors] }); // the runtime only uses UnitOfWork
+ * const store: Store = new MemoryStore(); // or SqliteStore, PostgresStore, a class of your own
+ * const runtime = new Runtime({ store, machines: [doors] }); // the runtime only uses its UnitOfWork
  */
 export interface Store extends UnitOfWork, WorkQueue, ReadModel {
   /** Release connections and files; the store is unusable afterwards. */

@@ -28,21 +28,27 @@ export type InvalidReason = (typeof InvalidReason)[keyof typeof InvalidReason];
 
 export type { Issue } from "./issues.js";
 
-/** An intent with its stable id `machine/entityId/version/index`. */
-export interface IntentRecord {
+/**
+ * An intent with its stable id `machine/entityId/version/index`. `Intent` is JSON to untyped
+ * callers, the machine's intent type to a typed client's ({@link TypedRunResult}).
+ */
+export interface IntentRecord<Intent = Json> {
   readonly id: string;
-  readonly intent: Json;
+  readonly intent: Intent;
 }
 
-/** The event was applied: the entity is now at `version` in `state`. */
-export interface Processed {
+/**
+ * The event was applied: the entity is now at `version` in `state`. `State` and `Intent` are
+ * JSON to untyped callers, the machine's types to a typed client's.
+ */
+export interface Processed<State = Json, Intent = Json> {
   readonly kind: typeof RunResultKind.Processed;
   readonly machine: string;
   readonly id: string;
   readonly eventId: string;
   readonly version: number;
-  readonly state: Json;
-  readonly intents: readonly IntentRecord[];
+  readonly state: State;
+  readonly intents: readonly IntentRecord<Intent>[];
 }
 
 /** The entity does not exist and the event is not one that creates it. Nothing written. */
@@ -53,26 +59,34 @@ export interface NotFound {
   readonly eventId: string;
 }
 
-/** The machine refused the event. Only the inbox remembers it (so a retry replays this). */
-export interface RejectedResult {
+/**
+ * The machine refused the event. Only the inbox remembers it (so a retry replays this).
+ * `Reason` is the machine's rejection type to a typed client.
+ */
+export interface RejectedResult<Reason extends string = string> {
   readonly kind: typeof RunResultKind.Rejected;
   readonly machine: string;
   readonly id: string;
   readonly eventId: string;
   /** The entity's version when it refused (0: no entity). */
   readonly version: number;
-  readonly reason: string;
+  readonly reason: Reason;
   readonly detail?: string;
 }
 
 /** The outcomes the inbox keeps, and a duplicate replays. */
-export type Outcome = Processed | RejectedResult;
+export type Outcome<State = Json, Intent = Json, Reason extends string = string> =
+  | Processed<State, Intent>
+  | RejectedResult<Reason>;
 
-/** The event id was seen before with the same request: here is what happened then. */
-export interface Duplicate {
+/**
+ * The event id was seen before with the same request: here is what happened then, as it was
+ * recorded then (a state written before a change of the state's version keeps its old shape).
+ */
+export interface Duplicate<State = Json, Intent = Json, Reason extends string = string> {
   readonly kind: typeof RunResultKind.Duplicate;
   readonly eventId: string;
-  readonly original: Outcome;
+  readonly original: Outcome<State, Intent, Reason>;
 }
 
 /**
@@ -124,12 +138,22 @@ export interface UnreadableResult {
 /**
  * What {@link Runtime.run} hands back. Switch on `kind`. **contract**
  *
+ * The parameters type what a typed client knows (see {@link TypedRunResult}); untyped callers
+ * see JSON states and intents and string reasons.
+ *
  * @example
  * const result = await runtime.run({ machine: "doors", id }, { type: "Open" });
  * switch (result.kind) {
  *   case RunResultKind.Processed: return result.state;
  *   case RunResultKind.Rejected: return result.reason;
- *   …
+ *   // …
  * }
  */
-export type RunResult = Processed | NotFound | RejectedResult | Duplicate | Conflict | Invalid | UnreadableResult;
+export type RunResult<State = Json, Intent = Json, Reason extends string = string> =
+  | Processed<State, Intent>
+  | NotFound
+  | RejectedResult<Reason>
+  | Duplicate<State, Intent, Reason>
+  | Conflict
+  | Invalid
+  | UnreadableResult;

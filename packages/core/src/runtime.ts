@@ -1,4 +1,4 @@
-import type { Attributes, Context, Tracer, TracerProvider } from "@opentelemetry/api";
+import type { Attributes, Tracer, TracerProvider } from "@opentelemetry/api";
 import { SpanKind, trace } from "@opentelemetry/api";
 import { randomIds, systemClock } from "./clock.js";
 import type { BatchCommit } from "./committer.js";
@@ -25,6 +25,7 @@ import type {
 import { CommitOutcomeKind } from "./ports.js";
 import type { Conflict, RunResult } from "./result.js";
 import { InvalidReason, RunResultKind } from "./result.js";
+import type { RunOptions } from "./run-options.js";
 import { MAX_EVENT_TIME } from "./schedule.js";
 import { decideChecked, PurityMode } from "./step.js";
 import {
@@ -36,6 +37,8 @@ import {
   TraceAttr,
   traceParentOf,
 } from "./tracing.js";
+import type { TypedClient } from "./typed-client.js";
+import { typedClient } from "./typed-client.js";
 import { migrateEvent, readState } from "./versions.js";
 
 /** What {@link Runtime} is built from. */
@@ -59,32 +62,6 @@ export interface RuntimeOptions {
    * registered with the OpenTelemetry API; none registered, they cost next to nothing).
    */
   readonly tracerProvider?: TracerProvider;
-}
-
-/** Per-call options of {@link Runtime.run}. */
-export interface RunOptions {
-  /** The event's id (idempotency key). A fresh one is generated when absent. */
-  readonly eventId?: string;
-  /** The event's time, epoch ms. Defaults to the clock's now. */
-  readonly at?: number;
-  /**
-   * Apply the event only if the entity is at this version, or at one of these versions (0:
-   * does not exist yet; an empty list matches nothing); otherwise answer `conflict` with
-   * `expectedVersion` and `currentVersion` (HTTP's `If-Match`). Checked after the inbox on
-   * every attempt, so a retried event is still answered as a duplicate.
-   */
-  readonly expectedVersion?: number | readonly number[];
-  /**
-   * The version of the machine's event schema `event` is written at (default: the current
-   * `Machine.eventVersion`). An older event is migrated through `eventMigrations` before it is
-   * parsed (the scheduler passes a timer's); a newer one is answered `unreadable`.
-   */
-  readonly eventVersion?: number;
-  /**
-   * The trace context the step's `drover.run` span is a child of (default: the active one,
-   * e.g. an HTTP request's). The dispatcher passes an intent attempt's, the scheduler a timer's.
-   */
-  readonly trace?: Context;
 }
 
 const EVENT_ID = /^[\x21-\x7e]{1,255}$/;
@@ -164,6 +141,20 @@ export class Runtime {
   /** The registered machines, by name. */
   get machines(): ReadonlyMap<string, AnyMachine> {
     return this.#machines;
+  }
+
+  /**
+   * A client of one registered machine whose `run(id, event)` is type-checked against the
+   * machine's events and answers with its state type; a {@link ConfigurationError} for a
+   * machine this runtime was not built with.
+   *
+   * @example
+   * const result = await runtime.for(doors).run("door_1", { type: "Install" });
+   * if (result.kind === RunResultKind.Processed) console.log(result.state.status); // "closed"
+   * // runtime.for(doors).run("door_1", { type: "Opne" }) does not compile
+   */
+  for<M extends AnyMachine>(machine: M): TypedClient<M> {
+    return typedClient(machine, this.#machines, "runtime", (ref, event, options) => this.run(ref, event, options));
   }
 
   /**

@@ -25,7 +25,10 @@ export const Instant = z.number().int().nonnegative().max(8_640_000_000_000_000)
  * union so the machine may ask for timers.
  *
  * @example
- * intents: z.discriminatedUnion("type", [Ring, scheduleSchema(z.object({ type: z.literal("AutoClose") }))])
+ * const intents = z.discriminatedUnion("type", [
+ *   z.object({ type: z.literal("Ring") }),
+ *   scheduleSchema(z.object({ type: z.literal("AutoClose") })),
+ * ]);
  */
 export function scheduleSchema<EventSchema extends z.ZodType<Typed>>(events: EventSchema) {
   return z.object({ type: z.literal(SCHEDULE), at: Instant, event: events });
@@ -36,7 +39,7 @@ export function scheduleSchema<EventSchema extends z.ZodType<Typed>>(events: Eve
  * so a timer fires its event at most once.
  *
  * @example
- * return accept(next, schedule(ctx.at + 60_000, { type: "AutoClose" }));
+ * return accept(state, schedule(ctx.at + 60_000, { type: "AutoClose" }));
  */
 export function schedule<const Event extends Typed>(at: number, event: Event): Schedule<Event> {
   return { type: SCHEDULE, at, event };

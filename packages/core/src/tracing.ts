@@ -69,7 +69,7 @@ export function traceParentOf(ctx: Context): string | undefined {
  * by default) when it is absent or not a valid version-00 `traceparent`.
  *
  * @example
- * const parent = contextOfTraceParent(request.headers.traceparent);
+ * const parent = contextOfTraceParent(request.headers.get("traceparent"));
  */
 export function contextOfTraceParent(traceParent: string | null | undefined, base: Context = ROOT_CONTEXT): Context {
   if (traceParent === null || traceParent === undefined) return base;

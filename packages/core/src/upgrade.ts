@@ -73,7 +73,7 @@ export interface UpgradeReport {
  * and is not rewritten again. Safe while servers serve.
  *
  * @example
- * const report = await upgradeMachine(store, payments);
+ * const report = await upgradeMachine(store, doors);
  * console.log(`${report.entities} entities, ${report.unreadable} unreadable, ${report.divergences} divergences`);
  */
 export async function upgradeMachine(

@@ -27,8 +27,8 @@ export function eventSchemaOf(machine: AnyMachine): Versioned {
  * {@link readVersioned}).
  *
  * @example
- * const reading = readState(payments, entity.state, entity.stateVersion);
- * if (reading.ok) payments.handle(reading.value, event, ctx);
+ * const reading = readState(doors, entity.state, entity.stateVersion);
+ * if (reading.ok) decide(doors, reading.value, true, event, ctx);
  */
 export function readState(machine: AnyMachine, state: unknown, storedVersion: number): Reading {
   // Every step reads its entity: the usual case, a state at the current version, builds nothing.

@@ -163,7 +163,7 @@ export interface StoredStateSource {
  * {@link ExploreOptions.storedStates} that make a diagram show every state entities are in.
  *
  * @example
- * const graph = exploreMachine(payments, { storedStates: await storedStateSamples(app, payments) });
+ * const graph = exploreMachine(doors, { storedStates: await storedStateSamples(app, doors) });
  */
 export async function storedStateSamples(source: StoredStateSource, machine: AnyMachine, perName = 4): Promise<Json[]> {
   const names = (await source.countEntities(machine.name)).flatMap((count) =>

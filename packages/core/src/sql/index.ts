@@ -8,7 +8,7 @@
  * import { rowMappers } from "@drover/core/sql";
  * const { toEntity } = rowMappers<string>(JSON.parse);
  * toEntity({ machine: "doors", id: "d1", version: 1, state: '{"status":"open"}', state_name: "open",
- *   created_at: 0, updated_at: 0 });
+ *   state_version: 1, created_at: 0, updated_at: 0 });
  *
  * @packageDocumentation
  */

@@ -65,9 +65,9 @@ export interface RowMappers<J> {
  *
  * @example
  * // SQLite keeps JSON as text:
- * export const { toEntity, fromLoadRow } = rowMappers<string>(JSON.parse);
+ * const sqlite = rowMappers<string>(JSON.parse);
  * // node-postgres parses `json` columns itself:
- * export const { toEntity, fromLoadRow } = rowMappers<Json>((value) => value);
+ * const postgres = rowMappers<Json>((value) => value);
  */
 export function rowMappers<J>(decode: DecodeJson<J>): RowMappers<J> {
   const toEntity = (row: EntityRow<J>): StoredEntity => ({
