@@ -77,16 +77,6 @@ declare const bell: { ring(request: { readonly idempotencyKey: string }): Promis
 declare function pino(options: { mixin(): object }): Logger;
 `;
 
-/**
- * Where failing examples are reported as TODO instead of failing: the testing kit, which
- * another change is reworking (its examples name `SqliteStore`, fixtures, a `TestApp`). Its
- * examples are checked all the same; once they compile there, remove this.
- */
-const PENDING = {
-  under: "packages/core/src/testing/",
-  reason: "the testing kit's examples are to be fixed with its rework",
-} as const;
-
 /** One `@example` block: where it is written, whose documentation it belongs to, its code. */
 interface Example {
   /** The source file, relative to the repository. */
@@ -325,15 +315,10 @@ describe("TSDoc examples of @drover/core", () => {
 
   examples.forEach((example, index) => {
     const found = problems.get(index);
-    const pending = found !== undefined && example.file.startsWith(PENDING.under) ? PENDING.reason : undefined;
-    it(
-      `${example.file}:${example.line} (${example.owner}) compiles`,
-      pending === undefined ? {} : { todo: pending },
-      () => {
-        if (found !== undefined) {
-          assert.fail(`the @example of ${example.owner} does not compile:\n${found.join("\n")}\n\n${example.code}`);
-        }
-      },
-    );
+    it(`${example.file}:${example.line} (${example.owner}) compiles`, () => {
+      if (found !== undefined) {
+        assert.fail(`the @example of ${example.owner} does not compile:\n${found.join("\n")}\n\n${example.code}`);
+      }
+    });
   });
 });

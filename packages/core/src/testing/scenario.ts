@@ -72,11 +72,25 @@ export function scenarioId<Id extends string>(
  * function as {@link scenario}, named for what the test is about.
  *
  * @example
- * migrationScenario(payments, "pay_1")
- *   .storedAt(1, { status: "authorized", amount: 5000 })
- *   .migratesTo({ status: "authorized", authorizedAt: null })
- *   .when({ type: "Capture" })
- *   .accepted({ status: "captured" });
+ * // Version 2 of the doors machine: its state counts the rings; a door stored at version 1 has rung none.
+ * const doorsV2 = defineMachine({
+ *   name: "doors",
+ *   id: DoorId,
+ *   state: z.object({ status: z.enum(DoorStatus), rings: z.number().int().min(0) }),
+ *   version: 2,
+ *   migrations: { 1: (stored: { status: string }) => ({ ...stored, rings: 0 }) },
+ *   events: z.discriminatedUnion("type", [z.object({ type: z.literal("Install") }), z.object({ type: z.literal("BellRang") })]),
+ *   intents: z.object({ type: z.literal("Ring") }),
+ *   rejections: z.enum(DoorRejection),
+ *   creates: ["Install"],
+ *   create: () => accept({ status: DoorStatus.Closed, rings: 0 }),
+ *   handle: (state) => accept({ ...state, rings: state.rings + 1 }),
+ * });
+ * migrationScenario(doorsV2, "door_1")
+ *   .storedAt(1, { status: "closed" })
+ *   .migratesTo({ status: "closed", rings: 0 })
+ *   .when({ type: "BellRang" })
+ *   .accepted({ rings: 1 });
  */
 export const migrationScenario: typeof scenario = scenario;
 

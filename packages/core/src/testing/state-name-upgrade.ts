@@ -28,7 +28,7 @@ export function stateNameFixtureSteps(): StepWrite[] {
  * counts by state name reading the new column.
  *
  * @example
- * const store = SqliteStore.open({ path: copyOfFixture() });
+ * // `store`: your adapter's store (e.g. `@drover/sqlite`'s), opened on a copy of its fixture and migrated
  * await checkStateNameUpgrade(store);
  */
 export async function checkStateNameUpgrade(store: Store): Promise<void> {

@@ -82,7 +82,9 @@ export class TestApp extends App {
    * `advance(0)` runs what is due now (the intents of the events just sent).
    *
    * @example
+   * const app = testApp({ machines: [tallyMachine], record: ["Noted"] });
    * await app.run({ machine: "tally", id: "t_1" }, { type: "Open" });
+   * await app.run({ machine: "tally", id: "t_1" }, { type: "Add", n: 1 });
    * await app.advance(60_000); // a minute later; every timer and retry due in that minute ran at its instant
    */
   async advance(ms: number): Promise<void> {
@@ -100,7 +102,12 @@ export class TestApp extends App {
    * work due after it waits.
    *
    * @example
-   * await app.advanceTo(Date.UTC(2026, 0, 8)); // a week on: the expiry timer fired on its day
+   * const app = testApp({ machines: [tallyMachine], record: ["Noted"] });
+   * const ref = { machine: "tally", id: "t_1" };
+   * await app.run(ref, { type: "Open" });
+   * for (let i = 0; i < 10; i++) await app.run(ref, { type: "Add", n: 1 }); // the 10th schedules a Close a minute on
+   * await app.advanceTo(Date.UTC(2026, 0, 8)); // a week on (the clock starts at SCENARIO_EPOCH): the Close fired at its minute
+   * (await app.state(tallyMachine, "t_1"))?.open; // false
    */
   async advanceTo(instant: number): Promise<void> {
     const start = this.clock.now();
@@ -119,6 +126,9 @@ export class TestApp extends App {
    * falls due; timers due on the way fire, later ones wait. `options` is ignored.
    *
    * @example
+   * const app = testApp({ machines: [tallyMachine], record: ["Noted"] });
+   * const ref = { machine: "tally", id: "t_1" };
+   * await app.run(ref, { type: "Open" });
    * await app.run(ref, { type: "Add", n: 1 });
    * await app.settled(); // the Noted intent is done, or dead after maxAttempts
    */
@@ -138,6 +148,9 @@ export class TestApp extends App {
    * when nothing is pending. At or before the clock's time: work that `advance(0)` would run.
    *
    * @example
+   * const app = testApp({ machines: [tallyMachine], record: ["Noted"] });
+   * const ref = { machine: "tally", id: "t_1" };
+   * await app.run(ref, { type: "Open" });
    * await app.run(ref, { type: "Add", n: 1 });
    * (await app.nextDueAt()) === app.clock.now(); // true: the Noted intent waits for advance
    */
@@ -150,6 +163,10 @@ export class TestApp extends App {
    * back to the handler the test supplied (or, for a recorded type, to succeeding).
    *
    * @example
+   * const app = testApp({ machines: [tallyMachine], record: ["Noted"] });
+   * const ref = { machine: "tally", id: "t_1" };
+   * await app.run(ref, { type: "Open" });
+   * await app.run(ref, { type: "Add", n: 1 });
    * app.answer("Noted", answers.fail("provider down"), answers.fail("provider down"));
    * await app.advance(10_000); // attempt 1 and 2 fail, 3 succeeds at its backoff instant
    */
@@ -162,6 +179,10 @@ export class TestApp extends App {
    * {@link TestApp.answer} are used up).
    *
    * @example
+   * const app = testApp({ machines: [tallyMachine], record: ["Noted"] });
+   * const ref = { machine: "tally", id: "t_1" };
+   * await app.run(ref, { type: "Open" });
+   * await app.run(ref, { type: "Add", n: 1 });
    * app.answerAlways("Noted", answers.fail("provider down"));
    * await app.advance(3_600_000); // dead-lettered after maxAttempts
    */
@@ -175,7 +196,13 @@ export class TestApp extends App {
    * of `type` if given.
    *
    * @example
-   * app.handled("Noted").map((h) => [h.attempt, h.at - T0, h.outcome]); // [[1, 0, "retry"], [2, 473, "done"]]
+   * const app = testApp({ machines: [tallyMachine], record: ["Noted"] });
+   * const ref = { machine: "tally", id: "t_1" };
+   * await app.run(ref, { type: "Open" });
+   * await app.run(ref, { type: "Add", n: 1 });
+   * app.answer("Noted", answers.fail("provider down"));
+   * await app.advance(1_000);
+   * app.handled("Noted").map((h) => [h.attempt, h.at - SCENARIO_EPOCH, h.outcome]); // [[1, 0, "retry"], [2, 407, "done"]]
    */
   handled(type?: string): HandledIntent[] {
     return this.#testEffects.handled(type);
@@ -186,6 +213,10 @@ export class TestApp extends App {
    * when it does not exist.
    *
    * @example
+   * const app = testApp({ machines: [tallyMachine], record: ["Noted"] });
+   * const ref = { machine: "tally", id: "t_1" };
+   * await app.run(ref, { type: "Open" });
+   * await app.run(ref, { type: "Add", n: 5 });
    * (await app.state(tallyMachine, "t_1"))?.total; // 5
    */
   async state<M extends AnyMachine>(machine: M, id: string): Promise<MachineState<M> | undefined> {
@@ -200,7 +231,11 @@ export class TestApp extends App {
    * The timers still to fire, soonest first; only one entity's if `ref` is given.
    *
    * @example
-   * (await app.timers({ machine: "tally", id: "t_1" })).map((t) => t.dueAt); // [T0 + 60_000]
+   * const app = testApp({ machines: [tallyMachine], record: ["Noted"] });
+   * const ref = { machine: "tally", id: "t_1" };
+   * await app.run(ref, { type: "Open" });
+   * for (let i = 0; i < 10; i++) await app.run(ref, { type: "Add", n: 1 }); // the 10th schedules a Close a minute on
+   * (await app.timers(ref)).map((t) => t.dueAt - SCENARIO_EPOCH); // [60_000]
    */
   async timers(ref?: EntityRef): Promise<TimerRecord[]> {
     const timers = await this.#store.listTimers();

@@ -49,9 +49,14 @@ export type Answer = (
  * backoff), or refuse for good (dead-lettered at once, a `PermanentEffectError`).
  *
  * @example
- * app.answer("AuthorizeWithProvider", answers.fail("provider down"), answers.fail("provider down"));
- * app.answer("NotifyCustomer", answers.refuse("no such mailbox"));
- * app.answer("Noted", answers.ok(followUp(tallyMachine, "t_1", { type: "Close" })));
+ * const app = testApp({ machines: [tallyMachine], record: ["Noted"] });
+ * // The next three attempts at a Noted intent, whichever tally's:
+ * app.answer(
+ *   "Noted",
+ *   answers.fail("provider down"), // fails: retried after its backoff
+ *   answers.refuse("no such mailbox"), // refused for good: dead-lettered at once
+ *   answers.ok(followUp(tallyMachine, "t_1", { type: "Close" })), // succeeds, and closes tally t_1
+ * );
  */
 export const answers = {
   /** Succeed, sending back these follow-up events (none: just succeed). */

@@ -26,7 +26,7 @@ function stepWithWork(id: string, eventId: string, traceParent?: string): Accept
  * listings and claims.
  *
  * @example
- * const store = SqliteStore.open({ path: copyOfFixture() });
+ * // `store`: your adapter's store (e.g. `@drover/sqlite`'s), opened on a copy of its fixture and migrated
  * await checkTraceContextUpgrade(store);
  */
 export async function checkTraceContextUpgrade(store: Store): Promise<void> {

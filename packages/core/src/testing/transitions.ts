@@ -16,10 +16,14 @@ export interface TransitionRecorder<M> {
  * diagram has every transition they took.
  *
  * @example
+ * import assert from "node:assert/strict";
+ * import { exploreMachine } from "@drover/core/graph";
  * const recorder = recordTransitions(doors);
- * scenario(recorder.machine, id).given(request).when(cancel).accepted({ status: "cancelled" });
+ * scenario(recorder.machine, "door_1").given({ type: "Install" }).when({ type: "Open" }).accepted({ status: "open" });
  * const graph = exploreMachine(doors);
- * for (const t of recorder.transitions()) assert.ok(graph.transitions.some((g) => g.from === t.from && g.event === t.event && g.to === t.to));
+ * for (const t of recorder.transitions()) {
+ *   assert.ok(graph.transitions.some((g) => g.from === t.from && g.event === t.event && g.to === t.to));
+ * }
  */
 export function recordTransitions<M extends AnyMachine>(machine: M): TransitionRecorder<M> {
   const seen = new Map<string, Transition>();

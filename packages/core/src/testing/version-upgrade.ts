@@ -9,7 +9,7 @@ import { acceptedWrite } from "./step-writes.js";
  * versions they are given — an entity moved to state version 2, a rewrite to version 3.
  *
  * @example
- * const store = SqliteStore.open({ path: copyOfFixture() });
+ * // `store`: your adapter's store (e.g. `@drover/sqlite`'s), opened on a copy of its fixture and migrated
  * await checkVersionUpgrade(store);
  */
 export async function checkVersionUpgrade(store: Store): Promise<void> {
