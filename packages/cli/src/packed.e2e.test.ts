@@ -15,6 +15,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { createRequire, isBuiltin } from "node:module";
@@ -23,6 +24,7 @@ import { dirname, join, relative } from "node:path";
 import { after, before, describe, it } from "node:test";
 import ts from "typescript";
 import { ROOT } from "./test-support/run-drover.js";
+import { Served } from "./test-support/served.js";
 
 /** Dependencies that must be one copy in an application, so a library takes them as peers. */
 const SINGLETONS = ["@drover/core", "@opentelemetry/api"] as const;
@@ -446,6 +448,34 @@ describe("the published packages", () => {
       );
       assert.equal(again.code, 1, explain(again));
       assert.equal((JSON.parse(again.stdout) as { reason: string }).reason, "already_installed");
+    });
+
+    it("scaffolds with npx drover init; the scaffold compiles, its tests pass and it serves", async () => {
+      const made = await run("npx", ["--no", "--", "drover", "init", "app"], project);
+      assert.equal(made.code, 0, explain(made));
+      const app = join(project, "app");
+      // The scaffold's dependencies are the tarballs installed in the project around it.
+      symlinkSync(join(project, "node_modules"), join(app, "node_modules"), "dir");
+      const compiled = await run(process.execPath, [TSC, "-p", "."], app);
+      assert.equal(compiled.code, 0, explain(compiled));
+      const tested = await run(process.execPath, ["--test", "dist/"], app);
+      assert.equal(tested.code, 0, explain(tested));
+      assert.match(tested.stdout, /# pass 4/);
+      const served = await Served.start(["--data-dir", join(app, "data")], {
+        cwd: app,
+        bin: join(app, "node_modules", "@drover", "cli", "bin", "drover.js"),
+        env: { DROVER_ADMIN_TOKEN: "packed-init-admin-0123456789" },
+      });
+      try {
+        const answer = await fetch(`${served.url}/v1/subscriptions/sub_0123456789/events`, {
+          method: "POST",
+          headers: { authorization: "Bearer packed-init-admin-0123456789", "content-type": "application/json" },
+          body: JSON.stringify({ type: "Subscribe", plan: "basic", email: "ada@example.com" }),
+        });
+        assert.equal(answer.status, 200, await answer.text());
+      } finally {
+        await served.stop();
+      }
     });
 
     it("type-checks a TypeScript consumer against the published declarations, skipLibCheck off", async () => {

@@ -1,11 +1,12 @@
 import type { Store } from "@drover/core";
-import { App, traceFields } from "@drover/core";
+import { App } from "@drover/core";
 import { dashboardAssetsDir } from "@drover/dashboard";
 import { serve, settingsFromEnv } from "@drover/http";
 import { EVENTS_STREAM, NatsTransport } from "@drover/nats";
-import { pino } from "pino";
+import type { Logger as PinoLogger } from "pino";
 import type { DroverConfig } from "./config.js";
 import { CliError, ExitCode } from "./exit-code.js";
+import { serverLogger } from "./log-format.js";
 import { natsUrl, withPublishers } from "./nats.js";
 import { describeDb, openStore, resolveDataDir, resolveDb } from "./store.js";
 import { checkStoredVersions } from "./stored-versions.js";
@@ -73,8 +74,7 @@ export async function serveConfig(
     DROVER_DATA_DIR: dataDir,
   });
   const telemetry = await startTelemetry(env, env.OTEL_SERVICE_NAME || config.name || "drover");
-  // Log lines carry the trace and span ids of the span active when they are written.
-  const logger = pino({ level: env.DROVER_LOG_LEVEL ?? "info", mixin: traceFields });
+  const logger = serverLogger(env, process.stdout.isTTY === true);
   let nats: NatsTransport | undefined;
   try {
     nats = await connectNats(natsUrl(flags.nats, env), logger, env);
@@ -186,7 +186,7 @@ function ackWait(env: NodeJS.ProcessEnv): number {
 
 async function connectNats(
   url: string | undefined,
-  logger: pino.Logger,
+  logger: PinoLogger,
   env: NodeJS.ProcessEnv,
 ): Promise<NatsTransport | undefined> {
   if (url === undefined) return undefined;

@@ -27,9 +27,9 @@ export class Served {
    */
   static async start(
     args: readonly string[],
-    options: { env?: Record<string, string>; ready?: RegExp; cwd?: string } = {},
+    options: { env?: Record<string, string>; ready?: RegExp; cwd?: string; bin?: string } = {},
   ): Promise<Served> {
-    const child = spawn(process.execPath, [BIN, "serve", "--port", "0", ...args], {
+    const child = spawn(process.execPath, [options.bin ?? BIN, "serve", "--port", "0", ...args], {
       cwd: options.cwd ?? ROOT,
       env: { ...process.env, DROVER_LOG_LEVEL: "warn", DROVER_DB: undefined, ...options.env },
       stdio: ["ignore", "pipe", "pipe"],
