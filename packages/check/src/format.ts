@@ -4,6 +4,7 @@ import type { CheckReport } from "./check.js";
  * The findings as text, one per line: `file:line:column  rule  message` ("" when there are none).
  *
  * @example
+ * const report = runChecks({ root: "." });
  * formatFindings(report);
  * // src/payments.ts:42:7  impure-machine  `handle` of machine "payments" uses `Date.now`; …
  */
@@ -17,7 +18,7 @@ export function formatFindings(report: CheckReport): string {
  * One line saying how it went: `2 findings in 12 files`, `no findings in 12 files`.
  *
  * @example
- * formatSummary(report); // "no findings in 84 files"
+ * formatSummary(runChecks({ root: "." })); // "no findings in 84 files"
  */
 export function formatSummary(report: CheckReport): string {
   const count = report.findings.length;

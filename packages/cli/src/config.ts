@@ -52,7 +52,7 @@ export interface NatsConfig {
  * @example
  * // drover.config.ts
  * import { defineConfig } from "@drover/cli";
- * import { doors, doorEffects } from "./src/doors.js";
+ * // doors and doorEffects: the application's machine and its effects (e.g. exported by src/doors.ts)
  *
  * export default defineConfig({
  *   name: "doors",

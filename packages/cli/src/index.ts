@@ -4,7 +4,7 @@
  * @example
  * // drover.config.ts
  * import { defineConfig } from "@drover/cli";
- * import { doors } from "./src/doors.js";
+ * // doors: the application's machine (e.g. exported by src/doors.ts)
  * export default defineConfig({ name: "doors", machines: [doors] });
  */
 

@@ -45,10 +45,13 @@ const BEARER = /^bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
  * {@link installAuth} to also declare `request.principal`.
  *
  * @example
- * app.decorateRequest("principal", null);
- * app.addHook("onRequest", authenticate(tokens));
- * app.get("/v1/outbox", { config: { scope: "admin" } }, handler);
- * app.get("/healthz", { config: { scope: "public" } }, () => ({ ok: true }));
+ * import Fastify from "fastify";
+ *
+ * const server = Fastify();
+ * server.decorateRequest("principal", null);
+ * server.addHook("onRequest", authenticate(tokens));
+ * server.get("/v1/outbox", { config: { scope: "admin" } }, async () => ({ records: [] }));
+ * server.get("/healthz", { config: { scope: "public" } }, () => ({ ok: true }));
  */
 export function authenticate(
   tokens: TokenStore,

@@ -56,6 +56,8 @@ export interface RunningServer {
  * listen. The dashboard is served only when its folder is handed in.
  *
  * @example
+ * import { dashboardAssetsDir } from "@drover/dashboard";
+ *
  * const running = await serve(app, settingsFromEnv(), { dashboard: dashboardAssetsDir() });
  * console.log(`drover listening on ${running.url}`);
  */

@@ -126,6 +126,7 @@ export interface ProblemBody {
  * written. `detail` names the entity, both versions and the first issue.
  *
  * @example
+ * const problem = (await response.json()) as UnreadableProblemBody;
  * if (problem.kind === UnreadableKind.State && problem.reason === "newer_version") {
  *   console.warn(`${problem.id} was written by newer code (v${problem.storedVersion} > v${problem.expectedVersion})`);
  * }

@@ -21,8 +21,10 @@ export interface PublishOptions {
  * `Drover-Entity-Id`, `Drover-Intent-Type`, and `traceparent` when the attempt is traced).
  *
  * @example
+ * import { jetstream } from "@nats-io/jetstream";
+ *
  * const handler = publishIntent(jetstream(connection));
- * new App({ store, machines: [payments], effects: [{ machine: "payments", handlers: { NotifyCustomer: handler } }] });
+ * new App({ store, machines: [doors], effects: [{ machine: "doors", handlers: { Ring: handler } }] });
  */
 export function publishIntent(js: JetStreamClient, options: PublishOptions = {}): EffectHandler<Typed> {
   return async (intent, ctx) => {
@@ -49,7 +51,9 @@ export function publishIntent(js: JetStreamClient, options: PublishOptions = {})
  * no machine (a typo in the config would otherwise publish nothing).
  *
  * @example
- * const effects = natsEffects(js, [payments], ["NotifyCustomer"]);
+ * import { jetstream } from "@nats-io/jetstream";
+ *
+ * const effects = natsEffects(jetstream(connection), [doors], ["Ring"]);
  */
 export function natsEffects(
   js: JetStreamClient,

@@ -70,6 +70,8 @@ export interface IngressOptions {
  * `Drover-Reply-To` subject with the `RunResult` once the outcome is durable.
  *
  * @example
+ * import { connect } from "@nats-io/transport-node";
+ *
  * const connection = await connect({ servers: "nats://127.0.0.1:4222" });
  * const ingress = new NatsIngress({ connection, runner: app, logger });
  * await ingress.start();

@@ -21,6 +21,8 @@ export interface BridgeError {
  * Listen on `drover.*.*.run` in the queue group `drover` until the subscription is unsubscribed.
  *
  * @example
+ * import { jetstream } from "@nats-io/jetstream";
+ *
  * const subscription = bridgeRequests(connection, jetstream(connection), logger);
  */
 export function bridgeRequests(connection: NatsConnection, js: JetStreamClient, logger: Logger): Subscription {

@@ -22,8 +22,12 @@ export function natsServerBinary(): string | undefined {
  * why. With `DROVER_REQUIRE_SERVICES=1` (CI) a missing binary throws, so the suite fails.
  *
  * @example
+ * import { describe } from "node:test";
+ *
  * const skip = skipUnlessNatsServer();
- * describe("over NATS", { skip }, () => { … });
+ * describe("over NATS", { skip }, () => {
+ *   // the suite's tests
+ * });
  */
 export function skipUnlessNatsServer(): false | string {
   if (natsServerBinary() !== undefined) return false;
@@ -52,6 +56,8 @@ export interface TestNatsServer {
  * it accepts connections.
  *
  * @example
+ * import { after } from "node:test";
+ *
  * const server = await startNatsServer();
  * after(() => server.dispose());
  */

@@ -43,8 +43,9 @@ export type NatsStatus = (typeof NatsStatus)[keyof typeof NatsStatus];
  * pauses meanwhile (JetStream keeps the events) and resumes by itself.
  *
  * @example
+ * const machines = [doors];
  * const nats = await NatsTransport.connect({ url: "nats://127.0.0.1:4222", logger });
- * const app = new App({ store, machines, effects: [...effects, ...nats.effects(machines, ["NotifyCustomer"])] });
+ * const app = new App({ store, machines, effects: [doorEffects, ...nats.effects(machines, ["Ring"])] });
  * app.attach(nats);
  * await app.start();
  * await nats.start(app);

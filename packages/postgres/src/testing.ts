@@ -21,8 +21,12 @@ export function withDatabase(database: string, url: string = TEST_PG_URL): strin
  * server throws instead, so the suite fails rather than skips.
  *
  * @example
+ * import { describe } from "node:test";
+ *
  * const skip = await skipUnlessPostgres();
- * describe("on PostgreSQL", { skip }, () => { … });
+ * describe("on PostgreSQL", { skip }, () => {
+ *   // the suite's tests
+ * });
  */
 export async function skipUnlessPostgres(url: string = TEST_PG_URL): Promise<false | string> {
   // A server that is not there refuses at once; a generous timeout and a second try only
@@ -56,6 +60,10 @@ async function connectionProblem(url: string): Promise<string | undefined> {
  * Drop the scratch database `database` (ending its sessions first) on the server of `url`.
  *
  * @example
+ * import { after } from "node:test";
+ *
+ * const database = `drover_test_${process.pid}`;
+ * const url = withDatabase(database); // a store of the suite's own: PostgresStore.open({ url })
  * after(() => dropDatabase(database));
  */
 export async function dropDatabase(database: string, url: string = TEST_PG_URL): Promise<void> {

@@ -20,8 +20,8 @@ import { addSharedSchemas } from "./schemas.js";
  * clashes with another route.
  *
  * @example
- * const doc = buildOpenApi({ machines: [payments], serverUrl: "http://127.0.0.1:3000" });
- * doc.paths["/v1/payments/{id}/events"]?.post?.requestBody; // oneOf RequestPayment, VerifyPayment, …
+ * const doc = buildOpenApi({ machines: [doors], serverUrl: "http://127.0.0.1:3000" });
+ * doc.paths["/v1/doors/{id}/events"]?.post?.requestBody; // oneOf Install, Open (BellRang is internal)
  */
 export function buildOpenApi(options: BuildOpenApiOptions): OpenApiDocument {
   const schemas = new SchemaTable();
