@@ -89,6 +89,14 @@ declare function doorEffects(options: { readonly bellUrl: string }): Effects;
 declare const config: DroverConfig;
 `,
   },
+  "@drover/dashboard": {
+    // Its entry is built from lib/, not src/.
+    entries: [{ file: join(PACKAGES, "dashboard", "lib", "assets.ts"), specifier: "@drover/dashboard" }],
+    imports: ["@drover/core", "@drover/http"],
+    prelude: `declare const app: App;
+declare const tokens: TokenStore;
+`,
+  },
   "@drover/check": {
     entries: entries("check"),
     imports: [],
