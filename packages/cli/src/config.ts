@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { AnyMachine, Effects, Logger } from "@drover/core";
+import type { AnyMachine, Effects, Logger, RecurringSchedule } from "@drover/core";
 import { CliError, ExitCode } from "./exit-code.js";
 
 /** What an effects factory is given when `drover serve` wires the app. */
@@ -34,6 +34,13 @@ export interface DroverConfig {
   readonly defaults?: ConfigDefaults;
   /** What `drover serve --nats` (`DROVER_NATS`) does on NATS besides running the events it consumes. */
   readonly nats?: NatsConfig;
+  /**
+   * Events `drover serve` sends on cron schedules, e.g.
+   * `{ cron: "0 3 * * *", tz: "Europe/Paris", machine: "subscriptions", id: "sub_billing", event: { type: "Bill" } }`:
+   * each occurrence once across all processes (its instant is in the event id); after
+   * downtime the latest missed occurrence fires once on start.
+   */
+  readonly schedules?: readonly RecurringSchedule[];
 }
 
 /** The NATS part of a config; it does nothing until NATS is switched on (`--nats`, `DROVER_NATS`). */
@@ -140,6 +147,25 @@ function checkConfig(value: unknown, path: string): DroverConfig {
     (publish !== undefined && (!Array.isArray(publish) || !publish.every((type) => typeof type === "string")))
   ) {
     throw new CliError(`config ${path}: nats must be { publish: ["IntentType", …] }`, ExitCode.Usage);
+  }
+  const schedules = config.schedules as unknown;
+  if (
+    schedules !== undefined &&
+    (!Array.isArray(schedules) ||
+      !schedules.every(
+        (s: unknown) =>
+          typeof s === "object" &&
+          s !== null &&
+          typeof (s as RecurringSchedule).cron === "string" &&
+          typeof (s as RecurringSchedule).machine === "string" &&
+          typeof (s as RecurringSchedule).id === "string" &&
+          "event" in s,
+      ))
+  ) {
+    throw new CliError(
+      `config ${path}: schedules must be [{ cron: "0 3 * * *", machine, id, event, tz? }, …]`,
+      ExitCode.Usage,
+    );
   }
   if (config.effects !== undefined && typeof config.effects !== "function") {
     throw new CliError(`config ${path}: effects must be a function ({ env, logger }) => Effects[]`, ExitCode.Usage);

@@ -96,7 +96,7 @@ export async function serveConfig(
     const own = (await config.effects?.({ env, logger })) ?? [];
     const effects =
       nats === undefined ? own : withPublishers(own, nats.effects(config.machines, config.nats?.publish ?? []));
-    app = new App({ store, machines: config.machines, effects, logger });
+    app = new App({ store, machines: config.machines, effects, logger, recurring: config.schedules ?? [] });
     // Before any request or intent: a rollback would answer every event to those entities unreadable.
     const allowNewer = flags.allowNewerStates ?? /^(1|true)$/i.test(env.DROVER_ALLOW_NEWER_STATES ?? "");
     await checkStoredVersions(app, config.machines, { allowNewer, logger });

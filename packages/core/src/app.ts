@@ -23,6 +23,8 @@ import type {
   StoredEntity,
 } from "./ports.js";
 import { OutboxStatus } from "./ports.js";
+import type { RecurringSchedule } from "./recurring.js";
+import { RecurringEvents } from "./recurring.js";
 import type { IntentRecord, RunResult } from "./result.js";
 import { RunResultKind } from "./result.js";
 import type { RunOptions } from "./run-options.js";
@@ -74,6 +76,11 @@ export interface AppOptions {
    * OpenTelemetry API; drover never registers one itself.
    */
   readonly tracerProvider?: TracerProvider;
+  /**
+   * Events sent on cron schedules (see {@link RecurringEvents}): each occurrence once across
+   * any number of processes; after downtime the latest missed occurrence fires once.
+   */
+  readonly recurring?: readonly RecurringSchedule[];
 }
 
 /**
@@ -93,6 +100,7 @@ export class App {
   readonly #runtime: Runtime;
   readonly dispatcher: Dispatcher;
   readonly scheduler: Scheduler;
+  readonly recurring: RecurringEvents;
   readonly logger: Logger;
   readonly #clock: Clock;
   readonly #machines: readonly AnyMachine[];
@@ -134,6 +142,17 @@ export class App {
         for (const observer of this.#observers) observer.onAttempt?.(report);
       },
     });
+    this.recurring = new RecurringEvents({
+      schedules: options.recurring ?? [],
+      run,
+      clock: this.#clock,
+      logger: this.logger,
+    });
+    for (const { machine } of options.recurring ?? []) {
+      if (!this.#runtime.machines.has(machine)) {
+        throw new ConfigurationError(`a schedule sends events to machine "${machine}", which is not in this app`);
+      }
+    }
     this.scheduler = new Scheduler({
       ...options.scheduler,
       store: options.store,
@@ -314,6 +333,7 @@ export class App {
     });
     this.dispatcher.start();
     this.scheduler.start();
+    this.recurring.start();
   }
 
   /**
@@ -324,7 +344,7 @@ export class App {
     this.#started = false;
     this.#unwatch?.();
     this.#unwatch = undefined;
-    await Promise.all([this.dispatcher.stop(options), this.scheduler.stop()]);
+    await Promise.all([this.dispatcher.stop(options), this.scheduler.stop(), this.recurring.stop()]);
   }
 
   /**

@@ -74,6 +74,8 @@ export type {
   WorkQueue,
 } from "./ports.js";
 export { CommitOutcomeKind, OutboxStatus, TimerStatus } from "./ports.js";
+export type { RecurringOptions, RecurringSchedule } from "./recurring.js";
+export { RecurringEvents } from "./recurring.js";
 export type { Divergence } from "./replay.js";
 export { DivergenceKind, replayJournal } from "./replay.js";
 export type {
