@@ -159,29 +159,34 @@ export async function serveConfig(
   };
 }
 
-/** `DROVER_DIAGRAM_SAMPLES`: payloads per event type and state when the dashboard's diagram is explored. */
-function diagramSamples(env: NodeJS.ProcessEnv): number | undefined {
-  const text = env.DROVER_DIAGRAM_SAMPLES;
+/**
+ * A whole-number setting from the environment: `undefined` when unset, a usage error naming the
+ * variable and its range otherwise.
+ */
+function wholeNumberSetting(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  range: { readonly min: number; readonly max?: number },
+  what: string,
+): number | undefined {
+  const text = env[name];
   if (text === undefined || text === "") return undefined;
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > 10_000) {
-    throw new CliError(`DROVER_DIAGRAM_SAMPLES must be a whole number 1–10000, got ${text}`, ExitCode.Usage);
+  if (!Number.isInteger(n) || n < range.min || (range.max !== undefined && n > range.max)) {
+    throw new CliError(`${name} must be ${what}, got ${text}`, ExitCode.Usage);
   }
   return n;
 }
 
+/** `DROVER_DIAGRAM_SAMPLES`: payloads per event type and state when the dashboard's diagram is explored. */
+function diagramSamples(env: NodeJS.ProcessEnv): number | undefined {
+  return wholeNumberSetting(env, "DROVER_DIAGRAM_SAMPLES", { min: 1, max: 10_000 }, "a whole number 1–10000");
+}
+
 /** `DROVER_NATS_ACK_WAIT_MS`: how long JetStream waits for a process's ack before redelivering (default 30 s). */
 function ackWait(env: NodeJS.ProcessEnv): number {
-  const text = env.DROVER_NATS_ACK_WAIT_MS;
-  if (text === undefined || text === "") return 30_000;
-  const ms = Number(text);
-  if (!Number.isInteger(ms) || ms < 1_000) {
-    throw new CliError(
-      `DROVER_NATS_ACK_WAIT_MS must be a whole number of milliseconds ≥ 1000, got ${text}`,
-      ExitCode.Usage,
-    );
-  }
-  return ms;
+  const what = "a whole number of milliseconds ≥ 1000";
+  return wholeNumberSetting(env, "DROVER_NATS_ACK_WAIT_MS", { min: 1_000 }, what) ?? 30_000;
 }
 
 async function connectNats(

@@ -158,8 +158,8 @@ export class NatsIngress {
     return Object.fromEntries(this.#counts);
   }
 
-  /** Counters of this process and the shared consumer's backlog (asks the server). */
-  async metrics(): Promise<MetricFamily[]> {
+  /** Counters of this process, and with `askServer` the shared consumer's backlog. */
+  async metrics(askServer = true): Promise<MetricFamily[]> {
     const families: MetricFamily[] = [
       {
         name: "drover_nats_messages_total",
@@ -180,7 +180,9 @@ export class NatsIngress {
         samples: [{ value: this.#inFlight }],
       },
     ];
-    const info = await this.#jsm?.consumers.info(EVENTS_STREAM, INGRESS_CONSUMER).catch(() => undefined);
+    const info = askServer
+      ? await this.#jsm?.consumers.info(EVENTS_STREAM, INGRESS_CONSUMER).catch(() => undefined)
+      : undefined;
     if (info !== undefined) {
       families.push(
         {

@@ -6,6 +6,8 @@ import { InvalidReason, RunResultKind } from "@drover/core";
 import type { MsgHdrs } from "@nats-io/nats-core";
 import { Header, parseEntitySubject } from "./subjects.js";
 
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
 /** A message's meaning, or why it has none (answered `invalid`). */
 export type Decoded =
   | { readonly ok: true; readonly target: EntityRef; readonly event: unknown; readonly eventId: string }
@@ -27,7 +29,7 @@ export function decode(
   }
   const eventId = headers?.get(Header.MsgId) || `nats-${streamEpoch}-${message.seq}`;
   try {
-    const event: unknown = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(message.data));
+    const event: unknown = JSON.parse(UTF8.decode(message.data));
     return { ok: true, target, event, eventId };
   } catch {
     return { ok: false, result: invalid(InvalidReason.InvalidEvent, "the message body is not JSON (UTF-8)") };

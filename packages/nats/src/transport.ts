@@ -147,10 +147,8 @@ export class NatsTransport implements Component {
       type: "gauge",
       samples: [{ value: this.#status === NatsStatus.Connected ? 1 : 0 }],
     };
-    if (this.#ingress === undefined || this.#status !== NatsStatus.Connected) {
-      return [connected, ...((await this.#ingress?.metrics()) ?? []).filter((f) => !f.name.includes("consumer_"))];
-    }
-    return [connected, ...(await this.#ingress.metrics())];
+    // While disconnected, the consumer's backlog cannot be read: leave it out rather than wait.
+    return [connected, ...((await this.#ingress?.metrics(this.#status === NatsStatus.Connected)) ?? [])];
   }
 
   async #watch(): Promise<void> {

@@ -13,6 +13,8 @@ const VERSION = new RegExp(`^(${VERSION_PATTERN})$`);
 /** `POST /v1/{machine}/{id}/events`. */
 export function eventsRoutes(server: FastifyInstance, deps: RouteDeps): void {
   const { app } = deps;
+  // Read from each machine's schema once: walking the schema per request was work on the hot path.
+  const eventTypes = new Map(app.machines.map((machine) => [machine.name, declaredEventTypes(machine)]));
 
   async function postEvent(request: FastifyRequest<{ Params: { machine: string; id: string } }>, reply: FastifyReply) {
     const { machine: name, id } = request.params;
@@ -36,7 +38,7 @@ export function eventsRoutes(server: FastifyInstance, deps: RouteDeps): void {
         }),
       );
     }
-    const declared = declaredEventTypes(machine);
+    const declared = eventTypes.get(machine.name);
     if (declared !== undefined && (typeof type !== "string" || !declared.includes(type))) {
       // Name only what a caller may send: drover's own events (follow-ups, timers) are not for callers.
       const callable = declared.filter((t) => !machine.internal.includes(t));
