@@ -52,6 +52,7 @@ export type {
   EntityRef,
   IdGenerator,
   InboxRecord,
+  IntentControls,
   JournalEntry,
   ListQuery,
   LoadResult,
@@ -59,8 +60,10 @@ export type {
   OutboxQuery,
   OutboxQueue,
   OutboxRecord,
+  PausedIntentType,
   ReadModel,
   RejectionWrite,
+  SlotRequest,
   StateRewrite,
   StateVersionCount,
   StepRequest,
@@ -68,12 +71,14 @@ export type {
   Store,
   StoredEntity,
   TimerItem,
+  TimerQuery,
   TimerQueue,
   TimerRecord,
+  TokenRequest,
   UnitOfWork,
   WorkQueue,
 } from "./ports.js";
-export { CommitOutcomeKind, OutboxStatus, TimerStatus } from "./ports.js";
+export { CommitOutcomeKind, noTimerRows, OutboxStatus, TimerStatus } from "./ports.js";
 export type { RecurringOptions, RecurringSchedule } from "./recurring.js";
 export { RecurringEvents } from "./recurring.js";
 export type { Divergence } from "./replay.js";

@@ -1,6 +1,7 @@
 import { StoreUnavailableError } from "./errors.js";
 import { jsonClone } from "./json.js";
 import { DecisionKind } from "./machine.js";
+import { MemoryIntentControls } from "./memory-intent-controls.js";
 import type {
   AttemptFailure,
   ClaimQuery,
@@ -13,14 +14,18 @@ import type {
   LoadResult,
   OutboxQuery,
   OutboxRecord,
+  PausedIntentType,
+  SlotRequest,
   StateRewrite,
   StateVersionCount,
   StepWrite,
   Store,
   StoredEntity,
+  TimerQuery,
   TimerRecord,
+  TokenRequest,
 } from "./ports.js";
-import { CommitOutcomeKind, noOutboxRows, OutboxStatus, TimerStatus } from "./ports.js";
+import { CommitOutcomeKind, noOutboxRows, noTimerRows, OutboxStatus, TimerStatus } from "./ports.js";
 import { byStateName } from "./state-name.js";
 
 /**
@@ -36,6 +41,7 @@ export class MemoryStore implements Store {
   readonly #inbox = new Map<string, InboxRecord>();
   readonly #outbox = new Map<string, OutboxRecord>();
   readonly #timers = new Map<string, TimerRecord>();
+  readonly #controls = new MemoryIntentControls();
   #closed = false;
 
   async load(ref: EntityRef, eventId: string): Promise<LoadResult> {
@@ -131,6 +137,7 @@ export class MemoryStore implements Store {
     const timers: TimerRecord[] = step.timers.map((item) =>
       jsonClone({
         timerId: item.timerId,
+        key: item.key ?? null,
         machine: step.ref.machine,
         entityId: step.ref.id,
         event: item.event,
@@ -152,8 +159,28 @@ export class MemoryStore implements Store {
     this.#journal.set(k, journal);
     this.#inbox.set(step.eventId, inbox);
     for (const row of outbox) this.#outbox.set(row.intentId, row);
-    for (const row of timers) this.#timers.set(row.timerId, row);
+    // Cancels first, then the new timers, each of which replaces a pending one of its key.
+    this.#cancelTimers(step.ref, step.cancelTimers ?? []);
+    for (const row of timers) {
+      if (row.key !== null) this.#cancelTimers(step.ref, [row.key]);
+      this.#timers.set(row.timerId, row);
+    }
     return { kind: CommitOutcomeKind.Committed };
+  }
+
+  #cancelTimers(ref: EntityRef, names: readonly string[]): void {
+    if (names.length === 0) return;
+    for (const timer of this.#timers.values()) {
+      if (timer.status !== TimerStatus.Pending || timer.machine !== ref.machine || timer.entityId !== ref.id) continue;
+      if (names.includes(timer.timerId) || (timer.key !== null && names.includes(timer.key))) {
+        this.#timers.set(timer.timerId, {
+          ...timer,
+          status: TimerStatus.Cancelled,
+          leaseOwner: null,
+          leaseUntil: null,
+        });
+      }
+    }
   }
 
   async getEntity(ref: EntityRef): Promise<StoredEntity | undefined> {
@@ -240,9 +267,29 @@ export class MemoryStore implements Store {
     return stats;
   }
 
-  async listTimers(): Promise<TimerRecord[]> {
+  async listTimers(query: TimerQuery = {}): Promise<TimerRecord[]> {
     this.#open();
-    return jsonClone([...this.#timers.values()].sort((a, b) => a.dueAt - b.dueAt));
+    const { status, entity } = query;
+    const rows = [...this.#timers.values()]
+      .filter(
+        (t) =>
+          (status === undefined || t.status === status) &&
+          (entity === undefined || (t.machine === entity.machine && t.entityId === entity.id)),
+      )
+      .sort((a, b) => a.dueAt - b.dueAt || (a.timerId < b.timerId ? -1 : a.timerId > b.timerId ? 1 : 0));
+    return jsonClone(rows.slice(0, query.limit ?? rows.length));
+  }
+
+  async findTimer(timerId: string): Promise<TimerRecord | undefined> {
+    this.#open();
+    return copy(this.#timers.get(timerId));
+  }
+
+  async timerStats(): Promise<Record<TimerStatus, number>> {
+    this.#open();
+    const stats = noTimerRows();
+    for (const row of this.#timers.values()) stats[row.status]++;
+    return stats;
   }
 
   async claimOutbox(query: ClaimQuery): Promise<OutboxRecord[]> {
@@ -257,6 +304,7 @@ export class MemoryStore implements Store {
       const entity = key({ machine: row.machine, id: row.entityId });
       if (blocked.has(entity)) continue;
       blocked.add(entity);
+      if (this.#controls.isPaused((row.intent as { type?: unknown }).type as string)) continue;
       if (row.nextAttemptAt > query.now || !leaseFree(row, query.now)) continue;
       const leased = leasedTo(row, query);
       this.#outbox.set(row.intentId, leased);
@@ -313,9 +361,55 @@ export class MemoryStore implements Store {
   async failTimer(timerId: string, owner: string, failure: AttemptFailure): Promise<boolean> {
     return this.#settle(this.#timers, timerId, owner, TimerStatus.Pending, (timer) => ({
       attempts: failure.counts === false ? timer.attempts - 1 : timer.attempts,
-      nextAttemptAt: failure.retryAt ?? failure.now,
+      status: failure.retryAt === null ? TimerStatus.Dead : TimerStatus.Pending,
+      nextAttemptAt: failure.retryAt ?? timer.nextAttemptAt,
       lastError: failure.error,
     }));
+  }
+
+  async retryDeadTimer(timerId: string, now: number): Promise<boolean> {
+    this.#open();
+    const timer = this.#timers.get(timerId);
+    if (timer === undefined || timer.status !== TimerStatus.Dead) return false;
+    this.#timers.set(timerId, {
+      ...timer,
+      status: TimerStatus.Pending,
+      attempts: 0,
+      nextAttemptAt: now,
+      leaseOwner: null,
+      leaseUntil: null,
+    });
+    return true;
+  }
+
+  async pauseIntentType(intentType: string, now: number): Promise<boolean> {
+    this.#open();
+    return this.#controls.pause(intentType, now);
+  }
+
+  async resumeIntentType(intentType: string): Promise<boolean> {
+    this.#open();
+    return this.#controls.resume(intentType);
+  }
+
+  async listPausedIntentTypes(): Promise<PausedIntentType[]> {
+    this.#open();
+    return this.#controls.paused();
+  }
+
+  async acquireSlot(request: SlotRequest): Promise<boolean> {
+    this.#open();
+    return this.#controls.acquire(request);
+  }
+
+  async releaseSlot(key: string, holder: string): Promise<void> {
+    this.#open();
+    this.#controls.release(key, holder);
+  }
+
+  async takeToken(request: TokenRequest): Promise<number> {
+    this.#open();
+    return this.#controls.take(request);
   }
 
   /** Settle a leased row as the SQL stores do: only its lease's owner, only while pending; the lease is freed. */

@@ -78,15 +78,30 @@ export interface OutboxRecord {
   readonly traceParent: string | null;
 }
 
-/** Timer states, a smart enum. */
-export const TimerStatus = { Pending: "pending", Fired: "fired" } as const;
+/**
+ * Timer states, a smart enum: `pending` until it fires (`fired`), is cancelled or replaced by
+ * its entity's machine (`cancelled`), or runs out of attempts (`dead`, until an operator
+ * retries it).
+ */
+export const TimerStatus = { Pending: "pending", Fired: "fired", Cancelled: "cancelled", Dead: "dead" } as const;
 export type TimerStatus = (typeof TimerStatus)[keyof typeof TimerStatus];
+
+/** Timer counts before any row is counted: every status at 0 (what `timerStats` starts from). */
+export function noTimerRows(): Record<TimerStatus, number> {
+  return { [TimerStatus.Pending]: 0, [TimerStatus.Fired]: 0, [TimerStatus.Cancelled]: 0, [TimerStatus.Dead]: 0 };
+}
 
 /** A durable timer: `event` goes to the entity at `dueAt`, with the timer id as event id. */
 export interface TimerRecord {
   readonly timerId: string;
   readonly machine: string;
   readonly entityId: string;
+  /**
+   * The name its machine gave it (`schedule(at, event, { key })`), unique among the entity's
+   * pending timers: a new timer with the same key replaces (cancels) the pending one, and
+   * `cancelSchedule(key)` cancels it. `null`: no key.
+   */
+  readonly key: string | null;
   readonly event: Json;
   /** The version of the event schema the event was written at (1 for rows older than versioning). */
   readonly eventVersion: number;
@@ -112,6 +127,8 @@ export interface OutboxItem {
 /** A timer to insert. */
 export interface TimerItem {
   readonly timerId: string;
+  /** See {@link TimerRecord.key}; absent or `null`: none. */
+  readonly key?: string | null | undefined;
   readonly event: Json;
   /** The version of the event schema `event` is written at. */
   readonly eventVersion: number;
@@ -145,6 +162,13 @@ export interface AcceptedWrite extends StepWriteBase {
   readonly intents: readonly IntentRecord[];
   readonly outbox: readonly OutboxItem[];
   readonly timers: readonly TimerItem[];
+  /**
+   * Pending timers of this entity to cancel, each named by its key or its timer id (status
+   * `cancelled`; fired, dead or unknown ones are left alone). Applied before `timers` are
+   * inserted; a timer in `timers` with a key also cancels the entity's pending timer with that
+   * key (it replaces it). Absent: none.
+   */
+  readonly cancelTimers?: readonly string[] | undefined;
   readonly result: Processed;
   /**
    * The step's W3C `traceparent` (`00-<trace id>-<span id>-<flags>`), absent if untraced. Kept
@@ -275,6 +299,43 @@ export interface OutboxQuery {
   readonly limit?: number;
 }
 
+/** Which timers to list. */
+export interface TimerQuery {
+  readonly status?: TimerStatus;
+  /** Only the timers of this entity. */
+  readonly entity?: EntityRef;
+  readonly limit?: number;
+}
+
+/** An intent type an operator paused: its intents are not claimed until it is resumed. */
+export interface PausedIntentType {
+  readonly intentType: string;
+  /** Epoch ms. */
+  readonly pausedAt: number;
+}
+
+/**
+ * One of `limit` concurrency slots under `key` (e.g. "provider calls of merchant m_1"), asked
+ * for by `holder` (an intent id) on behalf of `owner` (a dispatcher) until `now + leaseMs`.
+ */
+export interface SlotRequest {
+  readonly key: string;
+  readonly limit: number;
+  readonly holder: string;
+  readonly owner: string;
+  readonly now: number;
+  readonly leaseMs: number;
+}
+
+/** A token of a rate limit: at most `perSecond` per second under `key`, bursts up to `burst`. */
+export interface TokenRequest {
+  readonly key: string;
+  readonly perSecond: number;
+  /** Tokens the bucket holds when full (default: `perSecond`, at least 1). */
+  readonly burst?: number;
+  readonly now: number;
+}
+
 /**
  * The unit of work: what the runtime needs to take one step. A store is the transaction
  * boundary: `commit` takes one or more steps and applies them in one transaction, each step
@@ -330,21 +391,57 @@ export interface OutboxQueue {
   retryDead(intentId: string, now: number): Promise<boolean>;
 }
 
+/**
+ * What operators and effect limits need from the outbox, shared by every process on the
+ * store: paused intent types, concurrency slots and rate-limit buckets.
+ */
+export interface IntentControls {
+  /**
+   * Pause an intent type (of any machine): {@link OutboxQueue.claimOutbox} skips its pending
+   * rows — which keep their attempts — until it is resumed; a skipped row still holds back the
+   * later rows of its entity. `false` if it was already paused.
+   */
+  pauseIntentType(intentType: string, now: number): Promise<boolean>;
+  /** Resume a paused intent type. `false` if it was not paused. */
+  resumeIntentType(intentType: string): Promise<boolean>;
+  /** The paused intent types, by name. */
+  listPausedIntentTypes(): Promise<PausedIntentType[]>;
+  /**
+   * Take (or renew, if `holder` holds it already) one of the `limit` slots of `key`: `true` if
+   * `holder` holds one until `now + leaseMs`. Slots whose lease ran out are free. Atomic across
+   * every process on the store: never more than `limit` unexpired holders of a key.
+   */
+  acquireSlot(request: SlotRequest): Promise<boolean>;
+  /** Give back `holder`'s slot of `key` (nothing if it holds none). */
+  releaseSlot(key: string, holder: string): Promise<void>;
+  /**
+   * Take one token of the bucket `key` (full when first seen, refilled at `perSecond`): 0 if
+   * one was taken, else the milliseconds until one will be there (nothing is taken). Atomic
+   * across every process on the store.
+   */
+  takeToken(request: TokenRequest): Promise<number>;
+}
+
 /** Durable timers as a work queue: what the scheduler leases and settles. */
 export interface TimerQueue {
   /** Lease due timers (`nextAttemptAt <= now`, pending, lease free or expired), soonest first. */
   claimTimers(query: ClaimQuery): Promise<TimerRecord[]>;
   /** Mark a claimed timer fired. `false` (and no change) if `owner` no longer holds its lease. */
   completeTimer(timerId: string, owner: string, now: number): Promise<boolean>;
-  /** Record a failed firing; the timer stays pending until `failure.retryAt` (never null here). */
+  /**
+   * Record a failed firing: the timer stays pending until `failure.retryAt`, or is dead
+   * (`retryAt: null`). `false` (and no change) if the lease was lost.
+   */
   failTimer(timerId: string, owner: string, failure: AttemptFailure): Promise<boolean>;
+  /** Make a dead timer pending again, due now, with a fresh count of attempts. `false` if it is not dead. */
+  retryDeadTimer(timerId: string, now: number): Promise<boolean>;
 }
 
 /**
  * The work queue: outbox and timer claims, and the optional wake-up notice that tells the
  * dispatcher and the scheduler to look now.
  */
-export interface WorkQueue extends OutboxQueue, TimerQueue {
+export interface WorkQueue extends OutboxQueue, TimerQueue, IntentControls {
   /**
    * Optional: call `listener` when another process commits work for the dispatcher or the
    * scheduler (PostgreSQL's LISTEN/NOTIFY), so they look now instead of at the next poll.
@@ -369,8 +466,11 @@ export interface ReadModel {
   findOutbox(intentId: string): Promise<OutboxRecord | undefined>;
   /** How many outbox rows are in each status (for gauges). */
   outboxStats(): Promise<Record<OutboxStatus, number>>;
-  /** Timers, soonest first. */
-  listTimers(): Promise<TimerRecord[]>;
+  /** Timers, soonest due first (ties by timer id). */
+  listTimers(query?: TimerQuery): Promise<TimerRecord[]>;
+  findTimer(timerId: string): Promise<TimerRecord | undefined>;
+  /** How many timers are in each status (for gauges). */
+  timerStats(): Promise<Record<TimerStatus, number>>;
 }
 
 /**

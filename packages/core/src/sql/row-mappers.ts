@@ -12,7 +12,7 @@ import type {
   TimerRecord,
   TimerStatus,
 } from "../ports.js";
-import { noOutboxRows } from "../ports.js";
+import { noOutboxRows, noTimerRows } from "../ports.js";
 import { byStateName } from "../state-name.js";
 import type {
   Claimed,
@@ -56,6 +56,7 @@ export interface RowMappers<J> {
   toStateVersionCounts(rows: readonly StateVersionCountRow[]): StateVersionCount[];
   /** A count of the outbox by status, every status present (0 when it has no row). */
   toOutboxStats(rows: readonly StatusCountRow[]): Record<OutboxStatus, number>;
+  toTimerStats(rows: readonly StatusCountRow[]): Record<TimerStatus, number>;
 }
 
 /**
@@ -97,6 +98,7 @@ export function rowMappers<J>(decode: DecodeJson<J>): RowMappers<J> {
   });
   const toTimer = (row: TimerRow<J>): TimerRecord => ({
     timerId: row.timer_id,
+    key: row.timer_key,
     event: decode(row.event) as Json,
     eventVersion: row.event_version,
     dueAt: row.due_at,
@@ -165,6 +167,13 @@ export function rowMappers<J>(decode: DecodeJson<J>): RowMappers<J> {
       const stats = noOutboxRows();
       for (const { status, n } of rows) {
         if (status in stats) stats[status as OutboxStatus] = n;
+      }
+      return stats;
+    },
+    toTimerStats: (rows: readonly StatusCountRow[]): Record<TimerStatus, number> => {
+      const stats = noTimerRows();
+      for (const { status, n } of rows) {
+        if (status in stats) stats[status as TimerStatus] = n;
       }
       return stats;
     },

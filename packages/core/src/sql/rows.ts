@@ -61,6 +61,8 @@ export interface OutboxRow<J> extends LeaseColumns {
 
 export interface TimerRow<J> extends LeaseColumns {
   readonly timer_id: string;
+  /** The machine's name for it (see `TimerRecord.key`), or NULL. */
+  readonly timer_key: string | null;
   readonly machine: string;
   readonly entity_id: string;
   readonly event: J;
