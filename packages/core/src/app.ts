@@ -1,4 +1,5 @@
 import type { TracerProvider } from "@opentelemetry/api";
+import { AppQueries } from "./app-queries.js";
 import { systemClock } from "./clock.js";
 import type { Component } from "./component.js";
 import type { AttemptReport, DispatcherSettings } from "./dispatcher.js";
@@ -6,22 +7,11 @@ import { Dispatcher } from "./dispatcher.js";
 import type { Effects } from "./effects.js";
 import { declaredIntentTypes } from "./effects.js";
 import { ConfigurationError } from "./errors.js";
+import { hearsIntentFailures } from "./intent-failed.js";
 import type { Logger } from "./logger.js";
 import { jsonLogger } from "./logger.js";
 import type { AnyMachine, Typed } from "./machine.js";
-import type {
-  Clock,
-  EntityCount,
-  EntityRef,
-  IdGenerator,
-  JournalEntry,
-  ListQuery,
-  OutboxQuery,
-  OutboxRecord,
-  StateVersionCount,
-  Store,
-  StoredEntity,
-} from "./ports.js";
+import type { Clock, IdGenerator, OutboxRecord, Store } from "./ports.js";
 import { OutboxStatus } from "./ports.js";
 import type { RecurringSchedule } from "./recurring.js";
 import { RecurringEvents } from "./recurring.js";
@@ -29,8 +19,8 @@ import type { IntentRecord, RunResult } from "./result.js";
 import { RunResultKind } from "./result.js";
 import type { RunOptions } from "./run-options.js";
 import { Runtime } from "./runtime.js";
-import { isSchedule } from "./schedule.js";
-import type { SchedulerSettings } from "./scheduler.js";
+import { isCancelSchedule, isSchedule } from "./schedule.js";
+import type { SchedulerSettings, TimerReport } from "./scheduler.js";
 import { Scheduler } from "./scheduler.js";
 import type { PurityMode } from "./step.js";
 import type { TypedClient } from "./typed-client.js";
@@ -52,7 +42,10 @@ export interface ResultReport {
 /** Listens to what an {@link App} does; every method optional, none may throw. */
 export interface AppObserver {
   onResult?(report: ResultReport): void;
+  /** Every attempt at an intent; `outcome: "dead"` is a dead-lettering as it happens. */
   onAttempt?(report: AttemptReport): void;
+  /** Every firing of a timer; `outcome: "dead"` is a timer given up as it happens. */
+  onTimer?(report: TimerReport): void;
 }
 
 /** What an {@link App} is wired from. */
@@ -95,7 +88,7 @@ export interface AppOptions {
  * await app.run({ machine: "doors", id: "door_1" }, { type: "Install" });
  * await app.stop();
  */
-export class App {
+export class App extends AppQueries {
   readonly #store: Store;
   readonly #runtime: Runtime;
   readonly dispatcher: Dispatcher;
@@ -110,6 +103,7 @@ export class App {
   #unwatch: (() => void) | undefined;
 
   constructor(options: AppOptions) {
+    super(options.store);
     this.#store = options.store;
     this.logger = options.logger ?? jsonLogger("info");
     this.#clock = options.clock ?? systemClock;
@@ -141,6 +135,7 @@ export class App {
       onAttempt: (report) => {
         for (const observer of this.#observers) observer.onAttempt?.(report);
       },
+      hearFailures: new Set(options.machines.filter(hearsIntentFailures).map((machine) => machine.name)),
     });
     this.recurring = new RecurringEvents({
       schedules: options.recurring ?? [],
@@ -159,6 +154,9 @@ export class App {
       run,
       clock: this.#clock,
       logger: this.logger,
+      onFire: (report) => {
+        for (const observer of this.#observers) observer.onTimer?.(report);
+      },
       ...(options.tracerProvider === undefined ? {} : { tracerProvider: options.tracerProvider }),
     });
   }
@@ -204,7 +202,7 @@ export class App {
       // Stored intents are JSON; the machine's schema made each one a typed object.
       const typed = intent as unknown as Typed;
       if (isSchedule(typed)) dueTimer ||= typed.at <= now;
-      else outbox = true;
+      else if (!isCancelSchedule(typed)) outbox = true;
     }
     if (outbox) this.dispatcher.wake();
     if (dueTimer) this.scheduler.wake();
@@ -243,29 +241,6 @@ export class App {
     return this.#runtime.machines.get(name);
   }
 
-  // The read side: what the HTTP API, the CLI and the dashboard show. Callers query the
-  // app, never its store, so the store stays a detail of the wiring.
-
-  /** An entity as stored, or `undefined`. */
-  getEntity(ref: EntityRef): Promise<StoredEntity | undefined> {
-    return this.#store.getEntity(ref);
-  }
-
-  /** A page of a machine's entities, in id order. */
-  listEntities(machine: string, query: ListQuery): Promise<StoredEntity[]> {
-    return this.#store.listEntities(machine, query);
-  }
-
-  /** A machine's entities counted by state name. */
-  countEntities(machine: string): Promise<EntityCount[]> {
-    return this.#store.countEntities(machine);
-  }
-
-  /** A machine's entities counted by the state version they are stored at, lowest first. */
-  countStateVersions(machine: string): Promise<StateVersionCount[]> {
-    return this.#store.countStateVersions(machine);
-  }
-
   /**
    * Check (and with `apply`, rewrite) the stored states of a machine against the running code:
    * see {@link upgradeMachine}. Throws a `ConfigurationError` for an unknown machine.
@@ -277,34 +252,6 @@ export class App {
       return Promise.reject(new ConfigurationError(`unknown machine "${machineName}" (known: ${known})`));
     }
     return upgradeMachine(this.#store, machine, options);
-  }
-
-  /** An entity's journal, oldest first. */
-  history(ref: EntityRef): Promise<JournalEntry[]> {
-    return this.#store.history(ref);
-  }
-
-  /** Outbox rows in commit order. */
-  listOutbox(query?: OutboxQuery): Promise<OutboxRecord[]> {
-    return this.#store.listOutbox(query);
-  }
-
-  /** One outbox row by its intent id. */
-  findOutbox(intentId: string): Promise<OutboxRecord | undefined> {
-    return this.#store.findOutbox(intentId);
-  }
-
-  /** The outbox rows of the intents an entity's journal produced, in journal order. */
-  async entityOutbox(ref: EntityRef): Promise<OutboxRecord[]> {
-    const entries = await this.#store.history(ref);
-    const ids = entries.flatMap((entry) => entry.intents.map((record) => record.id));
-    const rows = await Promise.all(ids.map((intentId) => this.#store.findOutbox(intentId)));
-    return rows.flatMap((row) => (row === undefined ? [] : [row]));
-  }
-
-  /** How many outbox rows are in each status. */
-  outboxStats(): Promise<Record<OutboxStatus, number>> {
-    return this.#store.outboxStats();
   }
 
   /** Intent types the machines declare that no effect handler serves (they would be dead-lettered). */
@@ -393,5 +340,27 @@ export class App {
     const revived = await this.#store.retryDead(intentId, this.#clock.now());
     if (revived) this.dispatcher.wake();
     return revived;
+  }
+
+  /** Give a dead timer a fresh set of attempts, due now. `false` if it is not dead. */
+  async retryDeadTimer(timerId: string): Promise<boolean> {
+    const revived = await this.#store.retryDeadTimer(timerId, this.#clock.now());
+    if (revived) this.scheduler.wake();
+    return revived;
+  }
+
+  /**
+   * Pause an intent type for every process on the store: its intents stay pending, keeping
+   * their attempts, until {@link App.resumeIntentType}. `false` if it was already paused.
+   */
+  pauseIntentType(intentType: string): Promise<boolean> {
+    return this.#store.pauseIntentType(intentType, this.#clock.now());
+  }
+
+  /** Resume a paused intent type (its due intents run at once). `false` if it was not paused. */
+  async resumeIntentType(intentType: string): Promise<boolean> {
+    const resumed = await this.#store.resumeIntentType(intentType);
+    if (resumed) this.dispatcher.wake();
+    return resumed;
   }
 }

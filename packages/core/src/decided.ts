@@ -17,7 +17,7 @@ import type {
   UnreadableResult,
 } from "./result.js";
 import { InvalidReason, RunResultKind } from "./result.js";
-import { isSchedule } from "./schedule.js";
+import { isCancelSchedule, isSchedule } from "./schedule.js";
 
 /** A step's decision: an answer that writes nothing, or a write (whose result is the answer once committed). */
 export type Decided =
@@ -103,12 +103,15 @@ export function acceptedWrite(step: Step, expectedVersion: number, state: Json, 
   }));
   const outbox: OutboxItem[] = [];
   const timers: TimerItem[] = [];
+  const cancelTimers: string[] = [];
   decided.forEach((intent, index) => {
     const intentId = prefix + index;
     if (isSchedule(intent)) {
       const event = intent.event as unknown as Json;
-      timers.push({ timerId: intentId, event, eventVersion: step.machine.eventVersion, dueAt: intent.at });
-    } else outbox.push({ intentId, intent: intent as unknown as Json });
+      const key = intent.key === undefined ? {} : { key: intent.key };
+      timers.push({ timerId: intentId, event, eventVersion: step.machine.eventVersion, dueAt: intent.at, ...key });
+    } else if (isCancelSchedule(intent)) cancelTimers.push(intent.key);
+    else outbox.push({ intentId, intent: intent as unknown as Json });
   });
   const result: Processed = {
     kind: RunResultKind.Processed,
@@ -134,6 +137,7 @@ export function acceptedWrite(step: Step, expectedVersion: number, state: Json, 
     intents,
     outbox,
     timers,
+    ...(cancelTimers.length === 0 ? {} : { cancelTimers }),
     result,
     ...(step.traceParent === undefined ? {} : { traceParent: step.traceParent }),
   };

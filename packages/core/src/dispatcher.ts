@@ -3,6 +3,7 @@ import type { Context, Span, Tracer, TracerProvider } from "@opentelemetry/api";
 import { context, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import type { EffectContext, EffectHandler, Effects, FollowUp } from "./effects.js";
 import { ConfigurationError, EffectTimeoutError, FollowUpError, PermanentEffectError } from "./errors.js";
+import { intentFailed, intentFailedEventId } from "./intent-failed.js";
 import type { Logger } from "./logger.js";
 import type { Typed } from "./machine.js";
 import type { Clock, OutboxQueue, OutboxRecord } from "./ports.js";
@@ -51,6 +52,10 @@ export interface AttemptReport {
   readonly intentId: string;
   readonly intentType: string;
   readonly outcome: AttemptOutcome;
+  /** Which attempt it was (1 on the first try). */
+  readonly attempt: number;
+  /** Why it failed (a retry or a dead letter). */
+  readonly error?: string;
   readonly durationMs: number;
 }
 
@@ -65,6 +70,11 @@ export interface DispatcherOptions extends DispatcherSettings {
   readonly onAttempt?: (report: AttemptReport) => void;
   /** Where `drover.intent.attempt` spans go (default: the globally registered provider). */
   readonly tracerProvider?: TracerProvider;
+  /**
+   * Machines whose entities hear about their dead letters: when an intent of one of them is
+   * dead-lettered, its entity gets an `IntentFailed` event first (see {@link IntentFailedEvent}).
+   */
+  readonly hearFailures?: ReadonlySet<string>;
 }
 
 /**
@@ -93,6 +103,7 @@ export class Dispatcher {
   readonly #inFlight = new Set<Promise<void>>();
   readonly #onAttempt: (report: AttemptReport) => void;
   readonly #tracer: Tracer;
+  readonly #hearFailures: ReadonlySet<string>;
   #stopping = stoppingController();
 
   constructor(options: DispatcherOptions) {
@@ -105,6 +116,7 @@ export class Dispatcher {
     this.#concurrency = positive("concurrency", options.concurrency ?? 16);
     this.#onAttempt = options.onAttempt ?? (() => {});
     this.#tracer = droverTracer(options.tracerProvider);
+    this.#hearFailures = options.hearFailures ?? new Set();
     const handlers = new Map<string, EffectHandler<Typed>>();
     for (const effects of options.effects) {
       for (const [type, handler] of Object.entries(effects.handlers)) {
@@ -221,13 +233,15 @@ export class Dispatcher {
     } finally {
       endAttemptSpan(span, row, intentType, settled);
     }
-    const { outcome } = settled;
+    const { outcome, error } = settled;
     this.#onAttempt({
       machine: row.machine,
       entityId: row.entityId,
       intentId: row.intentId,
       intentType,
       outcome,
+      attempt: row.attempts,
+      ...(error === undefined ? {} : { error }),
       durationMs: performance.now() - started,
     });
   }
@@ -238,21 +252,15 @@ export class Dispatcher {
     const log = { intentId: row.intentId, machine: row.machine, entityId: row.entityId, intent: intent.type };
     const handler = this.#handlers.get(handlerKey(row.machine, intent.type));
     if (handler === undefined) {
-      await this.#fail(
-        row,
-        `no effect handler for ${row.machine} intent ${intent.type}: register one with defineEffects(${row.machine}, { ${intent.type}: … })`,
-        true,
-      );
-      return { outcome: AttemptOutcome.Dead, error: "no effect handler" };
+      const message = `no effect handler for ${row.machine} intent ${intent.type}: register one with defineEffects(${row.machine}, { ${intent.type}: … })`;
+      await this.#deadLetter(row, intent.type, row.attempts, message, traced);
+      return { outcome: AttemptOutcome.Dead, error: message };
     }
     if (row.attempts > this.#maxAttempts) {
       // Its lease ran out more often than it may be tried: the process died or the handler hung.
-      await this.#fail(
-        row,
-        `gave up after ${row.attempts - 1} attempts; the last ended without an answer (process killed or hung?)${row.lastError ? `; error before: ${row.lastError}` : ""}`,
-        true,
-      );
-      return { outcome: AttemptOutcome.Dead, error: "attempts ran out" };
+      const message = `gave up after ${row.attempts - 1} attempts; the last ended without an answer (process killed or hung?)${row.lastError ? `; error before: ${row.lastError}` : ""}`;
+      await this.#deadLetter(row, intent.type, row.attempts - 1, message, traced);
+      return { outcome: AttemptOutcome.Dead, error: message };
     }
     try {
       const ctx = { intentId: row.intentId, machine: row.machine, entityId: row.entityId, attempt: row.attempts };
@@ -275,8 +283,12 @@ export class Dispatcher {
       }
       const dead = error instanceof PermanentEffectError || row.attempts >= this.#maxAttempts;
       const message = describeError(error);
-      const retryAt = await this.#fail(row, message, dead);
-      return { outcome: dead ? AttemptOutcome.Dead : AttemptOutcome.Retry, retryAt, error: message };
+      if (dead) {
+        await this.#deadLetter(row, intent.type, row.attempts, message, traced);
+        return { outcome: AttemptOutcome.Dead, retryAt: null, error: message };
+      }
+      const retryAt = await this.#fail(row, message, false);
+      return { outcome: AttemptOutcome.Retry, retryAt, error: message };
     }
   }
 
@@ -346,6 +358,48 @@ export class Dispatcher {
         }
       }
     }
+  }
+
+  /**
+   * Give an intent up: tell its entity first (an `IntentFailed` event, when its machine hears
+   * failures), then mark the row dead. In that order, so a crash in between leaves the row
+   * leased: it is claimed again once the lease runs out, found out of attempts and given up
+   * again, and the event, whose id is derived from the intent's, is answered as a duplicate.
+   * If the event cannot be applied (the store is down), this throws and the row stays leased
+   * for the same reason.
+   */
+  async #deadLetter(row: OutboxRecord, intentType: string, attempts: number, error: string, traced: Context) {
+    if (this.#hearFailures.has(row.machine)) {
+      const eventId = intentFailedEventId(row.intentId);
+      const event = intentFailed(row.intentId, intentType, attempts, error);
+      const result = await this.#run({ machine: row.machine, id: row.entityId }, event, { eventId, trace: traced });
+      const log = { intentId: row.intentId, eventId, machine: row.machine, entityId: row.entityId };
+      switch (result.kind) {
+        case RunResultKind.Processed:
+        case RunResultKind.Duplicate:
+          break;
+        case RunResultKind.Rejected:
+          this.#worker.logger.info({ ...log, reason: result.reason }, "dispatcher: its machine rejected IntentFailed");
+          break;
+        case RunResultKind.NotFound:
+          this.#worker.logger.warn(log, "dispatcher: the entity of a dead intent does not exist");
+          break;
+        case RunResultKind.Invalid:
+          this.#worker.logger.error(
+            { ...log, error: result.message },
+            "dispatcher: its machine's schema refused IntentFailed",
+          );
+          break;
+        case RunResultKind.Conflict:
+        case RunResultKind.Unreadable:
+          throw new FollowUpError(`IntentFailed for ${row.intentId} could not be applied: ${result.kind}`);
+        default: {
+          const exhaustive: never = result;
+          throw new FollowUpError(`unknown result ${JSON.stringify(exhaustive)}`);
+        }
+      }
+    }
+    await this.#fail(row, error, true);
   }
 
   /** Record a failed attempt; the time it is retried at (`null`: dead-lettered). */

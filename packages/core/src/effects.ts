@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { AnyMachine, Machine, MachineEvent, MachineIntent, Typed } from "./machine.js";
-import { SCHEDULE } from "./schedule.js";
+import type { CANCEL_SCHEDULE, SCHEDULE } from "./schedule.js";
+import { isTimerIntent } from "./schedule.js";
 
 /** An event an effect handler sends back to an entity, e.g. the provider's answer. */
 export interface FollowUp {
@@ -35,9 +36,9 @@ export type EffectHandler<Intent> = (
   // biome-ignore lint/suspicious/noConfusingVoidType: a handler with nothing to say just returns.
 ) => Promise<readonly FollowUp[] | void>;
 
-type HandledIntent<M> = Exclude<MachineIntent<M>, { readonly type: typeof SCHEDULE }>;
+type HandledIntent<M> = Exclude<MachineIntent<M>, { readonly type: typeof SCHEDULE | typeof CANCEL_SCHEDULE }>;
 
-/** One handler per intent type of machine `M` (timers are the scheduler's, not listed). */
+/** One handler per intent type of machine `M` (timers and their cancels are drover's, not listed). */
 export type EffectHandlers<M> = {
   readonly [K in HandledIntent<M>["type"]]?: EffectHandler<Extract<HandledIntent<M>, { readonly type: K }>>;
 };
@@ -83,7 +84,7 @@ export function followUp<M extends Machine<string, string, unknown, Typed, Typed
  */
 export function declaredIntentTypes(machine: AnyMachine): string[] | undefined {
   const types = literalTypes(machine.schemas.intent);
-  return types?.filter((type) => type !== SCHEDULE);
+  return types?.filter((type) => !isTimerIntent(type));
 }
 
 /**

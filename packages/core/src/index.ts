@@ -18,6 +18,8 @@ export {
 } from "./errors.js";
 export type { Migration, Migrations, Reading, Unreadable, Versioned } from "./evolution.js";
 export { migrateVersioned, readVersioned, UnreadableReason, VersionedSubject } from "./evolution.js";
+export type { IntentFailed } from "./intent-failed.js";
+export { INTENT_FAILED, IntentFailedEvent, intentFailedEventId } from "./intent-failed.js";
 export type { Json } from "./json.js";
 export { fingerprint, stableStringify } from "./json.js";
 export { KeyedQueue } from "./key-queue.js";
@@ -100,10 +102,22 @@ export { InvalidReason, RunResultKind } from "./result.js";
 export type { RunOptions } from "./run-options.js";
 export type { RuntimeOptions } from "./runtime.js";
 export { Runtime } from "./runtime.js";
-export type { Schedule } from "./schedule.js";
-export { Instant, isSchedule, MAX_EVENT_TIME, schedule, scheduleSchema } from "./schedule.js";
-export type { SchedulerOptions, SchedulerSettings } from "./scheduler.js";
-export { Scheduler } from "./scheduler.js";
+export type { CancelSchedule, Schedule } from "./schedule.js";
+export {
+  CANCEL_SCHEDULE,
+  CancelScheduleIntent,
+  cancelSchedule,
+  Instant,
+  isCancelSchedule,
+  isSchedule,
+  MAX_EVENT_TIME,
+  SCHEDULE,
+  schedule,
+  scheduleSchema,
+  TimerKey,
+} from "./schedule.js";
+export type { SchedulerOptions, SchedulerSettings, TimerReport } from "./scheduler.js";
+export { Scheduler, TimerOutcome } from "./scheduler.js";
 export { conventionalStateName } from "./state-name.js";
 export type { StepOutcome } from "./step.js";
 export { decide, decideChecked, PurityMode } from "./step.js";

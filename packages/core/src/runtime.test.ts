@@ -84,6 +84,7 @@ describe("Runtime", () => {
       assert.deepEqual(timers, [
         {
           timerId: "tally/t_1/11/1",
+          key: null,
           machine: "tally",
           entityId: "t_1",
           event: { type: "Close" },

@@ -20,7 +20,25 @@ export interface SchedulerSettings {
   readonly pollMs?: number;
   /** Retry timing when firing fails (the store is down…): default 500 ms doubling to 60 s. */
   readonly backoff?: Backoff;
+  /** Firings that failed before a timer is dead (kept, shown, retried by an operator): default 10. */
+  readonly maxAttempts?: number;
   readonly random?: () => number;
+}
+
+/** How a timer's firing ended: a smart enum. */
+export const TimerOutcome = { Fired: "fired", Retry: "retry", Dead: "dead" } as const;
+export type TimerOutcome = (typeof TimerOutcome)[keyof typeof TimerOutcome];
+
+/** One firing of a timer, as reported to observers (metrics, the live stream). */
+export interface TimerReport {
+  readonly timerId: string;
+  readonly machine: string;
+  readonly entityId: string;
+  readonly outcome: TimerOutcome;
+  /** Which firing it was (1 on the first). */
+  readonly attempt: number;
+  /** Why it failed (a retry or a dead timer). */
+  readonly error?: string;
 }
 
 /** What a {@link Scheduler} is built from. */
@@ -31,13 +49,20 @@ export interface SchedulerOptions extends SchedulerSettings {
   readonly logger?: Logger;
   /** Where `drover.timer.fire` spans go (default: the globally registered provider). */
   readonly tracerProvider?: TracerProvider;
+  /** Called after every firing (metrics). Must not throw. */
+  readonly onFire?: (report: TimerReport) => void;
 }
 
 /**
  * Fires due timers: each `Schedule { at, event }` intent becomes a timer row when its step
  * commits; once the clock passes `at`, the scheduler sends `event` to the entity with the
  * timer id as event id (so a timer fires its event at most once, even if it is claimed
- * again after a crash) and the timer's due time as the event's time.
+ * again after a crash) and the timer's due time as the event's time. A firing that fails (the
+ * store is down, the event keeps conflicting) is retried with backoff; after `maxAttempts` the
+ * timer is dead, as is one whose event its machine no longer accepts (`invalid`).
+ *
+ * Catch-up: a timer due while no scheduler ran fires once, as soon as one runs, with its due
+ * time as the event's time; timers missed together fire together, soonest first.
  *
  * @example
  * const scheduler = new Scheduler({ store, run: (ref, e, o) => runtime.run(ref, e, o) });
@@ -49,8 +74,10 @@ export class Scheduler {
   readonly #run: RunFunction;
   readonly #worker: LeaseWorker;
   readonly #batchSize: number;
+  readonly #maxAttempts: number;
   readonly #loop: WorkLoop;
   readonly #tracer: Tracer;
+  readonly #onFire: (report: TimerReport) => void;
 
   constructor(options: SchedulerOptions) {
     this.#tracer = droverTracer(options.tracerProvider);
@@ -59,6 +86,8 @@ export class Scheduler {
     this.#store = options.store;
     this.#run = options.run;
     this.#batchSize = positive("batchSize", options.batchSize ?? 64);
+    this.#maxAttempts = positive("maxAttempts", options.maxAttempts ?? 10);
+    this.#onFire = options.onFire ?? (() => {});
     this.#loop = new WorkLoop(
       () => this.runOnce(),
       positive("pollMs", options.pollMs ?? 1000),
@@ -93,13 +122,21 @@ export class Scheduler {
     await this.#loop.stop();
   }
 
-  async #retry(timer: TimerRecord, log: object, message: string, counts: boolean): Promise<void> {
+  /** Record a failed firing: retried later, or dead (`dead`, or out of attempts). */
+  async #retry(timer: TimerRecord, log: object, message: string, counts: boolean, dead = false): Promise<void> {
     const now = this.#worker.clock.now();
-    const retryAt = now + backoffDelay(counts ? timer.attempts : WAITING, this.#worker.backoff, this.#worker.random);
-    const what = counts
-      ? "scheduler: firing a timer failed; will retry"
-      : "scheduler: a timer waits for code that can read it";
-    this.#worker.logger.warn({ ...log, error: message, retryAt }, what);
+    const gaveUp = dead || (counts && timer.attempts >= this.#maxAttempts);
+    const retryAt = gaveUp
+      ? null
+      : now + backoffDelay(counts ? timer.attempts : WAITING, this.#worker.backoff, this.#worker.random);
+    if (gaveUp)
+      this.#worker.logger.error({ ...log, error: message, attempt: timer.attempts }, "scheduler: timer is dead");
+    else
+      this.#worker.logger.warn(
+        { ...log, error: message, retryAt },
+        counts ? "scheduler: firing a timer failed; will retry" : "scheduler: a timer waits for code that can read it",
+      );
+    this.#report(timer, gaveUp ? TimerOutcome.Dead : TimerOutcome.Retry, message);
     const failure = { error: message, now, retryAt, counts };
     await this.#store.failTimer(timer.timerId, this.owner, failure).catch((error: unknown) => {
       this.#worker.logger.error(
@@ -157,12 +194,10 @@ export class Scheduler {
           this.#worker.logger.warn(log, "scheduler: timer fired for an entity that does not exist");
           break;
         case RunResultKind.Invalid:
-          // The timer's event no longer fits its machine (a schema changed): retrying cannot help.
-          this.#worker.logger.error(
-            { ...log, error: result.message, issues: result.issues },
-            "scheduler: timer event is invalid",
-          );
-          break;
+          // The timer's event no longer fits its machine (a schema changed): retrying cannot
+          // help, so it is dead at once, kept for an operator with the reason.
+          await this.#retry(timer, { ...log, issues: result.issues }, `invalid event: ${result.message}`, true, true);
+          return;
         case RunResultKind.Conflict:
           throw new Error(`the timer's event kept conflicting after ${result.attempts} attempts`);
         case RunResultKind.Unreadable:
@@ -181,8 +216,20 @@ export class Scheduler {
           "scheduler: lost the lease of a timer after firing it (its event id makes a re-fire harmless)",
         );
       }
+      this.#report(timer, TimerOutcome.Fired);
     } catch (error) {
       await this.#retry(timer, log, describeError(error), true);
     }
+  }
+
+  #report(timer: TimerRecord, outcome: TimerOutcome, error?: string): void {
+    this.#onFire({
+      timerId: timer.timerId,
+      machine: timer.machine,
+      entityId: timer.entityId,
+      outcome,
+      attempt: timer.attempts,
+      ...(error === undefined ? {} : { error }),
+    });
   }
 }
