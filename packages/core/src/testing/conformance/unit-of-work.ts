@@ -82,6 +82,7 @@ export function unitOfWorkSpec(suite: Suite): void {
             timerId: "tally/t_a/1/1",
             machine: "tally",
             entityId: "t_a",
+            key: null,
             event: { type: "Close" },
             eventVersion: 1,
             dueAt: T0 + 60_000,
