@@ -54,7 +54,7 @@ if (await postgresAvailable(import.meta.url)) {
           );
           assert.equal(rows.rows[0]?.n, limit);
           // A holder renews its own slot; a released slot goes to the next acquirer, of another store.
-          const winner = results.findIndex((held) => held === true);
+          const winner = results.indexOf(true);
           const slot = { key, limit, owner: "d", now: NOW + 1, leaseMs: 30_000 };
           assert.equal(await stores[1]?.acquireSlot({ ...slot, holder: `intent_${winner}` }), true);
           assert.equal(await stores[2]?.acquireSlot({ ...slot, holder: "late" }), false);
