@@ -16,7 +16,8 @@ export {
   checkWritesAfterStateNameUpgrade,
   stateNameFixtureSteps,
 } from "./state-name-upgrade.js";
-export { acceptedWrite, queueWrite, rejectionWrite, STEP_EPOCH } from "./step-writes.js";
+export type { TimerSpec } from "./step-writes.js";
+export { acceptedWrite, queueWrite, rejectionWrite, STEP_EPOCH, timerWrite } from "./step-writes.js";
 export { TALLY_LIMIT, TallyId, TallyRejection, tallyMachine } from "./tally-machine.js";
 export type { OutboxView, TestApp, TestAppOptions } from "./test-app.js";
 export { testApp } from "./test-app.js";
