@@ -55,7 +55,7 @@ describe("SqliteStore: a database written by schema version 2", () => {
   it("upgrades in place: every row kept, each entity named by the default convention", async () => {
     const store = SqliteStore.open({ path: copyOf(V2, "v2-upgrade.db") });
     try {
-      assert.deepEqual(store.migration, { from: 2, to: migrations.length, applied: [3, 4, 5, 6, 7] });
+      assert.deepEqual(store.migration, { from: 2, to: migrations.length, applied: [3, 4, 5, 6, 7, 8] });
       await checkStateNameUpgrade(store);
     } finally {
       await store.close();
@@ -88,7 +88,7 @@ describe("SqliteStore: a database written by schema version 3", () => {
     const path = copyOf(V3, "v3-upgrade.db");
     const store = SqliteStore.open({ path });
     try {
-      assert.deepEqual(store.migration, { from: 3, to: migrations.length, applied: [4, 5, 6, 7] });
+      assert.deepEqual(store.migration, { from: 3, to: migrations.length, applied: [4, 5, 6, 7, 8] });
       // Read-only checks first: the names version 3 wrote survive the migration.
       await checkStateNameUpgrade(store);
       await checkVersionUpgrade(store);
@@ -131,7 +131,7 @@ describe("SqliteStore: a database written by schema version 4", () => {
     const path = copyOf(V4, "v4-upgrade.db");
     const store = SqliteStore.open({ path });
     try {
-      assert.deepEqual(store.migration, { from: 4, to: migrations.length, applied: [5, 6, 7] });
+      assert.deepEqual(store.migration, { from: 4, to: migrations.length, applied: [5, 6, 7, 8] });
       await checkStateNameUpgrade(store);
       await checkVersionUpgrade(store);
     } finally {
@@ -197,7 +197,7 @@ describe("SqliteStore: a database written by schema version 5", () => {
     const path = copyOf(V5, "v5-upgrade.db");
     const store = SqliteStore.open({ path });
     try {
-      assert.deepEqual(store.migration, { from: 5, to: migrations.length, applied: [6, 7] });
+      assert.deepEqual(store.migration, { from: 5, to: migrations.length, applied: [6, 7, 8] });
       await checkStateNameUpgrade(store);
       await checkVersionUpgrade(store);
       // The fixture's outbox row, then two intents of one new entity: its second waits for its first.
@@ -249,7 +249,7 @@ describe("SqliteStore: a database written by schema version 6", () => {
     const path = copyOf(V6, "v6-upgrade.db");
     const store = SqliteStore.open({ path });
     try {
-      assert.deepEqual(store.migration, { from: 6, to: migrations.length, applied: [7] });
+      assert.deepEqual(store.migration, { from: 6, to: migrations.length, applied: [7, 8] });
       await checkStateNameUpgrade(store);
       await checkVersionUpgrade(store);
       await checkTraceContextUpgrade(store);
