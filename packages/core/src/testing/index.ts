@@ -24,6 +24,7 @@ export { testApp } from "./test-app.js";
 export { TestClock } from "./test-clock.js";
 export type { Answer, HandledIntent, IntentBody } from "./test-effects.js";
 export { answers } from "./test-effects.js";
+export { checkTimerKeysUpgrade } from "./timer-keys-upgrade.js";
 export { checkTraceContextUpgrade } from "./trace-context-upgrade.js";
 export type { TransitionRecorder } from "./transitions.js";
 export { recordTransitions } from "./transitions.js";
