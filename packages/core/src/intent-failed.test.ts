@@ -62,7 +62,7 @@ describe("IntentFailed: a dead letter is a domain event", () => {
     assert.deepEqual(await failuresOf(store), [{ intentType: "Dial", attempts: 3, lastError: "Error: line busy (3)" }]);
     const last = (await store.history(ALARM)).at(-1);
     assert.equal(last?.eventId, intentFailedEventId(dead?.intentId ?? ""));
-    assert.equal((last?.event as { type: string }).type, "IntentFailed");
+    assert.equal((last?.event as { type: string } | undefined)?.type, "IntentFailed");
     assert.deepEqual(
       attempts.map((a) => [a.outcome, a.attempt]),
       [

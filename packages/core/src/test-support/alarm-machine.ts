@@ -3,6 +3,9 @@ import { IntentFailedEvent } from "../intent-failed.js";
 import { accept, defineMachine, reject } from "../machine.js";
 import { CancelScheduleIntent, cancelSchedule, schedule, scheduleSchema, TimerKey } from "../schedule.js";
 
+/** Why the alarm machine refuses an event. */
+const AlarmRejection = { Exists: "exists" } as const;
+
 const Ring = z.strictObject({ type: z.literal("Ring"), label: z.string() });
 const AlarmEvent = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("Create") }),
@@ -33,14 +36,14 @@ export const alarmMachine = defineMachine({
   }),
   events: AlarmEvent,
   intents: AlarmIntent,
-  rejections: z.enum(["exists", "nothing_to_do"]),
+  rejections: z.enum(AlarmRejection),
   creates: ["Create"],
   internal: ["Ring", "IntentFailed"],
   create: () => accept({ rings: [], failures: [] }),
   handle: (state, event) => {
     switch (event.type) {
       case "Create":
-        return reject("exists", "this alarm exists");
+        return reject(AlarmRejection.Exists, "this alarm exists");
       case "Arm": {
         const ring = { type: "Ring" as const, label: event.label };
         return accept(state, schedule(event.at, ring, event.key === undefined ? {} : { key: event.key }));
