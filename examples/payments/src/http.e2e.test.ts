@@ -137,7 +137,7 @@ describe("payment life cycles through the dispatcher and the simulated provider"
 
     const captured = expectProcessed(await send(id, { type: "CapturePayment", amount: 5_000 }), 3, "captured");
     assert.equal((captured.state as { captured: number }).captured, 5_000);
-    assert.deepEqual(intentTypes(captured), ["CaptureWithProvider", "NotifyCustomer"]);
+    assert.deepEqual(intentTypes(captured), ["CancelSchedule", "CaptureWithProvider", "NotifyCustomer"]);
 
     const partly = expectProcessed(
       await send(id, { type: "RefundPayment", amount: 1_000, currency: "EUR" }),
@@ -242,7 +242,7 @@ describe("payment life cycles through the dispatcher and the simulated provider"
   it("cancels an authorized payment (voiding the hold)", async () => {
     const id = await authorizedPayment();
     const cancelled = expectProcessed(await send(id, { type: "CancelPayment" }), 3, "cancelled");
-    assert.deepEqual(intentTypes(cancelled), ["VoidAuthorization", "NotifyCustomer"]);
+    assert.deepEqual(intentTypes(cancelled), ["CancelSchedule", "VoidAuthorization", "NotifyCustomer"]);
     expectProblem(await send(id, { type: "CapturePayment", amount: 1 }), 422, "rejected", "invalid_transition");
     expectProblem(await send(id, { type: "CancelPayment" }), 422, "rejected", "invalid_transition");
   });

@@ -466,7 +466,7 @@ describe("payments: the whole transition table", () => {
     declined: [],
     cancelled: ["ProviderAuthorized"],
     expired: [],
-    failed: ["ProviderAuthorized", "ProviderDeclined"],
+    failed: ["ProviderAuthorized", "ProviderDeclined", "CancelPayment"],
   };
   const every = [small, verify, authorized, declined, capture(1), refund(1), cancel, expired];
   // IntentFailed is accepted only for AuthorizeWithProvider in `authorizing` (its own tests).

@@ -399,7 +399,13 @@ function cancel(state: PaymentState, event: CancelPayment, ctx: PaymentContext):
   switch (state.status) {
     case PaymentStatus.AwaitingVerification:
     case PaymentStatus.Authorizing:
-      return accept({ ...state, status: PaymentStatus.Cancelled }, notify(state, NotificationTemplate.Cancelled, ctx));
+    case PaymentStatus.Failed:
+      // A failed payment may still be authorized by an operator's retry: cancelled, a late
+      // authorization is voided (see `authorize`).
+      return accept(
+        { ...withoutFailure(state), status: PaymentStatus.Cancelled },
+        notify(state, NotificationTemplate.Cancelled, ctx),
+      );
     case PaymentStatus.Authorized:
       return accept(
         { ...state, status: PaymentStatus.Cancelled },

@@ -99,6 +99,7 @@ export async function readPayment(client: PaymentsClient, id: string) {
     case "declined":
     case "cancelled":
     case "expired":
+    case "failed":
       settled = true;
       break;
     ${wrong("unknown status")}

@@ -176,7 +176,7 @@ describe("payments on virtual time", () => {
       );
     });
 
-    it("dead-letters an authorization the provider keeps failing after maxAttempts, leaving it authorizing", async () => {
+    it("dead-letters an authorization the provider keeps failing after maxAttempts: the payment fails", async () => {
       const provider = simulated(1);
       const { app } = paymentsApp(provider);
       processed(await app.run(REF, REQUEST));
@@ -198,9 +198,22 @@ describe("payments on virtual time", () => {
       assert.match(dead?.lastError ?? "", /^ProviderUnavailableError: /);
       assert.equal(provider.ledger().requests.authorize, MAX_ATTEMPTS);
 
-      // The machine has no timeout for a provider that never answers: the payment waits,
-      // authorizing, for an operator (retry the dead letter) or the customer (cancel).
-      assert.equal(await statusOf(app), PaymentStatus.Authorizing);
+      // The payment hears that drover gave its authorization up: failed, the customer told.
+      assert.equal(await statusOf(app), PaymentStatus.Failed);
+      const failed = (await app.history(REF)).find(
+        (entry) => (entry.event as { type: string }).type === "IntentFailed",
+      );
+      assert.deepEqual(failed?.event, {
+        type: "IntentFailed",
+        intentId: dead?.intentId,
+        intentType: "AuthorizeWithProvider",
+        attempts: MAX_ATTEMPTS,
+        lastError: dead?.lastError,
+      });
+      assert.deepEqual(
+        app.handled("NotifyCustomer").map((h) => (h.intent as unknown as { template: string }).template),
+        ["failed"],
+      );
       assert.equal(await app.nextDueAt(), undefined, "nothing left to run");
       processed(await app.run(REF, { type: "CancelPayment" }));
       assert.equal(await statusOf(app), PaymentStatus.Cancelled);

@@ -8,7 +8,7 @@ import { ConfigurationError } from "./errors.js";
 import { silentLogger } from "./logger.js";
 import { MemoryStore } from "./memory-store.js";
 import { OutboxStatus } from "./ports.js";
-import { alarmMachine } from "./test-support/alarm-machine.js";
+import { alarmMachine } from "./testing/alarm-machine.js";
 
 const T0 = Date.UTC(2026, 0, 1);
 

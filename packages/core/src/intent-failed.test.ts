@@ -8,7 +8,7 @@ import { intentFailedEventId } from "./intent-failed.js";
 import { silentLogger } from "./logger.js";
 import { MemoryStore } from "./memory-store.js";
 import { OutboxStatus } from "./ports.js";
-import { alarmMachine } from "./test-support/alarm-machine.js";
+import { alarmMachine } from "./testing/alarm-machine.js";
 import { tallyMachine } from "./testing/tally-machine.js";
 
 const T0 = Date.UTC(2026, 0, 1);

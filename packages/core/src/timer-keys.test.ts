@@ -8,7 +8,7 @@ import { TimerStatus } from "./ports.js";
 import type { RunResult } from "./result.js";
 import type { TimerReport } from "./scheduler.js";
 import { Scheduler } from "./scheduler.js";
-import { alarmMachine } from "./test-support/alarm-machine.js";
+import { alarmMachine } from "./testing/alarm-machine.js";
 
 const T0 = Date.UTC(2026, 0, 1);
 const ALARM = { machine: "alarm", id: "a_1" };

@@ -1,4 +1,6 @@
+import { declaredIntentTypes } from "../effects.js";
 import { ConfigurationError } from "../errors.js";
+import { INTENT_FAILED, intentFailed } from "../intent-failed.js";
 import type { Json } from "../json.js";
 import { stableStringify } from "../json.js";
 import type { AnyMachine, StepContext, Typed } from "../machine.js";
@@ -266,6 +268,18 @@ function generateId(machine: AnyMachine, random: () => number): string {
   );
 }
 
+/**
+ * The `IntentFailed` events a machine may hear: one per intent type it declares (drawn strings
+ * would almost never name one, and what a machine does with a failure depends on which).
+ */
+function intentFailures(machine: AnyMachine): Typed[] {
+  return (declaredIntentTypes(machine) ?? []).flatMap((intentType) => {
+    const event = intentFailed(`${machine.name}/sample/1/0`, intentType, 1, "gave up");
+    const parsed = machine.schemas.event.safeParse(event);
+    return parsed.success ? [parsed.data as Typed] : [];
+  });
+}
+
 /** Valid, distinct events of one type to try on `state`: a boundary sweep, then random draws. */
 function candidates(
   machine: AnyMachine,
@@ -275,6 +289,7 @@ function candidates(
   samples: number,
   random: () => number,
 ): Typed[] {
+  if (type === INTENT_FAILED) return intentFailures(machine);
   const numbers = hintNumbers(state);
   const strings = hintStrings(state);
   const path = `events.${type}`;

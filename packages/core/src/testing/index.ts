@@ -1,5 +1,6 @@
 export type { Random } from "../random.js";
 export { between, seededRandom } from "../random.js";
+export { alarmMachine } from "./alarm-machine.js";
 export type { ClaimSeen, ConformanceOptions, TestApi } from "./conformance/index.js";
 export {
   assertClaimRaceSettled,

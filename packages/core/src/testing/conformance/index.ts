@@ -5,6 +5,7 @@ import { effectLimitsSpec } from "./effect-limits.js";
 import { pausedIntentTypesSpec } from "./paused-intent-types.js";
 import { readModelSpec } from "./read-model.js";
 import type { ConformanceOptions } from "./suite.js";
+import { throughAppSpec } from "./through-app.js";
 import { throughRuntimeSpec } from "./through-runtime.js";
 import { timerKeysSpec } from "./timer-keys.js";
 import { traceContextSpec } from "./trace-context.js";
@@ -26,7 +27,8 @@ export { commitAll } from "./suite.js";
  * length (a seeded run against a reference reading, and several stores claiming at once where
  * the adapter offers `openPeer`), timer keys, cancels and dead timers, paused intent types,
  * concurrency slots and rate-limit tokens (across stores too, given `openPeer`), schema versions, the trace context kept with outbox rows and
- * timers, `transact` where the adapter declares it — and ends with the store under the runtime.
+ * timers, `transact` where the adapter declares it — and ends with the store under the runtime
+ * and under an App (dead letters heard, keyed timers, a limit held by two apps).
  *
  * @example
  * import { describe, it } from "node:test";
@@ -56,5 +58,6 @@ export function runStoreConformance(options: ConformanceOptions): void {
     traceContextSpec(suite);
     transactSpec(suite);
     throughRuntimeSpec(suite);
+    throughAppSpec(suite);
   });
 }

@@ -23,9 +23,14 @@ const AlarmIntent = z.discriminatedUnion("type", [
 ]);
 
 /**
- * A test machine for timers and dead letters: `Arm` sets a (keyed) timer that sends `Ring`,
+ * A machine for testing timers, dead letters and effect limits: `Arm` sets a (keyed) timer that sends `Ring`,
  * `Disarm` cancels by key, `Call` asks for a `Dial` effect, and `IntentFailed` is heard and
  * recorded in the state; each `Ring` is kept, by label, in the order it came.
+ *
+ * @example
+ * const app = new App({ store: new MemoryStore(), machines: [alarmMachine], effects: [defineEffects(alarmMachine, { Dial: async () => {} })] });
+ * await app.run({ machine: "alarm", id: "a_1" }, { type: "Create" });
+ * await app.run({ machine: "alarm", id: "a_1" }, { type: "Arm", at: Date.now() + 1000, label: "tea", key: "tea" });
  */
 export const alarmMachine = defineMachine({
   name: "alarm",
