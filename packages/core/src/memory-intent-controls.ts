@@ -53,11 +53,14 @@ export class MemoryIntentControls {
       burst,
       bucket.tokens + (Math.max(0, request.now - bucket.updatedAt) * request.perSecond) / 1000,
     );
+    // Refilled up to the latest time seen: a caller whose clock is behind must not move it
+    // back, or the next caller would be refilled for the same time twice.
+    const updatedAt = Math.max(bucket.updatedAt, request.now);
     if (tokens >= 1) {
-      this.#buckets.set(request.key, { tokens: tokens - 1, updatedAt: request.now });
+      this.#buckets.set(request.key, { tokens: tokens - 1, updatedAt });
       return 0;
     }
-    this.#buckets.set(request.key, { tokens, updatedAt: request.now });
+    this.#buckets.set(request.key, { tokens, updatedAt });
     return Math.ceil(((1 - tokens) * 1000) / request.perSecond);
   }
 }

@@ -160,19 +160,21 @@ export class MemoryStore implements Store {
     this.#inbox.set(step.eventId, inbox);
     for (const row of outbox) this.#outbox.set(row.intentId, row);
     // Cancels first, then the new timers, each of which replaces a pending one of its key.
-    this.#cancelTimers(step.ref, step.cancelTimers ?? []);
+    this.#cancelTimers(step.ref, step.cancelTimers ?? [], true);
     for (const row of timers) {
-      if (row.key !== null) this.#cancelTimers(step.ref, [row.key]);
+      // Replacement is by key only: a key that happens to equal a timer id names no timer.
+      if (row.key !== null) this.#cancelTimers(step.ref, [row.key], false);
       this.#timers.set(row.timerId, row);
     }
     return { kind: CommitOutcomeKind.Committed };
   }
 
-  #cancelTimers(ref: EntityRef, names: readonly string[]): void {
+  /** Cancel the entity's pending timers of these keys (and, `byId`, of these timer ids). */
+  #cancelTimers(ref: EntityRef, names: readonly string[], byId: boolean): void {
     if (names.length === 0) return;
     for (const timer of this.#timers.values()) {
       if (timer.status !== TimerStatus.Pending || timer.machine !== ref.machine || timer.entityId !== ref.id) continue;
-      if (names.includes(timer.timerId) || (timer.key !== null && names.includes(timer.key))) {
+      if ((byId && names.includes(timer.timerId)) || (timer.key !== null && names.includes(timer.key))) {
         this.#timers.set(timer.timerId, {
           ...timer,
           status: TimerStatus.Cancelled,

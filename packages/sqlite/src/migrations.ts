@@ -224,6 +224,45 @@ export const migrations: readonly Migration[] = Object.freeze([
       ALTER TABLE timers ADD COLUMN trace_parent TEXT;
     `,
   },
+  {
+    version: 8,
+    name: "timer keys, paused intent types, concurrency slots and rate-limit buckets",
+    // - A machine names a timer (its key) to cancel or replace it later: a step cancels its
+    //   entity's pending timers of a key, found through timers_pending_by_key. Partial on
+    //   pending timers that have a key: fired, cancelled and dead timers (the history) and
+    //   timers without a key (all timers before this) are not in it, so a step that sets no
+    //   keyed timer writes the same B-trees as before. The column is nullable: older timers
+    //   have no key. Timers gain the statuses `cancelled` and `dead`
+    //   (status is TEXT: no change).
+    // - Paused intent types live in the file, not in a process, so that `drover outbox pause`
+    //   run against the database of a running server pauses it for that server's next claim.
+    // - Concurrency slots (a row per holder of a key) and token buckets (a row per key) are
+    //   shared by every process on the file; they are read and written in BEGIN IMMEDIATE.
+    sql: `
+      ALTER TABLE timers ADD COLUMN timer_key TEXT;
+      CREATE INDEX timers_pending_by_key ON timers (machine, entity_id, timer_key)
+        WHERE status = 'pending' AND timer_key IS NOT NULL;
+
+      CREATE TABLE paused_intent_types (
+        intent_type TEXT    NOT NULL PRIMARY KEY,
+        paused_at   INTEGER NOT NULL
+      ) WITHOUT ROWID;
+
+      CREATE TABLE intent_slots (
+        slot_key    TEXT    NOT NULL,
+        holder      TEXT    NOT NULL,
+        owner       TEXT    NOT NULL,
+        lease_until INTEGER NOT NULL,
+        PRIMARY KEY (slot_key, holder)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE token_buckets (
+        bucket_key TEXT    NOT NULL PRIMARY KEY,
+        tokens     REAL    NOT NULL,
+        updated_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ]);
 
 /** What {@link migrate} did. */

@@ -9,6 +9,7 @@ import { CommitOutcomeKind } from "@drover/core";
 import {
   acceptedWrite,
   checkStateNameUpgrade,
+  checkTimerKeysUpgrade,
   checkTraceContextUpgrade,
   checkVersionUpgrade,
   checkWritesAfterStateNameUpgrade,
@@ -33,6 +34,8 @@ const V4 = fixture("schema-v4.db.gz");
 const V5 = fixture("schema-v5.db.gz");
 /** Schema version 6: before outbox rows and timers kept the trace context of their step. */
 const V6 = fixture("schema-v6.db.gz");
+/** Schema version 7: before timers had keys, and intent types could be paused or limited. */
+const V7 = fixture("schema-v7.db.gz");
 const dir = mkdtempSync(join(tmpdir(), "drover-sqlite-old-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -55,7 +58,7 @@ describe("SqliteStore: a database written by schema version 2", () => {
   it("upgrades in place: every row kept, each entity named by the default convention", async () => {
     const store = SqliteStore.open({ path: copyOf(V2, "v2-upgrade.db") });
     try {
-      assert.deepEqual(store.migration, { from: 2, to: migrations.length, applied: [3, 4, 5, 6, 7] });
+      assert.deepEqual(store.migration, { from: 2, to: migrations.length, applied: [3, 4, 5, 6, 7, 8] });
       await checkStateNameUpgrade(store);
     } finally {
       await store.close();
@@ -88,7 +91,7 @@ describe("SqliteStore: a database written by schema version 3", () => {
     const path = copyOf(V3, "v3-upgrade.db");
     const store = SqliteStore.open({ path });
     try {
-      assert.deepEqual(store.migration, { from: 3, to: migrations.length, applied: [4, 5, 6, 7] });
+      assert.deepEqual(store.migration, { from: 3, to: migrations.length, applied: [4, 5, 6, 7, 8] });
       // Read-only checks first: the names version 3 wrote survive the migration.
       await checkStateNameUpgrade(store);
       await checkVersionUpgrade(store);
@@ -131,7 +134,7 @@ describe("SqliteStore: a database written by schema version 4", () => {
     const path = copyOf(V4, "v4-upgrade.db");
     const store = SqliteStore.open({ path });
     try {
-      assert.deepEqual(store.migration, { from: 4, to: migrations.length, applied: [5, 6, 7] });
+      assert.deepEqual(store.migration, { from: 4, to: migrations.length, applied: [5, 6, 7, 8] });
       await checkStateNameUpgrade(store);
       await checkVersionUpgrade(store);
     } finally {
@@ -197,7 +200,7 @@ describe("SqliteStore: a database written by schema version 5", () => {
     const path = copyOf(V5, "v5-upgrade.db");
     const store = SqliteStore.open({ path });
     try {
-      assert.deepEqual(store.migration, { from: 5, to: migrations.length, applied: [6, 7] });
+      assert.deepEqual(store.migration, { from: 5, to: migrations.length, applied: [6, 7, 8] });
       await checkStateNameUpgrade(store);
       await checkVersionUpgrade(store);
       // The fixture's outbox row, then two intents of one new entity: its second waits for its first.
@@ -249,7 +252,7 @@ describe("SqliteStore: a database written by schema version 6", () => {
     const path = copyOf(V6, "v6-upgrade.db");
     const store = SqliteStore.open({ path });
     try {
-      assert.deepEqual(store.migration, { from: 6, to: migrations.length, applied: [7] });
+      assert.deepEqual(store.migration, { from: 6, to: migrations.length, applied: [7, 8] });
       await checkStateNameUpgrade(store);
       await checkVersionUpgrade(store);
       await checkTraceContextUpgrade(store);
@@ -271,6 +274,48 @@ describe("SqliteStore: a database written by schema version 6", () => {
       const traced = (table: string): unknown =>
         db.prepare(`SELECT count(*) FROM ${table} WHERE trace_parent IS NOT NULL`).pluck().get();
       assert.deepEqual([traced("outbox"), traced("timers")], [0, 0]);
+    } finally {
+      db.close();
+    }
+  });
+});
+
+describe("SqliteStore: a database written by schema version 7", () => {
+  it("upgrades in place: its pending timer has no key, is claimed and fires; keys, cancels, dead timers, pauses, slots and tokens work", async () => {
+    const path = copyOf(V7, "v7-upgrade.db");
+    const store = SqliteStore.open({ path });
+    try {
+      assert.deepEqual(store.migration, { from: 7, to: migrations.length, applied: [8] });
+      await checkStateNameUpgrade(store);
+      await checkTimerKeysUpgrade(store);
+    } finally {
+      await store.close();
+    }
+    await assertReopensUnchanged(path);
+  });
+
+  it("keeps each row exactly, with no key on any old timer and nothing paused or held", async () => {
+    const path = copyOf(V7, "v7-rows.db");
+    const before = dump(path);
+    await SqliteStore.open({ path }).close();
+    assert.deepEqual(dump(path), before);
+
+    const db = new Database(path, { readonly: true });
+    try {
+      assert.equal(db.pragma("integrity_check", { simple: true }), "ok");
+      const count = (query: string): unknown => db.prepare(query).pluck().get();
+      assert.equal(count("SELECT count(*) FROM timers WHERE timer_key IS NOT NULL"), 0);
+      assert.equal(count("SELECT count(*) FROM timers WHERE trace_parent IS NOT NULL"), 0);
+      for (const table of ["paused_intent_types", "intent_slots", "token_buckets"]) {
+        assert.equal(count(`SELECT count(*) FROM ${table}`), 0, table);
+      }
+      // The old timer has no key: the index of pending keyed timers holds nothing yet.
+      assert.equal(
+        count(
+          "SELECT count(*) FROM timers INDEXED BY timers_pending_by_key WHERE status = 'pending' AND timer_key IS NOT NULL",
+        ),
+        0,
+      );
     } finally {
       db.close();
     }

@@ -59,6 +59,27 @@ describe("SqliteStore: query plans", () => {
     });
   });
 
+  it("walks the same partial index when some intent type is paused", async () => {
+    await withPlanner((plan) => {
+      assert.deepEqual(plan("typedPendingHeads"), ["SCAN outbox USING INDEX outbox_pending"]);
+    });
+  });
+
+  it("cancels a step's timers by key through the index of pending keyed timers, by id through the key", async () => {
+    await withPlanner((plan) => {
+      assert.deepEqual(plan("cancelTimersByKey", "m", "e", "k"), [
+        "SEARCH timers USING INDEX timers_pending_by_key (machine=? AND entity_id=? AND timer_key=?)",
+      ]);
+      const byId = "SEARCH timers USING INDEX sqlite_autoindex_timers_1 (timer_id=?)";
+      assert.deepEqual(plan("cancelTimerById", "t", "m", "e"), [byId]);
+      assert.deepEqual(plan("timer", "t"), [byId]);
+      assert.deepEqual(plan("buryTimer", "e", 0, "t", "o"), [byId]);
+      assert.deepEqual(plan("reviveTimer", 1, "t"), [byId]);
+      assert.equal(scans(plan("timersIn", "dead", 10), "timers"), undefined);
+      assert.deepEqual(plan("timerStats"), ["SCAN timers USING COVERING INDEX timers_claim"]);
+    });
+  });
+
   it("lists pending and dead rows from their partial indexes, and settles rows by intent id", async () => {
     await withPlanner((plan) => {
       assert.deepEqual(plan("outboxPending", 10), ["SCAN outbox USING INDEX outbox_pending"]);

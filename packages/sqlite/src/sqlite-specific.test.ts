@@ -64,6 +64,7 @@ function unclaimedTimer(timerId: string, dueAt: number, status: string) {
     timerId,
     machine: "tally",
     entityId: "c_01",
+    key: null,
     event: { type: "Tick" },
     eventVersion: 1,
     dueAt,
@@ -167,29 +168,29 @@ describe("SqliteStore: migrations", () => {
     }
   });
 
-  it("knows seven schema versions", () => {
+  it("knows eight schema versions", () => {
     assert.deepEqual(
       migrations.map((migration) => migration.version),
-      [1, 2, 3, 4, 5, 6, 7],
+      [1, 2, 3, 4, 5, 6, 7, 8],
     );
   });
 
   it("applies only the migrations a database lacks, in one transaction each open", () => {
     const path = freshPath();
-    const next: Migration = { version: 8, name: "a test table", sql: "CREATE TABLE test_extra (x INTEGER)" };
+    const next: Migration = { version: 9, name: "a test table", sql: "CREATE TABLE test_extra (x INTEGER)" };
     withRaw(path, (db) => {
       assert.deepEqual(migrate(db, path, migrations.slice(0, 1)), { from: 0, to: 1, applied: [1] });
-      assert.deepEqual(migrate(db, path), { from: 1, to: 7, applied: [2, 3, 4, 5, 6, 7] });
-      assert.deepEqual(migrate(db, path, [...migrations, next]), { from: 7, to: 8, applied: [8] });
-      assert.deepEqual(migrate(db, path, [...migrations, next]), { from: 8, to: 8, applied: [] });
+      assert.deepEqual(migrate(db, path), { from: 1, to: 8, applied: [2, 3, 4, 5, 6, 7, 8] });
+      assert.deepEqual(migrate(db, path, [...migrations, next]), { from: 8, to: 9, applied: [9] });
+      assert.deepEqual(migrate(db, path, [...migrations, next]), { from: 9, to: 9, applied: [] });
     });
     const fresh = freshPath();
-    withRaw(fresh, (db) => assert.deepEqual(migrate(db, fresh), { from: 0, to: 7, applied: [1, 2, 3, 4, 5, 6, 7] }));
+    withRaw(fresh, (db) => assert.deepEqual(migrate(db, fresh), { from: 0, to: 8, applied: [1, 2, 3, 4, 5, 6, 7, 8] }));
   });
 
   it("leaves the previous version intact when a migration fails halfway", () => {
     const path = freshPath();
-    const broken: Migration = { version: 8, name: "broken", sql: "CREATE TABLE half_done (x INTEGER); CREATE TABLE (" };
+    const broken: Migration = { version: 9, name: "broken", sql: "CREATE TABLE half_done (x INTEGER); CREATE TABLE (" };
     withRaw(path, (db) => {
       migrate(db, path);
       assert.throws(() => migrate(db, path, [...migrations, broken]), /syntax error/);
@@ -265,7 +266,13 @@ describe("SqliteStore: migrations", () => {
         .prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL ORDER BY name")
         .pluck()
         .all();
-      assert.deepEqual(indexes, ["journal_by_event", "outbox_dead", "outbox_pending", "timers_claim"]);
+      assert.deepEqual(indexes, [
+        "journal_by_event",
+        "outbox_dead",
+        "outbox_pending",
+        "timers_claim",
+        "timers_pending_by_key",
+      ]);
     });
   });
 

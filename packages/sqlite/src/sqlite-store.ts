@@ -1,18 +1,19 @@
 import type * as port from "@drover/core";
-import type { OutboxStatus } from "@drover/core";
+import type { OutboxStatus, TimerStatus } from "@drover/core";
 import { ConfigurationError, StoreUnavailableError } from "@drover/core";
 import type { Claimed, OutboxRow, TimerRow } from "@drover/core/sql";
 import * as sql from "@drover/core/sql";
 import type Database from "better-sqlite3";
 import type { SqliteStoreInfo, SqliteStoreOptions } from "./connection.js";
 import { connect, DEFAULT_BUSY_TIMEOUT_MS, SqliteSynchronous } from "./connection.js";
+import { SqliteIntentControls } from "./intent-controls.js";
 import type { MigrationReport } from "./migrations.js";
 import { claimOutboxRows } from "./outbox-claim.js";
 import type { RewriteParams } from "./rows.js";
 import { rewriteParams, rows } from "./rows.js";
 import { SettleBatch } from "./settle-batch.js";
 import type { ClaimParams, Statements } from "./statements.js";
-import { claimParams, outboxListing, prepare } from "./statements.js";
+import { claimParams, outboxListing, prepare, timerListing } from "./statements.js";
 import { StepWriter } from "./step-writer.js";
 import { translate } from "./unavailable.js";
 import { workQueueSync } from "./work-queue-sync.js";
@@ -42,6 +43,7 @@ export class SqliteStore implements port.Store {
   readonly #rewrite: (rewrites: readonly RewriteParams[]) => boolean[];
   readonly #migration: MigrationReport;
   readonly #settles: SettleBatch;
+  readonly #controls: SqliteIntentControls;
   #closed = false;
 
   /**
@@ -91,6 +93,7 @@ export class SqliteStore implements port.Store {
     this.#rewrite = this.#db.transaction((rewrites: readonly RewriteParams[]) =>
       rewrites.map((params) => sql.rewriteState.run(...params).changes > 0),
     ).immediate;
+    this.#controls = new SqliteIntentControls(this.#db, relaxed);
   }
 
   /**
@@ -222,9 +225,22 @@ export class SqliteStore implements port.Store {
     });
   }
 
-  async listTimers(): Promise<port.TimerRecord[]> {
+  async listTimers(query: port.TimerQuery = {}): Promise<port.TimerRecord[]> {
     return this.#guard("listing timers", () => {
-      return this.#sql.timers.all().map(rows.toTimer);
+      return timerListing(this.#sql, query).map(rows.toTimer);
+    });
+  }
+
+  async findTimer(timerId: string): Promise<port.TimerRecord | undefined> {
+    return this.#guard("reading a timer", () => {
+      const row = this.#sql.timer.get(timerId);
+      return row === undefined ? undefined : rows.toTimer(row);
+    });
+  }
+
+  async timerStats(): Promise<Record<TimerStatus, number>> {
+    return this.#guard("counting timers", () => {
+      return rows.toTimerStats(this.#sql.timerStats.all());
     });
   }
 
@@ -257,11 +273,45 @@ export class SqliteStore implements port.Store {
   }
 
   async failTimer(timerId: string, owner: string, failure: port.AttemptFailure): Promise<boolean> {
-    // The port never passes null here; should it, the timer is due again at once, as in MemoryStore.
-    const retryAt = failure.retryAt ?? failure.now;
     return this.#changed("recording a failed timer firing", () =>
-      this.#sql.retryTimer.run(retryAt, failure.error, sql.refundOf(failure), timerId, owner),
+      failure.retryAt === null
+        ? this.#sql.buryTimer.run(failure.error, sql.refundOf(failure), timerId, owner)
+        : this.#sql.retryTimer.run(failure.retryAt, failure.error, sql.refundOf(failure), timerId, owner),
     );
+  }
+
+  async retryDeadTimer(timerId: string, now: number): Promise<boolean> {
+    return this.#changed("retrying a dead timer", () => this.#sql.reviveTimer.run(now, timerId));
+  }
+
+  /**
+   * Pause an intent type for every process on the file: their next claim skips its rows.
+   *
+   * @example
+   * await store.pauseIntentType("SendEmail", Date.now()); // e.g. from `drover outbox pause`
+   */
+  async pauseIntentType(intentType: string, now: number): Promise<boolean> {
+    return this.#guard("pausing an intent type", () => this.#controls.pause(intentType, now));
+  }
+
+  async resumeIntentType(intentType: string): Promise<boolean> {
+    return this.#guard("resuming an intent type", () => this.#controls.resume(intentType));
+  }
+
+  async listPausedIntentTypes(): Promise<port.PausedIntentType[]> {
+    return this.#guard("listing paused intent types", () => this.#controls.paused());
+  }
+
+  async acquireSlot(request: port.SlotRequest): Promise<boolean> {
+    return this.#guard("acquiring a concurrency slot", () => this.#controls.acquire(request));
+  }
+
+  async releaseSlot(key: string, holder: string): Promise<void> {
+    this.#guard("releasing a concurrency slot", () => this.#controls.release(key, holder));
+  }
+
+  async takeToken(request: port.TokenRequest): Promise<number> {
+    return this.#guard("taking a rate-limit token", () => this.#controls.take(request));
   }
 
   /** Close the connection (checkpointing the WAL). Calling it again does nothing. */

@@ -1,4 +1,4 @@
-import type { ClaimQuery } from "@drover/core";
+import type { ClaimQuery, TimerQuery } from "@drover/core";
 import { OutboxStatus, TimerStatus } from "@drover/core";
 import * as sql from "@drover/core/sql";
 import type Database from "better-sqlite3";
@@ -21,6 +21,9 @@ export type PendingHead = [
   nextAttemptAt: number,
   leaseUntil: number | null,
 ];
+
+/** A pending outbox row as the claim walk reads it while some intent type is paused: with its type. */
+export type TypedPendingHead = [...PendingHead, intentType: unknown];
 
 /** Named parameters of `load`: the entity and the event whose inbox record is looked up with it. */
 export interface LoadParams {
@@ -111,6 +114,7 @@ export interface Statements {
   readonly insertTimer: Database.Statement<
     [
       timerId: string,
+      key: string | null,
       machine: string,
       entityId: string,
       event: string,
@@ -132,9 +136,29 @@ export interface Statements {
   readonly outboxDead: Database.Statement<[limit: number], sql.OutboxRow<string>>;
   readonly outboxRow: Database.Statement<[intentId: string], sql.OutboxRow<string>>;
   readonly outboxStats: Database.Statement<[], sql.StatusCountRow>;
-  readonly timers: Database.Statement<[], sql.TimerRow<string>>;
+  /** Timer listings, soonest due first (ties by timer id), up to a limit: all of them… */
+  readonly timers: Database.Statement<[limit: number], sql.TimerRow<string>>;
+  /** …those in one status… */
+  readonly timersIn: Database.Statement<[status: string, limit: number], sql.TimerRow<string>>;
+  /** …those of one entity… */
+  readonly timersOf: Database.Statement<[machine: string, entityId: string, limit: number], sql.TimerRow<string>>;
+  /** …and those of one entity in one status. */
+  readonly timersOfIn: Database.Statement<
+    [machine: string, entityId: string, status: string, limit: number],
+    sql.TimerRow<string>
+  >;
+  readonly timer: Database.Statement<[timerId: string], sql.TimerRow<string>>;
+  readonly timerStats: Database.Statement<[], sql.StatusCountRow>;
+  /** Cancel one pending timer of an entity by its timer id. */
+  readonly cancelTimerById: Database.Statement<[timerId: string, machine: string, entityId: string]>;
+  /** Cancel the pending timers of an entity with a key (one, unless an operator revived another). */
+  readonly cancelTimersByKey: Database.Statement<[machine: string, entityId: string, key: string]>;
   /** The pending rows in commit order, as the claim walks them. */
   readonly pendingHeads: Database.Statement<[], PendingHead>;
+  /** The same walk with each row's intent type, for a claim while some type is paused. */
+  readonly typedPendingHeads: Database.Statement<[], TypedPendingHead>;
+  /** The names of the paused intent types, read by each claim. */
+  readonly pausedTypeNames: Database.Statement<[], string>;
   /** Lease one pending row by seq: its new attempt, owner and lease, and the row. */
   readonly leaseOutbox: Database.Statement<
     [owner: string, leaseUntil: number, seq: number],
@@ -151,6 +175,8 @@ export interface Statements {
   readonly retryTimer: Database.Statement<
     [retryAt: number, error: string, refund: number, timerId: string, owner: string]
   >;
+  readonly buryTimer: Database.Statement<[error: string, refund: number, timerId: string, owner: string]>;
+  readonly reviveTimer: Database.Statement<[now: number, timerId: string]>;
 }
 
 /** The listing statement for a status: each status has its own, to read its own index. */
@@ -175,12 +201,24 @@ export function outboxListing(
   }
 }
 
+/** The listing statement of a timer query and its parameters (LIMIT -1 is SQLite for "no limit"). */
+export function timerListing(statements: Statements, query: TimerQuery): sql.TimerRow<string>[] {
+  const limit = query.limit ?? -1;
+  const { status, entity } = query;
+  if (entity === undefined) {
+    return status === undefined ? statements.timers.all(limit) : statements.timersIn.all(status, limit);
+  }
+  return status === undefined
+    ? statements.timersOf.all(entity.machine, entity.id, limit)
+    : statements.timersOfIn.all(entity.machine, entity.id, status, limit);
+}
+
 export function prepare(db: Database.Database): Statements {
   const entityColumns = "machine, id, version, state, state_name, state_version, created_at, updated_at";
   const outboxColumns =
     "intent_id, machine, entity_id, intent, status, attempts, next_attempt_at, lease_owner, lease_until, last_error, created_at, trace_parent";
   const timerColumns =
-    "timer_id, machine, entity_id, event, event_version, due_at, status, attempts, next_attempt_at, lease_owner, lease_until, last_error, trace_parent";
+    "timer_id, timer_key, machine, entity_id, event, event_version, due_at, status, attempts, next_attempt_at, lease_owner, lease_until, last_error, trace_parent";
   const journalColumns = "machine, id, version, event_id, event, event_version, decision, state_version, intents, at";
   // An accepted event's inbox record is its journal row (migration 5): the `processed` result
   // in core's key order, built from the columns. Each arm of an inbox lookup names the event
@@ -197,6 +235,10 @@ export function prepare(db: Database.Database): Statements {
   const dead = `'${OutboxStatus.Dead}'`;
   const done = `'${OutboxStatus.Done}'`;
   const timerPending = `'${TimerStatus.Pending}'`;
+  const timerDead = `'${TimerStatus.Dead}'`;
+  // A cancelled timer's lease is freed: whoever had claimed it can no longer settle it.
+  const cancel = `UPDATE timers SET status = '${TimerStatus.Cancelled}', lease_owner = NULL, lease_until = NULL`;
+  const timerOrder = "ORDER BY due_at, timer_id LIMIT ?";
   const settle = sql.settleStatements("", () => "?");
   return Object.freeze({
     schemaVersion: db.prepare<[], number | null>("SELECT max(version) FROM drover_migrations").pluck(),
@@ -240,8 +282,8 @@ export function prepare(db: Database.Database): Statements {
       `INSERT INTO outbox (${outboxColumns}) VALUES (?, ?, ?, ?, ?, 0, ?, NULL, NULL, NULL, ?, ?)`,
     ),
     // A timer is first claimable when it is due.
-    insertTimer: db.prepare<[string, string, string, string, number, number, number, string | null]>(
-      `INSERT INTO timers (${timerColumns}) VALUES (?, ?, ?, ?, ?, ?, ${timerPending}, 0, ?, NULL, NULL, NULL, ?)`,
+    insertTimer: db.prepare<[string, string | null, string, string, string, number, number, number, string | null]>(
+      `INSERT INTO timers (${timerColumns}) VALUES (?, ?, ?, ?, ?, ?, ?, ${timerPending}, 0, ?, NULL, NULL, NULL, ?)`,
     ),
     entities: db.prepare<[string, number], sql.EntityRow<string>>(
       `SELECT ${entityColumns} FROM entities WHERE machine = ? ORDER BY id LIMIT ?`,
@@ -292,8 +334,29 @@ export function prepare(db: Database.Database): Statements {
        UNION ALL SELECT ${dead}, dead FROM n
        UNION ALL SELECT ${done}, total - pending - dead FROM n`,
     ),
-    // Equal due times keep commit order, as the reference store does.
-    timers: db.prepare<[], sql.TimerRow<string>>(`SELECT ${timerColumns} FROM timers ORDER BY due_at, rowid`),
+    // Read-side listings (operators, the dashboard), sorted as read: one status is found through
+    // timers_claim (status, next_attempt_at); an entity's timers by a scan, since an index of
+    // every timer by entity would be written by every step that sets one.
+    timers: db.prepare<[number], sql.TimerRow<string>>(`SELECT ${timerColumns} FROM timers ${timerOrder}`),
+    timersIn: db.prepare<[string, number], sql.TimerRow<string>>(
+      `SELECT ${timerColumns} FROM timers WHERE status = ? ${timerOrder}`,
+    ),
+    timersOf: db.prepare<[string, string, number], sql.TimerRow<string>>(
+      `SELECT ${timerColumns} FROM timers WHERE machine = ? AND entity_id = ? ${timerOrder}`,
+    ),
+    timersOfIn: db.prepare<[string, string, string, number], sql.TimerRow<string>>(
+      `SELECT ${timerColumns} FROM timers WHERE machine = ? AND entity_id = ? AND status = ? ${timerOrder}`,
+    ),
+    timer: db.prepare<[string], sql.TimerRow<string>>(`SELECT ${timerColumns} FROM timers WHERE timer_id = ?`),
+    // Counted from timers_claim, whose first column is the status.
+    timerStats: db.prepare<[], sql.StatusCountRow>("SELECT status, count(*) AS n FROM timers GROUP BY status"),
+    cancelTimerById: db.prepare<[string, string, string]>(
+      `${cancel} WHERE timer_id = ? AND machine = ? AND entity_id = ? AND status = ${timerPending}`,
+    ),
+    // Through timers_pending_by_key: `timer_key = ?` implies the index's `timer_key IS NOT NULL`.
+    cancelTimersByKey: db.prepare<[string, string, string]>(
+      `${cancel} WHERE machine = ? AND entity_id = ? AND timer_key = ? AND status = ${timerPending}`,
+    ),
     // Due, unleased (or lease expired), and no older pending row of the same entity, whether
     // that one is due, leased or backing off: an entity's intents run in commit order. The IN
     // list is computed before any row changes. It walks the pending rows only (the backlog, not
@@ -305,6 +368,15 @@ export function prepare(db: Database.Database): Statements {
           WHERE status = ${pending} ORDER BY seq`,
       )
       .raw() as unknown as Database.Statement<[], PendingHead>,
+    // Reads each row's intent for its type: only while some type is paused (outbox-claim.ts).
+    typedPendingHeads: db
+      .prepare(
+        `SELECT seq, machine, entity_id, next_attempt_at, lease_until, json_extract(intent, '$.type')
+           FROM outbox INDEXED BY outbox_pending
+          WHERE status = ${pending} ORDER BY seq`,
+      )
+      .raw() as unknown as Database.Statement<[], TypedPendingHead>,
+    pausedTypeNames: db.prepare<[], string>("SELECT intent_type FROM paused_intent_types").pluck(),
     leaseOutbox: db.prepare<[owner: string, leaseUntil: number, seq: number], sql.Claimed<sql.OutboxRow<string>>>(
       `UPDATE outbox SET attempts = attempts + 1, lease_owner = ?, lease_until = ?
         WHERE seq = ? AND status = ${pending}
@@ -332,5 +404,14 @@ export function prepare(db: Database.Database): Statements {
     ),
     completeTimer: db.prepare(settle.timers.complete),
     retryTimer: db.prepare(settle.timers.retry),
+    buryTimer: db.prepare<[string, number, string, string]>(
+      `UPDATE timers SET status = ${timerDead}, last_error = ?, attempts = attempts - ?, lease_owner = NULL, lease_until = NULL
+        WHERE timer_id = ? AND lease_owner = ? AND status = ${timerPending}`,
+    ),
+    // The last error stays, to show what killed the timer before; so does its due time.
+    reviveTimer: db.prepare<[number, string]>(
+      `UPDATE timers SET status = ${timerPending}, attempts = 0, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL
+        WHERE timer_id = ? AND status = ${timerDead}`,
+    ),
   });
 }

@@ -107,9 +107,27 @@ export class StepWriter {
       const intent = JSON.stringify(item.intent);
       sql.insertOutbox.run(item.intentId, machine, id, intent, OutboxStatus.Pending, at, at, traceParent);
     }
+    // Cancels first, then the new timers, each replacing the entity's pending timer of its key:
+    // all in the step's transaction, so a step that fails cancels nothing.
+    for (const name of step.cancelTimers ?? []) {
+      sql.cancelTimersByKey.run(machine, id, name);
+      sql.cancelTimerById.run(name, machine, id);
+    }
     for (const item of step.timers) {
+      const key = item.key ?? null;
+      if (key !== null) sql.cancelTimersByKey.run(machine, id, key);
       const event = JSON.stringify(item.event);
-      sql.insertTimer.run(item.timerId, machine, id, event, item.eventVersion, item.dueAt, item.dueAt, traceParent);
+      sql.insertTimer.run(
+        item.timerId,
+        key,
+        machine,
+        id,
+        event,
+        item.eventVersion,
+        item.dueAt,
+        item.dueAt,
+        traceParent,
+      );
     }
   }
 }

@@ -16,13 +16,15 @@ export {
   checkWritesAfterStateNameUpgrade,
   stateNameFixtureSteps,
 } from "./state-name-upgrade.js";
-export { acceptedWrite, queueWrite, rejectionWrite, STEP_EPOCH } from "./step-writes.js";
+export type { TimerSpec } from "./step-writes.js";
+export { acceptedWrite, queueWrite, rejectionWrite, STEP_EPOCH, timerWrite } from "./step-writes.js";
 export { TALLY_LIMIT, TallyId, TallyRejection, tallyMachine } from "./tally-machine.js";
 export type { OutboxView, TestApp, TestAppOptions } from "./test-app.js";
 export { testApp } from "./test-app.js";
 export { TestClock } from "./test-clock.js";
 export type { Answer, HandledIntent, IntentBody } from "./test-effects.js";
 export { answers } from "./test-effects.js";
+export { checkTimerKeysUpgrade } from "./timer-keys-upgrade.js";
 export { checkTraceContextUpgrade } from "./trace-context-upgrade.js";
 export type { TransitionRecorder } from "./transitions.js";
 export { recordTransitions } from "./transitions.js";

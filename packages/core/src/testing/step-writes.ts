@@ -108,3 +108,37 @@ export function queueWrite(
     timers: [{ timerId: `tally/${id}/${expectedVersion + 1}/timer`, event: { type: "Tick" }, eventVersion: 1, dueAt }],
   };
 }
+
+/** A timer of {@link timerWrite}: its id, when it is due and, if given, its key. */
+export interface TimerSpec {
+  readonly timerId: string;
+  readonly dueAt: number;
+  /** Absent: the timer item has no `key` field at all (as a step of an older runtime). */
+  readonly key?: string | null;
+}
+
+/**
+ * A hand-built accepted step that sets and cancels timers, for timer tests: entity `id` moves
+ * from `expectedVersion` on event `evt_<eventNo>`, sets `timers` (each firing `{ type: "Tick" }`)
+ * and, if `cancel` is given, cancels those of the entity's pending timers (keys or timer ids).
+ */
+export function timerWrite(
+  id: string,
+  eventNo: number,
+  expectedVersion: number,
+  timers: readonly TimerSpec[],
+  cancel?: readonly string[],
+): AcceptedWrite {
+  const base = queueWrite(id, eventNo, expectedVersion, 0);
+  return {
+    ...base,
+    timers: timers.map(({ timerId, dueAt, key }) => ({
+      timerId,
+      ...(key === undefined ? {} : { key }),
+      event: { type: "Tick" },
+      eventVersion: 1,
+      dueAt,
+    })),
+    ...(cancel === undefined ? {} : { cancelTimers: cancel }),
+  };
+}

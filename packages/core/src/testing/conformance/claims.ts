@@ -6,7 +6,7 @@ import { queueWrite } from "../step-writes.js";
 import type { ClaimSeen } from "./claim-race.js";
 import { assertClaimRaceSettled, commitClaimRace, raceEntities } from "./claim-race.js";
 import type { Suite } from "./suite.js";
-import { commitAll, T0 } from "./suite.js";
+import { commitAll, peers, T0 } from "./suite.js";
 
 /**
  * Claims at length: a seeded run of claims, settlements, failures and abandoned leases checked
@@ -14,7 +14,7 @@ import { commitAll, T0 } from "./suite.js";
  * on the same database (`openPeer`) — claims by several stores at once.
  */
 export function claimsSpec(suite: Suite): void {
-  const { describe, it, withStore, options } = suite;
+  const { describe, it, withStore } = suite;
   describe("claim order", () => {
     const seed = Number(process.env.DROVER_CLAIM_SEED ?? 20260101);
     it(
@@ -102,20 +102,8 @@ export function claimsSpec(suite: Suite): void {
     );
   });
 
-  if (options.openPeer !== undefined) {
-    const openPeer = options.openPeer;
-    /** Run `body` on `store` and `count` more stores on its database, always closing them. */
-    const withPeers = (count: number, body: (store: Store, peers: readonly Store[]) => Promise<void>) =>
-      withStore(async (store) => {
-        const peers: Store[] = [];
-        try {
-          for (let i = 0; i < count; i++) peers.push(await openPeer(store));
-          await body(store, peers);
-        } finally {
-          await Promise.all(peers.map((peer) => peer.close()));
-        }
-      });
-
+  const withPeers = peers(suite);
+  if (withPeers !== undefined) {
     describe("claims across stores", () => {
       it(
         "never hands one row to two stores claiming at once, and keeps each entity's order",

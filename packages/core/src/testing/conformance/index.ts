@@ -1,8 +1,12 @@
 import type { Store } from "../../ports.js";
 import { claimsSpec } from "./claims.js";
+import { deadTimersSpec } from "./dead-timers.js";
+import { effectLimitsSpec } from "./effect-limits.js";
+import { pausedIntentTypesSpec } from "./paused-intent-types.js";
 import { readModelSpec } from "./read-model.js";
 import type { ConformanceOptions } from "./suite.js";
 import { throughRuntimeSpec } from "./through-runtime.js";
+import { timerKeysSpec } from "./timer-keys.js";
 import { traceContextSpec } from "./trace-context.js";
 import { transactSpec } from "./transact.js";
 import { unitOfWorkSpec } from "./unit-of-work.js";
@@ -20,7 +24,8 @@ export { commitAll } from "./suite.js";
  * version check, inbox dedupe, several steps in one commit staying independent), the read
  * model (order, paging, filters, counts), the work queue (outbox and timer claims), claims at
  * length (a seeded run against a reference reading, and several stores claiming at once where
- * the adapter offers `openPeer`), schema versions, the trace context kept with outbox rows and
+ * the adapter offers `openPeer`), timer keys, cancels and dead timers, paused intent types,
+ * concurrency slots and rate-limit tokens (across stores too, given `openPeer`), schema versions, the trace context kept with outbox rows and
  * timers, `transact` where the adapter declares it — and ends with the store under the runtime.
  *
  * @example
@@ -43,6 +48,10 @@ export function runStoreConformance(options: ConformanceOptions): void {
     readModelSpec(suite);
     workQueueSpec(suite);
     claimsSpec(suite);
+    timerKeysSpec(suite);
+    deadTimersSpec(suite);
+    pausedIntentTypesSpec(suite);
+    effectLimitsSpec(suite);
     versionsSpec(suite);
     traceContextSpec(suite);
     transactSpec(suite);

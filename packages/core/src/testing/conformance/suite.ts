@@ -36,6 +36,30 @@ export interface Suite extends TestApi {
 
 export const T0 = STEP_EPOCH;
 
+/**
+ * Where the adapter offers `openPeer`: a test body runner that opens `count` more stores on
+ * the database of the test's store (as other processes would) and always closes them.
+ * `undefined` otherwise, so that a part of the suite registers its across-stores tests only then.
+ */
+export function peers(
+  suite: Suite,
+):
+  | ((count: number, body: (store: Store, peers: readonly Store[]) => Promise<void>) => () => Promise<void>)
+  | undefined {
+  const { openPeer } = suite.options;
+  if (openPeer === undefined) return undefined;
+  return (count, body) =>
+    suite.withStore(async (store) => {
+      const opened: Store[] = [];
+      try {
+        for (let i = 0; i < count; i++) opened.push(await openPeer(store));
+        await body(store, opened);
+      } finally {
+        await Promise.all(opened.map((peer) => peer.close()));
+      }
+    });
+}
+
 export async function totalOf(store: Store, tally: EntityRef): Promise<unknown> {
   const entity = await store.getEntity(tally);
   return (entity?.state as { total?: number } | undefined)?.total;

@@ -137,11 +137,12 @@ export function traceContextSpec(suite: Suite): void {
             ["tally/t_a/2/0", TRACE_B],
             ["tally/t_a/2/1", TRACE_B],
           ],
+          // All due at once: listed by timer id.
           timers: [
             ["tally/t_a/1/2", TRACE_A],
+            ["tally/t_a/2/2", TRACE_B],
             ["tally/t_b/1/2", TRACE_B],
             ["tally/t_c/1/2", null],
-            ["tally/t_a/2/2", TRACE_B],
           ],
         });
         const claim = { owner: "w1", now: DUE, leaseMs: 1000, limit: 10 };

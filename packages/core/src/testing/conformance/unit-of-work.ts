@@ -83,6 +83,7 @@ export function unitOfWorkSpec(suite: Suite): void {
             key: null,
             machine: "tally",
             entityId: "t_a",
+            key: null,
             event: { type: "Close" },
             eventVersion: 1,
             dueAt: T0 + 60_000,
