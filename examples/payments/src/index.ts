@@ -58,6 +58,8 @@ export {
   CancelPayment,
   CapturePayment,
   CaptureWithProvider,
+  EXPIRY_TIMER,
+  FailureReason,
   NotificationTemplate,
   NotifyCustomer,
   needsVerification,

@@ -15,8 +15,17 @@ export const PaymentStatus = {
   Declined: "declined",
   Cancelled: "cancelled",
   Expired: "expired",
+  /** drover gave up the authorization (the provider stayed unreachable): see `FailureReason`. */
+  Failed: "failed",
 } as const;
 export type PaymentStatus = (typeof PaymentStatus)[keyof typeof PaymentStatus];
+
+/** Why a payment is `failed`: a smart enum. **contract** */
+export const FailureReason = {
+  /** The authorization ran out of attempts (or was refused for good) at the provider. */
+  ProviderUnavailable: "provider_unavailable",
+} as const;
+export type FailureReason = (typeof FailureReason)[keyof typeof FailureReason];
 
 /** The provider's reason for a decline, as it gave it. */
 export const DeclineReason = z.string().min(1).max(500);
@@ -58,7 +67,8 @@ const authorized = {
  * `status` says which fields it has. **contract**
  * `{ status, amount, currency, customerId, captured, refunded }` always (`refunds`, the
  * number of refunds, too), plus `authorizationId` and `authorizedAt` once the provider
- * authorized, `verifiedBy` once an operator verified, `declineReason` when declined.
+ * authorized, `verifiedBy` once an operator verified, `declineReason` when declined,
+ * `failureReason` when drover gave the authorization up (`failed`).
  * The schema also holds the invariant `refunded ≤ captured ≤ amount`.
  */
 export const PaymentState = z
@@ -76,6 +86,7 @@ export const PaymentState = z
       authorizedAt: authorized.authorizedAt.optional(),
     }),
     stateOf(PaymentStatus.Expired, authorized),
+    stateOf(PaymentStatus.Failed, { failureReason: z.enum(FailureReason) }),
   ])
   .refine((state) => state.refunded <= state.captured && state.captured <= state.amount, {
     message: "a payment must keep refunded ≤ captured ≤ amount",

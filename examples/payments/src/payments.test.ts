@@ -9,6 +9,8 @@ import { MinorUnits } from "./money.js";
 import type { NotificationTemplate } from "./payments.js";
 import {
   AUTHORIZATION_TTL_MS,
+  EXPIRY_TIMER,
+  FailureReason,
   PaymentEvent,
   PaymentIntent,
   PaymentRejection,
@@ -41,6 +43,17 @@ const refund = (amount: number, currency?: Currency) =>
   event(currency === undefined ? { type: "RefundPayment", amount } : { type: "RefundPayment", amount, currency });
 const cancel = event({ type: "CancelPayment" });
 const expired = event({ type: "AuthorizationExpired" });
+const failedIntent = (intentType: string) =>
+  event({
+    type: "IntentFailed",
+    intentId: `payments/${ID}/1/0`,
+    intentType,
+    attempts: 10,
+    lastError: "provider unavailable (503)",
+  });
+const authorizationFailed = failedIntent("AuthorizeWithProvider");
+const notificationFailed = failedIntent("NotifyCustomer");
+const cancelExpiry = intent({ type: "CancelSchedule", key: EXPIRY_TIMER });
 
 const notify = (template: NotificationTemplate) =>
   intent({ type: "NotifyCustomer", paymentId: ID, customerId: "cus_42", template });
@@ -140,7 +153,12 @@ describe("payments: the provider's answer", () => {
       .when(authorized, { at })
       .accepted({ status: PaymentStatus.Authorized })
       .intents([
-        intent({ type: "Schedule", at: at + AUTHORIZATION_TTL_MS, event: { type: "AuthorizationExpired" } }),
+        intent({
+          type: "Schedule",
+          at: at + AUTHORIZATION_TTL_MS,
+          event: { type: "AuthorizationExpired" },
+          key: EXPIRY_TIMER,
+        }),
         notify("authorized"),
       ]);
   });
@@ -194,12 +212,13 @@ describe("payments: the provider's answer", () => {
 });
 
 describe("payments: capture", () => {
-  it("captures the full authorized amount and tells the provider and the customer", () => {
+  it("captures the full authorized amount, cancels the expiry and tells the provider and the customer", () => {
     payment()
       .given(small, authorized)
       .when(capture(125_000))
       .accepted({ status: PaymentStatus.Captured, captured: units(125_000), refunded: units(0) })
       .intents([
+        cancelExpiry,
         intent({
           type: "CaptureWithProvider",
           paymentId: ID,
@@ -216,7 +235,7 @@ describe("payments: capture", () => {
       .given(small, authorized)
       .when(capture(50_000))
       .accepted({ status: PaymentStatus.Captured, amount: units(125_000), captured: units(50_000) })
-      .intents(["CaptureWithProvider", "NotifyCustomer"]);
+      .intents(["CancelSchedule", "CaptureWithProvider", "NotifyCustomer"]);
   });
 
   it("accepts a capture that names the payment's own currency", () => {
@@ -353,7 +372,11 @@ describe("payments: cancellation", () => {
       .given(small, authorized)
       .when(cancel)
       .accepted({ status: PaymentStatus.Cancelled })
-      .intents([intent({ type: "VoidAuthorization", paymentId: ID, authorizationId: "auth_1" }), notify("cancelled")]);
+      .intents([
+        cancelExpiry,
+        intent({ type: "VoidAuthorization", paymentId: ID, authorizationId: "auth_1" }),
+        notify("cancelled"),
+      ]);
   });
 
   it("rejects cancelling a captured payment", () => {
@@ -362,6 +385,39 @@ describe("payments: cancellation", () => {
 
   it("rejects cancelling a declined payment", () => {
     payment().given(small, declined).when(cancel).rejected(PaymentRejection.InvalidTransition);
+  });
+});
+
+describe("payments: an intent drover gave up", () => {
+  it("fails a payment whose authorization ran out of attempts and tells the customer", () => {
+    const then = payment()
+      .given(small)
+      .when(authorizationFailed)
+      .accepted({ status: PaymentStatus.Failed })
+      .intents([notify("failed")]);
+    assert.equal(
+      then.state.status === PaymentStatus.Failed && then.state.failureReason,
+      FailureReason.ProviderUnavailable,
+    );
+  });
+
+  it("authorizes a failed payment when an operator's retry of the authorization goes through", () => {
+    const then = payment().given(small, authorizationFailed).when(authorized).accepted({
+      status: PaymentStatus.Authorized,
+    });
+    assert.equal("failureReason" in then.state, false);
+  });
+
+  it("declines a failed payment when an operator's retry is declined", () => {
+    payment().given(small, authorizationFailed).when(declined).accepted({ status: PaymentStatus.Declined });
+  });
+
+  it("keeps the status when another intent fails (a notification)", () => {
+    payment().given(small, authorized).when(notificationFailed).rejected(PaymentRejection.InvalidTransition);
+  });
+
+  it("ignores a failed authorization of a payment that moved on (cancelled meanwhile)", () => {
+    payment().given(small, cancel).when(authorizationFailed).rejected(PaymentRejection.InvalidTransition);
   });
 });
 
@@ -398,6 +454,7 @@ describe("payments: the whole transition table", () => {
     declined: [small, declined],
     cancelled: [small, cancel],
     expired: [small, authorized, expired],
+    failed: [small, authorizationFailed],
   };
   const allowed: Record<PaymentStatus, readonly PaymentEvent["type"][]> = {
     awaiting_verification: ["VerifyPayment", "CancelPayment"],
@@ -409,8 +466,11 @@ describe("payments: the whole transition table", () => {
     declined: [],
     cancelled: ["ProviderAuthorized"],
     expired: [],
+    failed: ["ProviderAuthorized", "ProviderDeclined"],
   };
   const every = [small, verify, authorized, declined, capture(1), refund(1), cancel, expired];
+  // IntentFailed is accepted only for AuthorizeWithProvider in `authorizing` (its own tests).
+  const everyWithFailure = [...every, authorizationFailed, notificationFailed];
 
   it("reaches each status through the events that lead to it", () => {
     for (const [status, history] of Object.entries(reach)) {
@@ -420,14 +480,15 @@ describe("payments: the whole transition table", () => {
 
   it("accepts exactly the allowed events and rejects every other with invalid_transition", () => {
     for (const status of Object.values(PaymentStatus)) {
-      for (const next of every) {
+      for (const next of everyWithFailure) {
         const then = payment()
           .given(...reach[status])
           .when(next);
         const expected =
           next.type === "RequestPayment"
             ? PaymentRejection.AlreadyExists
-            : allowed[status].includes(next.type)
+            : allowed[status].includes(next.type) ||
+                (next === authorizationFailed && status === PaymentStatus.Authorizing)
               ? "accepted"
               : PaymentRejection.InvalidTransition;
         const actual = then.outcome.kind === "rejected" ? then.outcome.reason : then.outcome.kind;

@@ -1,5 +1,14 @@
 import type { Decision, Machine, StepContext } from "@drover/core";
-import { accept, defineMachine, reject, schedule, scheduleSchema } from "@drover/core";
+import {
+  accept,
+  CancelScheduleIntent,
+  cancelSchedule,
+  defineMachine,
+  IntentFailedEvent,
+  reject,
+  schedule,
+  scheduleSchema,
+} from "@drover/core";
 import { z } from "zod";
 import { AuthorizationId, CustomerId, OperatorId, PaymentId } from "./ids.js";
 import type { Money } from "./money.js";
@@ -17,6 +26,7 @@ import {
 } from "./money.js";
 import {
   DeclineReason,
+  FailureReason,
   PAYMENT_STATE_VERSION,
   PaymentState,
   PaymentStatus,
@@ -35,7 +45,13 @@ export const VERIFICATION_THRESHOLD = 10_000;
 
 // The state and its versions live in payment-state.ts; they are part of this module's surface.
 export type { PaymentStateV1 } from "./payment-state.js";
-export { PAYMENT_STATE_VERSION, PaymentState, PaymentStatus, paymentStateMigrations } from "./payment-state.js";
+export {
+  FailureReason,
+  PAYMENT_STATE_VERSION,
+  PaymentState,
+  PaymentStatus,
+  paymentStateMigrations,
+} from "./payment-state.js";
 
 /** Why the payments machine refused an event. **contract** */
 export const PaymentRejection = {
@@ -60,6 +76,7 @@ export const NotificationTemplate = {
   Refunded: "refunded",
   Cancelled: "cancelled",
   Expired: "expired",
+  Failed: "failed",
 } as const;
 export type NotificationTemplate = (typeof NotificationTemplate)[keyof typeof NotificationTemplate];
 
@@ -106,6 +123,12 @@ export type CancelPayment = z.infer<typeof CancelPayment>;
 export const AuthorizationExpired = z.strictObject({ type: z.literal("AuthorizationExpired") });
 export type AuthorizationExpired = z.infer<typeof AuthorizationExpired>;
 
+/**
+ * drover gave up an intent of this payment (its attempts ran out, or the provider refused it
+ * for good): sent by drover, never by callers. See `IntentFailedEvent` of @drover/core.
+ */
+export type IntentFailed = z.infer<typeof IntentFailedEvent>;
+
 /** Every event the payments machine takes: flat JSON objects told apart by `type`. **contract** */
 export const PaymentEvent = z.discriminatedUnion("type", [
   RequestPayment,
@@ -116,6 +139,7 @@ export const PaymentEvent = z.discriminatedUnion("type", [
   RefundPayment,
   CancelPayment,
   AuthorizationExpired,
+  IntentFailedEvent,
 ]);
 export type PaymentEvent = z.infer<typeof PaymentEvent>;
 
@@ -178,6 +202,7 @@ export const PaymentIntent = z.discriminatedUnion("type", [
   VoidAuthorization,
   RefundWithProvider,
   scheduleSchema(AuthorizationExpired),
+  CancelScheduleIntent,
 ]);
 export type PaymentIntent = z.infer<typeof PaymentIntent>;
 
@@ -188,6 +213,8 @@ type PaymentDecision = Decision<PaymentState, PaymentIntent, PaymentRejection>;
 
 // Typed up front: `schedule` would widen an inline `{ type: "AuthorizationExpired" }` to `string`.
 const EXPIRY: AuthorizationExpired = { type: "AuthorizationExpired" };
+/** The key of a payment's expiry timer: capture and cancellation cancel it by this name. */
+export const EXPIRY_TIMER = "authorization-expiry";
 
 /** True when `requested` is above 10,000.00 in its own currency. */
 export function needsVerification(requested: Money): boolean {
@@ -235,6 +262,8 @@ function handle(state: PaymentState, event: PaymentEvent, ctx: PaymentContext): 
       return cancel(state, event, ctx);
     case "AuthorizationExpired":
       return expire(state, event, ctx);
+    case "IntentFailed":
+      return fail(state, event, ctx);
     default: {
       const _exhaustive: never = event;
       return _exhaustive;
@@ -253,11 +282,19 @@ function verify(state: PaymentState, event: VerifyPayment, ctx: PaymentContext):
 function authorize(state: PaymentState, event: ProviderAuthorized, ctx: PaymentContext): PaymentDecision {
   switch (state.status) {
     case PaymentStatus.Authorizing:
+    case PaymentStatus.Failed: {
+      // From `failed`: an operator retried the dead authorization and the provider said yes.
       return accept(
-        { ...state, status: PaymentStatus.Authorized, authorizationId: event.authorizationId, authorizedAt: ctx.at },
-        schedule(ctx.at + AUTHORIZATION_TTL_MS, EXPIRY),
+        {
+          ...withoutFailure(state),
+          status: PaymentStatus.Authorized,
+          authorizationId: event.authorizationId,
+          authorizedAt: ctx.at,
+        },
+        schedule(ctx.at + AUTHORIZATION_TTL_MS, EXPIRY, { key: EXPIRY_TIMER }),
         notify(state, NotificationTemplate.Authorized, ctx),
       );
+    }
     case PaymentStatus.Cancelled:
       // The customer cancelled while the provider was authorizing: release the late hold.
       // A payment cancelled after authorization already voided its hold; a second one is odd.
@@ -272,10 +309,28 @@ function authorize(state: PaymentState, event: ProviderAuthorized, ctx: PaymentC
 }
 
 function decline(state: PaymentState, event: ProviderDeclined, ctx: PaymentContext): PaymentDecision {
-  if (state.status !== PaymentStatus.Authorizing) return invalidTransition(event, state);
+  if (state.status !== PaymentStatus.Authorizing && state.status !== PaymentStatus.Failed) {
+    return invalidTransition(event, state);
+  }
   return accept(
-    { ...state, status: PaymentStatus.Declined, declineReason: event.reason },
+    { ...withoutFailure(state), status: PaymentStatus.Declined, declineReason: event.reason },
     notify(state, NotificationTemplate.Declined, ctx),
+  );
+}
+
+/**
+ * drover gave up an intent. Only a failed authorization changes the payment: it is `failed`
+ * (the customer is told) rather than `authorizing` forever. An operator may still retry the
+ * dead intent; the provider's answer then moves the payment on (see `authorize`, `decline`).
+ * Other intents failing (a notification, a capture already taken) leave the status as it is.
+ */
+function fail(state: PaymentState, event: IntentFailed, ctx: PaymentContext): PaymentDecision {
+  if (event.intentType !== "AuthorizeWithProvider" || state.status !== PaymentStatus.Authorizing) {
+    return invalidTransition(event, state);
+  }
+  return accept(
+    { ...state, status: PaymentStatus.Failed, failureReason: FailureReason.ProviderUnavailable },
+    notify(state, NotificationTemplate.Failed, ctx),
   );
 }
 
@@ -294,8 +349,10 @@ function capture(state: PaymentState, event: CapturePayment, ctx: PaymentContext
     );
   }
   // A capture below the authorized amount is a partial capture: the provider releases the rest.
+  // Captured, the authorization cannot expire any more: its timer goes.
   return accept(
     { ...state, status: PaymentStatus.Captured, captured: requested.amount },
+    cancelSchedule(EXPIRY_TIMER),
     {
       type: "CaptureWithProvider",
       paymentId: ctx.entityId,
@@ -346,6 +403,7 @@ function cancel(state: PaymentState, event: CancelPayment, ctx: PaymentContext):
     case PaymentStatus.Authorized:
       return accept(
         { ...state, status: PaymentStatus.Cancelled },
+        cancelSchedule(EXPIRY_TIMER),
         { type: "VoidAuthorization", paymentId: ctx.entityId, authorizationId: state.authorizationId },
         notify(state, NotificationTemplate.Cancelled, ctx),
       );
@@ -357,6 +415,13 @@ function cancel(state: PaymentState, event: CancelPayment, ctx: PaymentContext):
 function expire(state: PaymentState, event: AuthorizationExpired, ctx: PaymentContext): PaymentDecision {
   if (state.status !== PaymentStatus.Authorized) return invalidTransition(event, state);
   return accept({ ...state, status: PaymentStatus.Expired }, notify(state, NotificationTemplate.Expired, ctx));
+}
+
+/** A payment without the reason of an earlier failure (it moves on after an operator's retry). */
+function withoutFailure(state: PaymentState) {
+  if (state.status !== PaymentStatus.Failed) return state;
+  const { failureReason: _failed, ...payment } = state;
+  return payment;
 }
 
 function invalidTransition(event: PaymentEvent, state: PaymentState): PaymentDecision {
@@ -405,8 +470,8 @@ export const payments: Machine<
   version: PAYMENT_STATE_VERSION,
   migrations: paymentStateMigrations,
   creates: ["RequestPayment"],
-  // Sent by the effect handlers and the expiry timer, never by callers.
-  internal: ["ProviderAuthorized", "ProviderDeclined", "AuthorizationExpired"],
+  // Sent by the effect handlers, the expiry timer and drover (a dead intent), never by callers.
+  internal: ["ProviderAuthorized", "ProviderDeclined", "AuthorizationExpired", "IntentFailed"],
   create,
   handle,
 });

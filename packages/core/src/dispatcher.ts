@@ -1,27 +1,21 @@
 import { setMaxListeners } from "node:events";
 import type { Context, Span, Tracer, TracerProvider } from "@opentelemetry/api";
 import { context, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import type { Admission, EffectLimit } from "./effect-limits.js";
+import { checkLimit, EffectGate } from "./effect-limits.js";
 import type { EffectContext, EffectHandler, Effects, FollowUp } from "./effects.js";
-import { ConfigurationError, EffectTimeoutError, FollowUpError, PermanentEffectError } from "./errors.js";
-import { intentFailed, intentFailedEventId } from "./intent-failed.js";
+import { ConfigurationError, EffectTimeoutError, PermanentEffectError } from "./errors.js";
+import { applyFollowUps, tellIntentFailed, UnreadableFollowUp } from "./follow-ups.js";
 import type { Logger } from "./logger.js";
 import type { Typed } from "./machine.js";
-import type { Clock, OutboxQueue, OutboxRecord } from "./ports.js";
-import type { RunResult } from "./result.js";
-import { RunResultKind } from "./result.js";
-import type { RunOptions } from "./run-options.js";
+import type { Clock, IntentControls, OutboxQueue, OutboxRecord } from "./ports.js";
+import type { RunFunction } from "./run-options.js";
 import { contextOfTraceParent, droverTracer, SpanName, setAttributes, TraceAttr } from "./tracing.js";
 import type { Backoff, LeaseWorker } from "./work-loop.js";
 import { backoffDelay, describeError, leaseWorker, positive, WAITING, WorkLoop } from "./work-loop.js";
 
-/** How follow-up events are applied: `Runtime.run`, or an App's `run` (which also wakes it). */
-export type RunFunction = (
-  ref: { readonly machine: string; readonly id: string },
-  event: unknown,
-  options?: RunOptions,
-) => Promise<RunResult>;
+export type { RunFunction } from "./run-options.js";
 
-/** Retry timing of failed attempts. */
 /** Settings of a {@link Dispatcher}. */
 export interface DispatcherSettings {
   /** This dispatcher's name in leases; unique per process (default host:pid:random). */
@@ -61,7 +55,7 @@ export interface AttemptReport {
 
 /** What a {@link Dispatcher} is built from. */
 export interface DispatcherOptions extends DispatcherSettings {
-  readonly store: OutboxQueue;
+  readonly store: OutboxQueue & IntentControls;
   readonly run: RunFunction;
   readonly effects: readonly Effects[];
   readonly clock?: Clock;
@@ -92,9 +86,11 @@ export interface DispatcherOptions extends DispatcherSettings {
  */
 export class Dispatcher {
   readonly owner: string;
-  readonly #store: OutboxQueue;
+  readonly #store: OutboxQueue & IntentControls;
   readonly #run: RunFunction;
   readonly #handlers: ReadonlyMap<string, EffectHandler<Typed>>;
+  readonly #limits: ReadonlyMap<string, readonly EffectLimit<Typed>[]>;
+  readonly #gate: EffectGate;
   readonly #worker: LeaseWorker;
   readonly #maxAttempts: number;
   readonly #timeoutMs: number;
@@ -127,6 +123,17 @@ export class Dispatcher {
       }
     }
     this.#handlers = handlers;
+    const limits = new Map<string, readonly EffectLimit<Typed>[]>();
+    for (const effects of options.effects) {
+      for (const [type, list] of Object.entries(effects.limits ?? {})) {
+        if (!handlers.has(handlerKey(effects.machine, type)))
+          throw new ConfigurationError(`a limit for ${effects.machine} intent ${type}, which has no effect handler`);
+        for (const limit of list) checkLimit(`the limit of ${effects.machine} intent ${type}`, limit);
+        limits.set(handlerKey(effects.machine, type), list);
+      }
+    }
+    this.#limits = limits;
+    this.#gate = new EffectGate(options.store, this.owner, this.#worker.leaseMs, this.#worker.random);
     this.#loop = new WorkLoop(
       () => this.#fill(),
       positive("pollMs", options.pollMs ?? 1000),
@@ -234,6 +241,8 @@ export class Dispatcher {
       endAttemptSpan(span, row, intentType, settled);
     }
     const { outcome, error } = settled;
+    // Waiting for a limit is not an attempt: nothing ran, nothing is counted.
+    if (settled.deferred === true) return;
     this.#onAttempt({
       machine: row.machine,
       entityId: row.entityId,
@@ -262,10 +271,42 @@ export class Dispatcher {
       await this.#deadLetter(row, intent.type, row.attempts - 1, message, traced);
       return { outcome: AttemptOutcome.Dead, error: message };
     }
+    const limits = this.#limits.get(handlerKey(row.machine, intent.type)) ?? [];
+    const admission = await this.#gate.admit(limits, row.machine, intent, row.intentId, this.#worker.clock.now());
+    if (!admission.admitted) return this.#wait(row, admission);
+    try {
+      return await this.#attemptAndSettle(row, intent, handler, traced);
+    } finally {
+      await admission.release().catch((error: unknown) => {
+        this.#worker.logger.warn({ ...log, err: error }, "dispatcher: could not give back a limit's slot (it expires)");
+      });
+    }
+  }
+
+  /** An intent over its limits waits, its attempt not counted, until there may be room. */
+  async #wait(row: OutboxRecord, admission: Extract<Admission, { admitted: false }>): Promise<Settled> {
+    const now = this.#worker.clock.now();
+    const retryAt = now + admission.waitMs;
+    const failure = { error: admission.reason, now, retryAt, counts: false };
+    await this.#store.failOutbox(row.intentId, this.owner, failure);
+    this.#worker.logger.debug(
+      { intentId: row.intentId, retryAt, reason: admission.reason },
+      "dispatcher: intent waits",
+    );
+    return { outcome: AttemptOutcome.Retry, retryAt, deferred: true };
+  }
+
+  async #attemptAndSettle(
+    row: OutboxRecord,
+    intent: Typed,
+    handler: EffectHandler<Typed>,
+    traced: Context,
+  ): Promise<Settled> {
+    const log = { intentId: row.intentId, machine: row.machine, entityId: row.entityId, intent: intent.type };
     try {
       const ctx = { intentId: row.intentId, machine: row.machine, entityId: row.entityId, attempt: row.attempts };
       const followUps = await this.#attempt(handler, intent, ctx);
-      await this.#applyFollowUps(row, followUps ?? [], traced);
+      await applyFollowUps(this.#run, this.#worker.logger, row, followUps ?? [], traced);
       if (!(await this.#store.completeOutbox(row.intentId, this.owner, this.#worker.clock.now()))) {
         this.#worker.logger.warn(
           log,
@@ -321,45 +362,6 @@ export class Dispatcher {
     });
   }
 
-  async #applyFollowUps(row: OutboxRecord, followUps: readonly FollowUp[], traced: Context): Promise<void> {
-    if (!Array.isArray(followUps))
-      throw new FollowUpError("an effect handler must resolve to nothing or an array of follow-ups");
-    for (const [index, followUp] of followUps.entries()) {
-      const eventId = `${row.intentId}#${index}`;
-      const result = await this.#run({ machine: followUp.machine, id: followUp.id }, followUp.event, {
-        eventId,
-        trace: traced,
-      });
-      const log = { intentId: row.intentId, eventId, machine: followUp.machine, entityId: followUp.id };
-      switch (result.kind) {
-        case RunResultKind.Processed:
-        case RunResultKind.Duplicate:
-          break;
-        case RunResultKind.Rejected:
-          this.#worker.logger.info(
-            { ...log, reason: result.reason },
-            "dispatcher: a follow-up event was rejected by its machine",
-          );
-          break;
-        case RunResultKind.NotFound:
-          this.#worker.logger.warn(log, "dispatcher: a follow-up event was sent to an entity that does not exist");
-          break;
-        case RunResultKind.Invalid:
-          throw new FollowUpError(
-            `follow-up #${index} to ${followUp.machine}/${followUp.id} is invalid: ${result.message}`,
-          );
-        case RunResultKind.Conflict:
-          throw new FollowUpError(`follow-up #${index} to ${followUp.machine}/${followUp.id} kept conflicting`);
-        case RunResultKind.Unreadable:
-          throw new UnreadableFollowUp(`follow-up #${index} waits: ${result.message}`);
-        default: {
-          const exhaustive: never = result;
-          throw new FollowUpError(`unknown result ${JSON.stringify(exhaustive)}`);
-        }
-      }
-    }
-  }
-
   /**
    * Give an intent up: tell its entity first (an `IntentFailed` event, when its machine hears
    * failures), then mark the row dead. In that order, so a crash in between leaves the row
@@ -370,34 +372,7 @@ export class Dispatcher {
    */
   async #deadLetter(row: OutboxRecord, intentType: string, attempts: number, error: string, traced: Context) {
     if (this.#hearFailures.has(row.machine)) {
-      const eventId = intentFailedEventId(row.intentId);
-      const event = intentFailed(row.intentId, intentType, attempts, error);
-      const result = await this.#run({ machine: row.machine, id: row.entityId }, event, { eventId, trace: traced });
-      const log = { intentId: row.intentId, eventId, machine: row.machine, entityId: row.entityId };
-      switch (result.kind) {
-        case RunResultKind.Processed:
-        case RunResultKind.Duplicate:
-          break;
-        case RunResultKind.Rejected:
-          this.#worker.logger.info({ ...log, reason: result.reason }, "dispatcher: its machine rejected IntentFailed");
-          break;
-        case RunResultKind.NotFound:
-          this.#worker.logger.warn(log, "dispatcher: the entity of a dead intent does not exist");
-          break;
-        case RunResultKind.Invalid:
-          this.#worker.logger.error(
-            { ...log, error: result.message },
-            "dispatcher: its machine's schema refused IntentFailed",
-          );
-          break;
-        case RunResultKind.Conflict:
-        case RunResultKind.Unreadable:
-          throw new FollowUpError(`IntentFailed for ${row.intentId} could not be applied: ${result.kind}`);
-        default: {
-          const exhaustive: never = result;
-          throw new FollowUpError(`unknown result ${JSON.stringify(exhaustive)}`);
-        }
-      }
+      await tellIntentFailed(this.#run, this.#worker.logger, row, { intentType, attempts, error }, traced);
     }
     await this.#fail(row, error, true);
   }
@@ -425,6 +400,8 @@ interface Settled {
   /** When it is tried again (a retry), `null` once dead-lettered. */
   readonly retryAt?: number | null;
   readonly error?: string;
+  /** It waited for a limit instead of running: not an attempt. */
+  readonly deferred?: boolean;
 }
 
 function endAttemptSpan(span: Span, row: OutboxRecord, intentType: string, settled: Settled | undefined): void {
@@ -452,9 +429,6 @@ function stoppingController(): AbortController {
   setMaxListeners(0, controller.signal);
   return controller;
 }
-
-/** A follow-up's entity cannot be read by this code (see `RunResultKind.Unreadable`): the intent waits. */
-class UnreadableFollowUp extends Error {}
 
 function handlerKey(machine: string, type: string): string {
   return `${machine}\u0000${type}`;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { EffectLimit } from "./effect-limits.js";
 import type { AnyMachine, Machine, MachineEvent, MachineIntent, Typed } from "./machine.js";
 import type { CANCEL_SCHEDULE, SCHEDULE } from "./schedule.js";
 import { isTimerIntent } from "./schedule.js";
@@ -43,14 +44,24 @@ export type EffectHandlers<M> = {
   readonly [K in HandledIntent<M>["type"]]?: EffectHandler<Extract<HandledIntent<M>, { readonly type: K }>>;
 };
 
+/** Limits per intent type of machine `M`: one {@link EffectLimit} or several (all must have room). */
+export type EffectLimits<M> = {
+  readonly [K in HandledIntent<M>["type"]]?:
+    | EffectLimit<Extract<HandledIntent<M>, { readonly type: K }>>
+    | readonly EffectLimit<Extract<HandledIntent<M>, { readonly type: K }>>[];
+};
+
 /** The effect handlers of one machine, ready for the App. */
 export interface Effects {
   readonly machine: string;
   readonly handlers: Readonly<Record<string, EffectHandler<Typed>>>;
+  /** Limits on the attempts of its intent types, shared by every process on the store. */
+  readonly limits?: Readonly<Record<string, readonly EffectLimit<Typed>[]>>;
 }
 
 /**
- * Bind effect handlers to a machine's intent types.
+ * Bind effect handlers to a machine's intent types, optionally with {@link EffectLimit}s:
+ * `limits: { AuthorizeWithProvider: { key: (i) => i.merchantId, concurrency: 4 } }`.
  *
  * @example
  * const doorEffects = defineEffects(doors, {
@@ -60,8 +71,22 @@ export interface Effects {
  *   },
  * });
  */
-export function defineEffects<M extends AnyMachine>(machine: M, handlers: EffectHandlers<M>): Effects {
-  return { machine: machine.name, handlers: handlers as unknown as Readonly<Record<string, EffectHandler<Typed>>> };
+export function defineEffects<M extends AnyMachine>(
+  machine: M,
+  handlers: EffectHandlers<M>,
+  options: { readonly limits?: EffectLimits<M> } = {},
+): Effects {
+  const effects = {
+    machine: machine.name,
+    handlers: handlers as unknown as Readonly<Record<string, EffectHandler<Typed>>>,
+  };
+  if (options.limits === undefined) return effects;
+  const limits: Record<string, readonly EffectLimit<Typed>[]> = {};
+  for (const [type, limit] of Object.entries(options.limits as Record<string, unknown>)) {
+    if (limit === undefined) continue;
+    limits[type] = (Array.isArray(limit) ? limit : [limit]) as readonly EffectLimit<Typed>[];
+  }
+  return { ...effects, limits };
 }
 
 /**

@@ -4,7 +4,8 @@ export { randomIds, systemClock, uuidv7 } from "./clock.js";
 export type { Component, ComponentHealth, MetricFamily } from "./component.js";
 export type { AttemptReport, DispatcherOptions, DispatcherSettings, RunFunction } from "./dispatcher.js";
 export { AttemptOutcome, Dispatcher } from "./dispatcher.js";
-export type { EffectContext, EffectHandler, EffectHandlers, Effects, FollowUp } from "./effects.js";
+export type { EffectLimit } from "./effect-limits.js";
+export type { EffectContext, EffectHandler, EffectHandlers, EffectLimits, Effects, FollowUp } from "./effects.js";
 export { declaredEventTypes, declaredIntentTypes, defineEffects, followUp } from "./effects.js";
 export {
   ConfigurationError,

@@ -278,7 +278,7 @@ export class MemoryStore implements Store {
           (status === undefined || t.status === status) &&
           (entity === undefined || (t.machine === entity.machine && t.entityId === entity.id)),
       )
-      .sort((a, b) => a.dueAt - b.dueAt);
+      .sort((a, b) => a.dueAt - b.dueAt || (a.timerId < b.timerId ? -1 : a.timerId > b.timerId ? 1 : 0));
     return jsonClone(rows.slice(0, query.limit ?? rows.length));
   }
 

@@ -466,7 +466,7 @@ export interface ReadModel {
   findOutbox(intentId: string): Promise<OutboxRecord | undefined>;
   /** How many outbox rows are in each status (for gauges). */
   outboxStats(): Promise<Record<OutboxStatus, number>>;
-  /** Timers, soonest due first (ties in the order they were set). */
+  /** Timers, soonest due first (ties by timer id). */
   listTimers(query?: TimerQuery): Promise<TimerRecord[]>;
   findTimer(timerId: string): Promise<TimerRecord | undefined>;
   /** How many timers are in each status (for gauges). */

@@ -4,12 +4,12 @@
 // latest missed occurrence fires once (at its own instant, as the event's time); earlier
 // missed ones are skipped — a daily job that was down for a week runs once, not seven times.
 import { Cron } from "croner";
-import type { RunFunction } from "./dispatcher.js";
 import { ConfigurationError } from "./errors.js";
 import type { Logger } from "./logger.js";
 import { silentLogger } from "./logger.js";
 import type { Clock } from "./ports.js";
 import { RunResultKind } from "./result.js";
+import type { RunFunction } from "./run-options.js";
 
 /** An event sent to one entity on a cron schedule. */
 export interface RecurringSchedule {

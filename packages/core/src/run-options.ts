@@ -1,4 +1,5 @@
 import type { Context } from "@opentelemetry/api";
+import type { RunResult } from "./result.js";
 
 /** Per-call options of {@link Runtime.run} (and of the typed clients of `Runtime.for` and `App.for`). */
 export interface RunOptions {
@@ -25,3 +26,10 @@ export interface RunOptions {
    */
   readonly trace?: Context;
 }
+
+/** How follow-up events are applied: `Runtime.run`, or an App's `run` (which also wakes it). */
+export type RunFunction = (
+  ref: { readonly machine: string; readonly id: string },
+  event: unknown,
+  options?: RunOptions,
+) => Promise<RunResult>;

@@ -1,9 +1,9 @@
 import type { Context, Tracer, TracerProvider } from "@opentelemetry/api";
 import { context, SpanKind, trace } from "@opentelemetry/api";
-import type { RunFunction } from "./dispatcher.js";
 import type { Logger } from "./logger.js";
 import type { Clock, TimerQueue, TimerRecord } from "./ports.js";
 import { RunResultKind } from "./result.js";
+import type { RunFunction } from "./run-options.js";
 import { contextOfTraceParent, droverTracer, recordFailure, SpanName, setAttributes, TraceAttr } from "./tracing.js";
 import type { Backoff, LeaseWorker } from "./work-loop.js";
 import { backoffDelay, describeError, leaseWorker, positive, WAITING, WorkLoop } from "./work-loop.js";

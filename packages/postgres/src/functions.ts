@@ -14,6 +14,12 @@ export interface FunctionShape {
   readonly stateName: boolean;
   readonly versions: boolean;
   readonly traceParent: boolean;
+  /**
+   * Schema version 6 on: timers keep their key (`timer_key`) and steps cancel timers (by key or
+   * id), a keyed timer replacing the entity's pending one of its key. Only with the names,
+   * versions and traceparents. Absent: false.
+   */
+  readonly timerKeys?: boolean;
 }
 
 /** `text` when `on`, else nothing: how a shape adds its parts to the template. */
@@ -76,7 +82,7 @@ export function commitFunction(s: string, shape: FunctionShape): string {
         kinds text[], machines text[], ids text[], event_ids text[], fingerprints text[], ats bigint[],
         expected bigint[], events json[],${when(shape.versions, " event_versions int[],")} states json[],${when(shape.stateName, " state_names text[],")}${when(shape.versions, " state_versions int[],")} intents json[], results json[],${when(shape.traceParent, " trace_parents text[],")}
         outbox_steps int[], intent_ids text[], intent_bodies json[],
-        timer_steps int[], timer_ids text[], timer_events json[],${when(shape.versions, " timer_event_versions int[],")} due_ats bigint[],
+        timer_steps int[], timer_ids text[],${when(shape.timerKeys === true, " timer_keys text[],")} timer_events json[],${when(shape.versions, " timer_event_versions int[],")} due_ats bigint[],${when(shape.timerKeys === true, "\n        cancel_steps int[], cancel_names text[],")}
         lock_seed bigint, channel text, payload text)
       RETURNS TABLE (step int, written boolean, current_version bigint,
                      inbox_machine text, inbox_id text, inbox_fingerprint text, inbox_result json, inbox_at bigint)
@@ -91,7 +97,7 @@ export function commitFunction(s: string, shape: FunctionShape): string {
         seen record;
         cur bigint;
         work bigint := 0;
-        added bigint;
+        added bigint;${when(shape.timerKeys === true, "\n        names text[];\n        j int;")}
       BEGIN
         PERFORM count(pg_advisory_xact_lock(l.key))
            FROM (SELECT DISTINCT hashtextextended(u.m || '/' || u.i, lock_seed) AS key
@@ -160,7 +166,7 @@ export function commitFunction(s: string, shape: FunctionShape): string {
           work := work + added;
         END IF;
 
-        IF array_length(timer_steps, 1) > 0 THEN
+        ${when(shape.timerKeys === true, timerCancels(s))}IF array_length(timer_steps, 1) > 0 THEN
           ${
             shape.versions
               ? `INSERT INTO ${s}.timers (timer_id, machine, entity_id, event, event_version, due_at, status, attempts, next_attempt_at${when(shape.traceParent, ", trace_parent")})
@@ -185,6 +191,45 @@ export function commitFunction(s: string, shape: FunctionShape): string {
 }
 
 /**
+ * The cancels and keyed timers of `drover_commit` (schema version 6 on), before its set-based
+ * insert of timers. Only when the batch has a cancel or a keyed timer (else nothing runs but
+ * the test): step by step in batch order, each written accepted step cancels the pending timers
+ * of its entity named (by id or key) in `cancel_names`, then inserts its timers one by one, each
+ * keyed one first cancelling the entity's pending timer of its key (it replaces it). So a later
+ * step of the batch cancels or replaces what an earlier one scheduled, as if they were committed
+ * one after the other. The timers are then written: `timer_steps` is emptied, which skips the
+ * set-based insert. The entity's pending timers are found through `timers_pending_by_key`.
+ */
+function timerCancels(s: string): string {
+  return `IF array_length(cancel_steps, 1) > 0 OR array_length(array_remove(timer_keys, NULL), 1) > 0 THEN
+          FOR k IN 1 .. total LOOP
+            CONTINUE WHEN NOT ok[k] OR kinds[k] <> 'accepted';
+            names := ARRAY(SELECT c.name FROM unnest(cancel_steps, cancel_names) AS c(step, name) WHERE c.step = k);
+            IF cardinality(names) > 0 THEN
+              UPDATE ${s}.timers AS t SET status = 'cancelled', lease_owner = NULL, lease_until = NULL
+               WHERE t.machine = machines[k] AND t.entity_id = ids[k] AND t.status = 'pending'
+                 AND (t.timer_id = ANY (names) OR t.timer_key = ANY (names));
+            END IF;
+            FOR j IN SELECT u.n FROM unnest(timer_steps) WITH ORDINALITY AS u(step, n) WHERE u.step = k ORDER BY u.n LOOP
+              IF timer_keys[j] IS NOT NULL THEN
+                UPDATE ${s}.timers AS t SET status = 'cancelled', lease_owner = NULL, lease_until = NULL
+                 WHERE t.machine = machines[k] AND t.entity_id = ids[k] AND t.status = 'pending'
+                   AND t.timer_key = timer_keys[j];
+              END IF;
+              INSERT INTO ${s}.timers (timer_id, timer_key, machine, entity_id, event, event_version, due_at, status, attempts,
+                                       next_attempt_at, trace_parent)
+              VALUES (timer_ids[j], timer_keys[j], machines[k], ids[k], timer_events[j], timer_event_versions[j], due_ats[j],
+                      'pending', 0, due_ats[j], trace_parents[k]);
+              work := work + 1;
+            END LOOP;
+          END LOOP;
+          timer_steps := '{}';
+        END IF;
+
+        `;
+}
+
+/**
  * `drover_commit_one`: one accepted step. The entity's write (created at version 1, or moved
  * from `expected` to `expected + 1`) gates the rest: when it writes nothing (the version moved,
  * the entity exists already) the function returns `false` and nothing is written; otherwise the
@@ -196,22 +241,26 @@ export function commitFunction(s: string, shape: FunctionShape): string {
  * It takes the entity's advisory lock first, as `drover_commit` and rewrites do, so that
  * whatever queues on an entity's lock queues on this step too. Plans as in `drover_commit`:
  * made once per connection, index lookups only. Parameters are prefixed `p_`: PL/pgSQL would
- * find a parameter named like a column ambiguous. Its shape (`traceParent`, schema version 5 on)
- * as in {@link FunctionShape}; it came with version 4, so it always has the names and versions.
+ * find a parameter named like a column ambiguous. Its shape (`traceParent`, schema version 5 on;
+ * `timerKeys`, version 6 on) as in {@link FunctionShape}; it came with version 4, so it always
+ * has the names and versions. With `timerKeys`, the step's cancels come before its timers, and
+ * when one of them has a key they are inserted one by one, each keyed one first cancelling the
+ * entity's pending timer of its key; without a key, one set-based insert as before.
  */
-export function commitOneFunction(s: string, shape: Pick<FunctionShape, "traceParent">): string {
+export function commitOneFunction(s: string, shape: Pick<FunctionShape, "traceParent" | "timerKeys">): string {
+  const keys = shape.timerKeys === true;
   return `
       CREATE FUNCTION ${s}.drover_commit_one(
         p_machine text, p_id text, p_event_id text, p_fingerprint text, p_at bigint, p_expected bigint,
         p_event json, p_event_version int, p_state json, p_state_name text, p_state_version int,
         p_intents json, p_result json,${when(shape.traceParent, " p_trace_parent text,")} p_intent_ids text[], p_intent_bodies json[],
-        p_timer_ids text[], p_timer_events json[], p_timer_event_versions int[], p_due_ats bigint[],
+        p_timer_ids text[],${when(keys, " p_timer_keys text[],")} p_timer_events json[], p_timer_event_versions int[], p_due_ats bigint[],${when(keys, " p_cancels text[],")}
         p_lock_seed bigint, p_channel text, p_payload text)
       RETURNS boolean
       LANGUAGE plpgsql VOLATILE
       SET plan_cache_mode = force_generic_plan
       SET enable_seqscan = off
-      AS $fn$
+      AS $fn$${when(keys, "\n      DECLARE\n        j int;")}
       BEGIN
         PERFORM pg_advisory_xact_lock(hashtextextended(p_machine || '/' || p_id, p_lock_seed));
         IF p_expected = 0 THEN
@@ -238,7 +287,7 @@ export function commitOneFunction(s: string, shape: Pick<FunctionShape, "tracePa
             FROM unnest(p_intent_ids, p_intent_bodies) WITH ORDINALITY AS o(intent_id, intent, n)
            ORDER BY o.n;
         END IF;
-        IF cardinality(p_timer_ids) > 0 THEN
+        ${when(keys, oneStepTimerCancels(s))}IF cardinality(p_timer_ids) > 0 THEN
           INSERT INTO ${s}.timers (timer_id, machine, entity_id, event, event_version, due_at, status, attempts, next_attempt_at${when(shape.traceParent, ", trace_parent")})
           SELECT t.timer_id, p_machine, p_id, t.event, t.event_version, t.due_at, 'pending', 0, t.due_at${when(shape.traceParent, ", p_trace_parent")}
             FROM unnest(p_timer_ids, p_timer_events, p_timer_event_versions, p_due_ats)
@@ -249,6 +298,99 @@ export function commitOneFunction(s: string, shape: Pick<FunctionShape, "tracePa
           PERFORM pg_notify(p_channel, p_payload);
         END IF;
         RETURN true;
+      END
+      $fn$;`;
+}
+
+/** The cancels and keyed timers of `drover_commit_one` (schema version 6 on); see {@link commitOneFunction}. */
+function oneStepTimerCancels(s: string): string {
+  return `IF cardinality(p_cancels) > 0 THEN
+          UPDATE ${s}.timers AS t SET status = 'cancelled', lease_owner = NULL, lease_until = NULL
+           WHERE t.machine = p_machine AND t.entity_id = p_id AND t.status = 'pending'
+             AND (t.timer_id = ANY (p_cancels) OR t.timer_key = ANY (p_cancels));
+        END IF;
+        IF cardinality(array_remove(p_timer_keys, NULL)) > 0 THEN
+          FOR j IN 1 .. cardinality(p_timer_ids) LOOP
+            IF p_timer_keys[j] IS NOT NULL THEN
+              UPDATE ${s}.timers AS t SET status = 'cancelled', lease_owner = NULL, lease_until = NULL
+               WHERE t.machine = p_machine AND t.entity_id = p_id AND t.status = 'pending'
+                 AND t.timer_key = p_timer_keys[j];
+            END IF;
+            INSERT INTO ${s}.timers (timer_id, timer_key, machine, entity_id, event, event_version, due_at, status, attempts,
+                                     next_attempt_at, trace_parent)
+            VALUES (p_timer_ids[j], p_timer_keys[j], p_machine, p_id, p_timer_events[j], p_timer_event_versions[j],
+                    p_due_ats[j], 'pending', 0, p_due_ats[j], p_trace_parent);
+          END LOOP;
+          PERFORM pg_notify(p_channel, p_payload);
+          RETURN true;
+        END IF;
+        `;
+}
+
+/**
+ * The functions of the intent controls (schema version 6 on), each one call, so one round trip
+ * and one transaction, its statements each taking a fresh snapshot after the lock.
+ *
+ * `drover_acquire_slot`: takes the key's advisory lock (`hashtextextended('slot/' || key)`,
+ * seeded per schema like the entities' locks) so that every process's acquirers of a key queue,
+ * then frees the key's expired slots, renews the holder's slot if it has one, else takes a new
+ * one if fewer than `p_limit` are held. So a key never has more than `p_limit` unexpired holders.
+ *
+ * `drover_take_token`: the bucket's row, created full (`p_burst`) when first seen, locked
+ * (`FOR UPDATE`) while it is refilled at `p_per_second` for the time since it was last
+ * seen and one token taken: 0, or the milliseconds until one will be there (nothing taken;
+ * infinity when the rate is not positive). Its time never goes back: a process whose clock is
+ * behind refills nothing rather than moving the bucket's time back (and refilling twice).
+ */
+export function intentControlFunctions(s: string): string {
+  return `
+      CREATE FUNCTION ${s}.drover_acquire_slot(
+        p_key text, p_limit int, p_holder text, p_owner text, p_now bigint, p_until bigint, p_lock_seed bigint)
+      RETURNS boolean
+      LANGUAGE plpgsql VOLATILE
+      AS $fn$
+      DECLARE
+        held bigint;
+      BEGIN
+        PERFORM pg_advisory_xact_lock(hashtextextended('slot/' || p_key, p_lock_seed));
+        DELETE FROM ${s}.intent_slots AS l WHERE l.slot_key = p_key AND l.lease_until <= p_now;
+        UPDATE ${s}.intent_slots AS l SET owner = p_owner, lease_until = p_until
+         WHERE l.slot_key = p_key AND l.holder = p_holder;
+        IF FOUND THEN
+          RETURN true;
+        END IF;
+        SELECT count(*) INTO held FROM ${s}.intent_slots AS l WHERE l.slot_key = p_key;
+        IF held >= p_limit THEN
+          RETURN false;
+        END IF;
+        INSERT INTO ${s}.intent_slots (slot_key, holder, owner, lease_until) VALUES (p_key, p_holder, p_owner, p_until);
+        RETURN true;
+      END
+      $fn$;
+
+      CREATE FUNCTION ${s}.drover_take_token(p_key text, p_per_second double precision, p_burst double precision, p_now bigint)
+      RETURNS double precision
+      LANGUAGE plpgsql VOLATILE
+      AS $fn$
+      DECLARE
+        bucket record;
+        level double precision;
+      BEGIN
+        INSERT INTO ${s}.rate_buckets (bucket_key, tokens, updated_at) VALUES (p_key, p_burst, p_now)
+        ON CONFLICT DO NOTHING;
+        SELECT b.tokens, b.updated_at INTO bucket FROM ${s}.rate_buckets AS b WHERE b.bucket_key = p_key FOR UPDATE;
+        level := least(p_burst, bucket.tokens + (greatest(0, p_now - bucket.updated_at) * p_per_second) / 1000);
+        IF level >= 1 THEN
+          UPDATE ${s}.rate_buckets AS b SET tokens = level - 1, updated_at = greatest(bucket.updated_at, p_now)
+           WHERE b.bucket_key = p_key;
+          RETURN 0;
+        END IF;
+        UPDATE ${s}.rate_buckets AS b SET tokens = level, updated_at = greatest(bucket.updated_at, p_now)
+         WHERE b.bucket_key = p_key;
+        IF p_per_second <= 0 THEN
+          RETURN 'Infinity';
+        END IF;
+        RETURN ceil(((1 - level) * 1000) / p_per_second);
       END
       $fn$;`;
 }

@@ -59,3 +59,8 @@ export function hash32(text: string): number {
 export function entityLockSeed(schema: string): number {
   return hash32(`drover entity locks ${schema}`);
 }
+
+/** The seed of the concurrency slots' advisory lock keys of a schema (see `drover_acquire_slot`). */
+export function slotLockSeed(schema: string): number {
+  return hash32(`drover slot locks ${schema}`);
+}

@@ -1,6 +1,6 @@
 import { ConfigurationError } from "@drover/core";
 import type pg from "pg";
-import { commitFunction, commitOneFunction, loadFunction } from "./functions.js";
+import { commitFunction, commitOneFunction, intentControlFunctions, loadFunction } from "./functions.js";
 import { hash32, quoteIdent } from "./identifiers.js";
 
 /** One step of the schema's history. Versions start at 1 and never skip or change once released. */
@@ -156,6 +156,51 @@ export const migrations: readonly Migration[] = Object.freeze([
       ALTER TABLE ${s}.timers ADD COLUMN trace_parent text;
       ${commitFunction(s, { stateName: true, versions: true, traceParent: true })}
       ${commitOneFunction(s, { traceParent: true })}
+    `,
+  },
+  {
+    version: 6,
+    name: "timer keys, cancelled and dead timers, paused intent types, concurrency slots, rate buckets",
+    // Timers keep the key their machine gave them (NULL: none, as every row written before);
+    // steps cancel their entity's pending timers by key or id, and a keyed timer replaces the
+    // pending one of its key: both look the entity's pending timers up through the partial
+    // index timers_pending_by_key. A timer is also `cancelled`, or `dead` once out of attempts.
+    // The old status check allows a subset of the new one, so no row can fail it (the check
+    // still reads the table once, as the index build does). New commit functions take the keys
+    // and the cancels (two arguments more each); those of versions 4 and 5 stay beside them, as
+    // overloads, for processes still running older code (their timers have no key, and they
+    // cancel nothing). The intent controls are shared by every process on the schema: paused
+    // intent types (the claim skips their pending rows), concurrency slots (one row per holder
+    // of a key) and token buckets (one row per key), the last two through their functions.
+    sql: (s: string) => `
+      ALTER TABLE ${s}.timers ADD COLUMN timer_key text COLLATE "C";
+      ALTER TABLE ${s}.timers DROP CONSTRAINT timers_status_check;
+      ALTER TABLE ${s}.timers ADD CONSTRAINT timers_status_check
+        CHECK (status IN ('pending', 'fired', 'cancelled', 'dead'));
+      CREATE INDEX timers_pending_by_key ON ${s}.timers (machine, entity_id, timer_key) WHERE status = 'pending';
+
+      CREATE TABLE ${s}.paused_intent_types (
+        intent_type text COLLATE "C" NOT NULL PRIMARY KEY,
+        paused_at   bigint NOT NULL
+      );
+
+      CREATE TABLE ${s}.intent_slots (
+        slot_key    text COLLATE "C" NOT NULL,
+        holder      text COLLATE "C" NOT NULL,
+        owner       text   NOT NULL,
+        lease_until bigint NOT NULL,
+        PRIMARY KEY (slot_key, holder)
+      );
+
+      CREATE TABLE ${s}.rate_buckets (
+        bucket_key text COLLATE "C" NOT NULL PRIMARY KEY,
+        tokens     double precision NOT NULL,
+        updated_at bigint NOT NULL
+      );
+
+      ${commitFunction(s, { stateName: true, versions: true, traceParent: true, timerKeys: true })}
+      ${commitOneFunction(s, { traceParent: true, timerKeys: true })}
+      ${intentControlFunctions(s)}
     `,
   },
 ]);

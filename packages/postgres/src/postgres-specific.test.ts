@@ -1,15 +1,16 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
-import type { Json } from "@drover/core";
+import type { AcceptedWrite, Json } from "@drover/core";
 import { ConfigurationError, StoreUnavailableError } from "@drover/core";
 import { acceptedWrite } from "@drover/core/testing";
 import pg from "pg";
 import { quoteIdent } from "./identifiers.js";
 import { migrations } from "./migrations.js";
 import { PostgresStore } from "./postgres-store.js";
-import { commitOneStatement } from "./single-step.js";
+import { commitOneStatement, commitOneValues } from "./single-step.js";
 import { buildStatements } from "./statements.js";
+import { commitValues, prepare } from "./step-batch.js";
 import {
   entityLockSql,
   freshSchema,
@@ -94,7 +95,17 @@ if (await postgresAvailable(import.meta.url)) {
           );
           return result.rows.map((row) => row.table_name);
         });
-        assert.deepEqual(tables, ["drover_migrations", "entities", "inbox", "journal", "outbox", "timers"]);
+        assert.deepEqual(tables, [
+          "drover_migrations",
+          "entities",
+          "inbox",
+          "intent_slots",
+          "journal",
+          "outbox",
+          "paused_intent_types",
+          "rate_buckets",
+          "timers",
+        ]);
       } finally {
         await store.close();
       }
@@ -297,7 +308,7 @@ if (await postgresAvailable(import.meta.url)) {
    */
   async function plansOnEmptyTables(s: string, run: (client: pg.ClientBase) => Promise<void>): Promise<string[]> {
     return withAdmin(async (client) => {
-      await client.query(`VACUUM ANALYZE ${s}.entities, ${s}.inbox`);
+      await client.query(`VACUUM ANALYZE ${s}.entities, ${s}.inbox, ${s}.timers`);
       await client.query(
         "LOAD 'auto_explain'; SET auto_explain.log_min_duration = 0; SET auto_explain.log_nested_statements = on;" +
           "SET auto_explain.log_level = notice; SET client_min_messages = notice",
@@ -329,7 +340,8 @@ if (await postgresAvailable(import.meta.url)) {
               [[kind], ["tally"], ["t_a"], [`evt_${expected}`], ["fp"], [T], [expected], ["{}"], ["{}"], ["[]"], ["{}"]]
                 .concat([[1], [`tally/t_a/${expected}/0`], ["{}"]])
                 .concat([none, none, none, none, [""], [1], [1], none])
-                .concat([["00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"]]),
+                .concat([["00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"]])
+                .concat([none, none, none]),
             );
           }
           await client.query(`SELECT * FROM ${s}.drover_load('tally', 't_a', 'evt_0')`);
@@ -377,6 +389,8 @@ if (await postgresAvailable(import.meta.url)) {
               [],
               [],
               [],
+              [],
+              [],
             ]);
             assert.equal(written.rows[0]?.written, true);
           }
@@ -392,6 +406,55 @@ if (await postgresAvailable(import.meta.url)) {
         assert.equal((await store.getEntity({ machine: "tally", id: "t_a" }))?.version, 7);
         assert.equal((await store.listOutbox()).length, 7);
         assert.equal((await store.findOutbox("tally/t_a/7/0"))?.traceParent, trace);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it("cancels and replaces an entity's pending timers through timers_pending_by_key, in both functions", async () => {
+      const schema = freshSchema();
+      const store = await openStore({ schema, poolSize: 1 });
+      try {
+        const s = quoteIdent(schema);
+        const notice = { channel: "c", payload: "p" };
+        const { commit } = buildStatements(schema, notice);
+        const commitOne = commitOneStatement(schema, s, notice);
+        const keyed = (step: AcceptedWrite, key: string, cancelTimers: string[] = []): AcceptedWrite => ({
+          ...step,
+          timers: step.timers.map((timer) => ({ ...timer, key })),
+          cancelTimers,
+        });
+        const first = keyed(acceptedWrite("t_a", "evt_1", 0, { n: 1 }, [], [{ type: "Remind" }]), "r");
+        const second = keyed(acceptedWrite("t_a", "evt_2", 1, { n: 2 }, [], [{ type: "Remind" }]), "r");
+        const third = keyed(acceptedWrite("t_a", "evt_3", 2, { n: 3 }, [], [{ type: "Tick" }]), "s");
+        const fourth = { ...acceptedWrite("t_a", "evt_4", 3, { n: 4 }), cancelTimers: ["s"] };
+        const plans = await plansOnEmptyTables(s, async (client) => {
+          const lone = async (step: AcceptedWrite) => {
+            const written = await client.query<{ written: boolean }>(
+              commitOne.text,
+              commitOneValues(prepare(step, 0), step),
+            );
+            assert.equal(written.rows[0]?.written, true);
+          };
+          await lone(first);
+          await client.query(commit.text, commitValues([prepare(second, 0)]));
+          await client.query(commit.text, commitValues([prepare(third, 0)]));
+          await lone(fourth);
+        });
+        const updates = plans.filter((plan) => /UPDATE .*timers/.test(plan));
+        assert.ok(updates.length >= 2, `expected the functions' cancels among ${plans.length} plans`);
+        for (const plan of updates) {
+          assert.doesNotMatch(plan, /Seq Scan/, plan);
+          assert.match(plan, /Index Scan using timers_pending_by_key/, plan);
+        }
+        assert.deepEqual(
+          (await store.listTimers()).map((timer) => [timer.timerId, timer.key, timer.status]),
+          [
+            ["tally/t_a/1/0", "r", "cancelled"],
+            ["tally/t_a/2/0", "r", "pending"],
+            ["tally/t_a/3/0", "s", "cancelled"],
+          ],
+        );
       } finally {
         await store.close();
       }

@@ -1,6 +1,13 @@
 import { randomUUID } from "node:crypto";
 import type * as port from "@drover/core";
-import { CommitOutcomeKind, ConfigurationError, DecisionKind, type Json, type OutboxStatus } from "@drover/core";
+import {
+  CommitOutcomeKind,
+  ConfigurationError,
+  DecisionKind,
+  type Json,
+  type OutboxStatus,
+  type TimerStatus,
+} from "@drover/core";
 import type * as sql from "@drover/core/sql";
 import { refundOf } from "@drover/core/sql";
 import type pg from "pg";
@@ -350,8 +357,20 @@ export class PostgresStore implements port.Store {
     return rows.toOutboxStats(await this.#read<sql.StatusCountRow>("counting the outbox", this.#sql.outboxStats, []));
   }
 
-  async listTimers(): Promise<port.TimerRecord[]> {
-    return (await this.#read<sql.TimerRow<Json>>("listing timers", this.#sql.timers, [])).map(rows.toTimer);
+  async listTimers(query: port.TimerQuery = {}): Promise<port.TimerRecord[]> {
+    const limit = query.limit === undefined ? null : Math.max(0, Math.floor(query.limit));
+    const { status = null, entity } = query;
+    const values = [status, entity?.machine ?? null, entity?.id ?? null, limit];
+    return (await this.#read<sql.TimerRow<Json>>("listing timers", this.#sql.timers, values)).map(rows.toTimer);
+  }
+
+  async findTimer(timerId: string): Promise<port.TimerRecord | undefined> {
+    const [row] = await this.#read<sql.TimerRow<Json>>("reading a timer", this.#sql.timerRow, [timerId]);
+    return row === undefined ? undefined : rows.toTimer(row);
+  }
+
+  async timerStats(): Promise<Record<TimerStatus, number>> {
+    return rows.toTimerStats(await this.#read<sql.StatusCountRow>("counting timers", this.#sql.timerStats, []));
   }
 
   async claimOutbox(query: port.ClaimQuery): Promise<port.OutboxRecord[]> {
@@ -386,15 +405,67 @@ export class PostgresStore implements port.Store {
   }
 
   async failTimer(timerId: string, owner: string, failure: port.AttemptFailure): Promise<boolean> {
-    // The port never passes null here; should it, the timer is due again at once, as in MemoryStore.
-    const retryAt = failure.retryAt ?? failure.now;
-    return this.#changed("recording a failed timer firing", this.#sql.retryTimer, [
-      retryAt,
-      failure.error,
-      refundOf(failure),
-      timerId,
-      owner,
+    const [statement, values] =
+      failure.retryAt === null
+        ? [this.#sql.buryTimer, [failure.error, refundOf(failure), timerId, owner]]
+        : [this.#sql.retryTimer, [failure.retryAt, failure.error, refundOf(failure), timerId, owner]];
+    return this.#changed("recording a failed timer firing", statement, values);
+  }
+
+  async retryDeadTimer(timerId: string, now: number): Promise<boolean> {
+    return this.#changed("retrying a dead timer", this.#sql.reviveTimer, [now, timerId]);
+  }
+
+  /** Paused in the schema's `paused_intent_types`: every process's next claim skips the type. */
+  async pauseIntentType(intentType: string, now: number): Promise<boolean> {
+    return this.#changed("pausing an intent type", this.#sql.pauseIntentType, [intentType, now]);
+  }
+
+  /** Resumed for every process; the other processes' dispatchers are woken (see {@link watch}). */
+  async resumeIntentType(intentType: string): Promise<boolean> {
+    const result = await this.#db.write<{ n: number }>("resuming an intent type", this.#sql.resumeIntentType, [
+      intentType,
     ]);
+    return (result.rows[0]?.n ?? 0) > 0;
+  }
+
+  async listPausedIntentTypes(): Promise<port.PausedIntentType[]> {
+    const found = await this.#read<{ intent_type: string; paused_at: number }>(
+      "listing paused intent types",
+      this.#sql.pausedIntentTypes,
+      [],
+    );
+    return found.map((row) => ({ intentType: row.intent_type, pausedAt: row.paused_at }));
+  }
+
+  /** One call of the schema's `drover_acquire_slot`, which queues the key's acquirers of every process on one lock. */
+  async acquireSlot(request: port.SlotRequest): Promise<boolean> {
+    const { key, limit, holder, owner, now, leaseMs } = request;
+    const result = await this.#db.write<{ held: boolean }>("acquiring a concurrency slot", this.#sql.acquireSlot, [
+      key,
+      Math.min(2_147_483_647, Math.max(0, Math.floor(limit))),
+      holder,
+      owner,
+      now,
+      now + leaseMs,
+    ]);
+    return result.rows[0]?.held === true;
+  }
+
+  async releaseSlot(key: string, holder: string): Promise<void> {
+    await this.#db.write("releasing a concurrency slot", this.#sql.releaseSlot, [key, holder]);
+  }
+
+  /** One call of the schema's `drover_take_token`, which locks the bucket's row. */
+  async takeToken(request: port.TokenRequest): Promise<number> {
+    const burst = Math.max(1, request.burst ?? request.perSecond);
+    const result = await this.#db.write<{ wait: number }>("taking a rate-limit token", this.#sql.takeToken, [
+      request.key,
+      request.perSecond,
+      burst,
+      request.now,
+    ]);
+    return result.rows[0]?.wait ?? 0;
   }
 
   /**

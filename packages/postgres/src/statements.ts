@@ -1,7 +1,7 @@
 import type { ClaimQuery } from "@drover/core";
 import { OutboxStatus, TimerStatus } from "@drover/core";
 import { settleStatements } from "@drover/core/sql";
-import { entityLockSeed, quoteIdent, quoteLiteral } from "./identifiers.js";
+import { entityLockSeed, quoteIdent, quoteLiteral, slotLockSeed } from "./identifiers.js";
 
 /**
  * A statement with its name: node-postgres parses it once per connection. The connections run
@@ -35,6 +35,8 @@ export interface Statements {
   readonly outboxRow: Statement;
   readonly outboxStats: Statement;
   readonly timers: Statement;
+  readonly timerRow: Statement;
+  readonly timerStats: Statement;
   readonly claimOutbox: Statement;
   readonly completeOutbox: Statement;
   readonly retryOutbox: Statement;
@@ -43,6 +45,14 @@ export interface Statements {
   readonly claimTimers: Statement;
   readonly completeTimer: Statement;
   readonly retryTimer: Statement;
+  readonly buryTimer: Statement;
+  readonly reviveTimer: Statement;
+  readonly pauseIntentType: Statement;
+  readonly resumeIntentType: Statement;
+  readonly pausedIntentTypes: Statement;
+  readonly acquireSlot: Statement;
+  readonly releaseSlot: Statement;
+  readonly takeToken: Statement;
   readonly schemaVersion: Statement;
   readonly settings: Statement;
 }
@@ -71,10 +81,11 @@ export function buildStatements(schema: string, notice: Notice): Statements {
   const outboxColumns =
     "seq, intent_id, machine, entity_id, intent, status, attempts, next_attempt_at, lease_owner, lease_until, last_error, created_at, trace_parent";
   const timerColumns =
-    "seq, timer_id, machine, entity_id, event, event_version, due_at, status, attempts, next_attempt_at, lease_owner, lease_until, last_error, trace_parent";
+    "seq, timer_id, timer_key, machine, entity_id, event, event_version, due_at, status, attempts, next_attempt_at, lease_owner, lease_until, last_error, trace_parent";
   const pending = quoteLiteral(OutboxStatus.Pending);
   const dead = quoteLiteral(OutboxStatus.Dead);
   const timerPending = quoteLiteral(TimerStatus.Pending);
+  const timerDead = quoteLiteral(TimerStatus.Dead);
   const lockSeed = entityLockSeed(schema);
   const statement = (name: string, text: string): Statement => Object.freeze({ name: `drover_${name}`, text });
 
@@ -92,9 +103,10 @@ export function buildStatements(schema: string, notice: Notice): Statements {
     // that came later are appended to the values (commitValues), so the earlier ones keep their
     // places: the state names ($19) came with schema version 2, the state versions ($20), event
     // versions ($21) and timer event versions ($22) with version 3, the steps' traceparents ($23)
-    // with version 5. The function takes each next to its kin: state names and versions after
-    // the states, event versions after the events, timer event versions after the timer events,
-    // traceparents after the last column of the steps.
+    // with version 5, the timer keys ($24) and the cancels ($25 step, $26 name) with version 6.
+    // The function takes each next to its kin: state names and versions after the states, event
+    // versions after the events, timer event versions after the timer events, traceparents after
+    // the last column of the steps, timer keys after the timer ids, cancels after the timers.
     commit: statement(
       "commit",
       `SELECT c.step AS n, c.written, c.current_version, c.inbox_machine, c.inbox_id,
@@ -102,8 +114,8 @@ export function buildStatements(schema: string, notice: Notice): Statements {
          FROM ${s}.drover_commit($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[],
                                  $7::bigint[], $8::json[], $21::int[], $9::json[], $19::text[], $20::int[],
                                  $10::json[], $11::json[], $23::text[], $12::int[], $13::text[], $14::json[],
-                                 $15::int[], $16::text[], $17::json[], $22::int[], $18::bigint[],
-                                 ${lockSeed}, ${quoteLiteral(notice.channel)}, ${quoteLiteral(notice.payload)}) AS c`,
+                                 $15::int[], $16::text[], $24::text[], $17::json[], $22::int[], $18::bigint[],
+                                 $25::int[], $26::text[], ${lockSeed}, ${quoteLiteral(notice.channel)}, ${quoteLiteral(notice.payload)}) AS c`,
     ),
     version: statement("version", `SELECT version FROM ${s}.entities WHERE machine = $1 AND id = $2`),
 
@@ -169,12 +181,25 @@ export function buildStatements(schema: string, notice: Notice): Statements {
     ),
     outboxRow: statement("outbox_row", `SELECT ${outboxColumns} FROM ${s}.outbox WHERE intent_id = $1`),
     outboxStats: statement("outbox_stats", `SELECT status, count(*) AS n FROM ${s}.outbox GROUP BY status`),
-    timers: statement("timers", `SELECT ${timerColumns} FROM ${s}.timers ORDER BY due_at, seq`),
+    // $1 status, $2 and $3 the entity's machine and id; NULL: no such filter. $4 the limit (NULL: none).
+    timers: statement(
+      "timers",
+      `SELECT ${timerColumns} FROM ${s}.timers
+        WHERE ($1::text IS NULL OR status = $1::text)
+          AND ($2::text IS NULL OR (machine = $2::text AND entity_id = $3::text))
+        ORDER BY due_at, timer_id LIMIT $4`,
+    ),
+    timerRow: statement("timer_row", `SELECT ${timerColumns} FROM ${s}.timers WHERE timer_id = $1`),
+    timerStats: statement("timer_stats", `SELECT status, count(*) AS n FROM ${s}.timers GROUP BY status`),
 
     // Due, unleased (or lease expired), and no older pending row of the same entity, whether
-    // that one is due, leased or backing off: an entity's intents run in commit order. SKIP
-    // LOCKED passes over rows another claimer is leasing right now; once it commits, the
-    // lease it wrote keeps them out (the row is re-checked after the lock is taken).
+    // that one is due, leased, backing off or paused: an entity's intents run in commit order.
+    // A row whose intent type is paused is passed over (not leased, its attempts untouched)
+    // but, pending, still holds back its entity's later rows. While nothing is paused, the
+    // uncorrelated EXISTS is evaluated once (an InitPlan) and the OR stops there, so no
+    // intent's JSON is read. SKIP LOCKED passes over rows another claimer is leasing right
+    // now; once it commits, the lease it wrote keeps them out (the row is re-checked after the
+    // lock is taken).
     claimOutbox: statement(
       "claim_outbox",
       `WITH due AS (
@@ -185,6 +210,8 @@ export function buildStatements(schema: string, notice: Notice): Statements {
               SELECT 1 FROM ${s}.outbox AS older
                WHERE older.status = ${pending} AND older.machine = o.machine
                  AND older.entity_id = o.entity_id AND older.seq < o.seq)
+            AND (NOT EXISTS (SELECT 1 FROM ${s}.paused_intent_types)
+                 OR NOT EXISTS (SELECT 1 FROM ${s}.paused_intent_types AS p WHERE p.intent_type = o.intent ->> 'type'))
           ORDER BY o.seq LIMIT $4
           FOR UPDATE SKIP LOCKED
        )
@@ -221,6 +248,47 @@ export function buildStatements(schema: string, notice: Notice): Statements {
     ),
     completeTimer: statement("complete_timer", settle.timers.complete),
     retryTimer: statement("retry_timer", settle.timers.retry),
+    // Out of attempts: dead, lease freed, its last error kept; an attempt that only waited is
+    // given back as in a retry ($2 refund).
+    buryTimer: statement(
+      "bury_timer",
+      `UPDATE ${s}.timers SET status = ${timerDead}, last_error = $1, attempts = attempts - $2,
+              lease_owner = NULL, lease_until = NULL
+        WHERE timer_id = $3 AND lease_owner = $4 AND status = ${timerPending}`,
+    ),
+    // The last error stays, to show what killed the timer before.
+    reviveTimer: statement(
+      "revive_timer",
+      `UPDATE ${s}.timers
+          SET status = ${timerPending}, attempts = 0, next_attempt_at = $1, lease_owner = NULL, lease_until = NULL
+        WHERE timer_id = $2 AND status = ${timerDead}`,
+    ),
+    pauseIntentType: statement(
+      "pause_intent_type",
+      `INSERT INTO ${s}.paused_intent_types (intent_type, paused_at) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+    ),
+    // A resumed type's rows are claimable at once: the notice wakes the other processes' dispatchers.
+    resumeIntentType: statement(
+      "resume_intent_type",
+      `WITH resumed AS (DELETE FROM ${s}.paused_intent_types WHERE intent_type = $1 RETURNING 1),
+            notified AS (SELECT pg_notify(${quoteLiteral(notice.channel)}, ${quoteLiteral(notice.payload)}) FROM resumed LIMIT 1)
+       SELECT (SELECT count(*) FROM resumed)::int AS n, (SELECT count(*) FROM notified)::int AS notified`,
+    ),
+    pausedIntentTypes: statement(
+      "paused_intent_types",
+      `SELECT intent_type, paused_at FROM ${s}.paused_intent_types ORDER BY intent_type`,
+    ),
+    // $1 key, $2 limit, $3 holder, $4 owner, $5 now, $6 lease end (see intentControlFunctions).
+    acquireSlot: statement(
+      "acquire_slot",
+      `SELECT ${s}.drover_acquire_slot($1::text, $2::int, $3::text, $4::text, $5::bigint, $6::bigint, ${slotLockSeed(schema)}) AS held`,
+    ),
+    releaseSlot: statement("release_slot", `DELETE FROM ${s}.intent_slots WHERE slot_key = $1 AND holder = $2`),
+    // $1 key, $2 per second, $3 burst, $4 now.
+    takeToken: statement(
+      "take_token",
+      `SELECT ${s}.drover_take_token($1::text, $2::float8, $3::float8, $4::bigint) AS wait`,
+    ),
     schemaVersion: statement("schema_version", `SELECT max(version) AS v FROM ${s}.drover_migrations`),
     settings: statement(
       "settings",

@@ -14,12 +14,21 @@ export interface Prepared {
   readonly intents: string | null;
   readonly result: string;
   readonly outbox: readonly (readonly [intentId: string, intent: string])[];
-  readonly timers: readonly (readonly [timerId: string, event: string, eventVersion: number, dueAt: number])[];
+  readonly timers: readonly (readonly [
+    timerId: string,
+    event: string,
+    eventVersion: number,
+    dueAt: number,
+    key: string | null,
+  ])[];
+  /** The pending timers the step cancels, by key or timer id (see `AcceptedWrite.cancelTimers`). */
+  readonly cancels: readonly string[];
 }
 
 export function prepare(step: StepWrite, index: number): Prepared {
   if (step.kind === DecisionKind.Rejected) {
-    return { index, step, event: null, state: null, intents: null, result: json(step.result), outbox: [], timers: [] };
+    const result = json(step.result);
+    return { index, step, event: null, state: null, intents: null, result, outbox: [], timers: [], cancels: [] };
   }
   return {
     index,
@@ -29,7 +38,10 @@ export function prepare(step: StepWrite, index: number): Prepared {
     intents: json(step.intents),
     result: json(step.result),
     outbox: step.outbox.map((item) => [item.intentId, json(item.intent)] as const),
-    timers: step.timers.map((item) => [item.timerId, json(item.event), item.eventVersion, item.dueAt] as const),
+    timers: step.timers.map(
+      (item) => [item.timerId, json(item.event), item.eventVersion, item.dueAt, item.key ?? null] as const,
+    ),
+    cancels: step.cancelTimers ?? [],
   };
 }
 
@@ -84,6 +96,9 @@ export function commitValues(batch: readonly Prepared[]): unknown[] {
   const timerEventVersions: number[] = [];
   const dueAts: number[] = [];
   const traceParents: (string | null)[] = [];
+  const timerKeys: (string | null)[] = [];
+  const cancelSteps: number[] = [];
+  const cancelNames: string[] = [];
   batch.forEach((item, i) => {
     const { step } = item;
     kinds.push(step.kind);
@@ -107,12 +122,17 @@ export function commitValues(batch: readonly Prepared[]): unknown[] {
       intentIds.push(intentId);
       intentBodies.push(intent);
     }
-    for (const [timerId, event, eventVersion, dueAt] of item.timers) {
+    for (const [timerId, event, eventVersion, dueAt, key] of item.timers) {
       timerSteps.push(i + 1);
       timerIds.push(timerId);
       timerEvents.push(event);
       timerEventVersions.push(eventVersion);
       dueAts.push(dueAt);
+      timerKeys.push(key);
+    }
+    for (const name of item.cancels) {
+      cancelSteps.push(i + 1);
+      cancelNames.push(name);
     }
   });
   return [
@@ -139,6 +159,9 @@ export function commitValues(batch: readonly Prepared[]): unknown[] {
     eventVersions,
     timerEventVersions,
     traceParents,
+    timerKeys,
+    cancelSteps,
+    cancelNames,
   ];
 }
 

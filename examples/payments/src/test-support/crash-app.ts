@@ -126,6 +126,7 @@ export function settled(p: PlannedPayment, state: PaymentState | undefined): boo
     case PaymentStatus.Declined:
     case PaymentStatus.Cancelled:
     case PaymentStatus.Expired:
+    case PaymentStatus.Failed:
       return true;
     default: {
       const exhaustive: never = state;

@@ -130,6 +130,21 @@ describe("testApp (virtual time)", () => {
     assert.deepEqual(await app.outbox.pending(), []);
   });
 
+  it("holds a paused intent type through an advance, attempts untouched, and runs it once resumed", async () => {
+    const app = await openedTally();
+    await app.pauseIntentType("Noted");
+    await app.advance(3_600_000);
+    assert.deepEqual(app.handled(), []);
+    const [held] = await app.outbox.pending();
+    assert.deepEqual([held?.intentId, held?.attempts], [NOTED, 0]);
+    await app.resumeIntentType("Noted");
+    await app.advance(0);
+    assert.deepEqual(
+      app.handled().map((h) => [h.attempt, h.outcome]),
+      [[1, "done"]],
+    );
+  });
+
   it("fires a timer 60 s out at +60 s and not before, with the timer's id and due time", async () => {
     const app = await tallyWithTimer();
     const [timer] = await app.timers(TALLY);

@@ -238,11 +238,8 @@ export class TestApp extends App {
    * (await app.timers(ref)).map((t) => t.dueAt - SCENARIO_EPOCH); // [60_000]
    */
   async timers(ref?: EntityRef): Promise<TimerRecord[]> {
-    const timers = await this.#store.listTimers();
-    return timers.filter(
-      (timer) =>
-        timer.status === TimerStatus.Pending &&
-        (ref === undefined || (timer.machine === ref.machine && timer.entityId === ref.id)),
+    return this.#store.listTimers(
+      ref === undefined ? { status: TimerStatus.Pending } : { status: TimerStatus.Pending, entity: ref },
     );
   }
 
@@ -274,22 +271,24 @@ export class TestApp extends App {
 
   /** The earliest instant a pending intent (or, with `timers`, a pending timer too) may be claimed at. */
   async #nextDue(timers: boolean): Promise<number | undefined> {
-    const [pending, allTimers] = await Promise.all([
+    const [pending, pendingTimers, paused] = await Promise.all([
       this.#store.listOutbox({ status: OutboxStatus.Pending }),
-      timers ? this.#store.listTimers() : Promise.resolve([]),
+      timers ? this.#store.listTimers({ status: TimerStatus.Pending }) : Promise.resolve([]),
+      this.#store.listPausedIntentTypes(),
     ]);
+    const pausedTypes = new Set(paused.map((p) => p.intentType));
     let next = Number.POSITIVE_INFINITY;
-    // Only the oldest pending row of an entity is claimable: later ones wait behind it.
+    // Only the oldest pending row of an entity is claimable: later ones wait behind it, and
+    // behind a row of a paused type, which is not claimable until it is resumed.
     const seen = new Set<string>();
     for (const row of pending) {
       const entity = `${row.machine}\u0000${row.entityId}`;
       if (seen.has(entity)) continue;
       seen.add(entity);
+      if (pausedTypes.has((row.intent as { type?: string }).type ?? "")) continue;
       next = Math.min(next, claimableAt(row));
     }
-    for (const timer of allTimers) {
-      if (timer.status === TimerStatus.Pending) next = Math.min(next, claimableAt(timer));
-    }
+    for (const timer of pendingTimers) next = Math.min(next, claimableAt(timer));
     return next === Number.POSITIVE_INFINITY ? undefined : next;
   }
 }

@@ -80,7 +80,6 @@ export function unitOfWorkSpec(suite: Suite): void {
         assert.deepEqual(await store.listTimers(), [
           {
             timerId: "tally/t_a/1/1",
-            key: null,
             machine: "tally",
             entityId: "t_a",
             key: null,
