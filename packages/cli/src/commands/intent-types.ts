@@ -20,11 +20,11 @@ export function pauseCommand(outbox: Command, context: CommandContext): Command 
     .argument("<intent-type>", "an intent type a machine of the config declares, e.g. AuthorizeWithProvider")
     .addOption(dbOption())
     .action(async (intentType: string, _options: unknown, command: Command) => {
-      const cfg = await context.config(command);
+      const cfg = await context.optionalConfig(command);
       const json = context.globals(command).json === true;
       await withApp(context.dbOf(command, cfg), cfg, async (app) => {
         const paused = await pausedAt(app, intentType);
-        if (paused === undefined) declared(cfg, intentType);
+        if (paused === undefined) declared(context, cfg, intentType);
         const changed = paused === undefined && (await app.pauseIntentType(intentType));
         const since = paused ?? (await pausedAt(app, intentType));
         const at = since === undefined ? null : isoTime(since);
@@ -48,11 +48,11 @@ export function resumeCommand(outbox: Command, context: CommandContext): Command
     .argument("<intent-type>", "a paused intent type (drover outbox paused lists them)")
     .addOption(dbOption())
     .action(async (intentType: string, _options: unknown, command: Command) => {
-      const cfg = await context.config(command);
+      const cfg = await context.optionalConfig(command);
       const json = context.globals(command).json === true;
       await withApp(context.dbOf(command, cfg), cfg, async (app) => {
         // A paused type no machine declares any more may still be resumed: it is how it goes away.
-        if ((await pausedAt(app, intentType)) === undefined) declared(cfg, intentType);
+        if ((await pausedAt(app, intentType)) === undefined) declared(context, cfg, intentType);
         const changed = await app.resumeIntentType(intentType);
         context.print(
           json
@@ -98,8 +98,18 @@ async function pausedAt(app: App, intentType: string): Promise<number | undefine
   return (await app.pausedIntentTypes()).find((row) => row.intentType === intentType)?.pausedAt;
 }
 
-/** Refuse (exit 2) an intent type no machine of the config declares, listing those it does. */
-function declared(cfg: DroverConfig, intentType: string): void {
+/**
+ * Refuse (exit 2) an intent type no machine of the config declares, listing those it does.
+ * Without a config (an operator's shell beside the database only), the name is taken as given,
+ * with a warning: being able to pause matters more at that moment than checking the spelling.
+ */
+function declared(context: CommandContext, cfg: DroverConfig | undefined, intentType: string): void {
+  if (cfg === undefined) {
+    context.io.stderr.write(
+      `drover: no drover.config.ts here, so ${JSON.stringify(intentType)} is not checked against the machines' intent types (pass --config to check)\n`,
+    );
+    return;
+  }
   const { types, complete } = intentTypeCatalog(cfg.machines);
   if (types.has(intentType) || !complete) return;
   const known = [...types.keys()].join(", ") || "none";
