@@ -146,7 +146,7 @@ describe("drover timers", () => {
       });
       assert.equal(await deployed.scheduler.runOnce(), 1);
     } finally {
-      store.close();
+      await store.close();
     }
 
     const pending = drover(["timers", "--db", db]);
