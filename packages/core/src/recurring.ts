@@ -140,7 +140,7 @@ export class RecurringEvents {
    * its next occurrence after `now` (epoch ms; `null`: none). What operators are shown.
    *
    * @example
-   * for (const { name, cron, nextAt } of recurring.schedules()) console.log(name, cron, nextAt);
+   * for (const { name, cron, nextAt } of app.recurring.schedules()) console.log(name, cron, nextAt);
    */
   schedules(
     now: number = this.#clock.now(),

@@ -18,8 +18,8 @@ export interface IntentTypeCatalog {
  * say so with a success.
  *
  * @example
- * const { types } = intentTypeCatalog([payments]);
- * types.get("AuthorizeWithProvider"); // ["payments"]
+ * const { types } = intentTypeCatalog([doors]);
+ * types.get("Ring"); // ["doors"]
  */
 export function intentTypeCatalog(machines: readonly AnyMachine[]): IntentTypeCatalog {
   const types = new Map<string, string[]>();
