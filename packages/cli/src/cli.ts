@@ -11,6 +11,7 @@ import { outboxCommand } from "./commands/outbox.js";
 import { replayCommand } from "./commands/replay.js";
 import { sendCommand } from "./commands/send.js";
 import { serveCommand } from "./commands/serve.js";
+import { timersCommand } from "./commands/timers.js";
 import { tokenCommand } from "./commands/token.js";
 import { upgradeCommand } from "./commands/upgrade.js";
 import { ExitCode, exitCodeOf } from "./exit-code.js";
@@ -82,6 +83,7 @@ function buildProgram(io: CliIo, done: (outcome: Outcome) => void): Command {
     inspectCommand,
     historyCommand,
     outboxCommand,
+    timersCommand,
     replayCommand,
     upgradeCommand,
     diagramCommand,

@@ -19,6 +19,10 @@ export interface ConfigDefaults {
   readonly dataDir?: string;
   readonly port?: number;
   readonly host?: string;
+  /** Attempts at an intent before it is dead-lettered, and firings of a timer before it is dead (default 10). */
+  readonly maxAttempts?: number;
+  /** The delay before the first retry of an intent or a timer, in ms (default 500; it doubles up to 60 s). */
+  readonly backoffMs?: number;
 }
 
 /**

@@ -1,5 +1,14 @@
-import type { AnyMachine, IntentRecord, JournalEntry, Json, OutboxRecord, RunResult, StoredEntity } from "@drover/core";
-import { OutboxStatus, RunResultKind, stableStringify } from "@drover/core";
+import type {
+  AnyMachine,
+  IntentRecord,
+  JournalEntry,
+  Json,
+  OutboxRecord,
+  RunResult,
+  StoredEntity,
+  TimerRecord,
+} from "@drover/core";
+import { OutboxStatus, RunResultKind, stableStringify, TimerStatus } from "@drover/core";
 import { ExitCode } from "./exit-code.js";
 
 /** Epoch milliseconds as ISO 8601, as the HTTP API shows times. */
@@ -141,6 +150,36 @@ export function describeOutbox(record: OutboxRecord): string {
   const when = record.status === OutboxStatus.Pending ? `, next attempt ${isoTime(record.nextAttemptAt)}` : "";
   const error = record.lastError === null ? "" : `\n    last error: ${record.lastError}`;
   return `${record.intentId}  ${type}  ${record.status}, ${record.attempts} attempt${record.attempts === 1 ? "" : "s"}${when}${error}`;
+}
+
+/** A timer as `timers --json` prints it (the HTTP API's `GET /v1/timers` item). */
+export function timerJson(timer: TimerRecord) {
+  return {
+    timerId: timer.timerId,
+    machine: timer.machine,
+    entityId: timer.entityId,
+    key: timer.key,
+    event: timer.event,
+    eventVersion: timer.eventVersion,
+    status: timer.status,
+    attempts: timer.attempts,
+    lastError: timer.lastError,
+    dueAt: isoTime(timer.dueAt),
+    nextAttemptAt: isoTime(timer.nextAttemptAt),
+    leaseOwner: timer.leaseOwner,
+    leaseUntil: timer.leaseUntil === null ? null : isoTime(timer.leaseUntil),
+  };
+}
+
+/** A timer for people: id, entity, event type, key, status, attempts, when; its last error below. */
+export function describeTimer(timer: TimerRecord): string {
+  const type = String((timer.event as { type?: unknown } | null)?.type ?? "?");
+  const key = timer.key === null ? "" : `  key ${timer.key}`;
+  const retried = timer.status === TimerStatus.Pending && timer.nextAttemptAt !== timer.dueAt;
+  const when = `due ${isoTime(timer.dueAt)}${retried ? `, next firing ${isoTime(timer.nextAttemptAt)}` : ""}`;
+  const error = timer.lastError === null ? "" : `\n    last error: ${timer.lastError}`;
+  const attempts = `${timer.attempts} attempt${timer.attempts === 1 ? "" : "s"}`;
+  return `${timer.timerId}  ${timer.machine} ${timer.entityId}  ${type}${key}  ${timer.status}, ${attempts}, ${when}${error}`;
 }
 
 /**

@@ -4,7 +4,7 @@ import { dashboardAssetsDir } from "@drover/dashboard";
 import { serve, settingsFromEnv } from "@drover/http";
 import { EVENTS_STREAM, NatsTransport } from "@drover/nats";
 import type { Logger as PinoLogger } from "pino";
-import type { DroverConfig } from "./config.js";
+import type { ConfigDefaults, DroverConfig } from "./config.js";
 import { CliError, ExitCode } from "./exit-code.js";
 import { serverLogger } from "./log-format.js";
 import { natsUrl, withPublishers } from "./nats.js";
@@ -32,6 +32,13 @@ export interface ServeFlags {
    * `drover.<machine>.<id>.events` and publish the intent types the config's `nats.publish` lists.
    */
   readonly nats?: string;
+  /**
+   * `--max-attempts` (`DROVER_MAX_ATTEMPTS`, default 10): attempts at an intent before it is
+   * dead-lettered, and firings of a timer before it is dead.
+   */
+  readonly maxAttempts?: string | number;
+  /** `--backoff-ms` (`DROVER_BACKOFF_MS`, default 500): the delay before the first retry; it doubles up to 60 s. */
+  readonly backoffMs?: string | number;
 }
 
 /** A server started by {@link serveConfig}. */
@@ -73,6 +80,7 @@ export async function serveConfig(
     DROVER_DB: db,
     DROVER_DATA_DIR: dataDir,
   });
+  const retries = retrySettings(flags, env, defaults);
   const telemetry = await startTelemetry(env, env.OTEL_SERVICE_NAME || config.name || "drover");
   const logger = serverLogger(env, process.stdout.isTTY === true);
   let nats: NatsTransport | undefined;
@@ -96,7 +104,15 @@ export async function serveConfig(
     const own = (await config.effects?.({ env, logger })) ?? [];
     const effects =
       nats === undefined ? own : withPublishers(own, nats.effects(config.machines, config.nats?.publish ?? []));
-    app = new App({ store, machines: config.machines, effects, logger, recurring: config.schedules ?? [] });
+    app = new App({
+      store,
+      machines: config.machines,
+      effects,
+      logger,
+      recurring: config.schedules ?? [],
+      dispatcher: { maxAttempts: retries.maxAttempts, backoff: retries.backoff },
+      scheduler: { maxAttempts: retries.maxAttempts, backoff: retries.backoff },
+    });
     // Before any request or intent: a rollback would answer every event to those entities unreadable.
     const allowNewer = flags.allowNewerStates ?? /^(1|true)$/i.test(env.DROVER_ALLOW_NEWER_STATES ?? "");
     await checkStoredVersions(app, config.machines, { allowNewer, logger });
@@ -160,33 +176,76 @@ export async function serveConfig(
 }
 
 /**
- * A whole-number setting from the environment: `undefined` when unset, a usage error naming the
- * variable and its range otherwise.
+ * A whole-number setting: `undefined` when unset, a usage error naming where it came from (the
+ * flag or the variable) and its range otherwise.
  */
 function wholeNumberSetting(
-  env: NodeJS.ProcessEnv,
+  value: string | number | undefined,
   name: string,
   range: { readonly min: number; readonly max?: number },
   what: string,
 ): number | undefined {
-  const text = env[name];
-  if (text === undefined || text === "") return undefined;
-  const n = Number(text);
+  if (value === undefined || value === "") return undefined;
+  const n = Number(value);
   if (!Number.isInteger(n) || n < range.min || (range.max !== undefined && n > range.max)) {
-    throw new CliError(`${name} must be ${what}, got ${text}`, ExitCode.Usage);
+    throw new CliError(`${name} must be ${what}, got ${value}`, ExitCode.Usage);
   }
   return n;
 }
 
+/** A setting's value and where it came from (for the message when it is wrong). */
+interface Given {
+  readonly name: string;
+  readonly value: string | number | undefined;
+}
+
+/** The first of `sources` that is set (a flag, its variable, the config's default), as {@link wholeNumberSetting} reads it. */
+function firstSetting(
+  sources: readonly Given[],
+  range: { readonly min: number; readonly max?: number },
+  what: string,
+): number | undefined {
+  const given = sources.find(({ value }) => value !== undefined && value !== "");
+  return given === undefined ? undefined : wholeNumberSetting(given.value, given.name, range, what);
+}
+
+/** The dispatcher's and the scheduler's retry settings: `--max-attempts` and `--backoff-ms`. */
+function retrySettings(flags: ServeFlags, env: NodeJS.ProcessEnv, defaults: ConfigDefaults) {
+  const maxAttempts = firstSetting(
+    [
+      { name: "--max-attempts", value: flags.maxAttempts },
+      { name: "DROVER_MAX_ATTEMPTS", value: env.DROVER_MAX_ATTEMPTS },
+      { name: "the config's defaults.maxAttempts", value: defaults.maxAttempts },
+    ],
+    { min: 1, max: 1_000 },
+    "a whole number of attempts 1–1000",
+  );
+  const initialMs = firstSetting(
+    [
+      { name: "--backoff-ms", value: flags.backoffMs },
+      { name: "DROVER_BACKOFF_MS", value: env.DROVER_BACKOFF_MS },
+      { name: "the config's defaults.backoffMs", value: defaults.backoffMs },
+    ],
+    { min: 1, max: 3_600_000 },
+    "a whole number of milliseconds 1–3600000",
+  );
+  return {
+    maxAttempts: maxAttempts ?? 10,
+    // The delay doubles up to 60 s; a first delay above that is the longest one too.
+    backoff: { initialMs: initialMs ?? 500, maxMs: Math.max(60_000, initialMs ?? 0) },
+  };
+}
+
 /** `DROVER_DIAGRAM_SAMPLES`: payloads per event type and state when the dashboard's diagram is explored. */
 function diagramSamples(env: NodeJS.ProcessEnv): number | undefined {
-  return wholeNumberSetting(env, "DROVER_DIAGRAM_SAMPLES", { min: 1, max: 10_000 }, "a whole number 1–10000");
+  const what = "a whole number 1–10000";
+  return wholeNumberSetting(env.DROVER_DIAGRAM_SAMPLES, "DROVER_DIAGRAM_SAMPLES", { min: 1, max: 10_000 }, what);
 }
 
 /** `DROVER_NATS_ACK_WAIT_MS`: how long JetStream waits for a process's ack before redelivering (default 30 s). */
 function ackWait(env: NodeJS.ProcessEnv): number {
   const what = "a whole number of milliseconds ≥ 1000";
-  return wholeNumberSetting(env, "DROVER_NATS_ACK_WAIT_MS", { min: 1_000 }, what) ?? 30_000;
+  return wholeNumberSetting(env.DROVER_NATS_ACK_WAIT_MS, "DROVER_NATS_ACK_WAIT_MS", { min: 1_000 }, what) ?? 30_000;
 }
 
 async function connectNats(

@@ -135,6 +135,23 @@ export class RecurringEvents {
     return sent;
   }
 
+  /**
+   * The schedules, in the order they were given, each with its name (given or derived) and
+   * its next occurrence after `now` (epoch ms; `null`: none). What operators are shown.
+   *
+   * @example
+   * for (const { name, cron, nextAt } of app.recurring.schedules()) console.log(name, cron, nextAt);
+   */
+  schedules(
+    now: number = this.#clock.now(),
+  ): ReadonlyArray<RecurringSchedule & { readonly name: string; readonly nextAt: number | null }> {
+    return this.#parsed.map(({ schedule, name, cron }) => ({
+      ...schedule,
+      name,
+      nextAt: cron.nextRun(new Date(now))?.getTime() ?? null,
+    }));
+  }
+
   /** The next instant anything is due after `now`, or `undefined`. */
   nextAt(now: number = this.#clock.now()): number | undefined {
     const next = this.#parsed.flatMap(({ cron }) => {

@@ -1,7 +1,8 @@
 // The dashboard in a real browser (Debian's Chromium driven by playwright-core) against a real
 // server process: sign in, watch a payment created through the API appear live, open its
-// timeline, send events from the generated form, retry a dead letter, escape markup, a phone-
-// sized screen and the keyboard. Screenshots land in artifacts/dashboard/.
+// timeline, send events from the generated form, retry a dead letter, see a dead letter as it
+// happens, pause and resume an intent type, list timers, escape markup, a phone-sized screen and
+// the keyboard. Screenshots land in artifacts/dashboard/.
 import assert from "node:assert/strict";
 import { rmSync, writeFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
@@ -271,6 +272,60 @@ describe("the dashboard in Chromium", { skip: missing !== undefined && !browserR
     await page.goto(`${fixture.url}/#/m/notes/e/${id}`);
     await page.locator("table.outbox tr", { hasText: "Announce" }).getByText("done").waitFor();
     await screenshot(page, "07-dead-letter-retried");
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  it("shows a dead letter as it happens, pauses and resumes an intent type, and lists timers with their key", async () => {
+    const { context, page, problems } = await signedInPage(fixture.tokens.admin);
+    await page.getByText("Live", { exact: true }).waitFor();
+    // The page is open first: the stream brings the dead letter, nothing is reloaded.
+    writeFileSync(fixture.channelDownFile, "down");
+    const id = noteId();
+    await callApi(fixture, "POST", `/v1/notes/${id}/events`, { body: { type: "Write", title: "Outage" } });
+    await callApi(fixture, "POST", `/v1/notes/${id}/events`, { body: { type: "Publish" } });
+    const alert = page.locator('.alert[data-alert="dead_letter"]').filter({ hasText: id });
+    await alert.waitFor();
+    assert.match(
+      (await alert.textContent()) ?? "",
+      /Dead letter: Announce of notes .* gave up after 1 attempt: .*channel is closed/,
+    );
+    await screenshot(page, "12-dead-letter-notice");
+    await alert.getByRole("button", { name: "Dismiss" }).click();
+    await alert.waitFor({ state: "detached" });
+    rmSync(fixture.channelDownFile);
+
+    await page.getByRole("link", { name: "Outbox" }).click();
+    const announce = page.locator('li[data-intent-type="Announce"]');
+    await announce.getByRole("button", { name: "Pause Announce" }).click();
+    await page.getByText("Paused Announce: its intents wait, keeping their attempts.").waitFor();
+    await announce.locator(".badge.paused").waitFor();
+    const paused = await callApi(fixture, "GET", "/v1/intent-types/paused");
+    assert.deepEqual(
+      (paused.body as { items: { intentType: string }[] }).items.map((item) => item.intentType),
+      ["Announce"],
+    );
+    await screenshot(page, "13-intent-type-paused");
+    await announce.getByRole("button", { name: "Resume Announce" }).click();
+    await page.getByText("Resumed Announce: its intents run again.").waitFor();
+    await announce.getByRole("button", { name: "Pause Announce" }).waitFor();
+    assert.deepEqual((await callApi(fixture, "GET", "/v1/intent-types/paused")).body, { items: [] });
+
+    // An authorized payment has its expiry timer, under its key.
+    const payment = paymentId();
+    assert.equal((await requestPayment(fixture, payment)).status, 200);
+    await eventually("the payment to be authorized", async () => {
+      const answer = await callApi(fixture, "GET", `/v1/payments/${payment}`);
+      return (answer.body as { state: { status: string } }).state.status === "authorized" ? true : undefined;
+    });
+    await page.getByRole("link", { name: "Timers" }).click();
+    await page.getByRole("heading", { level: 1, name: "Timers" }).waitFor();
+    const timer = page.locator("tr[data-timer-id]").filter({ hasText: payment });
+    await timer.waitFor();
+    assert.match((await timer.textContent()) ?? "", /AuthorizationExpired/);
+    assert.ok(((await timer.locator('[data-label="Key"]').textContent()) ?? "").length > 1, "the key is shown");
+    assert.deepEqual(await lowContrastText(page), [], "the timers page");
+    await screenshot(page, "14-timers");
     assert.deepEqual(problems, []);
     await context.close();
   });

@@ -45,7 +45,7 @@ export function onUnauthorized(listener: () => void): () => void {
 }
 
 export interface CallOptions {
-  readonly method?: "GET" | "POST";
+  readonly method?: "GET" | "POST" | "PUT" | "DELETE";
   readonly body?: unknown;
   readonly headers?: Readonly<Record<string, string>>;
   /** Use this token instead of the session's (to check one before keeping it). */

@@ -2,6 +2,7 @@ import type { TokenBody } from "@drover/http/wire";
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { Access } from "./access.js";
 import { accessOf } from "./access.js";
+import { Alerts } from "./alerts.js";
 import { ApiError, api, onUnauthorized, session } from "./api.js";
 import { EntityList } from "./entities.js";
 import { EntityPage } from "./entity.js";
@@ -11,6 +12,7 @@ import { OutboxView } from "./outbox.js";
 import { Overview } from "./overview.js";
 import type { Route } from "./router.js";
 import { to, useRoute } from "./router.js";
+import { TimersView } from "./timers.js";
 
 /** The whole page: the sign-in form until a token works, then the dashboard. */
 export function App() {
@@ -144,6 +146,9 @@ function Shell({ access, onSignOut }: { access: Access; onSignOut: () => void })
           <a href={to.outbox("dead")} aria-current={route.name === "outbox" ? "page" : undefined}>
             Outbox
           </a>
+          <a href={to.timers("pending")} aria-current={route.name === "timers" ? "page" : undefined}>
+            Timers
+          </a>
         </nav>
         <span class={`live live-${live.status}`} role="status">
           {live.status === "live" ? "Live" : live.status === "connecting" ? "Connecting…" : "Offline"}
@@ -155,6 +160,7 @@ function Shell({ access, onSignOut }: { access: Access; onSignOut: () => void })
           Sign out
         </button>
       </header>
+      <Alerts />
       <main id="main" tabIndex={-1}>
         <Page route={route} access={access} />
       </main>
@@ -177,6 +183,8 @@ function Page({ route, access }: { route: Route; access: Access }) {
       return <EntityPage machine={route.machine} id={route.id} access={access} />;
     case "outbox":
       return <OutboxView status={route.status} access={access} />;
+    case "timers":
+      return <TimersView status={route.status} access={access} />;
     default: {
       const _exhaustive: never = route;
       return _exhaustive;

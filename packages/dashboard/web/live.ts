@@ -4,10 +4,12 @@
 // the charts.
 import {
   type AttemptNotice,
+  type DeadLetterNotice,
   type StatsBody,
   type StepNotice,
   StreamEvent,
   type StreamMessage,
+  type TimerDeadNotice,
 } from "@drover/http/wire";
 import { session } from "./api.js";
 
@@ -27,9 +29,16 @@ export interface Sample {
   readonly byKind: Readonly<Record<string, number>>;
   readonly pending: number;
   readonly dead: number;
+  readonly deadTimers: number;
 }
 
+/** Something an operator must see now: an intent dead-lettered or a timer dead, as it happened. */
+export type Alert =
+  | { readonly id: number; readonly event: typeof StreamEvent.DeadLetter; readonly data: DeadLetterNotice }
+  | { readonly id: number; readonly event: typeof StreamEvent.TimerDead; readonly data: TimerDeadNotice };
+
 const RECONNECT_MS = 2000;
+const KEEP_ALERTS = 5;
 const KEEP_STEPS = 50;
 const KEEP_SAMPLES = 60;
 
@@ -40,6 +49,9 @@ export class Live {
   steps: StepNotice[] = [];
   samples: Sample[] = [];
   stats: StatsBody | null = null;
+  /** Dead letters and dead timers not dismissed yet, newest first. */
+  alerts: Alert[] = [];
+  #alertIds = 0;
   readonly #listeners = new Set<(message: LiveMessage | null) => void>();
   #abort: AbortController | null = null;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -122,6 +134,13 @@ export class Live {
       case StreamEvent.Attempt:
         this.#emit({ event, data: parsed as AttemptNotice });
         return;
+      case StreamEvent.DeadLetter:
+      case StreamEvent.TimerDead: {
+        const alert = { id: ++this.#alertIds, event, data: parsed } as Alert;
+        this.alerts = [alert, ...this.alerts].slice(0, KEEP_ALERTS);
+        this.#emit({ event, data: parsed } as LiveMessage);
+        return;
+      }
       case StreamEvent.Stats:
         this.#onStats(parsed as StatsBody);
         this.#emit({ event, data: parsed as StatsBody });
@@ -129,6 +148,12 @@ export class Live {
       default:
         return;
     }
+  }
+
+  /** Dismiss an alert (its notice goes away). */
+  dismiss(id: number): void {
+    this.alerts = this.alerts.filter((alert) => alert.id !== id);
+    this.#emit(null);
   }
 
   #onStats(stats: StatsBody): void {
@@ -152,6 +177,8 @@ export class Live {
       byKind,
       pending: stats.outbox.pending ?? 0,
       dead: stats.outbox.dead ?? 0,
+      // An older server's stats have no timers.
+      deadTimers: stats.timers?.dead ?? 0,
     };
     this.samples = [...this.samples, sample].slice(-KEEP_SAMPLES);
   }

@@ -4,6 +4,7 @@ import type { Access } from "./access.js";
 import { ApiError, api, segment, typeOf } from "./api.js";
 import { ago, formatTime, json } from "./format.js";
 import { describe, useLive, useLoad } from "./hooks.js";
+import { IntentTypes } from "./intent-types.js";
 import { to } from "./router.js";
 
 /** Pending intents and dead letters, with their last error; admins can retry dead ones. */
@@ -15,7 +16,14 @@ export function OutboxView({ status, access }: { status: "pending" | "dead"; acc
         : Promise.resolve([]),
     [status, access.admin],
   );
-  useLive((message) => message?.event === StreamEvent.Attempt || message?.event === StreamEvent.Step, rows.reload, 500);
+  useLive(
+    (message) =>
+      message?.event === StreamEvent.Attempt ||
+      message?.event === StreamEvent.Step ||
+      message?.event === StreamEvent.DeadLetter,
+    rows.reload,
+    500,
+  );
   return (
     <>
       <h1 tabIndex={-1}>Outbox</h1>
@@ -43,6 +51,7 @@ export function OutboxView({ status, access }: { status: "pending" | "dead"; acc
             showEntity
             caption={status === "dead" ? "Dead letters: intents that failed for good" : "Pending intents"}
           />
+          <IntentTypes />
         </>
       )}
     </>

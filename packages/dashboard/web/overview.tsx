@@ -5,6 +5,7 @@ import { ago, rate } from "./format.js";
 import { describe, useLive, useLiveTick, useLoad } from "./hooks.js";
 import { live, totalsByKind } from "./live.js";
 import { to } from "./router.js";
+import { Schedules } from "./schedules.js";
 import { StateVersionCounts } from "./versions.js";
 
 const KINDS = [
@@ -42,6 +43,7 @@ export function Overview() {
         )}
       </section>
       <Metrics />
+      <Schedules />
       <RecentSteps />
     </>
   );
@@ -118,6 +120,12 @@ export function Metrics() {
             label="Dead letters"
             values={samples.map((sample) => sample.dead)}
             current={String(stats.outbox.dead ?? 0)}
+            tone="bad"
+          />
+          <Sparkline
+            label="Dead timers"
+            values={samples.map((sample) => sample.deadTimers)}
+            current={String(stats.timers?.dead ?? 0)}
             tone="bad"
           />
           {KINDS.filter((kind) => kind === "processed" || kind === "rejected" || (totals[kind] ?? 0) > 0).map(

@@ -1,12 +1,17 @@
 // Routes live in the URL's fragment (`#/payments/pay_…`): one static page serves them all,
 // and nothing but names of things ever goes into the URL (never the token).
+import type { TimerStatus } from "@drover/http/wire";
 import { useEffect, useState } from "preact/hooks";
 
 export type Route =
   | { readonly name: "overview" }
   | { readonly name: "machine"; readonly machine: string; readonly prefix: string; readonly status: string }
   | { readonly name: "entity"; readonly machine: string; readonly id: string }
-  | { readonly name: "outbox"; readonly status: "pending" | "dead" };
+  | { readonly name: "outbox"; readonly status: "pending" | "dead" }
+  | { readonly name: "timers"; readonly status: TimerStatus };
+
+/** The timer statuses the Timers page has a tab for. */
+export const TIMER_STATUSES = ["pending", "dead", "cancelled", "fired"] as const satisfies readonly TimerStatus[];
 
 /** Read a route from a fragment such as `#/m/payments?status=authorized`. */
 export function parseRoute(hash: string): Route {
@@ -22,6 +27,10 @@ export function parseRoute(hash: string): Route {
         return part;
       }
     });
+  if (parts[0] === "timers") {
+    const status = TIMER_STATUSES.find((candidate) => candidate === params.get("status")) ?? "pending";
+    return { name: "timers", status };
+  }
   if (parts[0] === "outbox") return { name: "outbox", status: params.get("status") === "pending" ? "pending" : "dead" };
   if (parts[0] === "m" && parts[1] !== undefined) {
     if (parts[2] === "e" && parts[3] !== undefined) return { name: "entity", machine: parts[1], id: parts[3] };
@@ -51,6 +60,8 @@ export function href(route: Route): string {
       return `#/m/${encodeURIComponent(route.machine)}/e/${encodeURIComponent(route.id)}`;
     case "outbox":
       return `#/outbox?status=${route.status}`;
+    case "timers":
+      return `#/timers?status=${route.status}`;
     default: {
       const _exhaustive: never = route;
       return _exhaustive;
@@ -65,6 +76,7 @@ export const to = {
     href({ name: "machine", machine, prefix: filter.prefix ?? "", status: filter.status ?? "" }),
   entity: (machine: string, id: string): string => href({ name: "entity", machine, id }),
   outbox: (status: "pending" | "dead" = "dead"): string => href({ name: "outbox", status }),
+  timers: (status: TimerStatus = "pending"): string => href({ name: "timers", status }),
 };
 
 /** The current route; re-renders on every fragment change. */

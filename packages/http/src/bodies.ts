@@ -1,5 +1,5 @@
-import type { AnyMachine, JournalEntry, OutboxRecord, StoredEntity } from "@drover/core";
-import type { EntityBody, JournalEntryBody, OutboxRecordBody } from "./wire.js";
+import type { AnyMachine, JournalEntry, OutboxRecord, StoredEntity, TimerRecord } from "@drover/core";
+import type { EntityBody, JournalEntryBody, OutboxRecordBody, TimerBody } from "./wire.js";
 
 /** Epoch milliseconds as the API writes them: ISO 8601 in UTC, e.g. `2026-01-01T12:00:00.000Z`. */
 export function isoTime(epochMs: number): string {
@@ -31,5 +31,24 @@ export function outboxRecordBody(record: OutboxRecord): OutboxRecordBody {
     nextAttemptAt: isoTime(record.nextAttemptAt),
     leaseUntil: record.leaseUntil === null ? null : isoTime(record.leaseUntil),
     createdAt: isoTime(record.createdAt),
+  };
+}
+
+/** A timer as `GET /v1/timers` answers it. */
+export function timerBody(timer: TimerRecord): TimerBody {
+  return {
+    timerId: timer.timerId,
+    machine: timer.machine,
+    entityId: timer.entityId,
+    key: timer.key,
+    event: timer.event,
+    eventVersion: timer.eventVersion,
+    status: timer.status,
+    attempts: timer.attempts,
+    lastError: timer.lastError,
+    dueAt: isoTime(timer.dueAt),
+    nextAttemptAt: isoTime(timer.nextAttemptAt),
+    leaseOwner: timer.leaseOwner,
+    leaseUntil: timer.leaseUntil === null ? null : isoTime(timer.leaseUntil),
   };
 }

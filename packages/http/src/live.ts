@@ -1,5 +1,13 @@
-import type { App, AttemptOutcome, AttemptReport, ResultReport, RunResultKind } from "@drover/core";
-import { RunResultKind as Kind } from "@drover/core";
+import type {
+  App,
+  AttemptOutcome,
+  AttemptReport,
+  ResultReport,
+  RunResultKind,
+  TimerOutcome,
+  TimerReport,
+} from "@drover/core";
+import { AttemptOutcome as Attempt, TimerOutcome as Firing, RunResultKind as Kind } from "@drover/core";
 import { isoTime } from "./bodies.js";
 import { type StatsBody, type StepNotice, StreamEvent, type StreamMessage } from "./wire.js";
 
@@ -7,9 +15,10 @@ import { type StatsBody, type StepNotice, StreamEvent, type StreamMessage } from
 export type LiveMessage = Exclude<StreamMessage, { readonly event: typeof StreamEvent.Stats }>;
 
 /**
- * What this server's app does, as it happens: every event's result and every dispatcher
- * attempt, fanned out to subscribers (the dashboard's stream), plus running counters. Only
- * the work of this process is seen; the outbox figures come from the store.
+ * What this server's app does, as it happens: every event's result, every dispatcher attempt,
+ * every dead letter and every dead timer, fanned out to subscribers (the dashboard's stream),
+ * plus running counters. Only the work of this process is seen; the outbox and timer figures
+ * come from the store.
  *
  * @example
  * const live = new LiveFeed(app);
@@ -20,6 +29,7 @@ export class LiveFeed {
   readonly #listeners = new Set<(message: LiveMessage) => void>();
   readonly #results = new Map<string, Partial<Record<RunResultKind, number>>>();
   readonly #attempts: Record<AttemptOutcome, number> = { done: 0, retry: 0, dead: 0 };
+  readonly #firings: Record<TimerOutcome, number> = { fired: 0, retry: 0, dead: 0 };
   readonly #known: ReadonlySet<string>;
   readonly #startedAt = Date.now();
   readonly #unsubscribe: () => void;
@@ -32,6 +42,7 @@ export class LiveFeed {
     this.#unsubscribe = app.observe({
       onResult: (report) => this.#onResult(report),
       onAttempt: (report) => this.#onAttempt(report),
+      onTimer: (report) => this.#onTimer(report),
     });
   }
 
@@ -41,15 +52,17 @@ export class LiveFeed {
     return () => this.#listeners.delete(listener);
   }
 
-  /** The counters, and the outbox by status. */
+  /** The counters, and the outbox and the timers by status. */
   async stats(): Promise<StatsBody> {
-    const outbox = await this.#app.outboxStats();
+    const [outbox, timers] = await Promise.all([this.#app.outboxStats(), this.#app.timerStats()]);
     return {
       at: isoTime(Date.now()),
       startedAt: isoTime(this.#startedAt),
       results: Object.fromEntries([...this.#results].map(([name, kinds]) => [name, { ...kinds }])),
       attempts: { ...this.#attempts },
       outbox,
+      timers,
+      timerFirings: { ...this.#firings },
     };
   }
 
@@ -98,12 +111,37 @@ export class LiveFeed {
     this.#emit({ event: StreamEvent.Step, data: notice });
   }
 
-  #onAttempt({ machine, entityId, intentId, intentType, outcome }: AttemptReport): void {
+  #onAttempt({ machine, entityId, intentId, intentType, outcome, attempt, error }: AttemptReport): void {
     if (outcome in this.#attempts) this.#attempts[outcome]++;
     if (this.#listeners.size === 0) return;
+    const at = isoTime(Date.now());
     this.#emit({
       event: StreamEvent.Attempt,
-      data: { machine, entityId, intentId, intentType, outcome, at: isoTime(Date.now()) },
+      data: {
+        machine,
+        entityId,
+        intentId,
+        intentType,
+        outcome,
+        attempt,
+        ...(error === undefined ? {} : { error }),
+        at,
+      },
+    });
+    if (outcome === Attempt.Dead) {
+      this.#emit({
+        event: StreamEvent.DeadLetter,
+        data: { intentId, machine, entityId, intentType, attempts: attempt, error: error ?? "unknown error", at },
+      });
+    }
+  }
+
+  #onTimer({ timerId, machine, entityId, outcome, attempt, error }: TimerReport): void {
+    if (outcome in this.#firings) this.#firings[outcome]++;
+    if (outcome !== Firing.Dead || this.#listeners.size === 0) return;
+    this.#emit({
+      event: StreamEvent.TimerDead,
+      data: { timerId, machine, entityId, attempts: attempt, error: error ?? "unknown error", at: isoTime(Date.now()) },
     });
   }
 

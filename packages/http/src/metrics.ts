@@ -1,11 +1,12 @@
-import type { App, AttemptReport, MetricFamily, ResultReport } from "@drover/core";
+import type { App, AttemptReport, MetricFamily, ResultReport, TimerReport } from "@drover/core";
 import { OutboxStatus } from "@drover/core";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 
 /**
  * The Prometheus metrics of one drover server, in a registry of its own (so two servers in
  * one process never share counters): events by machine and result kind, step latency,
- * outbox depth by status, dispatcher attempts by outcome.
+ * outbox depth by status, dispatcher attempts by outcome, timers by status and their firings
+ * by outcome, paused intent types.
  */
 export class DroverMetrics {
   readonly registry = new Registry();
@@ -13,6 +14,7 @@ export class DroverMetrics {
   readonly #latency: Histogram<"machine">;
   readonly #attempts: Counter<"machine" | "intent" | "outcome">;
   readonly #attemptLatency: Histogram<"machine" | "intent">;
+  readonly #firings: Counter<"machine" | "outcome">;
   readonly #unsubscribe: () => void;
   readonly #known: ReadonlySet<string>;
   readonly #app: App;
@@ -67,9 +69,45 @@ export class DroverMetrics {
         this.set(oldest === undefined ? 0 : Math.max(0, (Date.now() - oldest.createdAt) / 1000));
       },
     });
+    new Gauge({
+      name: "drover_timers",
+      help: "Timers by status (pending, fired, cancelled, dead)",
+      labelNames: ["status"],
+      registers,
+      async collect() {
+        const stats = await app.timerStats();
+        for (const [status, count] of Object.entries(stats)) this.set({ status }, count);
+      },
+    });
+    this.#firings = new Counter({
+      name: "drover_timer_firings_total",
+      help: "Timer firings by this process, by outcome (fired, retry, dead)",
+      labelNames: ["machine", "outcome"],
+      registers,
+    });
+    new Gauge({
+      name: "drover_intent_types_paused",
+      help: "Intent types an operator paused (drover outbox pause): their intents wait, keeping their attempts",
+      registers,
+      async collect() {
+        this.set((await app.pausedIntentTypes()).length);
+      },
+    });
+    new Gauge({
+      name: "drover_intent_type_paused",
+      help: "1 for each paused intent type, by name (absent: running)",
+      labelNames: ["intent"],
+      registers,
+      async collect() {
+        const rows = await app.pausedIntentTypes();
+        this.reset();
+        for (const { intentType } of rows) this.set({ intent: intentType }, 1);
+      },
+    });
     this.#unsubscribe = app.observe({
       onResult: (report) => this.#onResult(report),
       onAttempt: (report) => this.#onAttempt(report),
+      onTimer: (report) => this.#onTimer(report),
     });
   }
 
@@ -82,6 +120,10 @@ export class DroverMetrics {
   #onAttempt({ machine, intentType, outcome, durationMs }: AttemptReport): void {
     this.#attempts.inc({ machine, intent: intentType, outcome });
     this.#attemptLatency.observe({ machine, intent: intentType }, durationMs / 1000);
+  }
+
+  #onTimer({ machine, outcome }: TimerReport): void {
+    this.#firings.inc({ machine: this.#known.has(machine) ? machine : "unknown", outcome });
   }
 
   /** The exposition text and its content type, the attached components' metrics after drover's. */

@@ -119,7 +119,7 @@ const ORDERS_INTERNAL = ["PaymentSettled", "AutoCancel"];
 
 // ─── Helpers ───────────────────────────────────────────────────────────────────────────
 
-type Method = "get" | "post";
+type Method = "get" | "post" | "put" | "delete";
 
 function operation(doc: OpenApiDocument, path: string, method: Method): OpenApiOperation {
   const found = doc.paths[path]?.[method];
@@ -193,6 +193,14 @@ describe("buildOpenApi", () => {
       ["/v1/machines/{machine}/diagram", "get"],
       ["/v1/stats", "get"],
       ["/v1/stream", "get"],
+      ["/v1/timers", "get"],
+      ["/v1/timers/{timerId}", "get"],
+      ["/v1/timers/{timerId}/retry", "post"],
+      ["/v1/intent-types", "get"],
+      ["/v1/intent-types/paused", "get"],
+      ["/v1/intent-types/{type}/pause", "put"],
+      ["/v1/intent-types/{type}/pause", "delete"],
+      ["/v1/schedules", "get"],
       ["/healthz", "get"],
       ["/metrics", "get"],
       ["/openapi.json", "get"],
@@ -452,6 +460,11 @@ describe("buildOpenApi", () => {
       "GET /v1/orders": "read",
       "GET /v1/outbox": "admin",
       "POST /v1/outbox/{intentId}/retry": "admin",
+      "GET /v1/timers": "admin",
+      "POST /v1/timers/{timerId}/retry": "admin",
+      "PUT /v1/intent-types/{type}/pause": "admin",
+      "DELETE /v1/intent-types/{type}/pause": "admin",
+      "GET /v1/schedules": "read",
       "GET /metrics": "read",
       "GET /healthz": null,
       "GET /openapi.json": null,

@@ -14,10 +14,13 @@ import { ProblemKind, problem, sendProblem } from "./problem.js";
 import { assetsRoutes } from "./routes/assets.js";
 import { entitiesRoutes } from "./routes/entities.js";
 import { eventsRoutes } from "./routes/events.js";
+import { intentTypesRoutes } from "./routes/intent-types.js";
 import { machinesRoutes } from "./routes/machines.js";
 import { operationsRoutes } from "./routes/operations.js";
 import { outboxRoutes } from "./routes/outbox.js";
+import { schedulesRoutes } from "./routes/schedules.js";
 import type { RouteDeps } from "./routes/shared.js";
+import { timersRoutes } from "./routes/timers.js";
 import { tokenRoutes } from "./routes/token.js";
 import type { ServerOptions } from "./server-options.js";
 import { installTracing } from "./tracing.js";
@@ -132,6 +135,9 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   tokenRoutes(server);
   machinesRoutes(server, deps);
   outboxRoutes(server, deps);
+  timersRoutes(server, deps);
+  intentTypesRoutes(server, deps);
+  schedulesRoutes(server, deps);
   eventsRoutes(server, deps);
   entitiesRoutes(server, deps);
 

@@ -2,7 +2,10 @@
  * The wire contract of drover's HTTP API (DESIGN §6): the JSON bodies it answers with, its
  * RFC 9457 problems and the kinds and reasons the HTTP edge adds to core's, the notices of
  * `GET /v1/stream`, the token scopes, and the header patterns and page sizes of the routes.
- * The server, its OpenAPI document and the dashboard all take them from here.
+ * The server, its OpenAPI document and the dashboard all take them from here. The stream's
+ * messages (`wire/stream.ts`) and the bodies of the timer, intent-type and schedule routes
+ * (`wire/operations.ts`) are declared in modules of their own and re-exported here, so this
+ * is still the one module to import.
  *
  * Types and `as const` smart enums only, with no runtime import (core is imported for its
  * types alone), so that a browser bundle can import this module without pulling in Fastify,
@@ -19,7 +22,6 @@
  * @module
  */
 import type {
-  AttemptOutcome,
   InvalidReason,
   Issue,
   JournalEntry,
@@ -39,9 +41,13 @@ export type {
   Json,
   OutboxStatus,
   RunResultKind,
+  TimerOutcome,
+  TimerStatus,
   UnreadableReason,
   VersionedSubject,
 } from "@drover/core";
+export * from "./wire/operations.js";
+export * from "./wire/stream.js";
 
 // ─── Scopes ────────────────────────────────────────────────────────────────────────────
 
@@ -94,6 +100,8 @@ export const EdgeReason = {
   RetriesExhausted: "retries_exhausted",
   InvalidQuery: "invalid_query",
   InvalidCursor: "invalid_cursor",
+  /** No machine of this server declares the intent type (and it is not paused): 404. */
+  UnknownIntentType: "unknown_intent_type",
 } as const;
 export type EdgeReason = (typeof EdgeReason)[keyof typeof EdgeReason];
 
@@ -264,18 +272,6 @@ export interface DiagramBody extends MachineGraph {
   readonly note?: string;
 }
 
-/** `GET /v1/stats` and the stream's `event: stats`: this server's counters since it started. */
-export interface StatsBody {
-  readonly at: string;
-  readonly startedAt: string;
-  /** Results of the events run by this server, by machine and result kind. */
-  readonly results: Readonly<Record<string, Readonly<Partial<Record<RunResultKind, number>>>>>;
-  /** Dispatcher attempts by outcome (done, retry, dead). */
-  readonly attempts: Readonly<Record<AttemptOutcome, number>>;
-  /** Outbox rows by status, from the store (all processes). */
-  readonly outbox: Readonly<Record<OutboxStatus, number>>;
-}
-
 /** How `GET /healthz` sums up: `degraded` when an attached component (NATS, say) is not ok. */
 export const HealthStatus = { Ok: "ok", Degraded: "degraded" } as const;
 export type HealthStatus = (typeof HealthStatus)[keyof typeof HealthStatus];
@@ -296,55 +292,19 @@ export interface HealthBody {
   readonly components?: Readonly<Record<string, ComponentHealthBody>>;
 }
 
-// ─── The stream ────────────────────────────────────────────────────────────────────────
-
-/** The `event:` names of `GET /v1/stream` (Server-Sent Events). */
-export const StreamEvent = { Step: "step", Attempt: "attempt", Stats: "stats" } as const;
-export type StreamEvent = (typeof StreamEvent)[keyof typeof StreamEvent];
-
-/**
- * One event this server ran (`event: step`). `version`, `status` and `intents` are set when
- * it was processed, `reason` when it was rejected, invalid or unreadable (an
- * {@link UnreadableReason}: the entity's stored state could not be read by this code).
- */
-export interface StepNotice {
-  readonly machine: string;
-  readonly id: string;
-  readonly kind: RunResultKind;
-  /** The event's `type`, if it had a string one. */
-  readonly type: string | null;
-  readonly eventId: string | null;
-  readonly version?: number;
-  /** The new state's name as its machine names it (`stateName`), or `null`. */
-  readonly status?: string | null;
-  /** The `type`s of the intents the step asked for. */
-  readonly intents?: readonly string[];
-  readonly reason?: string;
-  /** When the server saw the result, ISO 8601. */
-  readonly at: string;
-}
-
-/** One attempt of the dispatcher at an intent (`event: attempt`). */
-export interface AttemptNotice {
-  readonly machine: string;
-  readonly entityId: string;
-  readonly intentId: string;
-  readonly intentType: string;
-  readonly outcome: AttemptOutcome;
-  readonly at: string;
-}
-
-/** One message of `GET /v1/stream`: its `event:` name and its `data:` (JSON). */
-export type StreamMessage =
-  | { readonly event: typeof StreamEvent.Step; readonly data: StepNotice }
-  | { readonly event: typeof StreamEvent.Attempt; readonly data: AttemptNotice }
-  /** `data: null` when the store could not be read for the figures. */
-  | { readonly event: typeof StreamEvent.Stats; readonly data: StatsBody | null };
-
 // ─── Headers and query parameters ──────────────────────────────────────────────────────
 
 /** First path segments under `/v1` that are drover's own routes, so no machine may be named so. */
-export const RESERVED_SEGMENTS: readonly string[] = ["outbox", "machines", "stream", "stats", "token"];
+export const RESERVED_SEGMENTS: readonly string[] = [
+  "outbox",
+  "machines",
+  "stream",
+  "stats",
+  "token",
+  "timers",
+  "intent-types",
+  "schedules",
+];
 
 /** The page size of the list routes (`GET /v1/{machine}`): the `limit` query parameter. */
 export const ListLimit = { Min: 1, Max: 100, Default: 20 } as const;

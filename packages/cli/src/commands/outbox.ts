@@ -4,12 +4,19 @@ import { CliError, ExitCode } from "../exit-code.js";
 import { describeOutbox, outboxJson } from "../format.js";
 import type { CommandContext } from "./context.js";
 import { dbOption, withApp } from "./context.js";
+import { pauseCommand, pausedCommand, resumeCommand } from "./intent-types.js";
 
-/** Register `drover outbox`: pending intents or dead letters, and `--retry` for a dead letter. */
+/**
+ * Register `drover outbox`: pending intents or dead letters, and `--retry` for a dead letter;
+ * `outbox pause|resume|paused` for intent types (their own module).
+ */
 export function outboxCommand(program: Command, context: CommandContext): Command {
-  return program
+  const outbox = program
     .command("outbox")
-    .description("list pending intents (or dead letters with --dead); --retry ID gives a dead letter new attempts")
+    .description(
+      "list pending intents (or dead letters with --dead); --retry ID gives a dead letter new attempts; " +
+        "pause, resume and paused stop and restart an intent type",
+    )
     .option("--dead", "list dead letters: intents that failed for good")
     .option("--retry <intentId>", "make a dead intent pending again (a running server then executes it)")
     .option("--limit <n>", "at most this many rows", "100")
@@ -57,4 +64,6 @@ export function outboxCommand(program: Command, context: CommandContext): Comman
         context.done(ExitCode.Ok);
       });
     });
+  for (const register of [pauseCommand, resumeCommand, pausedCommand]) register(outbox, context);
+  return outbox;
 }

@@ -20,6 +20,14 @@ export function serveCommand(program: Command, context: CommandContext): Command
       "--nats <url>",
       "also run events from NATS JetStream and publish the config's nats.publish intents there (DROVER_NATS)",
     )
+    .option(
+      "--max-attempts <n>",
+      "attempts at an intent before it is dead-lettered; also the firings of a timer before it is dead (DROVER_MAX_ATTEMPTS, default 10)",
+    )
+    .option(
+      "--backoff-ms <ms>",
+      "delay before the first retry of an intent or a timer; it doubles up to 60 s (DROVER_BACKOFF_MS, default 500)",
+    )
     .addHelpText(
       "after",
       "\nDROVER_ADMIN_TOKEN: an admin token to accept (then none is generated). SIGTERM/SIGINT drain and exit 0.",
@@ -32,6 +40,8 @@ export function serveCommand(program: Command, context: CommandContext): Command
         ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
         ...(options.allowNewerStates === undefined ? {} : { allowNewerStates: options.allowNewerStates }),
         ...(options.nats === undefined ? {} : { nats: options.nats }),
+        ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),
+        ...(options.backoffMs === undefined ? {} : { backoffMs: options.backoffMs }),
       });
       context.done(Running.Running);
     });
@@ -44,4 +54,6 @@ interface ServeOptions {
   readonly dataDir?: string;
   readonly allowNewerStates?: boolean;
   readonly nats?: string;
+  readonly maxAttempts?: string;
+  readonly backoffMs?: string;
 }

@@ -3,6 +3,8 @@ import { sharedHeaders, sharedParameters, sharedResponses } from "./components.j
 import type { BuildOpenApiOptions, OpenApiDocument } from "./document.js";
 import { SchemaTable } from "./json-schema.js";
 import { addMachineSchemas } from "./machine-schemas.js";
+import { operatorPaths } from "./operator-paths.js";
+import { addOperatorSchemas, operatorParameters } from "./operator-schemas.js";
 import { machinePaths, operationsPaths } from "./paths.js";
 import { addSharedSchemas } from "./schemas.js";
 
@@ -26,6 +28,7 @@ import { addSharedSchemas } from "./schemas.js";
 export function buildOpenApi(options: BuildOpenApiOptions): OpenApiDocument {
   const schemas = new SchemaTable();
   addSharedSchemas(schemas);
+  addOperatorSchemas(schemas);
 
   const paths: OpenApiDocument["paths"] = {};
   const tags: OpenApiDocument["tags"] = [];
@@ -42,9 +45,11 @@ export function buildOpenApi(options: BuildOpenApiOptions): OpenApiDocument {
     Object.assign(paths, machinePaths(machine, events));
     tags.push({ name: machine.name, description: `Entities of the \`${machine.name}\` machine.` });
   }
-  Object.assign(paths, operationsPaths());
+  Object.assign(paths, operationsPaths(), operatorPaths());
   tags.push(
     { name: "outbox", description: "Intents waiting to be executed, and dead letters (admin)." },
+    { name: "timers", description: "Durable timers: pending, fired, cancelled and dead ones (admin)." },
+    { name: "intent types", description: "Pausing and resuming the execution of an intent type (admin)." },
     { name: "operations", description: "Health, metrics and this document." },
   );
 
@@ -75,7 +80,7 @@ export function buildOpenApi(options: BuildOpenApiOptions): OpenApiDocument {
         },
       },
       headers: sharedHeaders(),
-      parameters: sharedParameters(),
+      parameters: { ...sharedParameters(), ...operatorParameters() },
       responses: sharedResponses(),
     },
   };

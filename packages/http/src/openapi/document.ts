@@ -31,7 +31,10 @@ export type OpenApiDocument = {
   servers?: { url: string }[];
   tags: { name: string; description: string }[];
   security: Record<string, string[]>[];
-  paths: Record<string, { get?: OpenApiOperation; post?: OpenApiOperation }>;
+  paths: Record<
+    string,
+    { get?: OpenApiOperation; post?: OpenApiOperation; put?: OpenApiOperation; delete?: OpenApiOperation }
+  >;
   components: {
     schemas: Record<string, JsonSchema>;
     securitySchemes: Record<string, OpenApiObject>;

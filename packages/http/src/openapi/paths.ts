@@ -255,7 +255,7 @@ export function operationsPaths(): OpenApiDocument["paths"] {
     "/v1/stats": readOperation(
       "stats",
       "Counters for the dashboard",
-      "Results by machine and kind, dispatcher attempts and the outbox, as JSON.",
+      "Results by machine and kind, dispatcher attempts, the outbox, timers and timer firings, as JSON.",
       "The counters.",
       "Stats",
     ),
@@ -268,7 +268,9 @@ export function operationsPaths(): OpenApiDocument["paths"] {
         description:
           "A never-ending `text/event-stream`: `event: step` for every event this server runs (machine, id, " +
           "result kind, type, version, status, intents), `event: attempt` for every dispatcher attempt " +
-          "(intent id, outcome), and `event: stats` (as `GET /v1/stats`) every 2 seconds. Send the token in " +
+          "(intent id, outcome, attempt, error), `event: dead_letter` when an intent is given up (intent id, " +
+          "machine, entity id, intent type, attempts, error), `event: timer_dead` when a timer is (timer id, " +
+          "machine, entity id, attempts, error), and `event: stats` (as `GET /v1/stats`) every 2 seconds. Send the token in " +
           "the `Authorization` header (read it with `fetch`: `EventSource` cannot send headers).",
         responses: guarded({
           "200": response("The stream.", { media: "text/event-stream", schema: { type: "string" } }),

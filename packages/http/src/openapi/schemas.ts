@@ -349,8 +349,8 @@ export function addSharedSchemas(table: SchemaTable): void {
   const counts = { type: "object", additionalProperties: { type: "integer", minimum: 0 } };
   table.set("Stats", {
     type: "object",
-    description: "Counters of this server process since it started, and the outbox (all processes).",
-    required: ["at", "startedAt", "results", "attempts", "outbox"],
+    description: "Counters of this server process since it started, and the outbox and timers (all processes).",
+    required: ["at", "startedAt", "results", "attempts", "outbox", "timers", "timerFirings"],
     properties: {
       at: timestamp("When the figures were taken."),
       startedAt: timestamp("When the server started."),
@@ -361,6 +361,8 @@ export function addSharedSchemas(table: SchemaTable): void {
       },
       attempts: { ...counts, description: "Dispatcher attempts by outcome: done, retry, dead." },
       outbox: { ...counts, description: "Outbox rows by status: pending, done, dead." },
+      timers: { ...counts, description: "Timers by status (all processes): pending, fired, cancelled, dead." },
+      timerFirings: { ...counts, description: "Timer firings of this server by outcome: fired, retry, dead." },
     },
   });
   table.set("Diagram", {

@@ -33,19 +33,24 @@ export interface FoundEntity {
 export async function findEntity(app: App, name: string, id: string): Promise<FoundEntity | Problem> {
   const machine = app.machine(name);
   if (machine === undefined) return unknownMachine(name, app);
-  const parsed = machine.schemas.id.safeParse(id);
-  if (!parsed.success) {
-    return problem(400, ProblemKind.Invalid, `invalid ${name} id ${JSON.stringify(id)}`, {
-      reason: InvalidReason.InvalidId,
-      issues: parsed.error.issues.map((issue) => ({
-        path: issue.path.map(String),
-        message: issue.message,
-        code: issue.code,
-      })),
-    });
-  }
-  const entity = await app.getEntity({ machine: name, id: parsed.data });
+  const parsed = parseId(machine, id);
+  if (typeof parsed !== "string") return parsed;
+  const entity = await app.getEntity({ machine: name, id: parsed });
   return entity === undefined ? problem(404, ProblemKind.NotFound, `no ${name} ${id}`) : { machine, entity };
+}
+
+/** `id` as `machine`'s id schema parses it, or the 400 problem naming what is wrong with it. */
+export function parseId(machine: AnyMachine, id: string): string | Problem {
+  const parsed = machine.schemas.id.safeParse(id);
+  if (parsed.success) return parsed.data;
+  return problem(400, ProblemKind.Invalid, `invalid ${machine.name} id ${JSON.stringify(id)}`, {
+    reason: InvalidReason.InvalidId,
+    issues: parsed.error.issues.map((issue) => ({
+      path: issue.path.map(String),
+      message: issue.message,
+      code: issue.code,
+    })),
+  });
 }
 
 export function unknownMachine(name: string, app: App): Problem {
