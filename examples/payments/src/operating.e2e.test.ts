@@ -54,8 +54,10 @@ async function until(server: ServerProcess, id: string, status: string, ms = 15_
 
 /** `drover <args>` against the server's database, as an operator would run it beside it. */
 async function drover(server: ServerProcess, args: readonly string[]) {
-  const env = serverEnv({ DROVER_DB: join(server.dataDir, "drover.db") });
-  return run(process.execPath, [DROVER, ...args], { env, cwd: join(import.meta.dirname, "..") });
+  const env = serverEnv({ DROVER_DB: `sqlite:${join(server.dataDir, "drover.db")}` });
+  // The payments config (dist/config.js), so the CLI checks the type against its machines.
+  const config = join(import.meta.dirname, "config.js");
+  return run(process.execPath, [DROVER, "--config", config, ...args], { env });
 }
 
 describe("operating intents (issue 20)", () => {
@@ -97,7 +99,7 @@ describe("operating intents (issue 20)", () => {
     // Well past the dispatcher's wake-up and a poll: still authorizing, its intent untouched.
     await sleep(1500);
     assert.equal(await statusOf(server, id), "authorizing");
-    const outbox = await call(server.url, "GET", `/v1/payments/${id}/outbox`, { token: server.tokens.read });
+    const outbox = await call(server.url, "GET", `/v1/payments/${id}/outbox`, { token: server.tokens.admin });
     const [row] = body(outbox).items as { status: string; attempts: number }[];
     assert.deepEqual([row?.status, row?.attempts], ["pending", 0], outbox.text);
     await drover(server, ["outbox", "resume", "AuthorizeWithProvider"]);
