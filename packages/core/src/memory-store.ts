@@ -10,11 +10,13 @@ import type {
   EntityRef,
   InboxRecord,
   JournalEntry,
+  LeaseRelease,
   ListQuery,
   LoadResult,
   OutboxQuery,
   OutboxRecord,
   PausedIntentType,
+  ReleasedLeases,
   SlotRequest,
   StateRewrite,
   StateVersionCount,
@@ -343,6 +345,24 @@ export class MemoryStore implements Store {
     return true;
   }
 
+  async renewOutboxLeases(owner: string, intentIds: readonly string[], until: number): Promise<string[]> {
+    this.#open();
+    return renew(this.#outbox, OutboxStatus.Pending, owner, intentIds, until);
+  }
+
+  async renewTimerLeases(owner: string, timerIds: readonly string[], until: number): Promise<string[]> {
+    this.#open();
+    return renew(this.#timers, TimerStatus.Pending, owner, timerIds, until);
+  }
+
+  async releaseLeases(release: LeaseRelease): Promise<ReleasedLeases> {
+    this.#open();
+    return {
+      outbox: free(this.#outbox, OutboxStatus.Pending, release),
+      timers: free(this.#timers, TimerStatus.Pending, release),
+    };
+  }
+
   async claimTimers(query: ClaimQuery): Promise<TimerRecord[]> {
     this.#open();
     const due = [...this.#timers.values()]
@@ -441,6 +461,41 @@ export class MemoryStore implements Store {
 /** A row claimed by the query's owner: one more attempt, leased until the lease runs out. */
 function leasedTo<R extends OutboxRecord | TimerRecord>(row: R, query: ClaimQuery): R {
   return { ...row, attempts: row.attempts + 1, leaseOwner: query.owner, leaseUntil: query.now + query.leaseMs };
+}
+
+/** Move the leases `owner` still holds among `ids` to `until`; the ids it holds. */
+function renew<R extends OutboxRecord | TimerRecord>(
+  rows: Map<string, R>,
+  pending: R["status"],
+  owner: string,
+  ids: readonly string[],
+  until: number,
+): string[] {
+  const held: string[] = [];
+  for (const id of new Set(ids)) {
+    const row = rows.get(id);
+    if (row === undefined || row.status !== pending || row.leaseOwner !== owner) continue;
+    rows.set(id, { ...row, leaseUntil: until });
+    held.push(id);
+  }
+  return held;
+}
+
+/** Free the pending rows leased to an earlier incarnation of an instance; how many. */
+function free<R extends OutboxRecord | TimerRecord>(
+  rows: Map<string, R>,
+  pending: R["status"],
+  release: LeaseRelease,
+): number {
+  let freed = 0;
+  for (const [id, row] of rows) {
+    const owner = row.leaseOwner;
+    if (row.status !== pending || owner === null) continue;
+    if (!owner.startsWith(release.ownerPrefix) || owner.startsWith(release.keepPrefix)) continue;
+    rows.set(id, { ...row, leaseOwner: null, leaseUntil: null });
+    freed++;
+  }
+  return freed;
 }
 
 function leaseFree(row: { readonly leaseUntil: number | null }, now: number): boolean {

@@ -163,6 +163,24 @@ export interface ClaimQuery {
   readonly limit: number;
 }
 
+/**
+ * The leases to free when an instance starts again ({@link WorkQueue.releaseLeases}): those of
+ * its earlier incarnations. Lease owners are named `<instance>#<incarnation>:<role>`, and an
+ * instance name holds no `#`, so a prefix names one instance exactly.
+ */
+export interface LeaseRelease {
+  /** Leases whose owner starts with this (`<instance>#`) are the instance's… */
+  readonly ownerPrefix: string;
+  /** …except those whose owner starts with this (`<instance>#<incarnation>:`), the running one's. */
+  readonly keepPrefix: string;
+}
+
+/** How many leases {@link WorkQueue.releaseLeases} freed. */
+export interface ReleasedLeases {
+  readonly outbox: number;
+  readonly timers: number;
+}
+
 /** A failed attempt: try again at `retryAt`, or give up (`retryAt: null`, the row is dead). */
 export interface AttemptFailure {
   readonly error: string;
@@ -271,6 +289,12 @@ export interface OutboxQueue {
   failOutbox(intentId: string, owner: string, failure: AttemptFailure): Promise<boolean>;
   /** Make a dead row pending again with a fresh count of attempts. `false` if it is not dead. */
   retryDead(intentId: string, now: number): Promise<boolean>;
+  /**
+   * The heartbeat of running attempts: move the lease of each of `intentIds` that `owner`
+   * still holds (pending, leased to `owner`, expired or not) to `until`, in one call. Answers
+   * the ids it still holds; the others were taken over or settled, and their attempts stop.
+   */
+  renewOutboxLeases(owner: string, intentIds: readonly string[], until: number): Promise<string[]>;
 }
 
 /**
@@ -317,6 +341,8 @@ export interface TimerQueue {
   failTimer(timerId: string, owner: string, failure: AttemptFailure): Promise<boolean>;
   /** Make a dead timer pending again, due now, with a fresh count of attempts. `false` if it is not dead. */
   retryDeadTimer(timerId: string, now: number): Promise<boolean>;
+  /** As {@link OutboxQueue.renewOutboxLeases}, for the timers being fired. */
+  renewTimerLeases(owner: string, timerIds: readonly string[], until: number): Promise<string[]>;
 }
 
 /**
@@ -330,6 +356,14 @@ export interface WorkQueue extends OutboxQueue, TimerQueue, IntentControls {
    * Returns a function that stops listening. In-process commits need no notice.
    */
   watch?(listener: () => void): () => void;
+  /**
+   * Free at once the leases of pending outbox rows and timers held by the earlier
+   * incarnations of an instance (a process that restarted after kill -9): they are claimable
+   * now instead of when their leases run out. Their attempts stay counted (the attempt did
+   * start) and nothing else changes; leases of other instances, and of the running
+   * incarnation, are left alone.
+   */
+  releaseLeases(release: LeaseRelease): Promise<ReleasedLeases>;
 }
 
 /** The read model: what the HTTP API, the CLI and the dashboard show. Reads only. */

@@ -394,6 +394,37 @@ export class PostgresStore implements port.Store {
     return this.#changed("retrying a dead outbox row", this.#sql.reviveOutbox, [now, intentId]);
   }
 
+  async renewOutboxLeases(owner: string, intentIds: readonly string[], until: number): Promise<string[]> {
+    if (intentIds.length === 0) return [];
+    const held = await this.#db.write<{ id: string }>("renewing outbox leases", this.#sql.renewOutboxLeases, [
+      until,
+      owner,
+      intentIds,
+    ]);
+    return held.rows.map((row) => row.id);
+  }
+
+  async renewTimerLeases(owner: string, timerIds: readonly string[], until: number): Promise<string[]> {
+    if (timerIds.length === 0) return [];
+    const held = await this.#db.write<{ id: string }>("renewing timer leases", this.#sql.renewTimerLeases, [
+      until,
+      owner,
+      timerIds,
+    ]);
+    return held.rows.map((row) => row.id);
+  }
+
+  /** Both tables in one statement, at start; other processes are woken (see {@link port.WorkQueue.releaseLeases}). */
+  async releaseLeases(release: port.LeaseRelease): Promise<port.ReleasedLeases> {
+    const result = await this.#db.write<{ outbox: number; timers: number }>(
+      "releasing the leases of an earlier incarnation",
+      this.#sql.releaseLeases,
+      [release.ownerPrefix, release.keepPrefix],
+    );
+    const [row] = result.rows;
+    return { outbox: row?.outbox ?? 0, timers: row?.timers ?? 0 };
+  }
+
   async claimTimers(query: port.ClaimQuery): Promise<port.TimerRecord[]> {
     return rows.fromClaimedTimers(
       await this.#claim<sql.TimerRow<Json>>("claiming timers", this.#sql.claimTimers, query),

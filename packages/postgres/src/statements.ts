@@ -47,6 +47,9 @@ export interface Statements {
   readonly retryTimer: Statement;
   readonly buryTimer: Statement;
   readonly reviveTimer: Statement;
+  readonly renewOutboxLeases: Statement;
+  readonly renewTimerLeases: Statement;
+  readonly releaseLeases: Statement;
   readonly pauseIntentType: Statement;
   readonly resumeIntentType: Statement;
   readonly pausedIntentTypes: Statement;
@@ -262,6 +265,39 @@ export function buildStatements(schema: string, notice: Notice): Statements {
       `UPDATE ${s}.timers
           SET status = ${timerPending}, attempts = 0, next_attempt_at = $1, lease_owner = NULL, lease_until = NULL
         WHERE timer_id = $2 AND status = ${timerDead}`,
+    ),
+    // The heartbeat: $1 until, $2 owner, $3 ids. Answers the ids the owner still holds.
+    renewOutboxLeases: statement(
+      "renew_outbox_leases",
+      `UPDATE ${s}.outbox SET lease_until = $1
+        WHERE lease_owner = $2 AND status = ${pending} AND intent_id = ANY($3::text[])
+        RETURNING intent_id AS id`,
+    ),
+    renewTimerLeases: statement(
+      "renew_timer_leases",
+      `UPDATE ${s}.timers SET lease_until = $1
+        WHERE lease_owner = $2 AND status = ${timerPending} AND timer_id = ANY($3::text[])
+        RETURNING timer_id AS id`,
+    ),
+    // At start: free the leases of an instance's earlier incarnations ($1 its owner prefix,
+    // $2 the running incarnation's), both tables in one statement; a notice wakes every
+    // process's dispatcher and scheduler, since the rows are claimable now. starts_with, not
+    // LIKE: an instance name may hold LIKE's wildcards.
+    releaseLeases: statement(
+      "release_leases",
+      `WITH outbox_freed AS (
+         UPDATE ${s}.outbox SET lease_owner = NULL, lease_until = NULL
+          WHERE status = ${pending} AND starts_with(lease_owner, $1) AND NOT starts_with(lease_owner, $2)
+          RETURNING 1),
+            timers_freed AS (
+         UPDATE ${s}.timers SET lease_owner = NULL, lease_until = NULL
+          WHERE status = ${timerPending} AND starts_with(lease_owner, $1) AND NOT starts_with(lease_owner, $2)
+          RETURNING 1),
+            counted AS (SELECT (SELECT count(*) FROM outbox_freed)::int AS outbox, (SELECT count(*) FROM timers_freed)::int AS timers),
+            notified AS (
+         SELECT pg_notify(${quoteLiteral(notice.channel)}, ${quoteLiteral(notice.payload)}) FROM counted
+          WHERE outbox + timers > 0)
+       SELECT outbox, timers, (SELECT count(*) FROM notified)::int AS notified FROM counted`,
     ),
     pauseIntentType: statement(
       "pause_intent_type",

@@ -44,6 +44,9 @@ export class SqliteStore implements port.Store {
   readonly #migration: MigrationReport;
   readonly #settles: SettleBatch;
   readonly #controls: SqliteIntentControls;
+  /** Runs a work-queue write without an fsync of its own (see {@link workQueueSync}). */
+  readonly #relaxed: <T>(work: () => T) => T;
+  readonly #release: (release: port.LeaseRelease) => port.ReleasedLeases;
   #closed = false;
 
   /**
@@ -94,6 +97,15 @@ export class SqliteStore implements port.Store {
       rewrites.map((params) => sql.rewriteState.run(...params).changes > 0),
     ).immediate;
     this.#controls = new SqliteIntentControls(this.#db, relaxed);
+    this.#relaxed = relaxed;
+    this.#release = this.#db.transaction(
+      (release: port.LeaseRelease): port.ReleasedLeases => ({
+        outbox: sql.releaseOutboxLeases.run({ ownerPrefix: release.ownerPrefix, keepPrefix: release.keepPrefix })
+          .changes,
+        timers: sql.releaseTimerLeases.run({ ownerPrefix: release.ownerPrefix, keepPrefix: release.keepPrefix })
+          .changes,
+      }),
+    ).immediate;
   }
 
   /**
@@ -262,6 +274,25 @@ export class SqliteStore implements port.Store {
 
   async retryDead(intentId: string, now: number): Promise<boolean> {
     return this.#changed("retrying a dead outbox row", () => this.#sql.reviveOutbox.run(now, intentId));
+  }
+
+  async renewOutboxLeases(owner: string, intentIds: readonly string[], until: number): Promise<string[]> {
+    if (intentIds.length === 0) return [];
+    return this.#guard("renewing outbox leases", () =>
+      this.#relaxed(() => this.#sql.renewOutboxLeases.all(until, owner, JSON.stringify(intentIds))),
+    );
+  }
+
+  async renewTimerLeases(owner: string, timerIds: readonly string[], until: number): Promise<string[]> {
+    if (timerIds.length === 0) return [];
+    return this.#guard("renewing timer leases", () =>
+      this.#relaxed(() => this.#sql.renewTimerLeases.all(until, owner, JSON.stringify(timerIds))),
+    );
+  }
+
+  /** Both tables in one transaction, at start: see {@link port.WorkQueue.releaseLeases}. */
+  async releaseLeases(release: port.LeaseRelease): Promise<port.ReleasedLeases> {
+    return this.#guard("releasing the leases of an earlier incarnation", () => this.#release(release));
   }
 
   async claimTimers(query: port.ClaimQuery): Promise<port.TimerRecord[]> {

@@ -1,4 +1,4 @@
-import type { ClaimQuery, TimerQuery } from "@drover/core";
+import type { ClaimQuery, LeaseRelease, TimerQuery } from "@drover/core";
 import { OutboxStatus, TimerStatus } from "@drover/core";
 import * as sql from "@drover/core/sql";
 import type Database from "better-sqlite3";
@@ -177,6 +177,12 @@ export interface Statements {
   >;
   readonly buryTimer: Database.Statement<[error: string, refund: number, timerId: string, owner: string]>;
   readonly reviveTimer: Database.Statement<[now: number, timerId: string]>;
+  /** The heartbeat: move the leases an owner still holds among some ids (a JSON array); the ids held. */
+  readonly renewOutboxLeases: Database.Statement<[until: number, owner: string, ids: string], string>;
+  readonly renewTimerLeases: Database.Statement<[until: number, owner: string, ids: string], string>;
+  /** Free the pending rows leased to an instance's earlier incarnations (owner prefix, kept prefix). */
+  readonly releaseOutboxLeases: Database.Statement<[LeaseRelease]>;
+  readonly releaseTimerLeases: Database.Statement<[LeaseRelease]>;
 }
 
 /** The listing statement for a status: each status has its own, to read its own index. */
@@ -412,6 +418,33 @@ export function prepare(db: Database.Database): Statements {
     reviveTimer: db.prepare<[number, string]>(
       `UPDATE timers SET status = ${timerPending}, attempts = 0, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL
         WHERE timer_id = ? AND status = ${timerDead}`,
+    ),
+    renewOutboxLeases: db
+      .prepare<[number, string, string], string>(
+        `UPDATE outbox SET lease_until = ?
+          WHERE lease_owner = ? AND status = ${pending} AND intent_id IN (SELECT value FROM json_each(?))
+          RETURNING intent_id`,
+      )
+      .pluck(),
+    renewTimerLeases: db
+      .prepare<[number, string, string], string>(
+        `UPDATE timers SET lease_until = ?
+          WHERE lease_owner = ? AND status = ${timerPending} AND timer_id IN (SELECT value FROM json_each(?))
+          RETURNING timer_id`,
+      )
+      .pluck(),
+    // substr, not LIKE: an instance name may hold LIKE's wildcards. Run once per start.
+    releaseOutboxLeases: db.prepare<[LeaseRelease]>(
+      `UPDATE outbox SET lease_owner = NULL, lease_until = NULL
+        WHERE status = ${pending} AND lease_owner IS NOT NULL
+          AND substr(lease_owner, 1, length(@ownerPrefix)) = @ownerPrefix
+          AND substr(lease_owner, 1, length(@keepPrefix)) <> @keepPrefix`,
+    ),
+    releaseTimerLeases: db.prepare<[LeaseRelease]>(
+      `UPDATE timers SET lease_owner = NULL, lease_until = NULL
+        WHERE status = ${timerPending} AND lease_owner IS NOT NULL
+          AND substr(lease_owner, 1, length(@ownerPrefix)) = @ownerPrefix
+          AND substr(lease_owner, 1, length(@keepPrefix)) <> @keepPrefix`,
     ),
   });
 }

@@ -2,6 +2,7 @@ import type { Store } from "../../ports.js";
 import { claimsSpec } from "./claims.js";
 import { deadTimersSpec } from "./dead-timers.js";
 import { effectLimitsSpec } from "./effect-limits.js";
+import { leasesSpec } from "./leases.js";
 import { pausedIntentTypesSpec } from "./paused-intent-types.js";
 import { readModelSpec } from "./read-model.js";
 import type { ConformanceOptions } from "./suite.js";
@@ -23,7 +24,8 @@ export { commitAll } from "./suite.js";
  * The shared specification of a {@link Store}: every adapter runs it against its real
  * backend. It is cut along the port's roles — the unit of work (the step's atomicity, the
  * version check, inbox dedupe, several steps in one commit staying independent), the read
- * model (order, paging, filters, counts), the work queue (outbox and timer claims), claims at
+ * model (order, paging, filters, counts), the work queue (outbox and timer claims, leases renewed
+ * and released), claims at
  * length (a seeded run against a reference reading, and several stores claiming at once where
  * the adapter offers `openPeer`), timer keys, cancels and dead timers, paused intent types,
  * concurrency slots and rate-limit tokens (across stores too, given `openPeer`), schema versions, the trace context kept with outbox rows and
@@ -50,6 +52,7 @@ export function runStoreConformance(options: ConformanceOptions): void {
     readModelSpec(suite);
     workQueueSpec(suite);
     claimsSpec(suite);
+    leasesSpec(suite);
     timerKeysSpec(suite);
     deadTimersSpec(suite);
     pausedIntentTypesSpec(suite);
