@@ -191,3 +191,19 @@ describe("drover serve --max-attempts / --backoff-ms", () => {
     assertOneLine(env, /DROVER_BACKOFF_MS must be a whole number of milliseconds 1–3600000, got soon$/);
   });
 });
+
+describe("drover serve --lease-ms / --instance", () => {
+  it("refuses a bad value in one line (exit 2), naming the flag or the variable", () => {
+    const flag = drover(["serve", "--port", "0", "--lease-ms", "100", "--data-dir", join(dir, "bad")]);
+    assert.equal(flag.code, 2);
+    assertOneLine(flag, /--lease-ms must be a whole number of milliseconds 1000–3600000, got 100$/);
+    const env = drover(["serve", "--port", "0", "--data-dir", join(dir, "bad")], {
+      env: { DROVER_INSTANCE: "eu#1" },
+    });
+    assert.equal(env.code, 2);
+    assertOneLine(
+      env,
+      /DROVER_INSTANCE: an instance name must be 1–200 printable ASCII characters without spaces or "#", got "eu#1"$/,
+    );
+  });
+});

@@ -1,5 +1,8 @@
+import { createHash } from "node:crypto";
+import { hostname } from "node:os";
+import { resolve } from "node:path";
 import type { Store } from "@drover/core";
-import { App } from "@drover/core";
+import { App, checkInstanceName, DEFAULT_LEASE_MS } from "@drover/core";
 import { dashboardAssetsDir } from "@drover/dashboard";
 import { serve, settingsFromEnv } from "@drover/http";
 import { EVENTS_STREAM, NatsTransport } from "@drover/nats";
@@ -39,6 +42,17 @@ export interface ServeFlags {
   readonly maxAttempts?: string | number;
   /** `--backoff-ms` (`DROVER_BACKOFF_MS`, default 500): the delay before the first retry; it doubles up to 60 s. */
   readonly backoffMs?: string | number;
+  /**
+   * `--lease-ms` (`DROVER_LEASE_MS`, default 10000): how long a claimed intent or timer is this
+   * process's unless renewed; renewed every third of it while it runs.
+   */
+  readonly leaseMs?: string | number;
+  /**
+   * `--instance` (`DROVER_INSTANCE`, default `<host>:<port>:<hash of the data dir>`): stable
+   * across restarts, unique among the processes on the store; a restart frees the leases its
+   * previous run held at once.
+   */
+  readonly instance?: string;
 }
 
 /** A server started by {@link serveConfig}. */
@@ -81,6 +95,7 @@ export async function serveConfig(
     DROVER_DATA_DIR: dataDir,
   });
   const retries = retrySettings(flags, env, defaults);
+  const leases = leaseSettings(flags, env, settings);
   const telemetry = await startTelemetry(env, env.OTEL_SERVICE_NAME || config.name || "drover");
   const logger = serverLogger(env, process.stdout.isTTY === true);
   let nats: NatsTransport | undefined;
@@ -110,8 +125,9 @@ export async function serveConfig(
       effects,
       logger,
       recurring: config.schedules ?? [],
-      dispatcher: { maxAttempts: retries.maxAttempts, backoff: retries.backoff },
-      scheduler: { maxAttempts: retries.maxAttempts, backoff: retries.backoff },
+      instance: leases.instance,
+      dispatcher: { maxAttempts: retries.maxAttempts, backoff: retries.backoff, leaseMs: leases.leaseMs },
+      scheduler: { maxAttempts: retries.maxAttempts, backoff: retries.backoff, leaseMs: leases.leaseMs },
     });
     // Before any request or intent: a rollback would answer every event to those entities unreadable.
     const allowNewer = flags.allowNewerStates ?? /^(1|true)$/i.test(env.DROVER_ALLOW_NEWER_STATES ?? "");
@@ -234,6 +250,42 @@ function retrySettings(flags: ServeFlags, env: NodeJS.ProcessEnv, defaults: Conf
     // The delay doubles up to 60 s; a first delay above that is the longest one too.
     backoff: { initialMs: initialMs ?? 500, maxMs: Math.max(60_000, initialMs ?? 0) },
   };
+}
+
+/**
+ * The lease settings: `--lease-ms` and `--instance`. The default instance is what stays the
+ * same when one deployment restarts and differs between two on one host: the host, the port
+ * and (hashed, to fit the name's alphabet) the data directory.
+ */
+function leaseSettings(
+  flags: ServeFlags,
+  env: NodeJS.ProcessEnv,
+  settings: { readonly port: number; readonly dataDir: string },
+): { readonly leaseMs: number; readonly instance: string } {
+  const leaseMs = firstSetting(
+    [
+      { name: "--lease-ms", value: flags.leaseMs },
+      { name: "DROVER_LEASE_MS", value: env.DROVER_LEASE_MS },
+    ],
+    { min: 1_000, max: 3_600_000 },
+    "a whole number of milliseconds 1000–3600000",
+  );
+  const given = flags.instance ?? (env.DROVER_INSTANCE || undefined);
+  let instance: string;
+  if (given === undefined) {
+    const dir = createHash("sha256").update(resolve(settings.dataDir)).digest("hex").slice(0, 12);
+    instance = `${hostname()
+      .replace(/[^\x21-\x22\x24-\x7e]/g, "_")
+      .slice(0, 150)}:${settings.port}:${dir}`;
+  } else {
+    try {
+      instance = checkInstanceName(given);
+    } catch (error) {
+      const name = flags.instance === undefined ? "DROVER_INSTANCE" : "--instance";
+      throw new CliError(`${name}: ${(error as Error).message}`, ExitCode.Usage);
+    }
+  }
+  return { leaseMs: leaseMs ?? DEFAULT_LEASE_MS, instance };
 }
 
 /** `DROVER_DIAGRAM_SAMPLES`: payloads per event type and state when the dashboard's diagram is explored. */

@@ -8,6 +8,7 @@ import type { Effects } from "./effects.js";
 import { declaredIntentTypes } from "./effects.js";
 import { ConfigurationError } from "./errors.js";
 import { hearsIntentFailures } from "./intent-failed.js";
+import { LeaseIdentity } from "./lease-owner.js";
 import type { Logger } from "./logger.js";
 import { jsonLogger } from "./logger.js";
 import type { AnyMachine, Typed } from "./machine.js";
@@ -74,6 +75,15 @@ export interface AppOptions {
    * any number of processes; after downtime the latest missed occurrence fires once.
    */
   readonly recurring?: readonly RecurringSchedule[];
+  /**
+   * This process's instance name: stable across its restarts, unique among the processes on
+   * the store (e.g. `pay-eu-1`, or host + data dir + port, as `drover serve` defaults it).
+   * With it, lease owners are `<instance>#<incarnation>:<role>` and `start()` frees at once the
+   * leases an earlier incarnation held (a kill -9), instead of waiting for them to run out.
+   * Without it, owners are random per process and nothing is freed. 1–200 printable ASCII
+   * characters, no spaces, no `#`.
+   */
+  readonly instance?: string;
 }
 
 /**
@@ -101,6 +111,8 @@ export class App extends AppQueries {
   readonly #components = new Map<string, Component>();
   #started = false;
   #unwatch: (() => void) | undefined;
+  /** Present when the app was given an instance name. */
+  readonly identity: LeaseIdentity | undefined;
 
   constructor(options: AppOptions) {
     super(options.store);
@@ -124,8 +136,13 @@ export class App extends AppQueries {
       }
     }
     const run = this.run.bind(this);
+    this.identity = options.instance === undefined ? undefined : LeaseIdentity.of(options.instance);
+    if (this.identity !== undefined && (options.dispatcher?.owner ?? options.scheduler?.owner) !== undefined) {
+      throw new ConfigurationError("give the app an instance or its dispatcher and scheduler owners, not both");
+    }
     this.dispatcher = new Dispatcher({
       ...options.dispatcher,
+      ...(this.identity === undefined ? {} : { owner: this.identity.owner("dispatcher") }),
       store: options.store,
       run,
       effects,
@@ -150,6 +167,7 @@ export class App extends AppQueries {
     }
     this.scheduler = new Scheduler({
       ...options.scheduler,
+      ...(this.identity === undefined ? {} : { owner: this.identity.owner("scheduler") }),
       store: options.store,
       run,
       clock: this.#clock,
@@ -274,6 +292,7 @@ export class App extends AppQueries {
       );
     }
     this.#started = true;
+    await this.#releaseEarlierLeases();
     this.#unwatch = this.#store.watch?.(() => {
       this.dispatcher.wake();
       this.scheduler.wake();
@@ -281,6 +300,29 @@ export class App extends AppQueries {
     this.dispatcher.start();
     this.scheduler.start();
     this.recurring.start();
+  }
+
+  /**
+   * Free what this instance's earlier incarnations held (after a kill -9 their intents and
+   * timers run now, not when their leases run out). A failure only delays them: logged.
+   */
+  async #releaseEarlierLeases(): Promise<void> {
+    if (this.identity === undefined) return;
+    const { instance, incarnation } = this.identity;
+    try {
+      const freed = await this.#store.releaseLeases(this.identity.release);
+      if (freed.outbox + freed.timers > 0) {
+        this.logger.info(
+          { instance, incarnation, intents: freed.outbox, timers: freed.timers },
+          "freed the leases of this instance's previous run: its intents and timers run again now",
+        );
+      }
+    } catch (error) {
+      this.logger.warn(
+        { err: error, instance, incarnation },
+        "could not free the leases of this instance's previous run; they are retried when the leases run out",
+      );
+    }
   }
 
   /**

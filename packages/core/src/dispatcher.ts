@@ -4,8 +4,9 @@ import { context, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import type { Admission, EffectLimit } from "./effect-limits.js";
 import { checkLimit, EffectGate } from "./effect-limits.js";
 import type { EffectContext, EffectHandler, Effects, FollowUp } from "./effects.js";
-import { ConfigurationError, EffectTimeoutError, PermanentEffectError } from "./errors.js";
+import { ConfigurationError, EffectTimeoutError, LeaseLostError, PermanentEffectError } from "./errors.js";
 import { applyFollowUps, tellIntentFailed, UnreadableFollowUp } from "./follow-ups.js";
+import { Heartbeat } from "./heartbeat.js";
 import type { Logger } from "./logger.js";
 import type { Typed } from "./machine.js";
 import type { Clock, IntentControls, OutboxQueue, OutboxRecord } from "./ports.js";
@@ -20,7 +21,11 @@ export type { RunFunction } from "./run-options.js";
 export interface DispatcherSettings {
   /** This dispatcher's name in leases; unique per process (default host:pid:random). */
   readonly owner?: string;
-  /** How long a claimed intent is ours before another dispatcher may take it (default 30 s). */
+  /**
+   * How long a claimed intent is ours before another dispatcher may take it (default 10 s). It
+   * is renewed every third of it while the intent runs (the heartbeat), so it bounds how long
+   * a crashed process's intents wait for another process, not how long a handler may run.
+   */
   readonly leaseMs?: number;
   /** Attempts before an intent is dead-lettered (default 10). */
   readonly maxAttempts?: number;
@@ -100,6 +105,7 @@ export class Dispatcher {
   readonly #onAttempt: (report: AttemptReport) => void;
   readonly #tracer: Tracer;
   readonly #hearFailures: ReadonlySet<string>;
+  readonly #heartbeat: Heartbeat;
   #stopping = stoppingController();
 
   constructor(options: DispatcherOptions) {
@@ -133,7 +139,21 @@ export class Dispatcher {
       }
     }
     this.#limits = limits;
-    this.#gate = new EffectGate(options.store, this.owner, this.#worker.leaseMs, this.#worker.random);
+    // A slot outlives the longest attempt (the timeout) by a lease: it is given back when the
+    // attempt ends, and its lease only frees the slots of a process that died holding them.
+    const slotLeaseMs = this.#timeoutMs + this.#worker.leaseMs;
+    this.#gate = new EffectGate(options.store, this.owner, slotLeaseMs, this.#worker.random);
+    const store = options.store;
+    this.#heartbeat = new Heartbeat({
+      role: "dispatcher",
+      everyMs: Math.max(1, Math.floor(this.#worker.leaseMs / 3)),
+      renew: (ids) => store.renewOutboxLeases(this.owner, ids, this.#worker.clock.now() + this.#worker.leaseMs),
+      onError: (error) =>
+        this.#worker.logger.warn(
+          { err: error, owner: this.owner, held: this.#heartbeat.size },
+          "dispatcher: renewing the leases of running intents failed; they run out unless a later round succeeds",
+        ),
+    });
     this.#loop = new WorkLoop(
       () => this.#fill(),
       positive("pollMs", options.pollMs ?? 1000),
@@ -213,17 +233,20 @@ export class Dispatcher {
 
   /** Never rejects: whatever goes wrong is recorded on the row or logged. */
   async #execute(row: OutboxRecord): Promise<void> {
+    const lease = this.#heartbeat.hold(row.intentId);
     try {
-      await this.#executeOrThrow(row);
+      await this.#executeOrThrow(row, lease);
     } catch (error) {
       this.#worker.logger.error(
         { err: error, intentId: row.intentId },
         "dispatcher: could not record the outcome of an intent; its lease will expire and it runs again",
       );
+    } finally {
+      this.#heartbeat.release(row.intentId);
     }
   }
 
-  async #executeOrThrow(row: OutboxRecord): Promise<void> {
+  async #executeOrThrow(row: OutboxRecord, lease: AbortSignal): Promise<void> {
     const started = performance.now();
     const intentType = (row.intent as unknown as Typed).type;
     // The attempt continues the trace of the step that decided the intent, whenever and
@@ -236,7 +259,7 @@ export class Dispatcher {
     const traced = trace.setSpan(context.active(), span);
     let settled: Settled | undefined;
     try {
-      settled = await context.with(traced, () => this.#settle(row, traced));
+      settled = await context.with(traced, () => this.#settle(row, traced, lease));
     } finally {
       endAttemptSpan(span, row, intentType, settled);
     }
@@ -256,7 +279,7 @@ export class Dispatcher {
   }
 
   /** Run one claimed intent and record how it ended. */
-  async #settle(row: OutboxRecord, traced: Context): Promise<Settled> {
+  async #settle(row: OutboxRecord, traced: Context, lease: AbortSignal): Promise<Settled> {
     const intent = row.intent as unknown as Typed;
     const log = { intentId: row.intentId, machine: row.machine, entityId: row.entityId, intent: intent.type };
     const handler = this.#handlers.get(handlerKey(row.machine, intent.type));
@@ -275,7 +298,7 @@ export class Dispatcher {
     const admission = await this.#gate.admit(limits, row.machine, intent, row.intentId, this.#worker.clock.now());
     if (!admission.admitted) return this.#wait(row, admission);
     try {
-      return await this.#attemptAndSettle(row, intent, handler, traced);
+      return await this.#attemptAndSettle(row, intent, handler, traced, lease);
     } finally {
       await admission.release().catch((error: unknown) => {
         this.#worker.logger.warn({ ...log, err: error }, "dispatcher: could not give back a limit's slot (it expires)");
@@ -301,11 +324,12 @@ export class Dispatcher {
     intent: Typed,
     handler: EffectHandler<Typed>,
     traced: Context,
+    lease: AbortSignal,
   ): Promise<Settled> {
     const log = { intentId: row.intentId, machine: row.machine, entityId: row.entityId, intent: intent.type };
     try {
       const ctx = { intentId: row.intentId, machine: row.machine, entityId: row.entityId, attempt: row.attempts };
-      const followUps = await this.#attempt(handler, intent, ctx);
+      const followUps = await this.#attempt(handler, intent, ctx, lease);
       await applyFollowUps(this.#run, this.#worker.logger, row, followUps ?? [], traced);
       if (!(await this.#store.completeOutbox(row.intentId, this.owner, this.#worker.clock.now()))) {
         this.#worker.logger.warn(
@@ -317,6 +341,12 @@ export class Dispatcher {
       this.#worker.logger.debug({ ...log, attempt: row.attempts }, "dispatcher: intent done");
       return { outcome: AttemptOutcome.Done };
     } catch (error) {
+      if (error instanceof LeaseLostError) {
+        // Another dispatcher holds the row now: this attempt records nothing (it could not:
+        // every settle checks the lease), dead-letters nothing, and leaves the row to it.
+        this.#worker.logger.warn({ ...log, attempt: row.attempts }, error.message);
+        return { outcome: AttemptOutcome.Retry, error: error.message };
+      }
       if (error instanceof UnreadableFollowUp) {
         // Not the intent's fault: it waits, uncounted, for code that can read the entity.
         const retryAt = await this.#fail(row, error.message, false, false);
@@ -337,11 +367,16 @@ export class Dispatcher {
     handler: EffectHandler<Typed>,
     intent: Typed,
     ctx: Omit<EffectContext, "signal">,
+    lease: AbortSignal,
     // biome-ignore lint/suspicious/noConfusingVoidType: mirrors EffectHandler's answer.
   ): Promise<readonly FollowUp[] | void> {
     const controller = new AbortController();
     const stopping = this.#stopping.signal;
     return new Promise((resolve, reject) => {
+      if (lease.aborted) {
+        reject(lease.reason);
+        return;
+      }
       const timer = setTimeout(() => {
         const error = new EffectTimeoutError(`the ${intent.type} handler did not finish within ${this.#timeoutMs} ms`);
         controller.abort(error);
@@ -351,13 +386,19 @@ export class Dispatcher {
         controller.abort(stopping.reason);
         reject(new EffectTimeoutError(`the ${intent.type} handler was aborted: the dispatcher is stopping`));
       };
+      const onLeaseLost = () => {
+        controller.abort(lease.reason);
+        reject(lease.reason);
+      };
       stopping.addEventListener("abort", onStop, { once: true });
+      lease.addEventListener("abort", onLeaseLost, { once: true });
       Promise.resolve()
         .then(() => handler(intent, { ...ctx, signal: controller.signal }))
         .then(resolve, reject)
         .finally(() => {
           clearTimeout(timer);
           stopping.removeEventListener("abort", onStop);
+          lease.removeEventListener("abort", onLeaseLost);
         });
     });
   }

@@ -23,6 +23,13 @@ export class ConfigurationError extends DroverError {}
 export class EffectTimeoutError extends DroverError {}
 
 /**
+ * The reason an attempt's `signal` aborts when its lease was lost (the heartbeat found another
+ * worker holding the row): the attempt stops and its outcome is not recorded; the new holder
+ * runs the intent.
+ */
+export class LeaseLostError extends DroverError {}
+
+/**
  * Throw this from an effect handler when trying again cannot help (the provider refused for
  * good, the request is malformed): the intent is dead-lettered at once with this message,
  * instead of being retried `maxAttempts` times.

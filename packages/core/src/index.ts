@@ -13,6 +13,7 @@ export {
   EffectTimeoutError,
   FollowUpError,
   ImpurityError,
+  LeaseLostError,
   MachineContractError,
   PermanentEffectError,
   StoreUnavailableError,
@@ -24,6 +25,7 @@ export { INTENT_FAILED, IntentFailedEvent, intentFailedEventId } from "./intent-
 export type { Json } from "./json.js";
 export { fingerprint, stableStringify } from "./json.js";
 export { KeyedQueue } from "./key-queue.js";
+export { checkInstanceName, LeaseIdentity } from "./lease-owner.js";
 export type { Logger } from "./logger.js";
 export { jsonLogger, silentLogger, traceFields } from "./logger.js";
 export type {
@@ -137,3 +139,4 @@ export type { UpgradeFailure, UpgradeOptions, UpgradeReport, UpgradeStore, Versi
 export { UpgradeFailureKind, upgradeMachine } from "./upgrade.js";
 export { eventSchemaOf, migrateEvent, readState, stateSchemaOf } from "./versions.js";
 export type { Backoff } from "./work-loop.js";
+export { DEFAULT_LEASE_MS } from "./work-loop.js";

@@ -1,5 +1,6 @@
 import type { Context, Tracer, TracerProvider } from "@opentelemetry/api";
 import { context, SpanKind, trace } from "@opentelemetry/api";
+import { Heartbeat } from "./heartbeat.js";
 import type { Logger } from "./logger.js";
 import type { Clock, TimerQueue, TimerRecord } from "./ports.js";
 import { RunResultKind } from "./result.js";
@@ -12,7 +13,7 @@ import { backoffDelay, describeError, leaseWorker, positive, WAITING, WorkLoop }
 export interface SchedulerSettings {
   /** This scheduler's name in leases (default host:pid:random). */
   readonly owner?: string;
-  /** How long a claimed timer is ours (default 30 s). */
+  /** How long a claimed timer is ours (default 10 s), renewed every third of it while it fires. */
   readonly leaseMs?: number;
   /** Timers fired per claim (default 64). */
   readonly batchSize?: number;
@@ -78,6 +79,7 @@ export class Scheduler {
   readonly #loop: WorkLoop;
   readonly #tracer: Tracer;
   readonly #onFire: (report: TimerReport) => void;
+  readonly #heartbeat: Heartbeat;
 
   constructor(options: SchedulerOptions) {
     this.#tracer = droverTracer(options.tracerProvider);
@@ -88,6 +90,15 @@ export class Scheduler {
     this.#batchSize = positive("batchSize", options.batchSize ?? 64);
     this.#maxAttempts = positive("maxAttempts", options.maxAttempts ?? 10);
     this.#onFire = options.onFire ?? (() => {});
+    const store = options.store;
+    // A firing is one step, short as a rule; under a slow store a batch of them may not be.
+    this.#heartbeat = new Heartbeat({
+      role: "scheduler",
+      everyMs: Math.max(1, Math.floor(this.#worker.leaseMs / 3)),
+      renew: (ids) => store.renewTimerLeases(this.owner, ids, this.#worker.clock.now() + this.#worker.leaseMs),
+      onError: (error) =>
+        this.#worker.logger.warn({ err: error, owner: this.owner }, "scheduler: renewing the leases of timers failed"),
+    });
     this.#loop = new WorkLoop(
       () => this.runOnce(),
       positive("pollMs", options.pollMs ?? 1000),
@@ -163,12 +174,15 @@ export class Scheduler {
       [TraceAttr.Attempt]: timer.attempts,
     }));
     const traced = trace.setSpan(context.active(), span);
+    // A lost lease needs no stop here: the timer's event id makes a second firing a duplicate.
+    this.#heartbeat.hold(timer.timerId);
     try {
       await context.with(traced, () => this.#fireIn(timer, traced));
     } catch (error) {
       recordFailure(span, error);
       throw error;
     } finally {
+      this.#heartbeat.release(timer.timerId);
       span.end();
     }
   }

@@ -23,6 +23,16 @@ export interface LeaseWorkerOptions {
   readonly logger?: Logger;
 }
 
+/**
+ * How long a claimed intent or timer is its worker's before another may take it, unless the
+ * worker renews it: 10 s. Renewed every third of it while the work runs (the heartbeat), so
+ * it bounds how long a crashed process's work waits for another process, not how long work
+ * may take: two renewals may fail (a store failover's pause) before a running attempt loses
+ * its row. A restarted process frees its previous incarnation's leases at once (see
+ * `LeaseIdentity`), so its own restart waits for none.
+ */
+export const DEFAULT_LEASE_MS = 10_000;
+
 /** The common settings of a leasing worker, with their defaults applied and checked. */
 export interface LeaseWorker {
   /** The worker's name in leases: unique per process. */
@@ -35,8 +45,8 @@ export interface LeaseWorker {
 }
 
 /**
- * Resolve a leasing worker's common settings: a lease of 30 s, backoff from 500 ms doubling to
- * 60 s, the system clock, no logging; a bad number is a `ConfigurationError`.
+ * Resolve a leasing worker's common settings: a lease of {@link DEFAULT_LEASE_MS}, backoff from
+ * 500 ms doubling to 60 s, the system clock, no logging; a bad number is a `ConfigurationError`.
  *
  * @example
  * const worker = leaseWorker("scheduler", { leaseMs: 5_000 });
@@ -47,7 +57,7 @@ export function leaseWorker(role: string, options: LeaseWorkerOptions): LeaseWor
     owner: options.owner ?? defaultOwner(role),
     clock: options.clock ?? systemClock,
     logger: options.logger ?? silentLogger,
-    leaseMs: positive("leaseMs", options.leaseMs ?? 30_000),
+    leaseMs: positive("leaseMs", options.leaseMs ?? DEFAULT_LEASE_MS),
     backoff: {
       initialMs: positive("backoff.initialMs", options.backoff?.initialMs ?? 500),
       maxMs: positive("backoff.maxMs", options.backoff?.maxMs ?? 60_000),

@@ -28,6 +28,14 @@ export function serveCommand(program: Command, context: CommandContext): Command
       "--backoff-ms <ms>",
       "delay before the first retry of an intent or a timer; it doubles up to 60 s (DROVER_BACKOFF_MS, default 500)",
     )
+    .option(
+      "--lease-ms <ms>",
+      "how long a claimed intent or timer is this process's unless renewed (every third of it while it runs); another process takes over a dead one's after it (DROVER_LEASE_MS, default 10000)",
+    )
+    .option(
+      "--instance <name>",
+      "this process's name, stable across restarts and unique per store: a restart frees its previous run's leases at once (DROVER_INSTANCE, default host:port:data-dir hash)",
+    )
     .addHelpText(
       "after",
       "\nDROVER_ADMIN_TOKEN: an admin token to accept (then none is generated). SIGTERM/SIGINT drain and exit 0.",
@@ -42,6 +50,8 @@ export function serveCommand(program: Command, context: CommandContext): Command
         ...(options.nats === undefined ? {} : { nats: options.nats }),
         ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),
         ...(options.backoffMs === undefined ? {} : { backoffMs: options.backoffMs }),
+        ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
+        ...(options.instance === undefined ? {} : { instance: options.instance }),
       });
       context.done(Running.Running);
     });
@@ -56,4 +66,6 @@ interface ServeOptions {
   readonly nats?: string;
   readonly maxAttempts?: string;
   readonly backoffMs?: string;
+  readonly leaseMs?: string;
+  readonly instance?: string;
 }
