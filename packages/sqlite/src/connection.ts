@@ -42,9 +42,23 @@ export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
  * A step dirties ~10 pages, so the default checkpoints every ~100 steps, rewriting the same hot
  * pages (entities, index leaves) into the file again and again, with an fsync each time. At
  * 10,000 pages (~40 MB of WAL) group-committed throughput rose by a third in bench/ (64 callers,
- * 9,200 → 12,200 steps/s), for rarer but longer checkpoints (p99 24 → 42 ms there).
+ * 9,200 → 12,200 steps/s), for rarer but longer checkpoints (p99 24 → 42 ms there) — but a WAL
+ * of 40 MB filled a small volume whose database was 4 KiB (issue 21). 4,000 pages (~16 MB)
+ * keeps the bench figures (see bench/README.md) and bounds the WAL with
+ * {@link WAL_SIZE_LIMIT_BYTES}.
  */
-const WAL_AUTOCHECKPOINT_PAGES = 10_000;
+export const WAL_AUTOCHECKPOINT_PAGES = 4_000;
+
+/**
+ * `journal_size_limit`: when a checkpoint has copied the whole WAL and the WAL starts over, the
+ * file is truncated to this size instead of keeping the largest size it ever reached (it only
+ * outgrows the checkpoint's size while a reader holds an old snapshot, or within one large
+ * transaction). 16 MiB: the autocheckpoint's 4,000 pages of 4 KiB with their frame headers fit in it.
+ */
+export const WAL_SIZE_LIMIT_BYTES = 16 * 1024 * 1024;
+
+/** After this long without a write the WAL is checkpointed and truncated to 0 bytes (see `IdleCheckpoint`). */
+export const IDLE_CHECKPOINT_MS = 1_000;
 
 /** Open the file in WAL mode and migrate it; every failure becomes one clear error. */
 export function connect({ path, synchronous, busyTimeout }: Required<SqliteStoreOptions>): {
@@ -64,6 +78,7 @@ export function connect({ path, synchronous, busyTimeout }: Required<SqliteStore
     // pages in memory instead of spilling them to temporary files.
     db.pragma("temp_store = MEMORY");
     db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
+    db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
     return { db, migration: migrate(db, path) };
   } catch (error) {
     db?.close();

@@ -5,7 +5,8 @@ import type { Claimed, OutboxRow, TimerRow } from "@drover/core/sql";
 import * as sql from "@drover/core/sql";
 import type Database from "better-sqlite3";
 import type { SqliteStoreInfo, SqliteStoreOptions } from "./connection.js";
-import { connect, DEFAULT_BUSY_TIMEOUT_MS, SqliteSynchronous } from "./connection.js";
+import { connect, DEFAULT_BUSY_TIMEOUT_MS, IDLE_CHECKPOINT_MS, SqliteSynchronous } from "./connection.js";
+import { IdleCheckpoint } from "./idle-checkpoint.js";
 import { SqliteIntentControls } from "./intent-controls.js";
 import type { MigrationReport } from "./migrations.js";
 import { claimOutboxRows } from "./outbox-claim.js";
@@ -46,6 +47,8 @@ export class SqliteStore implements port.Store {
   readonly #controls: SqliteIntentControls;
   /** Runs a work-queue write without an fsync of its own (see {@link workQueueSync}). */
   readonly #relaxed: <T>(work: () => T) => T;
+  /** Empties the WAL after a quiet second (a file database only). */
+  readonly #idle: IdleCheckpoint | undefined;
   readonly #release: (release: port.LeaseRelease) => port.ReleasedLeases;
   #closed = false;
 
@@ -98,6 +101,10 @@ export class SqliteStore implements port.Store {
     ).immediate;
     this.#controls = new SqliteIntentControls(this.#db, relaxed);
     this.#relaxed = relaxed;
+    if (path !== ":memory:") {
+      this.#idle = new IdleCheckpoint(this.#db, IDLE_CHECKPOINT_MS, busyTimeout);
+      this.#idle.start();
+    }
     this.#release = this.#db.transaction(
       (release: port.LeaseRelease): port.ReleasedLeases => ({
         outbox: sql.releaseOutboxLeases.run({ ownerPrefix: release.ownerPrefix, keepPrefix: release.keepPrefix })
@@ -349,6 +356,7 @@ export class SqliteStore implements port.Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#idle?.stop();
     this.#settles.flush();
     this.#db.close();
   }
