@@ -43,10 +43,12 @@ export const DEFAULT_REFRESH_MS = 1_000;
  * process works at once. A known token is answered from memory, without a round trip.
  *
  * @example
- * const tokens = await SharedTokenStore.open(store.tokenVault); // store: a PostgresStore
- * const { token } = await tokens.create({ scopes: ["read"], name: "grafana" });
- * await tokens.verify(token); // { id: "tok_…", scopes: ["read"], name: "grafana" }, in every process
- * tokens.close();
+ * if (store.tokenVault !== undefined) { // a PostgresStore has one
+ *   const tokens = await SharedTokenStore.open(store.tokenVault);
+ *   const { token } = await tokens.create({ scopes: ["read"], name: "grafana" });
+ *   await tokens.verify(token); // { id: "tok_…", scopes: ["read"], name: "grafana" }, in every process
+ *   tokens.close();
+ * }
  */
 export class SharedTokenStore implements TokenStore {
   readonly #vault: TokenVault;

@@ -85,8 +85,10 @@ export const IMPORTED_SUFFIX = ".imported";
  * file. Idempotent: a crash between the two leaves a file whose second import adds nothing.
  *
  * @example
- * const report = await importTokenFile("./data", store.tokenVault);
- * if (report) logger.info(report, "token file imported");
+ * if (store.tokenVault !== undefined) {
+ *   const report = await importTokenFile("./data", store.tokenVault);
+ *   if (report) console.log(`imported ${report.imported} of ${report.found} tokens`);
+ * }
  */
 export async function importTokenFile(dataDir: string, vault: TokenVault): Promise<TokenFileImport | undefined> {
   const file = path.join(dataDir, TOKENS_FILE);
