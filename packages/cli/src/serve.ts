@@ -138,6 +138,8 @@ export async function serveConfig(
       dashboard: dashboardAssetsDir(),
       title: config.name ?? "drover",
       diagramSamples: diagramSamples(env),
+      // A store shared by processes (PostgreSQL) keeps the tokens for all of them; else the data directory's file.
+      tokenVault: store.tokenVault,
     });
     if (nats !== undefined) {
       app.attach(nats);
@@ -166,9 +168,7 @@ export async function serveConfig(
     out.write(`NATS: running events from stream ${EVENTS_STREAM} on ${natsUrl(flags.nats, env)}\n`);
   }
   if (running.generatedToken !== undefined) {
-    out.write(
-      `admin token (shown once; stored hashed in ${settings.dataDir}/tokens.json): ${running.generatedToken}\n`,
-    );
+    out.write(`admin token (shown once; stored hashed in ${running.tokens.where}): ${running.generatedToken}\n`);
   }
   let closing: Promise<void> | undefined;
   return {

@@ -75,6 +75,7 @@ declare const logger: Logger;
     imports: ["@drover/core"],
     prelude: `${WITH_DOORS}
 declare const app: App;
+declare const store: Store;
 declare const tokens: TokenStore;
 declare const response: Response;
 declare const token: string;

@@ -126,6 +126,7 @@ export { Scheduler, TimerOutcome } from "./scheduler.js";
 export { conventionalStateName } from "./state-name.js";
 export type { StepOutcome } from "./step.js";
 export { decide, decideChecked, PurityMode } from "./step.js";
+export type { StoredToken, TokenSnapshot, TokenVault } from "./token-vault.js";
 export {
   contextOfTraceParent,
   droverTracer,

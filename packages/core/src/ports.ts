@@ -13,6 +13,7 @@ import type {
   TimerStatus,
 } from "./records.js";
 import type { IntentRecord, Processed, RejectedResult } from "./result.js";
+import type { TokenVault } from "./token-vault.js";
 
 // The records live in records.ts; they are part of the port, so they are exported from here.
 export * from "./records.js";
@@ -402,6 +403,11 @@ export interface ReadModel {
  * const runtime = new Runtime({ store, machines: [doors] }); // the runtime only uses its UnitOfWork
  */
 export interface Store extends UnitOfWork, WorkQueue, ReadModel {
+  /**
+   * Optional: the HTTP API's tokens, kept in the store for every process that shares it
+   * (PostgreSQL). Absent: a single-host store, whose server keeps its tokens in a file.
+   */
+  readonly tokenVault?: TokenVault;
   /** Release connections and files; the store is unusable afterwards. */
   close(): Promise<void>;
 }

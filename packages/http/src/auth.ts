@@ -60,7 +60,7 @@ export function authenticate(
     const needed = requiredScope(request);
     if (needed === Public) return undefined;
 
-    const checked = check(tokens, request.headers.authorization, needed);
+    const checked = await check(tokens, request.headers.authorization, needed);
     if ("kind" in checked) return deny(reply, checked);
     const principal = checked;
     request.principal = principal;
@@ -71,13 +71,18 @@ export function authenticate(
 /**
  * Check an `Authorization` header against the scope a request needs: the verified principal,
  * or why it is turned away. For requests that never reach a route (a URL Fastify cannot
- * decode), where the hook does not run.
+ * decode), where the hook does not run. Rejects with the token store's error when a shared
+ * store cannot be read (the server answers 503).
  */
-export function check(tokens: TokenStore, header: string | undefined, needed: Scope): Principal | AuthFailure {
+export async function check(
+  tokens: TokenStore,
+  header: string | undefined,
+  needed: Scope,
+): Promise<Principal | AuthFailure> {
   if (header === undefined || header === "") return { kind: AuthFailureKind.MissingHeader };
   const match = BEARER.exec(header.trim());
   if (!match?.[1]) return { kind: AuthFailureKind.MalformedHeader };
-  const principal = tokens.verify(match[1]);
+  const principal = await tokens.verify(match[1]);
   if (principal === undefined) return { kind: AuthFailureKind.InvalidToken };
   if (!grants(principal.scopes, needed))
     return { kind: AuthFailureKind.InsufficientScope, needed, held: principal.scopes };

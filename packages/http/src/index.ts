@@ -12,6 +12,25 @@ export type { RunningServer, ServeSettings } from "./serve.js";
 export { serve, settingsFromEnv } from "./serve.js";
 export { buildServer } from "./server.js";
 export type { ServerOptions } from "./server-options.js";
-export type { CreatedToken, Principal, TokenInfo, TokenStoreOptions } from "./tokens.js";
-export { DEFAULT_RECHECK_MS, ensureAdminToken, grants, parseScopes, TokenStore } from "./tokens.js";
+export type {
+  Awaitable,
+  CreatedToken,
+  CreateTokenOptions,
+  Principal,
+  SharedTokenStoreOptions,
+  TokenFileImport,
+  TokenInfo,
+  TokenStoreOptions,
+} from "./tokens.js";
+export {
+  DEFAULT_RECHECK_MS,
+  DEFAULT_REFRESH_MS,
+  ensureAdminToken,
+  FileTokenStore,
+  grants,
+  importTokenFile,
+  parseScopes,
+  SharedTokenStore,
+  TokenStore,
+} from "./tokens.js";
 export { Scope } from "./wire.js";

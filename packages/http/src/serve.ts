@@ -1,13 +1,13 @@
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
-import type { App } from "@drover/core";
+import type { App, TokenVault } from "@drover/core";
 import { ConfigurationError } from "@drover/core";
 import type { FastifyInstance } from "fastify";
 import type { Logger as PinoLogger } from "pino";
 import { pino } from "pino";
 import { z } from "zod";
 import { buildServer } from "./server.js";
-import { ensureAdminToken, TokenStore } from "./tokens.js";
+import { ensureAdminToken, importTokenFile, TokenStore } from "./tokens.js";
 
 /** The server's settings, from the environment (DESIGN "Running it"). **contract** */
 export interface ServeSettings {
@@ -46,14 +46,18 @@ export interface RunningServer {
   readonly server: FastifyInstance;
   /** The admin token made on this first start, if one was (print it once). */
   readonly generatedToken: string | undefined;
+  /** Where the tokens it accepts live: the data directory's file, or the shared store's table. */
+  readonly tokens: TokenStore;
   /** Stop taking requests, finish those in flight, stop the app (drains intents). */
   close(): Promise<void>;
 }
 
 /**
- * Serve `app`: open the token file in the data directory (making the first admin token if
- * there is none and no `DROVER_ADMIN_TOKEN`), start the app's dispatcher and scheduler, and
- * listen. The dashboard is served only when its folder is handed in.
+ * Serve `app`: open its tokens — the file in the data directory, or, given `tokenVault` (a
+ * store shared by processes), the vault, after importing a `tokens.json` the data directory
+ * still holds ({@link importTokenFile}) — making the first admin token if there is none and no
+ * `DROVER_ADMIN_TOKEN`; start the app's dispatcher and scheduler, and listen. The dashboard is
+ * served only when its folder is handed in.
  *
  * @example
  * import { dashboardAssetsDir } from "@drover/dashboard";
@@ -72,12 +76,20 @@ export async function serve(
     readonly title?: string | undefined;
     /** See `ServerOptions.diagramSamples`. */
     readonly diagramSamples?: number | undefined;
+    /** Keep the tokens here, shared by every process on the store, rather than in the data directory's file. */
+    readonly tokenVault?: TokenVault | undefined;
   } = {},
 ): Promise<RunningServer> {
   mkdirSync(settings.dataDir, { recursive: true });
-  const tokens = TokenStore.open(settings.dataDir);
-  const { generated } = ensureAdminToken(tokens, { envAdminToken: settings.adminToken });
   const logger = options.logger ?? pino({ level: process.env.DROVER_LOG_LEVEL ?? "info" });
+  const tokens = await openTokens(settings.dataDir, options.tokenVault, logger);
+  let generated: string | undefined;
+  try {
+    ({ generated } = await ensureAdminToken(tokens, { envAdminToken: settings.adminToken }));
+  } catch (error) {
+    tokens.close();
+    throw error;
+  }
   const server = await buildServer({
     app,
     tokens,
@@ -95,9 +107,30 @@ export async function serve(
     url: `http://${host}:${port}`,
     server,
     generatedToken: generated,
+    tokens,
     async close() {
       await server.close();
+      tokens.close();
       await app.stop({ timeoutMs: 10_000 });
     },
   };
+}
+
+/** The file of `dataDir`, or the vault (with the file's tokens imported into it once, said in the log). */
+async function openTokens(dataDir: string, vault: TokenVault | undefined, logger: PinoLogger): Promise<TokenStore> {
+  if (vault === undefined) return TokenStore.open(dataDir);
+  const imported = await importTokenFile(dataDir, vault);
+  // A one-time change an operator should see (the file is renamed): warn, above the default level of most deployments.
+  if (imported !== undefined) {
+    logger.warn(
+      { ...imported, into: vault.where },
+      `imported ${imported.imported} of the ${imported.found} tokens of ${imported.file} into ${vault.where}` +
+        (imported.renamedTo === undefined
+          ? "; the file could not be renamed: delete it"
+          : `; the file is now ${imported.renamedTo} and no longer read`),
+    );
+  }
+  return TokenStore.shared(vault, {
+    onRefreshError: (error) => logger.warn({ err: error }, "reading the shared tokens failed; retrying"),
+  });
 }

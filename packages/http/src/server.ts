@@ -61,17 +61,22 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     frameworkErrors: (error, request, reply) => {
       reply.header("x-request-id", request.id);
       const needed = request.method === "GET" || request.method === "HEAD" ? Scope.Read : Scope.Write;
-      const checked = check(tokens, request.headers.authorization, needed);
-      if ("kind" in checked) return deny(reply, checked);
       const tooLong = error.code === "FST_ERR_MAX_PARAM_LENGTH";
-      return sendProblem(
-        reply,
-        problem(
-          400,
-          ProblemKind.Invalid,
-          tooLong ? "a path segment is longer than 2048 characters" : "the URL is not validly percent-encoded",
-          { reason: tooLong ? InvalidReason.InvalidId : EdgeReason.MalformedRequest },
-        ),
+      check(tokens, request.headers.authorization, needed).then(
+        (checked) => {
+          if ("kind" in checked) return deny(reply, checked);
+          return sendProblem(
+            reply,
+            problem(
+              400,
+              ProblemKind.Invalid,
+              tooLong ? "a path segment is longer than 2048 characters" : "the URL is not validly percent-encoded",
+              { reason: tooLong ? InvalidReason.InvalidId : EdgeReason.MalformedRequest },
+            ),
+          );
+        },
+        // A shared token store that cannot be read: 503, as on every route.
+        (failure: unknown) => sendProblem(reply, errorProblem(failure as FastifyError, request)),
       );
     },
     // Errors of the HTTP parser (headers too large, garbage): answered on the raw socket.

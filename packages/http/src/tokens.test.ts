@@ -294,10 +294,10 @@ describe("TokenStore", () => {
   });
 });
 
-describe("ensureAdminToken", () => {
-  it("generates an admin token on the first start, and only then", () => {
+describe("ensureAdminToken", async () => {
+  it("generates an admin token on the first start, and only then", async () => {
     const store = TokenStore.open(dataDir);
-    const first = ensureAdminToken(store, {});
+    const first = await ensureAdminToken(store, {});
     assert.ok(first.generated);
     assert.match(first.generated, /^drv_/);
     assert.deepEqual(store.verify(first.generated), {
@@ -305,21 +305,21 @@ describe("ensureAdminToken", () => {
       scopes: ["admin"],
       name: "admin (generated on first start)",
     });
-    assert.deepEqual(ensureAdminToken(store, {}), {});
-    assert.deepEqual(ensureAdminToken(TokenStore.open(dataDir), {}), {});
+    assert.deepEqual(await ensureAdminToken(store, {}), {});
+    assert.deepEqual(await ensureAdminToken(TokenStore.open(dataDir), {}), {});
     assert.equal(store.size, 1);
   });
 
-  it("generates nothing when other tokens exist", () => {
+  it("generates nothing when other tokens exist", async () => {
     const store = TokenStore.open(dataDir);
     store.create({ scopes: ["read"] });
-    assert.deepEqual(ensureAdminToken(store, {}), {});
+    assert.deepEqual(await ensureAdminToken(store, {}), {});
     assert.equal(store.size, 1);
   });
 
-  it("accepts DROVER_ADMIN_TOKEN as admin without writing it anywhere, and generates nothing", () => {
+  it("accepts DROVER_ADMIN_TOKEN as admin without writing it anywhere, and generates nothing", async () => {
     const store = TokenStore.open(dataDir);
-    assert.deepEqual(ensureAdminToken(store, { envAdminToken: envToken }), {});
+    assert.deepEqual(await ensureAdminToken(store, { envAdminToken: envToken }), {});
     assert.deepEqual(store.verify(envToken), ENV_ADMIN_PRINCIPAL);
     assert.equal(store.size, 0);
     assert.deepEqual(store.list(), []);
@@ -327,9 +327,9 @@ describe("ensureAdminToken", () => {
     assert.equal(store.verify(nearMiss(envToken, 3)), undefined);
   });
 
-  it("keeps DROVER_ADMIN_TOKEN out of the file when other tokens are written", () => {
+  it("keeps DROVER_ADMIN_TOKEN out of the file when other tokens are written", async () => {
     const store = TokenStore.open(dataDir);
-    ensureAdminToken(store, { envAdminToken: envToken });
+    await ensureAdminToken(store, { envAdminToken: envToken });
     const other = store.create({ scopes: ["read"] });
     const text = fs.readFileSync(tokensFile(), "utf8");
     assert.ok(!text.includes(envToken));
@@ -339,11 +339,11 @@ describe("ensureAdminToken", () => {
     assert.equal(TokenStore.open(dataDir).verify(envToken), undefined);
   });
 
-  it("refuses a DROVER_ADMIN_TOKEN shorter than 16 characters, saying what to do", () => {
+  it("refuses a DROVER_ADMIN_TOKEN shorter than 16 characters, saying what to do", async () => {
     const store = TokenStore.open(dataDir);
     for (const short of ["", "short", "x".repeat(15)]) {
-      assert.throws(
-        () => ensureAdminToken(store, { envAdminToken: short }),
+      await assert.rejects(
+        async () => ensureAdminToken(store, { envAdminToken: short }),
         (error: unknown) =>
           error instanceof ConfigurationError &&
           /DROVER_ADMIN_TOKEN must be at least 16 characters, got \d+; use a long random value/.test(error.message),
@@ -353,8 +353,11 @@ describe("ensureAdminToken", () => {
     assert.equal(store.size, 0);
   });
 
-  it("refuses a DROVER_ADMIN_TOKEN that cannot be sent as a bearer token", () => {
+  it("refuses a DROVER_ADMIN_TOKEN that cannot be sent as a bearer token", async () => {
     const store = TokenStore.open(dataDir);
-    assert.throws(() => ensureAdminToken(store, { envAdminToken: "has a space in it, sadly" }), /may only contain/);
+    await assert.rejects(
+      async () => ensureAdminToken(store, { envAdminToken: "has a space in it, sadly" }),
+      /may only contain/,
+    );
   });
 });

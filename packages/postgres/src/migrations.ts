@@ -203,6 +203,32 @@ export const migrations: readonly Migration[] = Object.freeze([
       ${intentControlFunctions(s)}
     `,
   },
+  {
+    version: 7,
+    name: "the HTTP API's tokens, shared by every process",
+    // Bearer tokens live with the data when processes share it, so that a token minted for one
+    // works on all: only their SHA-256 digest is kept, never the token. A revoked token keeps its
+    // row (revoked_at set): its id is never reused, and importing an old tokens.json again cannot
+    // bring it back. api_token_changes is one row whose version every change moves on in its own
+    // transaction (the row lock also puts concurrent changes in one order); processes poll it,
+    // one row read, and reload the tokens only when it moved. Two new tables, nothing rewritten.
+    sql: (s: string) => `
+      CREATE TABLE ${s}.api_tokens (
+        id         text COLLATE "C" NOT NULL PRIMARY KEY,
+        name       text,
+        scopes     text[] NOT NULL CHECK (cardinality(scopes) > 0),
+        digest     text COLLATE "C" NOT NULL UNIQUE CHECK (digest ~ '^[0-9a-f]{64}$'),
+        created_at bigint NOT NULL,
+        revoked_at bigint
+      );
+
+      CREATE TABLE ${s}.api_token_changes (
+        only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+        version  bigint NOT NULL
+      );
+      INSERT INTO ${s}.api_token_changes (only_row, version) VALUES (true, 0);
+    `,
+  },
 ]);
 
 /** What {@link migrate} did. */

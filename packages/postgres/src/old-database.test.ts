@@ -9,6 +9,7 @@ import {
   checkTraceContextUpgrade,
   checkVersionUpgrade,
   checkWritesAfterStateNameUpgrade,
+  storedToken,
 } from "@drover/core/testing";
 import { quoteIdent } from "./identifiers.js";
 import { migrations } from "./migrations.js";
@@ -18,13 +19,15 @@ import { freshSchema, openStore, postgresAvailable, withAdmin } from "./test-sup
 // version N with stateNameFixtureSteps(): version 1 before entities kept their state's name,
 // version 2 before rows kept their state and event versions, version 3 before drover_commit_one,
 // version 4 before outbox rows and timers kept their step's trace context, version 5 before timers
-// kept their key (and could be cancelled or dead) and the intent controls; see test-fixtures/README.md.
+// kept their key (and could be cancelled or dead) and the intent controls, version 6 before the
+// HTTP API's tokens were kept in the schema; see test-fixtures/README.md.
 const FIXTURES = {
   v1: new URL("../test-fixtures/schema-v1.sql.gz", import.meta.url),
   v2: new URL("../test-fixtures/schema-v2.sql.gz", import.meta.url),
   v3: new URL("../test-fixtures/schema-v3.sql.gz", import.meta.url),
   v4: new URL("../test-fixtures/schema-v4.sql.gz", import.meta.url),
   v5: new URL("../test-fixtures/schema-v5.sql.gz", import.meta.url),
+  v6: new URL("../test-fixtures/schema-v6.sql.gz", import.meta.url),
 } as const;
 
 /** A fresh schema holding what the code of an older schema version wrote. */
@@ -50,7 +53,7 @@ if (await postgresAvailable(import.meta.url)) {
     it("upgrades in place: every row kept, each entity named by the default convention, every row at version 1", async () => {
       const store = await openStore({ schema: await restoredFixture(FIXTURES.v1) });
       try {
-        assert.deepEqual(store.migration, { from: 1, to: migrations.length, applied: [2, 3, 4, 5, 6] });
+        assert.deepEqual(store.migration, { from: 1, to: migrations.length, applied: [2, 3, 4, 5, 6, 7] });
         await checkStateNameUpgrade(store);
         await checkVersionUpgrade(store);
       } finally {
@@ -75,7 +78,7 @@ if (await postgresAvailable(import.meta.url)) {
       const schema = await restoredFixture(FIXTURES.v2);
       const store = await openStore({ schema });
       try {
-        assert.deepEqual(store.migration, { from: 2, to: migrations.length, applied: [3, 4, 5, 6] });
+        assert.deepEqual(store.migration, { from: 2, to: migrations.length, applied: [3, 4, 5, 6, 7] });
         await checkStateNameUpgrade(store);
         await checkVersionUpgrade(store);
       } finally {
@@ -90,7 +93,7 @@ if (await postgresAvailable(import.meta.url)) {
       const schema = await restoredFixture(FIXTURES.v3);
       const store = await openStore({ schema });
       try {
-        assert.deepEqual(store.migration, { from: 3, to: migrations.length, applied: [4, 5, 6] });
+        assert.deepEqual(store.migration, { from: 3, to: migrations.length, applied: [4, 5, 6, 7] });
         await checkStateNameUpgrade(store);
         await checkVersionUpgrade(store);
         // A lone step goes through drover_commit_one, a batch through drover_commit.
@@ -121,7 +124,7 @@ if (await postgresAvailable(import.meta.url)) {
       const schema = await restoredFixture(FIXTURES.v4);
       const store = await openStore({ schema });
       try {
-        assert.deepEqual(store.migration, { from: 4, to: migrations.length, applied: [5, 6] });
+        assert.deepEqual(store.migration, { from: 4, to: migrations.length, applied: [5, 6, 7] });
         await checkStateNameUpgrade(store);
         await checkVersionUpgrade(store);
         // A lone step through the new drover_commit_one, a batch through the new drover_commit.
@@ -212,7 +215,7 @@ if (await postgresAvailable(import.meta.url)) {
       const schema = await restoredFixture(FIXTURES.v5);
       const store = await openStore({ schema });
       try {
-        assert.deepEqual(store.migration, { from: 5, to: migrations.length, applied: [6] });
+        assert.deepEqual(store.migration, { from: 5, to: migrations.length, applied: [6, 7] });
         await checkStateNameUpgrade(store);
         await checkVersionUpgrade(store);
         const old = "tally/b1/1/0";
@@ -353,6 +356,34 @@ if (await postgresAvailable(import.meta.url)) {
       } finally {
         await store.close();
       }
+    });
+  });
+
+  describe("PostgresStore: a schema written by schema version 6", () => {
+    it("upgrades in place: every row kept, no token yet; tokens are added, revoked and seen by a second store", async () => {
+      const schema = await restoredFixture(FIXTURES.v6);
+      const store = await openStore({ schema });
+      const peer = await openStore({ schema, poolSize: 2 });
+      try {
+        assert.deepEqual(store.migration, { from: 6, to: migrations.length, applied: [7] });
+        assert.deepEqual(peer.migration, { from: 7, to: 7, applied: [] });
+        await checkStateNameUpgrade(store);
+        await checkVersionUpgrade(store);
+        assert.deepEqual(await store.tokenVault.loadTokens(), { version: 0, tokens: [] });
+        const token = storedToken(1, { scopes: ["read", "write"] });
+        assert.equal(await store.tokenVault.addToken(token, { ifNone: true }), true);
+        assert.deepEqual(await peer.tokenVault.loadTokens(), { version: 1, tokens: [token] });
+        assert.equal(await peer.tokenVault.revokeToken(token.id, Date.UTC(2027, 0, 1)), true);
+        assert.deepEqual(await store.tokenVault.loadTokens(), { version: 2, tokens: [] });
+        // The step path is untouched: the fixture's entities take their next steps.
+        assert.deepEqual(await store.commit([acceptedWrite("n1", "k_1", 0, { n: 8 })]), [
+          { kind: CommitOutcomeKind.Committed },
+        ]);
+      } finally {
+        await peer.close();
+        await store.close();
+      }
+      await reopensAsIs(schema);
     });
   });
 }

@@ -96,6 +96,8 @@ if (await postgresAvailable(import.meta.url)) {
           return result.rows.map((row) => row.table_name);
         });
         assert.deepEqual(tables, [
+          "api_token_changes",
+          "api_tokens",
           "drover_migrations",
           "entities",
           "inbox",

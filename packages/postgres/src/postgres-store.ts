@@ -37,6 +37,7 @@ import type { Statement, Statements } from "./statements.js";
 import { buildStatements, claimValues } from "./statements.js";
 import type { Prepared } from "./step-batch.js";
 import { COMMITTED, commitValues, distinctEvents, outcomesOf, prepare, RETRYABLE } from "./step-batch.js";
+import { PostgresTokenVault } from "./token-vault.js";
 import { cannotOpen, isUnavailable } from "./unavailable.js";
 
 /** The most loads read in one query. */
@@ -74,6 +75,8 @@ export class PostgresStore implements port.Store {
    * connections, to leave one for loads and reads.
    */
   readonly commitConcurrency: number;
+  /** The HTTP API's tokens, in the schema's `api_tokens`: shared by every process on the schema. */
+  readonly tokenVault: PostgresTokenVault;
   readonly #loader = new GroupLoader((batch) => this.#loadMany(batch), MAX_LOAD_BATCH);
   #migration: MigrationReport = { from: 0, to: 0, applied: [] };
 
@@ -90,6 +93,7 @@ export class PostgresStore implements port.Store {
       payload: self,
     });
     this.#db = new ConnectionPool(settings, this.#where);
+    this.tokenVault = new PostgresTokenVault(this.#db, settings.schema, this.#where);
     this.#listener = new NotificationListener(clientConfig(settings), this.#channel, self);
   }
 

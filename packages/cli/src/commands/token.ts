@@ -1,35 +1,75 @@
-import { parseScopes, TokenStore } from "@drover/http";
+import type { TokenStore } from "@drover/http";
+import { parseScopes, TokenStore as TokenStores } from "@drover/http";
 import type { Command } from "commander";
 import { Option } from "commander";
+import type { DroverConfig } from "../config.js";
 import { CliError, ExitCode } from "../exit-code.js";
-import { resolveDataDir } from "../store.js";
+import { openStore, resolveDataDir, resolveDb } from "../store.js";
 import type { CommandContext } from "./context.js";
+import { dbOption } from "./context.js";
 
 const dataDirOption = () =>
   new Option("--data-dir <dir>", "the server's data directory (DROVER_DATA_DIR, default ./data)");
 
+interface TokenOptions {
+  readonly dataDir?: string;
+  readonly db?: string;
+}
+
+/**
+ * Run `use` on the tokens `drover serve` would use with the same settings: the table of a
+ * PostgreSQL store (`--db`, `DROVER_DB` or the config's), shared by every server on it, else the
+ * data directory's `tokens.json`.
+ */
+async function withTokens<T>(
+  context: CommandContext,
+  cfg: DroverConfig | undefined,
+  options: TokenOptions,
+  use: (tokens: TokenStore) => Promise<T>,
+): Promise<T> {
+  const dataDir = resolveDataDir(options.dataDir, context.io.env, cfg?.defaults);
+  const db = resolveDb(options.db, context.io.env, cfg?.defaults, dataDir);
+  if (db.startsWith("sqlite:")) return use(TokenStores.open(dataDir));
+  const store = await openStore(db);
+  try {
+    if (store.tokenVault === undefined) throw new CliError(`${db} keeps no tokens`, ExitCode.Infrastructure);
+    const tokens = await TokenStores.shared(store.tokenVault, { refreshMs: 0 });
+    try {
+      return await use(tokens);
+    } finally {
+      tokens.close();
+    }
+  } finally {
+    await store.close();
+  }
+}
+
 /** Register `drover token create|list|revoke`: the HTTP API's bearer tokens. */
 export function tokenCommand(program: Command, context: CommandContext): Command {
-  const { io, print, done } = context;
+  const { print, done } = context;
   const token = program
     .command("token")
-    .description("manage the HTTP API's bearer tokens (kept hashed in <data dir>/tokens.json)");
+    .description(
+      "manage the HTTP API's bearer tokens (kept hashed: in a PostgreSQL store's api_tokens table, else in <data dir>/tokens.json)",
+    );
   token
     .command("create")
     .description("mint a token and print it once")
     .requiredOption("--scopes <scopes>", "comma-separated: read, write, admin (admin > write > read)")
     .option("--name <name>", "a label, e.g. grafana")
     .addOption(dataDirOption())
-    .action(async (options: { scopes: string; name?: string; dataDir?: string }, command: Command) => {
-      const cfg = await context.optionalConfig(command);
-      const dataDir = resolveDataDir(options.dataDir, io.env, cfg?.defaults);
+    .addOption(dbOption())
+    .action(async (options: TokenOptions & { scopes: string; name?: string }, command: Command) => {
       const scopes = parseScopes(options.scopes);
-      const tokens = TokenStore.open(dataDir);
-      const created = tokens.create({ scopes, ...(options.name === undefined ? {} : { name: options.name }) });
+      const cfg = await context.optionalConfig(command);
+      const [created, where] = await withTokens(context, cfg, options, async (tokens) => [
+        await tokens.create({ scopes, ...(options.name === undefined ? {} : { name: options.name }) }),
+        tokens.where,
+      ]);
       print(
         context.globals(command).json
           ? JSON.stringify(created)
-          : `token ${created.id} (${created.scopes.join(", ")}); shown once, stored hashed in ${tokens.file}:\n${created.token}`,
+          : `token ${created.id} (${created.scopes.join(", ")}); shown once, stored hashed in ${where}:\n${created.token}`,
       );
       done(ExitCode.Ok);
     });
@@ -37,9 +77,10 @@ export function tokenCommand(program: Command, context: CommandContext): Command
     .command("list")
     .description("list tokens (never their secrets)")
     .addOption(dataDirOption())
-    .action(async (options: { dataDir?: string }, command: Command) => {
+    .addOption(dbOption())
+    .action(async (options: TokenOptions, command: Command) => {
       const cfg = await context.optionalConfig(command);
-      const list = TokenStore.open(resolveDataDir(options.dataDir, io.env, cfg?.defaults)).list();
+      const list = await withTokens(context, cfg, options, async (tokens) => tokens.list());
       print(
         context.globals(command).json
           ? JSON.stringify({ tokens: list })
@@ -51,12 +92,13 @@ export function tokenCommand(program: Command, context: CommandContext): Command
     });
   token
     .command("revoke")
-    .description("revoke a token by id (a running server stops accepting it at once)")
+    .description("revoke a token by id (running servers refuse it within a second or two)")
     .argument("<id>", "token id, tok_…")
     .addOption(dataDirOption())
-    .action(async (id: string, options: { dataDir?: string }, command: Command) => {
+    .addOption(dbOption())
+    .action(async (id: string, options: TokenOptions, command: Command) => {
       const cfg = await context.optionalConfig(command);
-      const revoked = TokenStore.open(resolveDataDir(options.dataDir, io.env, cfg?.defaults)).revoke(id);
+      const revoked = await withTokens(context, cfg, options, async (tokens) => tokens.revoke(id));
       if (!revoked) throw new CliError(`no token ${id}; list them with drover token list`, ExitCode.Rejected);
       print(context.globals(command).json ? JSON.stringify({ id, revoked: true }) : `token ${id} revoked`);
       done(ExitCode.Ok);

@@ -10,6 +10,7 @@ export {
   runStoreConformance,
 } from "./conformance/index.js";
 export { LedgerId, LedgerRejection, ledgerMachine } from "./ledger-machine.js";
+export { MemoryTokenVault } from "./memory-token-vault.js";
 export type { Expected, ExpectedIntent, GivenEvent } from "./scenario.js";
 export { Migrated, migrationScenario, SCENARIO_EPOCH, Scenario, scenario, Then } from "./scenario.js";
 export {
@@ -26,6 +27,8 @@ export { TestClock } from "./test-clock.js";
 export type { Answer, HandledIntent, IntentBody } from "./test-effects.js";
 export { answers } from "./test-effects.js";
 export { checkTimerKeysUpgrade } from "./timer-keys-upgrade.js";
+export type { TokenVaultConformanceOptions } from "./token-vault-conformance.js";
+export { runTokenVaultConformance, storedToken } from "./token-vault-conformance.js";
 export { checkTraceContextUpgrade } from "./trace-context-upgrade.js";
 export type { TransitionRecorder } from "./transitions.js";
 export { recordTransitions } from "./transitions.js";
