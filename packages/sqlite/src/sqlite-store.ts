@@ -9,6 +9,7 @@ import { connect, DEFAULT_BUSY_TIMEOUT_MS, SqliteSynchronous } from "./connectio
 import { SqliteIntentControls } from "./intent-controls.js";
 import type { MigrationReport } from "./migrations.js";
 import { claimOutboxRows } from "./outbox-claim.js";
+import { writeProbe } from "./probe.js";
 import type { RewriteParams } from "./rows.js";
 import { rewriteParams, rows } from "./rows.js";
 import { SettleBatch } from "./settle-batch.js";
@@ -44,6 +45,7 @@ export class SqliteStore implements port.Store {
   readonly #migration: MigrationReport;
   readonly #settles: SettleBatch;
   readonly #controls: SqliteIntentControls;
+  readonly #probe: () => void;
   #closed = false;
 
   /**
@@ -94,6 +96,7 @@ export class SqliteStore implements port.Store {
       rewrites.map((params) => sql.rewriteState.run(...params).changes > 0),
     ).immediate;
     this.#controls = new SqliteIntentControls(this.#db, relaxed);
+    this.#probe = writeProbe(this.#db);
   }
 
   /**
@@ -312,6 +315,14 @@ export class SqliteStore implements port.Store {
 
   async takeToken(request: port.TokenRequest): Promise<number> {
     return this.#guard("taking a rate-limit token", () => this.#controls.take(request));
+  }
+
+  /**
+   * Commit one write that changes nothing (probe.ts): throws a `StoreUnavailableError` while
+   * the database cannot commit (disk full, read-only, locked past the busy timeout).
+   */
+  async probe(): Promise<void> {
+    this.#guard("probing with a write", this.#probe);
   }
 
   /** Close the connection (checkpointing the WAL). Calling it again does nothing. */
