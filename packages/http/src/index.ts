@@ -8,6 +8,8 @@ export { DroverMetrics } from "./metrics.js";
 export { buildOpenApi } from "./openapi/index.js";
 export type { Problem } from "./problem.js";
 export { ProblemKind, problem } from "./problem.js";
+export type { ReadinessOptions } from "./readiness.js";
+export { Readiness } from "./readiness.js";
 export type { RunningServer, ServeSettings } from "./serve.js";
 export { serve, settingsFromEnv } from "./serve.js";
 export { buildServer } from "./server.js";

@@ -1,6 +1,7 @@
 import type { App } from "@drover/core";
 import type { TracerProvider } from "@opentelemetry/api";
 import type { FastifyBaseLogger } from "fastify";
+import type { ReadinessOptions } from "./readiness.js";
 import type { TokenStore } from "./tokens.js";
 
 /** What {@link buildServer} of `./server.ts` takes: the app, the tokens, and the limits of the server. */
@@ -27,4 +28,6 @@ export interface ServerOptions {
   readonly diagramSamples?: number;
   /** Where request spans go (default: the provider registered with the OpenTelemetry API). */
   readonly tracerProvider?: TracerProvider;
+  /** How `GET /readyz` probes the store and judges the loops (see {@link ReadinessOptions}). */
+  readonly readiness?: ReadinessOptions;
 }

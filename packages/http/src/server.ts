@@ -11,6 +11,7 @@ import { DroverMetrics } from "./metrics.js";
 import { buildOpenApi } from "./openapi/index.js";
 import type { Problem } from "./problem.js";
 import { ProblemKind, problem, sendProblem } from "./problem.js";
+import { Readiness } from "./readiness.js";
 import { assetsRoutes } from "./routes/assets.js";
 import { entitiesRoutes } from "./routes/entities.js";
 import { eventsRoutes } from "./routes/events.js";
@@ -100,7 +101,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   });
   // Events are JSON; a text/plain body is refused with 415 like any other type.
   server.removeContentTypeParser("text/plain");
-  const metrics = new DroverMetrics(app);
+  const readiness = new Readiness(app, options.readiness);
+  const metrics = new DroverMetrics(app, readiness);
   const live = new LiveFeed(app);
   const assets = options.dashboard === undefined ? undefined : loadDashboardAssets(options.dashboard);
   const streams = new Set<ServerResponse>();
@@ -129,7 +131,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     sendProblem(reply, problem(404, ProblemKind.NotFound, `no route ${request.method} ${request.url.split("?")[0]}`)),
   );
 
-  const deps: RouteDeps = { app, options, metrics, live, assets, streams, openapi };
+  const deps: RouteDeps = { app, options, metrics, live, assets, streams, openapi, readiness };
   operationsRoutes(server, deps);
   assetsRoutes(server, deps);
   tokenRoutes(server);
