@@ -2,6 +2,8 @@ export type { RouteScope } from "./auth.js";
 export { authenticate, installAuth, Public } from "./auth.js";
 // Conditional requests (RFC 9110) are public as a whole: every export of the module.
 export * from "./conditional.js";
+export type { ConnectionLimits } from "./connection-limits.js";
+export { DEFAULT_CONNECTION_LIMITS } from "./connection-limits.js";
 export type { IntentTypeCatalog } from "./intent-types.js";
 export { intentTypeCatalog } from "./intent-types.js";
 export { DroverMetrics } from "./metrics.js";

@@ -1,6 +1,7 @@
 import type { App } from "@drover/core";
 import type { TracerProvider } from "@opentelemetry/api";
 import type { FastifyBaseLogger } from "fastify";
+import type { ConnectionLimits } from "./connection-limits.js";
 import type { ReadinessOptions } from "./readiness.js";
 import type { TokenStore } from "./tokens.js";
 
@@ -12,6 +13,8 @@ export interface ServerOptions {
   readonly logger?: FastifyBaseLogger;
   /** Largest request body in bytes (default 64 KiB). */
   readonly bodyLimit?: number;
+  /** Timeouts for slow and idle clients, and the connection cap (see {@link ConnectionLimits}). */
+  readonly connections?: ConnectionLimits;
   readonly title?: string;
   readonly version?: string;
   /**

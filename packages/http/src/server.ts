@@ -5,6 +5,7 @@ import { InvalidReason, StoreUnavailableError } from "@drover/core";
 import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyRequest } from "fastify";
 import Fastify from "fastify";
 import { check, deny, installAuth } from "./auth.js";
+import { canAnswer, clientErrorStatus, connectionLimits, nodeServerOptions } from "./connection-limits.js";
 import { loadDashboardAssets } from "./dashboard.js";
 import { LiveFeed } from "./live.js";
 import { DroverMetrics } from "./metrics.js";
@@ -29,6 +30,16 @@ import { EdgeReason, RESERVED_SEGMENTS, Scope } from "./wire.js";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** The answers to errors below Fastify (see `clientErrorHandler`), by status. */
+const CLIENT_ERRORS = {
+  400: { detail: "malformed HTTP request", reason: EdgeReason.MalformedRequest },
+  408: {
+    detail: "the request did not arrive in time; send headers and body without pauses",
+    reason: EdgeReason.RequestTimeout,
+  },
+  431: { detail: "the request headers are too large", reason: EdgeReason.MalformedRequest },
+} as const;
+
 /**
  * The HTTP API of a drover {@link App} (DESIGN §6): routes derived from its machines, bearer
  * tokens with scopes, `Idempotency-Key`, `If-Match`/`ETag`, RFC 9457 problems with `kind`,
@@ -45,9 +56,14 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     if (RESERVED_SEGMENTS.includes(name))
       throw new Error(`a machine may not be named "${name}": /v1/${name} is a drover route`);
   }
+  const limits = connectionLimits(options.connections);
   const server: FastifyInstance = Fastify({
     ...(options.logger === undefined ? {} : { loggerInstance: options.logger as FastifyBaseLogger }),
     bodyLimit: options.bodyLimit ?? 64 * 1024,
+    // Slow and idle clients: Fastify's own defaults wait forever for a body (requestTimeout 0).
+    http: nodeServerOptions(limits),
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
     requestIdHeader: false,
     genReqId: (request) => {
       const given = request.headers["x-request-id"];
@@ -75,30 +91,26 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
         ),
       );
     },
-    // Errors of the HTTP parser (headers too large, garbage): answered on the raw socket.
+    // Errors of the HTTP parser (headers too large, garbage) and Node's request timeouts (a
+    // client too slow with its headers or body): answered on the raw socket, which is closed.
     clientErrorHandler: (error: Error & { code?: string }, socket) => {
-      const status = error.code === "HPE_HEADER_OVERFLOW" ? 431 : 400;
-      const body = JSON.stringify(
-        problem(
-          status,
-          ProblemKind.Invalid,
-          status === 431 ? "the request headers are too large" : "malformed HTTP request",
-          {
-            reason: EdgeReason.MalformedRequest,
-          },
-        ),
-      );
-      if (socket.writable) {
-        socket.end(
-          `HTTP/1.1 ${status} ${status === 431 ? "Request Header Fields Too Large" : "Bad Request"}\r\n` +
-            `Content-Type: application/problem+json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-            `X-Request-Id: ${randomUUID()}\r\nConnection: close\r\n\r\n${body}`,
-        );
-      } else {
+      const status = clientErrorStatus(error);
+      if (!canAnswer(socket)) {
         socket.destroy(error);
+        return;
       }
+      const { detail, reason } = CLIENT_ERRORS[status];
+      const answer = problem(status, ProblemKind.Invalid, detail, { reason });
+      const body = JSON.stringify(answer);
+      socket.end(
+        `HTTP/1.1 ${status} ${answer.title}\r\n` +
+          `Content-Type: application/problem+json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+          `X-Request-Id: ${randomUUID()}\r\nConnection: close\r\n\r\n${body}`,
+      );
     },
   });
+  // Beyond the cap, Node closes a new connection as it arrives.
+  server.server.maxConnections = limits.maxConnections;
   // Events are JSON; a text/plain body is refused with 415 like any other type.
   server.removeContentTypeParser("text/plain");
   const readiness = new Readiness(app, options.readiness);

@@ -103,6 +103,8 @@ export const EdgeReason = {
   InvalidCursor: "invalid_cursor",
   /** No machine of this server declares the intent type (and it is not paused): 404. */
   UnknownIntentType: "unknown_intent_type",
+  /** The request's headers or body did not arrive within the server's timeouts: 408, and closed. */
+  RequestTimeout: "request_timeout",
 } as const;
 export type EdgeReason = (typeof EdgeReason)[keyof typeof EdgeReason];
 

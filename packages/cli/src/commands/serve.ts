@@ -28,6 +28,22 @@ export function serveCommand(program: Command, context: CommandContext): Command
       "--backoff-ms <ms>",
       "delay before the first retry of an intent or a timer; it doubles up to 60 s (DROVER_BACKOFF_MS, default 500)",
     )
+    .option(
+      "--request-timeout-ms <ms>",
+      "a request's headers and body must arrive within this, else 408 and closed (DROVER_REQUEST_TIMEOUT_MS, default 30000)",
+    )
+    .option(
+      "--headers-timeout-ms <ms>",
+      "a request's headers must arrive within this, else 408 and closed (DROVER_HEADERS_TIMEOUT_MS, default 10000)",
+    )
+    .option(
+      "--keep-alive-timeout-ms <ms>",
+      "an idle keep-alive connection is closed after this (DROVER_KEEP_ALIVE_TIMEOUT_MS, default 5000)",
+    )
+    .option(
+      "--max-connections <n>",
+      "connections held at once; more are closed as they arrive (DROVER_MAX_CONNECTIONS, default 1000)",
+    )
     .addHelpText(
       "after",
       "\nDROVER_ADMIN_TOKEN: an admin token to accept (then none is generated). SIGTERM/SIGINT drain and exit 0.",
@@ -42,6 +58,10 @@ export function serveCommand(program: Command, context: CommandContext): Command
         ...(options.nats === undefined ? {} : { nats: options.nats }),
         ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),
         ...(options.backoffMs === undefined ? {} : { backoffMs: options.backoffMs }),
+        ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }),
+        ...(options.headersTimeoutMs === undefined ? {} : { headersTimeoutMs: options.headersTimeoutMs }),
+        ...(options.keepAliveTimeoutMs === undefined ? {} : { keepAliveTimeoutMs: options.keepAliveTimeoutMs }),
+        ...(options.maxConnections === undefined ? {} : { maxConnections: options.maxConnections }),
       });
       context.done(Running.Running);
     });
@@ -56,4 +76,8 @@ interface ServeOptions {
   readonly nats?: string;
   readonly maxAttempts?: string;
   readonly backoffMs?: string;
+  readonly requestTimeoutMs?: string;
+  readonly headersTimeoutMs?: string;
+  readonly keepAliveTimeoutMs?: string;
+  readonly maxConnections?: string;
 }
