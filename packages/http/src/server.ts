@@ -8,6 +8,7 @@ import { check, deny, installAuth } from "./auth.js";
 import { canAnswer, clientErrorStatus, connectionLimits, nodeServerOptions } from "./connection-limits.js";
 import { loadDashboardAssets } from "./dashboard.js";
 import { LiveFeed } from "./live.js";
+import { requestLogger } from "./log-redaction.js";
 import { DroverMetrics } from "./metrics.js";
 import { buildOpenApi } from "./openapi/index.js";
 import type { Problem } from "./problem.js";
@@ -58,7 +59,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   }
   const limits = connectionLimits(options.connections);
   const server: FastifyInstance = Fastify({
-    ...(options.logger === undefined ? {} : { loggerInstance: options.logger as FastifyBaseLogger }),
+    ...(options.logger === undefined ? {} : { loggerInstance: requestLogger(options.logger as FastifyBaseLogger) }),
     bodyLimit: options.bodyLimit ?? 64 * 1024,
     // Slow and idle clients: Fastify's own defaults wait forever for a body (requestTimeout 0).
     http: nodeServerOptions(limits),
