@@ -1,59 +1,21 @@
-import { createHash } from "node:crypto";
-import { hostname } from "node:os";
-import { resolve } from "node:path";
 import type { Store } from "@drover/core";
-import { App, checkInstanceName, DEFAULT_LEASE_MS } from "@drover/core";
+import { App } from "@drover/core";
 import { dashboardAssetsDir } from "@drover/dashboard";
 import { serve, settingsFromEnv } from "@drover/http";
 import { EVENTS_STREAM, NatsTransport } from "@drover/nats";
 import type { Logger as PinoLogger } from "pino";
-import type { ConfigDefaults, DroverConfig } from "./config.js";
+import type { DroverConfig } from "./config.js";
 import { CliError, ExitCode } from "./exit-code.js";
 import { serverLogger } from "./log-format.js";
 import { natsUrl, withPublishers } from "./nats.js";
+import type { ServeFlags } from "./serve-settings.js";
+import { ackWait, connectionSettings, diagramSamples, leaseSettings, retrySettings } from "./serve-settings.js";
+
+export type { ServeFlags } from "./serve-settings.js";
+
 import { describeDb, openStore, resolveDataDir, resolveDb } from "./store.js";
 import { checkStoredVersions } from "./stored-versions.js";
 import { startTelemetry } from "./telemetry.js";
-
-/** The settings of `drover serve` given as flags; each wins over its environment variable. */
-export interface ServeFlags {
-  /** `--port` (`DROVER_PORT`, default 3000). */
-  readonly port?: string | number;
-  /** `--host` (`DROVER_HOST`, default 127.0.0.1). */
-  readonly host?: string;
-  /** `--db` (`DROVER_DB`, default `sqlite:<data dir>/drover.db`). */
-  readonly db?: string;
-  /** `--data-dir` (`DROVER_DATA_DIR`, default `./data`). */
-  readonly dataDir?: string;
-  /**
-   * `--allow-newer-states` (`DROVER_ALLOW_NEWER_STATES=1`): start even when entities are stored
-   * at state versions newer than the code (they answer `unreadable`); else serve refuses.
-   */
-  readonly allowNewerStates?: boolean;
-  /**
-   * `--nats` (`DROVER_NATS`), e.g. `nats://127.0.0.1:4222`: also run the events published to
-   * `drover.<machine>.<id>.events` and publish the intent types the config's `nats.publish` lists.
-   */
-  readonly nats?: string;
-  /**
-   * `--max-attempts` (`DROVER_MAX_ATTEMPTS`, default 10): attempts at an intent before it is
-   * dead-lettered, and firings of a timer before it is dead.
-   */
-  readonly maxAttempts?: string | number;
-  /** `--backoff-ms` (`DROVER_BACKOFF_MS`, default 500): the delay before the first retry; it doubles up to 60 s. */
-  readonly backoffMs?: string | number;
-  /**
-   * `--lease-ms` (`DROVER_LEASE_MS`, default 10000): how long a claimed intent or timer is this
-   * process's unless renewed; renewed every third of it while it runs.
-   */
-  readonly leaseMs?: string | number;
-  /**
-   * `--instance` (`DROVER_INSTANCE`, default `<host>:<port>:<hash of the data dir>`): stable
-   * across restarts, unique among the processes on the store; a restart frees the leases its
-   * previous run held at once.
-   */
-  readonly instance?: string;
-}
 
 /** A server started by {@link serveConfig}. */
 export interface ServedApp {
@@ -96,6 +58,7 @@ export async function serveConfig(
   });
   const retries = retrySettings(flags, env, defaults);
   const leases = leaseSettings(flags, env, settings);
+  const connections = connectionSettings(flags, env);
   const telemetry = await startTelemetry(env, env.OTEL_SERVICE_NAME || config.name || "drover");
   const logger = serverLogger(env, process.stdout.isTTY === true);
   let nats: NatsTransport | undefined;
@@ -140,6 +103,7 @@ export async function serveConfig(
       diagramSamples: diagramSamples(env),
       // A store shared by processes (PostgreSQL) keeps the tokens for all of them; else the data directory's file.
       tokenVault: store.tokenVault,
+      connections,
     });
     if (nats !== undefined) {
       app.attach(nats);
@@ -189,115 +153,6 @@ export async function serveConfig(
       return closing;
     },
   };
-}
-
-/**
- * A whole-number setting: `undefined` when unset, a usage error naming where it came from (the
- * flag or the variable) and its range otherwise.
- */
-function wholeNumberSetting(
-  value: string | number | undefined,
-  name: string,
-  range: { readonly min: number; readonly max?: number },
-  what: string,
-): number | undefined {
-  if (value === undefined || value === "") return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < range.min || (range.max !== undefined && n > range.max)) {
-    throw new CliError(`${name} must be ${what}, got ${value}`, ExitCode.Usage);
-  }
-  return n;
-}
-
-/** A setting's value and where it came from (for the message when it is wrong). */
-interface Given {
-  readonly name: string;
-  readonly value: string | number | undefined;
-}
-
-/** The first of `sources` that is set (a flag, its variable, the config's default), as {@link wholeNumberSetting} reads it. */
-function firstSetting(
-  sources: readonly Given[],
-  range: { readonly min: number; readonly max?: number },
-  what: string,
-): number | undefined {
-  const given = sources.find(({ value }) => value !== undefined && value !== "");
-  return given === undefined ? undefined : wholeNumberSetting(given.value, given.name, range, what);
-}
-
-/** The dispatcher's and the scheduler's retry settings: `--max-attempts` and `--backoff-ms`. */
-function retrySettings(flags: ServeFlags, env: NodeJS.ProcessEnv, defaults: ConfigDefaults) {
-  const maxAttempts = firstSetting(
-    [
-      { name: "--max-attempts", value: flags.maxAttempts },
-      { name: "DROVER_MAX_ATTEMPTS", value: env.DROVER_MAX_ATTEMPTS },
-      { name: "the config's defaults.maxAttempts", value: defaults.maxAttempts },
-    ],
-    { min: 1, max: 1_000 },
-    "a whole number of attempts 1–1000",
-  );
-  const initialMs = firstSetting(
-    [
-      { name: "--backoff-ms", value: flags.backoffMs },
-      { name: "DROVER_BACKOFF_MS", value: env.DROVER_BACKOFF_MS },
-      { name: "the config's defaults.backoffMs", value: defaults.backoffMs },
-    ],
-    { min: 1, max: 3_600_000 },
-    "a whole number of milliseconds 1–3600000",
-  );
-  return {
-    maxAttempts: maxAttempts ?? 10,
-    // The delay doubles up to 60 s; a first delay above that is the longest one too.
-    backoff: { initialMs: initialMs ?? 500, maxMs: Math.max(60_000, initialMs ?? 0) },
-  };
-}
-
-/**
- * The lease settings: `--lease-ms` and `--instance`. The default instance is what stays the
- * same when one deployment restarts and differs between two on one host: the host, the port
- * and (hashed, to fit the name's alphabet) the data directory.
- */
-function leaseSettings(
-  flags: ServeFlags,
-  env: NodeJS.ProcessEnv,
-  settings: { readonly port: number; readonly dataDir: string },
-): { readonly leaseMs: number; readonly instance: string } {
-  const leaseMs = firstSetting(
-    [
-      { name: "--lease-ms", value: flags.leaseMs },
-      { name: "DROVER_LEASE_MS", value: env.DROVER_LEASE_MS },
-    ],
-    { min: 1_000, max: 3_600_000 },
-    "a whole number of milliseconds 1000–3600000",
-  );
-  const given = flags.instance ?? (env.DROVER_INSTANCE || undefined);
-  let instance: string;
-  if (given === undefined) {
-    const dir = createHash("sha256").update(resolve(settings.dataDir)).digest("hex").slice(0, 12);
-    instance = `${hostname()
-      .replace(/[^\x21-\x22\x24-\x7e]/g, "_")
-      .slice(0, 150)}:${settings.port}:${dir}`;
-  } else {
-    try {
-      instance = checkInstanceName(given);
-    } catch (error) {
-      const name = flags.instance === undefined ? "DROVER_INSTANCE" : "--instance";
-      throw new CliError(`${name}: ${(error as Error).message}`, ExitCode.Usage);
-    }
-  }
-  return { leaseMs: leaseMs ?? DEFAULT_LEASE_MS, instance };
-}
-
-/** `DROVER_DIAGRAM_SAMPLES`: payloads per event type and state when the dashboard's diagram is explored. */
-function diagramSamples(env: NodeJS.ProcessEnv): number | undefined {
-  const what = "a whole number 1–10000";
-  return wholeNumberSetting(env.DROVER_DIAGRAM_SAMPLES, "DROVER_DIAGRAM_SAMPLES", { min: 1, max: 10_000 }, what);
-}
-
-/** `DROVER_NATS_ACK_WAIT_MS`: how long JetStream waits for a process's ack before redelivering (default 30 s). */
-function ackWait(env: NodeJS.ProcessEnv): number {
-  const what = "a whole number of milliseconds ≥ 1000";
-  return wholeNumberSetting(env.DROVER_NATS_ACK_WAIT_MS, "DROVER_NATS_ACK_WAIT_MS", { min: 1_000 }, what) ?? 30_000;
 }
 
 async function connectNats(

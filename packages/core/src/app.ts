@@ -249,6 +249,14 @@ export class App extends AppQueries {
     return [...this.#components.values()];
   }
 
+  /**
+   * Prove the store can commit now (see `Store.probe`): resolves, or throws why it cannot.
+   * A store without a probe resolves.
+   */
+  async probeStore(): Promise<void> {
+    await this.#store.probe?.();
+  }
+
   /** The machines of this app. */
   get machines(): readonly AnyMachine[] {
     return this.#machines;

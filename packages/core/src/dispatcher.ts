@@ -12,7 +12,7 @@ import type { Typed } from "./machine.js";
 import type { Clock, IntentControls, OutboxQueue, OutboxRecord } from "./ports.js";
 import type { RunFunction } from "./run-options.js";
 import { contextOfTraceParent, droverTracer, SpanName, setAttributes, TraceAttr } from "./tracing.js";
-import type { Backoff, LeaseWorker } from "./work-loop.js";
+import type { Backoff, LeaseWorker, LoopProgress } from "./work-loop.js";
 import { backoffDelay, describeError, leaseWorker, positive, WAITING, WorkLoop } from "./work-loop.js";
 
 export type { RunFunction } from "./run-options.js";
@@ -164,6 +164,11 @@ export class Dispatcher {
   /** True when a handler is registered for this machine's intent type. */
   serves(machine: string, intentType: string): boolean {
     return this.#handlers.has(handlerKey(machine, intentType));
+  }
+
+  /** Whether the background loop runs and when it last completed a round (readiness probes). */
+  get progress(): LoopProgress {
+    return this.#loop.progress();
   }
 
   /** Intents being executed right now. */

@@ -139,5 +139,5 @@ export type { TypedClient, TypedRunResult } from "./typed-client.js";
 export type { UpgradeFailure, UpgradeOptions, UpgradeReport, UpgradeStore, VersionTally } from "./upgrade.js";
 export { UpgradeFailureKind, upgradeMachine } from "./upgrade.js";
 export { eventSchemaOf, migrateEvent, readState, stateSchemaOf } from "./versions.js";
-export type { Backoff } from "./work-loop.js";
+export type { Backoff, LoopProgress } from "./work-loop.js";
 export { DEFAULT_LEASE_MS } from "./work-loop.js";

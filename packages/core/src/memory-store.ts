@@ -453,6 +453,11 @@ export class MemoryStore implements Store {
     this.#closed = true;
   }
 
+  /** Nothing to write in memory: ready while open. */
+  async probe(): Promise<void> {
+    this.#open();
+  }
+
   #open(): void {
     if (this.#closed) throw new StoreUnavailableError("this MemoryStore is closed; create a new one");
   }

@@ -410,6 +410,16 @@ export interface Store extends UnitOfWork, WorkQueue, ReadModel {
   readonly tokenVault?: TokenVault;
   /** Release connections and files; the store is unusable afterwards. */
   close(): Promise<void>;
+  /**
+   * Prove the store can commit right now: a cheap write that really commits (and changes
+   * nothing durable), or a throw — a `StoreUnavailableError` saying why — when it cannot
+   * (disk full, server down, read-only). Readiness probes call it; a store without it counts
+   * as ready.
+   *
+   * @example
+   * await store.probe?.(); // throws while the disk is full
+   */
+  probe?(): Promise<void>;
 }
 
 /** Where time comes from; inject a fake one in tests. */

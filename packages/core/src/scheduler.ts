@@ -6,7 +6,7 @@ import type { Clock, TimerQueue, TimerRecord } from "./ports.js";
 import { RunResultKind } from "./result.js";
 import type { RunFunction } from "./run-options.js";
 import { contextOfTraceParent, droverTracer, recordFailure, SpanName, setAttributes, TraceAttr } from "./tracing.js";
-import type { Backoff, LeaseWorker } from "./work-loop.js";
+import type { Backoff, LeaseWorker, LoopProgress } from "./work-loop.js";
 import { backoffDelay, describeError, leaseWorker, positive, WAITING, WorkLoop } from "./work-loop.js";
 
 /** Settings of a {@link Scheduler}. */
@@ -104,6 +104,11 @@ export class Scheduler {
       positive("pollMs", options.pollMs ?? 1000),
       (error) => this.#worker.logger.error({ err: error, owner: this.owner }, "scheduler: claiming timers failed"),
     );
+  }
+
+  /** Whether the background loop runs and when it last completed a round (readiness probes). */
+  get progress(): LoopProgress {
+    return this.#loop.progress();
   }
 
   /** Fire every timer due now (one batch); returns how many were claimed. */

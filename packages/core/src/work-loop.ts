@@ -72,6 +72,19 @@ function defaultOwner(role: string): string {
 }
 
 /**
+ * How a {@link WorkLoop} is doing, for readiness probes: a running loop completes a round (a
+ * tick, then a sleep of at most `pollMs` when idle) again and again, so a round that has not
+ * completed for many poll intervals means the loop is stuck (a claim that never returns).
+ */
+export interface LoopProgress {
+  readonly running: boolean;
+  /** The loop's sleep when idle. */
+  readonly pollMs: number;
+  /** Milliseconds since the loop last completed a round (or started); 0 when not running. */
+  readonly sinceRoundMs: number;
+}
+
+/**
  * A background loop that calls `tick` until it reports no work, then sleeps `pollMs` or until
  * woken. Shared by the dispatcher and the scheduler.
  */
@@ -80,6 +93,8 @@ export class WorkLoop {
   readonly #pollMs: number;
   readonly #onError: (error: unknown) => void;
   #running = false;
+  /** `performance.now()` when the last round completed: monotonic, unlike an injected clock. */
+  #roundAt = 0;
   #loop: Promise<void> | undefined;
   #woken = false;
   #wakeup: (() => void) | undefined;
@@ -94,9 +109,19 @@ export class WorkLoop {
     return this.#running;
   }
 
+  /** Whether it runs, and how long ago it last completed a round. */
+  progress(): LoopProgress {
+    return {
+      running: this.#running,
+      pollMs: this.#pollMs,
+      sinceRoundMs: this.#running ? performance.now() - this.#roundAt : 0,
+    };
+  }
+
   start(): void {
     if (this.#running) return;
     this.#running = true;
+    this.#roundAt = performance.now();
     this.#loop = this.#run();
   }
 
@@ -122,6 +147,7 @@ export class WorkLoop {
       } catch (error) {
         this.#onError(error);
       }
+      this.#roundAt = performance.now();
       if (done === 0 && this.#running) await this.#sleep();
     }
   }

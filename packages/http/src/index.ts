@@ -2,12 +2,16 @@ export type { RouteScope } from "./auth.js";
 export { authenticate, installAuth, Public } from "./auth.js";
 // Conditional requests (RFC 9110) are public as a whole: every export of the module.
 export * from "./conditional.js";
+export type { ConnectionLimits } from "./connection-limits.js";
+export { DEFAULT_CONNECTION_LIMITS } from "./connection-limits.js";
 export type { IntentTypeCatalog } from "./intent-types.js";
 export { intentTypeCatalog } from "./intent-types.js";
 export { DroverMetrics } from "./metrics.js";
 export { buildOpenApi } from "./openapi/index.js";
 export type { Problem } from "./problem.js";
 export { ProblemKind, problem } from "./problem.js";
+export type { ReadinessOptions } from "./readiness.js";
+export { Readiness } from "./readiness.js";
 export type { RunningServer, ServeSettings } from "./serve.js";
 export { serve, settingsFromEnv } from "./serve.js";
 export { buildServer } from "./server.js";

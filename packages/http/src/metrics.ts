@@ -1,12 +1,15 @@
 import type { App, AttemptReport, MetricFamily, ResultReport, TimerReport } from "@drover/core";
 import { OutboxStatus } from "@drover/core";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { Readiness } from "./readiness.js";
+import { ReadyStatus } from "./wire.js";
 
 /**
  * The Prometheus metrics of one drover server, in a registry of its own (so two servers in
  * one process never share counters): events by machine and result kind, step latency,
  * outbox depth by status, dispatcher attempts by outcome, timers by status and their firings
- * by outcome, paused intent types.
+ * by outcome, paused intent types, and readiness (`drover_ready`, as `GET /readyz` answers)
+ * when a {@link Readiness} is handed in.
  */
 export class DroverMetrics {
   readonly registry = new Registry();
@@ -19,7 +22,7 @@ export class DroverMetrics {
   readonly #known: ReadonlySet<string>;
   readonly #app: App;
 
-  constructor(app: App) {
+  constructor(app: App, readiness?: Readiness) {
     this.#app = app;
     // Label values come from our machine names only, never from what a caller typed.
     this.#known = new Set(app.machines.map((m) => m.name));
@@ -104,6 +107,16 @@ export class DroverMetrics {
         for (const { intentType } of rows) this.set({ intent: intentType }, 1);
       },
     });
+    if (readiness !== undefined) {
+      new Gauge({
+        name: "drover_ready",
+        help: "1 while GET /readyz answers ready (store commits, loops turn, components up), else 0",
+        registers,
+        async collect() {
+          this.set((await readiness.check()).status === ReadyStatus.Ready ? 1 : 0);
+        },
+      });
+    }
     this.#unsubscribe = app.observe({
       onResult: (report) => this.#onResult(report),
       onAttempt: (report) => this.#onAttempt(report),

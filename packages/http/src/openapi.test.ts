@@ -202,6 +202,7 @@ describe("buildOpenApi", () => {
       ["/v1/intent-types/{type}/pause", "delete"],
       ["/v1/schedules", "get"],
       ["/healthz", "get"],
+      ["/readyz", "get"],
       ["/metrics", "get"],
       ["/openapi.json", "get"],
     ];

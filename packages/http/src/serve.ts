@@ -6,6 +6,8 @@ import type { FastifyInstance } from "fastify";
 import type { Logger as PinoLogger } from "pino";
 import { pino } from "pino";
 import { z } from "zod";
+import type { ConnectionLimits } from "./connection-limits.js";
+import type { ReadinessOptions } from "./readiness.js";
 import { buildServer } from "./server.js";
 import { ensureAdminToken, importTokenFile, TokenStore } from "./tokens.js";
 
@@ -78,6 +80,10 @@ export async function serve(
     readonly diagramSamples?: number | undefined;
     /** Keep the tokens here, shared by every process on the store, rather than in the data directory's file. */
     readonly tokenVault?: TokenVault | undefined;
+    /** Timeouts for slow and idle clients, and the connection cap (see `ServerOptions.connections`). */
+    readonly connections?: ConnectionLimits | undefined;
+    /** How `GET /readyz` judges (see `ServerOptions.readiness`). */
+    readonly readiness?: ReadinessOptions | undefined;
   } = {},
 ): Promise<RunningServer> {
   mkdirSync(settings.dataDir, { recursive: true });
@@ -97,6 +103,8 @@ export async function serve(
     dashboard: options.dashboard,
     ...(options.title === undefined ? {} : { title: options.title }),
     ...(options.diagramSamples === undefined ? {} : { diagramSamples: options.diagramSamples }),
+    ...(options.connections === undefined ? {} : { connections: options.connections }),
+    ...(options.readiness === undefined ? {} : { readiness: options.readiness }),
   });
   await app.start();
   await server.listen({ host: settings.host, port: settings.port });

@@ -1,6 +1,8 @@
 import type { App } from "@drover/core";
 import type { TracerProvider } from "@opentelemetry/api";
 import type { FastifyBaseLogger } from "fastify";
+import type { ConnectionLimits } from "./connection-limits.js";
+import type { ReadinessOptions } from "./readiness.js";
 import type { TokenStore } from "./tokens.js";
 
 /** What {@link buildServer} of `./server.ts` takes: the app, the tokens, and the limits of the server. */
@@ -11,6 +13,8 @@ export interface ServerOptions {
   readonly logger?: FastifyBaseLogger;
   /** Largest request body in bytes (default 64 KiB). */
   readonly bodyLimit?: number;
+  /** Timeouts for slow and idle clients, and the connection cap (see {@link ConnectionLimits}). */
+  readonly connections?: ConnectionLimits;
   readonly title?: string;
   readonly version?: string;
   /**
@@ -27,4 +31,6 @@ export interface ServerOptions {
   readonly diagramSamples?: number;
   /** Where request spans go (default: the provider registered with the OpenTelemetry API). */
   readonly tracerProvider?: TracerProvider;
+  /** How `GET /readyz` probes the store and judges the loops (see {@link ReadinessOptions}). */
+  readonly readiness?: ReadinessOptions;
 }

@@ -5,12 +5,15 @@ import { InvalidReason, StoreUnavailableError } from "@drover/core";
 import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyRequest } from "fastify";
 import Fastify from "fastify";
 import { check, deny, installAuth } from "./auth.js";
+import { canAnswer, clientErrorStatus, connectionLimits, nodeServerOptions } from "./connection-limits.js";
 import { loadDashboardAssets } from "./dashboard.js";
 import { LiveFeed } from "./live.js";
+import { requestLogger } from "./log-redaction.js";
 import { DroverMetrics } from "./metrics.js";
 import { buildOpenApi } from "./openapi/index.js";
 import type { Problem } from "./problem.js";
 import { ProblemKind, problem, sendProblem } from "./problem.js";
+import { Readiness } from "./readiness.js";
 import { assetsRoutes } from "./routes/assets.js";
 import { entitiesRoutes } from "./routes/entities.js";
 import { eventsRoutes } from "./routes/events.js";
@@ -28,6 +31,16 @@ import { EdgeReason, RESERVED_SEGMENTS, Scope } from "./wire.js";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** The answers to errors below Fastify (see `clientErrorHandler`), by status. */
+const CLIENT_ERRORS = {
+  400: { detail: "malformed HTTP request", reason: EdgeReason.MalformedRequest },
+  408: {
+    detail: "the request did not arrive in time; send headers and body without pauses",
+    reason: EdgeReason.RequestTimeout,
+  },
+  431: { detail: "the request headers are too large", reason: EdgeReason.MalformedRequest },
+} as const;
+
 /**
  * The HTTP API of a drover {@link App} (DESIGN §6): routes derived from its machines, bearer
  * tokens with scopes, `Idempotency-Key`, `If-Match`/`ETag`, RFC 9457 problems with `kind`,
@@ -44,9 +57,14 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     if (RESERVED_SEGMENTS.includes(name))
       throw new Error(`a machine may not be named "${name}": /v1/${name} is a drover route`);
   }
+  const limits = connectionLimits(options.connections);
   const server: FastifyInstance = Fastify({
-    ...(options.logger === undefined ? {} : { loggerInstance: options.logger as FastifyBaseLogger }),
+    ...(options.logger === undefined ? {} : { loggerInstance: requestLogger(options.logger as FastifyBaseLogger) }),
     bodyLimit: options.bodyLimit ?? 64 * 1024,
+    // Slow and idle clients: Fastify's own defaults wait forever for a body (requestTimeout 0).
+    http: nodeServerOptions(limits),
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
     requestIdHeader: false,
     genReqId: (request) => {
       const given = request.headers["x-request-id"];
@@ -79,33 +97,30 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
         (failure: unknown) => sendProblem(reply, errorProblem(failure as FastifyError, request)),
       );
     },
-    // Errors of the HTTP parser (headers too large, garbage): answered on the raw socket.
+    // Errors of the HTTP parser (headers too large, garbage) and Node's request timeouts (a
+    // client too slow with its headers or body): answered on the raw socket, which is closed.
     clientErrorHandler: (error: Error & { code?: string }, socket) => {
-      const status = error.code === "HPE_HEADER_OVERFLOW" ? 431 : 400;
-      const body = JSON.stringify(
-        problem(
-          status,
-          ProblemKind.Invalid,
-          status === 431 ? "the request headers are too large" : "malformed HTTP request",
-          {
-            reason: EdgeReason.MalformedRequest,
-          },
-        ),
-      );
-      if (socket.writable) {
-        socket.end(
-          `HTTP/1.1 ${status} ${status === 431 ? "Request Header Fields Too Large" : "Bad Request"}\r\n` +
-            `Content-Type: application/problem+json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-            `X-Request-Id: ${randomUUID()}\r\nConnection: close\r\n\r\n${body}`,
-        );
-      } else {
+      const status = clientErrorStatus(error);
+      if (!canAnswer(socket)) {
         socket.destroy(error);
+        return;
       }
+      const { detail, reason } = CLIENT_ERRORS[status];
+      const answer = problem(status, ProblemKind.Invalid, detail, { reason });
+      const body = JSON.stringify(answer);
+      socket.end(
+        `HTTP/1.1 ${status} ${answer.title}\r\n` +
+          `Content-Type: application/problem+json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+          `X-Request-Id: ${randomUUID()}\r\nConnection: close\r\n\r\n${body}`,
+      );
     },
   });
+  // Beyond the cap, Node closes a new connection as it arrives.
+  server.server.maxConnections = limits.maxConnections;
   // Events are JSON; a text/plain body is refused with 415 like any other type.
   server.removeContentTypeParser("text/plain");
-  const metrics = new DroverMetrics(app);
+  const readiness = new Readiness(app, options.readiness);
+  const metrics = new DroverMetrics(app, readiness);
   const live = new LiveFeed(app);
   const assets = options.dashboard === undefined ? undefined : loadDashboardAssets(options.dashboard);
   const streams = new Set<ServerResponse>();
@@ -134,7 +149,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     sendProblem(reply, problem(404, ProblemKind.NotFound, `no route ${request.method} ${request.url.split("?")[0]}`)),
   );
 
-  const deps: RouteDeps = { app, options, metrics, live, assets, streams, openapi };
+  const deps: RouteDeps = { app, options, metrics, live, assets, streams, openapi, readiness };
   operationsRoutes(server, deps);
   assetsRoutes(server, deps);
   tokenRoutes(server);

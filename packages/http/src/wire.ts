@@ -3,9 +3,9 @@
  * RFC 9457 problems and the kinds and reasons the HTTP edge adds to core's, the notices of
  * `GET /v1/stream`, the token scopes, and the header patterns and page sizes of the routes.
  * The server, its OpenAPI document and the dashboard all take them from here. The stream's
- * messages (`wire/stream.ts`) and the bodies of the timer, intent-type and schedule routes
- * (`wire/operations.ts`) are declared in modules of their own and re-exported here, so this
- * is still the one module to import.
+ * messages (`wire/stream.ts`), the bodies of the timer, intent-type and schedule routes
+ * (`wire/operations.ts`) and the readiness probe's (`wire/readiness.ts`) are declared in
+ * modules of their own and re-exported here, so this is still the one module to import.
  *
  * Types and `as const` smart enums only, with no runtime import (core is imported for its
  * types alone), so that a browser bundle can import this module without pulling in Fastify,
@@ -47,6 +47,7 @@ export type {
   VersionedSubject,
 } from "@drover/core";
 export * from "./wire/operations.js";
+export * from "./wire/readiness.js";
 export * from "./wire/stream.js";
 
 // ─── Scopes ────────────────────────────────────────────────────────────────────────────
@@ -102,6 +103,8 @@ export const EdgeReason = {
   InvalidCursor: "invalid_cursor",
   /** No machine of this server declares the intent type (and it is not paused): 404. */
   UnknownIntentType: "unknown_intent_type",
+  /** The request's headers or body did not arrive within the server's timeouts: 408, and closed. */
+  RequestTimeout: "request_timeout",
 } as const;
 export type EdgeReason = (typeof EdgeReason)[keyof typeof EdgeReason];
 

@@ -29,6 +29,7 @@ import { channelFor, quoteIdent } from "./identifiers.js";
 import type { MigrationReport } from "./migrations.js";
 import { migrate } from "./migrations.js";
 import { NotificationListener } from "./notifications.js";
+import { WRITE_PROBE } from "./probe.js";
 import type { StepRow } from "./rows.js";
 import { rows } from "./rows.js";
 import { commitOneStatement, commitOneValues } from "./single-step.js";
@@ -159,6 +160,15 @@ export class PostgresStore implements port.Store {
       channel: this.#channel,
       poolSize: this.#settings.poolSize,
     };
+  }
+
+  /**
+   * Commit one transaction that writes only its commit record (probe.ts): throws a
+   * `StoreUnavailableError` while PostgreSQL cannot commit. A dead pooled connection is
+   * replaced and the probe tried once more, so a restarted server is seen as up at once.
+   */
+  async probe(): Promise<void> {
+    await this.#db.read("probing with a write", WRITE_PROBE, []);
   }
 
   /** Loads asked for in the same turn of the event loop are read together, in one query. */

@@ -10,6 +10,7 @@ import { IdleCheckpoint } from "./idle-checkpoint.js";
 import { SqliteIntentControls } from "./intent-controls.js";
 import type { MigrationReport } from "./migrations.js";
 import { claimOutboxRows } from "./outbox-claim.js";
+import { writeProbe } from "./probe.js";
 import type { RewriteParams } from "./rows.js";
 import { rewriteParams, rows } from "./rows.js";
 import { SettleBatch } from "./settle-batch.js";
@@ -50,6 +51,7 @@ export class SqliteStore implements port.Store {
   /** Empties the WAL after a quiet second (a file database only). */
   readonly #idle: IdleCheckpoint | undefined;
   readonly #release: (release: port.LeaseRelease) => port.ReleasedLeases;
+  readonly #probe: () => void;
   #closed = false;
 
   /**
@@ -113,6 +115,7 @@ export class SqliteStore implements port.Store {
           .changes,
       }),
     ).immediate;
+    this.#probe = writeProbe(this.#db);
   }
 
   /**
@@ -350,6 +353,14 @@ export class SqliteStore implements port.Store {
 
   async takeToken(request: port.TokenRequest): Promise<number> {
     return this.#guard("taking a rate-limit token", () => this.#controls.take(request));
+  }
+
+  /**
+   * Commit one write that changes nothing (probe.ts): throws a `StoreUnavailableError` while
+   * the database cannot commit (disk full, read-only, locked past the busy timeout).
+   */
+  async probe(): Promise<void> {
+    this.#guard("probing with a write", this.#probe);
   }
 
   /** Close the connection (checkpointing the WAL). Calling it again does nothing. */

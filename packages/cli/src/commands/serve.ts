@@ -36,6 +36,22 @@ export function serveCommand(program: Command, context: CommandContext): Command
       "--instance <name>",
       "this process's name, stable across restarts and unique per store: a restart frees its previous run's leases at once (DROVER_INSTANCE, default host:port:data-dir hash)",
     )
+    .option(
+      "--request-timeout-ms <ms>",
+      "a request's headers and body must arrive within this, else 408 and closed (DROVER_REQUEST_TIMEOUT_MS, default 30000)",
+    )
+    .option(
+      "--headers-timeout-ms <ms>",
+      "a request's headers must arrive within this, else 408 and closed (DROVER_HEADERS_TIMEOUT_MS, default 10000)",
+    )
+    .option(
+      "--keep-alive-timeout-ms <ms>",
+      "an idle keep-alive connection is closed after this (DROVER_KEEP_ALIVE_TIMEOUT_MS, default 5000)",
+    )
+    .option(
+      "--max-connections <n>",
+      "connections held at once; more are closed as they arrive (DROVER_MAX_CONNECTIONS, default 1000)",
+    )
     .addHelpText(
       "after",
       "\nDROVER_ADMIN_TOKEN: an admin token to accept (then none is generated). SIGTERM/SIGINT drain and exit 0.",
@@ -52,6 +68,10 @@ export function serveCommand(program: Command, context: CommandContext): Command
         ...(options.backoffMs === undefined ? {} : { backoffMs: options.backoffMs }),
         ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
         ...(options.instance === undefined ? {} : { instance: options.instance }),
+        ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }),
+        ...(options.headersTimeoutMs === undefined ? {} : { headersTimeoutMs: options.headersTimeoutMs }),
+        ...(options.keepAliveTimeoutMs === undefined ? {} : { keepAliveTimeoutMs: options.keepAliveTimeoutMs }),
+        ...(options.maxConnections === undefined ? {} : { maxConnections: options.maxConnections }),
       });
       context.done(Running.Running);
     });
@@ -68,4 +88,8 @@ interface ServeOptions {
   readonly backoffMs?: string;
   readonly leaseMs?: string;
   readonly instance?: string;
+  readonly requestTimeoutMs?: string;
+  readonly headersTimeoutMs?: string;
+  readonly keepAliveTimeoutMs?: string;
+  readonly maxConnections?: string;
 }

@@ -50,7 +50,7 @@ export function buildOpenApi(options: BuildOpenApiOptions): OpenApiDocument {
     { name: "outbox", description: "Intents waiting to be executed, and dead letters (admin)." },
     { name: "timers", description: "Durable timers: pending, fired, cancelled and dead ones (admin)." },
     { name: "intent types", description: "Pausing and resuming the execution of an intent type (admin)." },
-    { name: "operations", description: "Health, metrics and this document." },
+    { name: "operations", description: "Liveness, readiness, metrics and this document." },
   );
 
   const machineList = options.machines.map((machine) => `\`${machine.name}\``).join(", ");

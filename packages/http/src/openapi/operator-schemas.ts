@@ -1,10 +1,11 @@
 import { RunResultKind, TimerStatus } from "@drover/core";
-import { EdgeReason, TimerLimit } from "../wire.js";
+import { EdgeReason, ReadinessCheckKind, ReadyStatus, TimerLimit } from "../wire.js";
 import type { OpenApiObject } from "./document.js";
 import { ref } from "./document.js";
 import type { SchemaTable } from "./json-schema.js";
 
-// The bodies and parameters of the timer, intent-type and schedule routes (wire/operations.ts).
+// The bodies and parameters of the timer, intent-type and schedule routes (wire/operations.ts),
+// and the readiness probe's body (wire/readiness.ts).
 
 const time = (description: string, nullable = false) => ({
   type: nullable ? ["string", "null"] : "string",
@@ -12,7 +13,7 @@ const time = (description: string, nullable = false) => ({
   description: `${description} ISO 8601, UTC.`,
 });
 
-/** The components of the operator routes: timers, intent types, schedules. */
+/** The components of the operator routes: timers, intent types, schedules, readiness. */
 export function addOperatorSchemas(table: SchemaTable): void {
   table.set("Timer", {
     type: "object",
@@ -130,6 +131,30 @@ export function addOperatorSchemas(table: SchemaTable): void {
             eventType: { type: ["string", "null"] },
             event: { description: "The event each occurrence sends." },
             nextAt: time("Its next occurrence (`null`: none).", true),
+          },
+        },
+      },
+    },
+  });
+  table.set("Readiness", {
+    type: "object",
+    description: "Whether this process can do its job now; every check listed, a failing one with its reason.",
+    required: ["status", "checks"],
+    properties: {
+      status: { enum: Object.values(ReadyStatus), description: "`ready` (200) or `not_ready` (503)." },
+      checks: {
+        type: "array",
+        items: {
+          type: "object",
+          required: ["name", "kind", "ok"],
+          properties: {
+            name: {
+              type: "string",
+              description: "`store`, `dispatcher`, `scheduler`, or an attached component's name.",
+            },
+            kind: { enum: Object.values(ReadinessCheckKind) },
+            ok: { type: "boolean" },
+            reason: { type: "string", description: "Why it is not ok (absent when it is)." },
           },
         },
       },

@@ -283,10 +283,29 @@ export function operationsPaths(): OpenApiDocument["paths"] {
         tags: ["operations"],
         summary: "Health",
         scope: null,
-        description: "200 while the server and its store answer.",
+        description:
+          "Liveness: 200 while the process runs and answers (point a Kubernetes livenessProbe here); " +
+          "`degraded` when an attached component is not ok. 503 only while the server is shutting down.",
         responses: {
-          "200": response("Healthy.", json(ref("Health"))),
+          "200": response("Alive.", json(ref("Health"))),
           "503": sharedResponse("Unavailable"),
+        },
+      }),
+    },
+    "/readyz": {
+      get: operation({
+        id: "readyz",
+        tags: ["operations"],
+        summary: "Readiness",
+        scope: null,
+        description:
+          "Readiness: 200 when this process can do its job — the store commits a write (probed at most about " +
+          "once a second), the dispatcher and scheduler loops complete their rounds, attached components are " +
+          "up; else 503 with the failing checks and their reasons. Point load balancers and a Kubernetes " +
+          "readinessProbe here.",
+        responses: {
+          "200": response("Ready.", json(ref("Readiness"))),
+          "503": response("Not ready: the failing checks say why.", json(ref("Readiness"))),
         },
       }),
     },

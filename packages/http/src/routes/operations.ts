@@ -1,12 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { Public } from "../auth.js";
-import type { ComponentHealthBody, HealthBody } from "../wire.js";
-import { HealthStatus, Scope } from "../wire.js";
+import type { ComponentHealthBody, HealthBody, ReadinessBody } from "../wire.js";
+import { HealthStatus, ReadyStatus, Scope } from "../wire.js";
 import type { RouteDeps } from "./shared.js";
 
-/** `GET /healthz`, `GET /openapi.json` and `GET /metrics`. */
+/** `GET /healthz` (liveness), `GET /readyz` (readiness), `GET /openapi.json` and `GET /metrics`. */
 export function operationsRoutes(server: FastifyInstance, deps: RouteDeps): void {
-  const { app, metrics, openapi } = deps;
+  const { app, metrics, openapi, readiness } = deps;
 
   async function getHealth(): Promise<HealthBody> {
     const attached = app.components;
@@ -15,6 +15,13 @@ export function operationsRoutes(server: FastifyInstance, deps: RouteDeps): void
     for (const component of attached) components[component.name] = component.health();
     const ok = Object.values(components).every((health) => health.ok);
     return { status: ok ? HealthStatus.Ok : HealthStatus.Degraded, components };
+  }
+
+  async function getReady(_request: FastifyRequest, reply: FastifyReply): Promise<ReadinessBody> {
+    const body = await readiness.check();
+    // A probe's answer is about now: no proxy may serve it to the next probe.
+    reply.header("cache-control", "no-store");
+    return reply.code(body.status === ReadyStatus.Ready ? 200 : 503).send(body);
   }
 
   async function getOpenApi() {
@@ -27,6 +34,7 @@ export function operationsRoutes(server: FastifyInstance, deps: RouteDeps): void
   }
 
   server.get("/healthz", { config: { scope: Public } }, getHealth);
+  server.get("/readyz", { config: { scope: Public } }, getReady);
   server.get("/openapi.json", { config: { scope: Public } }, getOpenApi);
   server.get("/metrics", { config: { scope: Scope.Read } }, getMetrics);
 }

@@ -8,6 +8,7 @@ import type { DroverMetrics } from "../metrics.js";
 import type { OpenApiDocument } from "../openapi/index.js";
 import type { Problem } from "../problem.js";
 import { ProblemKind, problem } from "../problem.js";
+import type { Readiness } from "../readiness.js";
 import type { ServerOptions } from "../server-options.js";
 import { EdgeReason } from "../wire.js";
 
@@ -21,6 +22,7 @@ export interface RouteDeps {
   /** The open `GET /v1/stream` answers. */
   readonly streams: Set<ServerResponse>;
   readonly openapi: OpenApiDocument;
+  readonly readiness: Readiness;
 }
 
 /** An entity a route found, with the machine it belongs to. */
