@@ -41,7 +41,7 @@ export interface ServeFlags {
   readonly requestTimeoutMs?: string | number;
   /** `--headers-timeout-ms` (`DROVER_HEADERS_TIMEOUT_MS`, default 10000): a request's headers must arrive within it, else 408. */
   readonly headersTimeoutMs?: string | number;
-  /** `--keep-alive-timeout-ms` (`DROVER_KEEP_ALIVE_TIMEOUT_MS`, default 5000): an idle keep-alive connection is closed after it. */
+  /** `--keep-alive-timeout-ms` (`DROVER_KEEP_ALIVE_TIMEOUT_MS`, default 65000): an idle keep-alive connection is closed after it. */
   readonly keepAliveTimeoutMs?: string | number;
   /** `--max-connections` (`DROVER_MAX_CONNECTIONS`, default 1000): more connections at once are closed as they arrive. */
   readonly maxConnections?: string | number;

@@ -15,7 +15,8 @@ export interface ConnectionLimits {
    */
   readonly headersTimeoutMs?: number | undefined;
   /**
-   * An idle keep-alive connection is closed after this (default 5 s). Behind a load balancer
+   * An idle keep-alive connection is closed after this (default 65 s, above common load
+   * balancers' idle timeouts; a shorter one races a client's next request). Behind a load balancer
    * that reuses connections, set it above the balancer's idle timeout.
    */
   readonly keepAliveTimeoutMs?: number | undefined;
@@ -30,7 +31,7 @@ export type ResolvedConnectionLimits = { readonly [K in keyof ConnectionLimits]-
 export const DEFAULT_CONNECTION_LIMITS: ResolvedConnectionLimits = Object.freeze({
   requestTimeoutMs: 30_000,
   headersTimeoutMs: 10_000,
-  keepAliveTimeoutMs: 5_000,
+  keepAliveTimeoutMs: 65_000,
   maxConnections: 1_000,
 });
 

@@ -46,7 +46,7 @@ export function serveCommand(program: Command, context: CommandContext): Command
     )
     .option(
       "--keep-alive-timeout-ms <ms>",
-      "an idle keep-alive connection is closed after this (DROVER_KEEP_ALIVE_TIMEOUT_MS, default 5000)",
+      "an idle keep-alive connection is closed after this (DROVER_KEEP_ALIVE_TIMEOUT_MS, default 65000)",
     )
     .option(
       "--max-connections <n>",
