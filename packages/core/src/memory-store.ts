@@ -2,6 +2,8 @@ import { StoreUnavailableError } from "./errors.js";
 import { jsonClone } from "./json.js";
 import { DecisionKind } from "./machine.js";
 import { MemoryIntentControls } from "./memory-intent-controls.js";
+import { MemoryOutbox } from "./memory-outbox.js";
+import { MemoryTimers } from "./memory-timers.js";
 import type {
   AttemptFailure,
   ClaimQuery,
@@ -27,7 +29,7 @@ import type {
   TimerRecord,
   TokenRequest,
 } from "./ports.js";
-import { CommitOutcomeKind, noOutboxRows, noTimerRows, OutboxStatus, TimerStatus } from "./ports.js";
+import { CommitOutcomeKind, OutboxStatus, TimerStatus } from "./ports.js";
 import { byStateName } from "./state-name.js";
 
 /**
@@ -41,8 +43,8 @@ export class MemoryStore implements Store {
   readonly #entities = new Map<string, StoredEntity>();
   readonly #journal = new Map<string, JournalEntry[]>();
   readonly #inbox = new Map<string, InboxRecord>();
-  readonly #outbox = new Map<string, OutboxRecord>();
-  readonly #timers = new Map<string, TimerRecord>();
+  readonly #outbox = new MemoryOutbox();
+  readonly #timers = new MemoryTimers();
   readonly #controls = new MemoryIntentControls();
   #closed = false;
 
@@ -160,31 +162,9 @@ export class MemoryStore implements Store {
     journal.push(entry);
     this.#journal.set(k, journal);
     this.#inbox.set(step.eventId, inbox);
-    for (const row of outbox) this.#outbox.set(row.intentId, row);
-    // Cancels first, then the new timers, each of which replaces a pending one of its key.
-    this.#cancelTimers(step.ref, step.cancelTimers ?? [], true);
-    for (const row of timers) {
-      // Replacement is by key only: a key that happens to equal a timer id names no timer.
-      if (row.key !== null) this.#cancelTimers(step.ref, [row.key], false);
-      this.#timers.set(row.timerId, row);
-    }
+    this.#outbox.add(outbox);
+    this.#timers.schedule(step.ref, step.cancelTimers ?? [], timers);
     return { kind: CommitOutcomeKind.Committed };
-  }
-
-  /** Cancel the entity's pending timers of these keys (and, `byId`, of these timer ids). */
-  #cancelTimers(ref: EntityRef, names: readonly string[], byId: boolean): void {
-    if (names.length === 0) return;
-    for (const timer of this.#timers.values()) {
-      if (timer.status !== TimerStatus.Pending || timer.machine !== ref.machine || timer.entityId !== ref.id) continue;
-      if ((byId && names.includes(timer.timerId)) || (timer.key !== null && names.includes(timer.key))) {
-        this.#timers.set(timer.timerId, {
-          ...timer,
-          status: TimerStatus.Cancelled,
-          leaseOwner: null,
-          leaseUntil: null,
-        });
-      }
-    }
   }
 
   async getEntity(ref: EntityRef): Promise<StoredEntity | undefined> {
@@ -255,153 +235,90 @@ export class MemoryStore implements Store {
 
   async listOutbox(query: OutboxQuery = {}): Promise<OutboxRecord[]> {
     this.#open();
-    const rows = [...this.#outbox.values()].filter((row) => query.status === undefined || row.status === query.status);
-    return jsonClone(rows.slice(0, query.limit ?? rows.length));
+    return this.#outbox.list(query);
   }
 
   async findOutbox(intentId: string): Promise<OutboxRecord | undefined> {
     this.#open();
-    return copy(this.#outbox.get(intentId));
+    return this.#outbox.find(intentId);
   }
 
   async outboxStats(): Promise<Record<OutboxStatus, number>> {
     this.#open();
-    const stats = noOutboxRows();
-    for (const row of this.#outbox.values()) stats[row.status]++;
-    return stats;
+    return this.#outbox.stats();
   }
 
   async listTimers(query: TimerQuery = {}): Promise<TimerRecord[]> {
     this.#open();
-    const { status, entity } = query;
-    const rows = [...this.#timers.values()]
-      .filter(
-        (t) =>
-          (status === undefined || t.status === status) &&
-          (entity === undefined || (t.machine === entity.machine && t.entityId === entity.id)),
-      )
-      .sort((a, b) => a.dueAt - b.dueAt || (a.timerId < b.timerId ? -1 : a.timerId > b.timerId ? 1 : 0));
-    return jsonClone(rows.slice(0, query.limit ?? rows.length));
+    return this.#timers.list(query);
   }
 
   async findTimer(timerId: string): Promise<TimerRecord | undefined> {
     this.#open();
-    return copy(this.#timers.get(timerId));
+    return this.#timers.find(timerId);
   }
 
   async timerStats(): Promise<Record<TimerStatus, number>> {
     this.#open();
-    const stats = noTimerRows();
-    for (const row of this.#timers.values()) stats[row.status]++;
-    return stats;
+    return this.#timers.stats();
   }
 
   async claimOutbox(query: ClaimQuery): Promise<OutboxRecord[]> {
     this.#open();
-    const limit = Math.floor(query.limit);
-    const claimed: OutboxRecord[] = [];
-    // Only the oldest pending row of an entity may run: later ones wait behind it.
-    const blocked = new Set<string>();
-    for (const row of this.#outbox.values()) {
-      if (claimed.length >= limit) break;
-      if (row.status !== OutboxStatus.Pending) continue;
-      const entity = key({ machine: row.machine, id: row.entityId });
-      if (blocked.has(entity)) continue;
-      blocked.add(entity);
-      if (this.#controls.isPaused((row.intent as { type?: unknown }).type as string)) continue;
-      if (row.nextAttemptAt > query.now || !leaseFree(row, query.now)) continue;
-      const leased = leasedTo(row, query);
-      this.#outbox.set(row.intentId, leased);
-      claimed.push(jsonClone(leased));
-    }
-    return claimed;
+    return this.#outbox.claim(query, (intentType) => this.#controls.isPaused(intentType));
   }
 
   async completeOutbox(intentId: string, owner: string, _now: number): Promise<boolean> {
-    return this.#settle(this.#outbox, intentId, owner, OutboxStatus.Pending, () => ({ status: OutboxStatus.Done }));
+    this.#open();
+    return this.#outbox.complete(intentId, owner);
   }
 
   async failOutbox(intentId: string, owner: string, failure: AttemptFailure): Promise<boolean> {
-    return this.#settle(this.#outbox, intentId, owner, OutboxStatus.Pending, (row) => ({
-      attempts: failure.counts === false ? row.attempts - 1 : row.attempts,
-      status: failure.retryAt === null ? OutboxStatus.Dead : OutboxStatus.Pending,
-      nextAttemptAt: failure.retryAt ?? row.nextAttemptAt,
-      lastError: failure.error,
-    }));
+    this.#open();
+    return this.#outbox.fail(intentId, owner, failure);
   }
 
   async retryDead(intentId: string, now: number): Promise<boolean> {
     this.#open();
-    const row = this.#outbox.get(intentId);
-    if (row === undefined || row.status !== OutboxStatus.Dead) return false;
-    this.#outbox.set(intentId, {
-      ...row,
-      status: OutboxStatus.Pending,
-      attempts: 0,
-      nextAttemptAt: now,
-      leaseOwner: null,
-      leaseUntil: null,
-    });
-    return true;
+    return this.#outbox.retryDead(intentId, now);
   }
 
   async renewOutboxLeases(owner: string, intentIds: readonly string[], until: number): Promise<string[]> {
     this.#open();
-    return renew(this.#outbox, OutboxStatus.Pending, owner, intentIds, until);
+    return this.#outbox.renewLeases(owner, intentIds, until);
   }
 
   async renewTimerLeases(owner: string, timerIds: readonly string[], until: number): Promise<string[]> {
     this.#open();
-    return renew(this.#timers, TimerStatus.Pending, owner, timerIds, until);
+    return this.#timers.renewLeases(owner, timerIds, until);
   }
 
   async releaseLeases(release: LeaseRelease): Promise<ReleasedLeases> {
     this.#open();
     return {
-      outbox: free(this.#outbox, OutboxStatus.Pending, release),
-      timers: free(this.#timers, TimerStatus.Pending, release),
+      outbox: this.#outbox.releaseLeases(release),
+      timers: this.#timers.releaseLeases(release),
     };
   }
 
   async claimTimers(query: ClaimQuery): Promise<TimerRecord[]> {
     this.#open();
-    const due = [...this.#timers.values()]
-      .filter((t) => t.status === TimerStatus.Pending && t.nextAttemptAt <= query.now && leaseFree(t, query.now))
-      .sort((a, b) => a.dueAt - b.dueAt)
-      .slice(0, Math.max(0, Math.floor(query.limit)));
-    return due.map((timer) => {
-      const leased = leasedTo(timer, query);
-      this.#timers.set(timer.timerId, leased);
-      return jsonClone(leased);
-    });
+    return this.#timers.claim(query);
   }
 
   async completeTimer(timerId: string, owner: string, _now: number): Promise<boolean> {
-    return this.#settle(this.#timers, timerId, owner, TimerStatus.Pending, () => ({ status: TimerStatus.Fired }));
+    this.#open();
+    return this.#timers.complete(timerId, owner);
   }
 
   async failTimer(timerId: string, owner: string, failure: AttemptFailure): Promise<boolean> {
-    return this.#settle(this.#timers, timerId, owner, TimerStatus.Pending, (timer) => ({
-      attempts: failure.counts === false ? timer.attempts - 1 : timer.attempts,
-      status: failure.retryAt === null ? TimerStatus.Dead : TimerStatus.Pending,
-      nextAttemptAt: failure.retryAt ?? timer.nextAttemptAt,
-      lastError: failure.error,
-    }));
+    this.#open();
+    return this.#timers.fail(timerId, owner, failure);
   }
 
   async retryDeadTimer(timerId: string, now: number): Promise<boolean> {
     this.#open();
-    const timer = this.#timers.get(timerId);
-    if (timer === undefined || timer.status !== TimerStatus.Dead) return false;
-    this.#timers.set(timerId, {
-      ...timer,
-      status: TimerStatus.Pending,
-      attempts: 0,
-      nextAttemptAt: now,
-      leaseOwner: null,
-      leaseUntil: null,
-    });
-    return true;
+    return this.#timers.retryDead(timerId, now);
   }
 
   async pauseIntentType(intentType: string, now: number): Promise<boolean> {
@@ -434,21 +351,6 @@ export class MemoryStore implements Store {
     return this.#controls.take(request);
   }
 
-  /** Settle a leased row as the SQL stores do: only its lease's owner, only while pending; the lease is freed. */
-  #settle<R extends OutboxRecord | TimerRecord>(
-    rows: Map<string, R>,
-    key: string,
-    owner: string,
-    pending: R["status"],
-    settled: (row: R) => Partial<R>,
-  ): boolean {
-    this.#open();
-    const row = rows.get(key);
-    if (row === undefined || row.status !== pending || row.leaseOwner !== owner) return false;
-    rows.set(key, { ...row, ...settled(row), leaseOwner: null, leaseUntil: null });
-    return true;
-  }
-
   async close(): Promise<void> {
     this.#closed = true;
   }
@@ -461,50 +363,6 @@ export class MemoryStore implements Store {
   #open(): void {
     if (this.#closed) throw new StoreUnavailableError("this MemoryStore is closed; create a new one");
   }
-}
-
-/** A row claimed by the query's owner: one more attempt, leased until the lease runs out. */
-function leasedTo<R extends OutboxRecord | TimerRecord>(row: R, query: ClaimQuery): R {
-  return { ...row, attempts: row.attempts + 1, leaseOwner: query.owner, leaseUntil: query.now + query.leaseMs };
-}
-
-/** Move the leases `owner` still holds among `ids` to `until`; the ids it holds. */
-function renew<R extends OutboxRecord | TimerRecord>(
-  rows: Map<string, R>,
-  pending: R["status"],
-  owner: string,
-  ids: readonly string[],
-  until: number,
-): string[] {
-  const held: string[] = [];
-  for (const id of new Set(ids)) {
-    const row = rows.get(id);
-    if (row === undefined || row.status !== pending || row.leaseOwner !== owner) continue;
-    rows.set(id, { ...row, leaseUntil: until });
-    held.push(id);
-  }
-  return held;
-}
-
-/** Free the pending rows leased to an earlier incarnation of an instance; how many. */
-function free<R extends OutboxRecord | TimerRecord>(
-  rows: Map<string, R>,
-  pending: R["status"],
-  release: LeaseRelease,
-): number {
-  let freed = 0;
-  for (const [id, row] of rows) {
-    const owner = row.leaseOwner;
-    if (row.status !== pending || owner === null) continue;
-    if (!owner.startsWith(release.ownerPrefix) || owner.startsWith(release.keepPrefix)) continue;
-    rows.set(id, { ...row, leaseOwner: null, leaseUntil: null });
-    freed++;
-  }
-  return freed;
-}
-
-function leaseFree(row: { readonly leaseUntil: number | null }, now: number): boolean {
-  return row.leaseUntil === null || row.leaseUntil <= now;
 }
 
 function key(ref: EntityRef): string {
