@@ -1,20 +1,25 @@
-import { setMaxListeners } from "node:events";
-import type { Context, Span, Tracer, TracerProvider } from "@opentelemetry/api";
-import { context, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import type { Context, Tracer, TracerProvider } from "@opentelemetry/api";
+import { context, SpanKind, trace } from "@opentelemetry/api";
+import type { AttemptReport, Settled } from "./attempt-report.js";
+import { AttemptOutcome, endAttemptSpan } from "./attempt-report.js";
+import { attemptEffect, stoppingController } from "./effect-attempt.js";
 import type { Admission, EffectLimit } from "./effect-limits.js";
-import { checkLimit, EffectGate } from "./effect-limits.js";
-import type { EffectContext, EffectHandler, Effects, FollowUp } from "./effects.js";
-import { ConfigurationError, EffectTimeoutError, LeaseLostError, PermanentEffectError } from "./errors.js";
+import { EffectGate } from "./effect-limits.js";
+import { effectRegistry, handlerKey } from "./effect-registry.js";
+import type { EffectHandler, Effects } from "./effects.js";
+import { LeaseLostError, PermanentEffectError } from "./errors.js";
 import { applyFollowUps, tellIntentFailed, UnreadableFollowUp } from "./follow-ups.js";
 import { Heartbeat } from "./heartbeat.js";
 import type { Logger } from "./logger.js";
 import type { Typed } from "./machine.js";
 import type { Clock, IntentControls, OutboxQueue, OutboxRecord } from "./ports.js";
 import type { RunFunction } from "./run-options.js";
-import { contextOfTraceParent, droverTracer, SpanName, setAttributes, TraceAttr } from "./tracing.js";
+import { contextOfTraceParent, droverTracer, SpanName } from "./tracing.js";
 import type { Backoff, LeaseWorker, LoopProgress } from "./work-loop.js";
 import { backoffDelay, describeError, leaseWorker, positive, WAITING, WorkLoop } from "./work-loop.js";
 
+export type { AttemptReport } from "./attempt-report.js";
+export { AttemptOutcome } from "./attempt-report.js";
 export type { RunFunction } from "./run-options.js";
 
 /** Settings of a {@link Dispatcher}. */
@@ -38,24 +43,6 @@ export interface DispatcherSettings {
   readonly pollMs?: number;
   /** Jitter source (default Math.random). */
   readonly random?: () => number;
-}
-
-/** How an attempt ended: a smart enum. */
-export const AttemptOutcome = { Done: "done", Retry: "retry", Dead: "dead" } as const;
-export type AttemptOutcome = (typeof AttemptOutcome)[keyof typeof AttemptOutcome];
-
-/** One attempt at an intent, as reported to observers (metrics). */
-export interface AttemptReport {
-  readonly machine: string;
-  readonly entityId: string;
-  readonly intentId: string;
-  readonly intentType: string;
-  readonly outcome: AttemptOutcome;
-  /** Which attempt it was (1 on the first try). */
-  readonly attempt: number;
-  /** Why it failed (a retry or a dead letter). */
-  readonly error?: string;
-  readonly durationMs: number;
 }
 
 /** What a {@link Dispatcher} is built from. */
@@ -119,25 +106,8 @@ export class Dispatcher {
     this.#onAttempt = options.onAttempt ?? (() => {});
     this.#tracer = droverTracer(options.tracerProvider);
     this.#hearFailures = options.hearFailures ?? new Set();
-    const handlers = new Map<string, EffectHandler<Typed>>();
-    for (const effects of options.effects) {
-      for (const [type, handler] of Object.entries(effects.handlers)) {
-        const key = handlerKey(effects.machine, type);
-        if (handlers.has(key))
-          throw new ConfigurationError(`two effect handlers for ${effects.machine} intent ${type}`);
-        handlers.set(key, handler);
-      }
-    }
+    const { handlers, limits } = effectRegistry(options.effects);
     this.#handlers = handlers;
-    const limits = new Map<string, readonly EffectLimit<Typed>[]>();
-    for (const effects of options.effects) {
-      for (const [type, list] of Object.entries(effects.limits ?? {})) {
-        if (!handlers.has(handlerKey(effects.machine, type)))
-          throw new ConfigurationError(`a limit for ${effects.machine} intent ${type}, which has no effect handler`);
-        for (const limit of list) checkLimit(`the limit of ${effects.machine} intent ${type}`, limit);
-        limits.set(handlerKey(effects.machine, type), list);
-      }
-    }
     this.#limits = limits;
     // A slot outlives the longest attempt (the timeout) by a lease: it is given back when the
     // attempt ends, and its lease only frees the slots of a process that died holding them.
@@ -334,7 +304,7 @@ export class Dispatcher {
     const log = { intentId: row.intentId, machine: row.machine, entityId: row.entityId, intent: intent.type };
     try {
       const ctx = { intentId: row.intentId, machine: row.machine, entityId: row.entityId, attempt: row.attempts };
-      const followUps = await this.#attempt(handler, intent, ctx, lease);
+      const followUps = await attemptEffect(handler, intent, ctx, lease, this.#stopping.signal, this.#timeoutMs);
       await applyFollowUps(this.#run, this.#worker.logger, row, followUps ?? [], traced);
       if (!(await this.#store.completeOutbox(row.intentId, this.owner, this.#worker.clock.now()))) {
         this.#worker.logger.warn(
@@ -368,46 +338,6 @@ export class Dispatcher {
     }
   }
 
-  #attempt(
-    handler: EffectHandler<Typed>,
-    intent: Typed,
-    ctx: Omit<EffectContext, "signal">,
-    lease: AbortSignal,
-    // biome-ignore lint/suspicious/noConfusingVoidType: mirrors EffectHandler's answer.
-  ): Promise<readonly FollowUp[] | void> {
-    const controller = new AbortController();
-    const stopping = this.#stopping.signal;
-    return new Promise((resolve, reject) => {
-      if (lease.aborted) {
-        reject(lease.reason);
-        return;
-      }
-      const timer = setTimeout(() => {
-        const error = new EffectTimeoutError(`the ${intent.type} handler did not finish within ${this.#timeoutMs} ms`);
-        controller.abort(error);
-        reject(error);
-      }, this.#timeoutMs);
-      const onStop = () => {
-        controller.abort(stopping.reason);
-        reject(new EffectTimeoutError(`the ${intent.type} handler was aborted: the dispatcher is stopping`));
-      };
-      const onLeaseLost = () => {
-        controller.abort(lease.reason);
-        reject(lease.reason);
-      };
-      stopping.addEventListener("abort", onStop, { once: true });
-      lease.addEventListener("abort", onLeaseLost, { once: true });
-      Promise.resolve()
-        .then(() => handler(intent, { ...ctx, signal: controller.signal }))
-        .then(resolve, reject)
-        .finally(() => {
-          clearTimeout(timer);
-          stopping.removeEventListener("abort", onStop);
-          lease.removeEventListener("abort", onLeaseLost);
-        });
-    });
-  }
-
   /**
    * Give an intent up: tell its entity first (an `IntentFailed` event, when its machine hears
    * failures), then mark the row dead. In that order, so a crash in between leaves the row
@@ -438,46 +368,6 @@ export class Dispatcher {
     }
     return retryAt;
   }
-}
-
-/** How an attempt ended, for its report and its span. */
-interface Settled {
-  readonly outcome: AttemptOutcome;
-  /** When it is tried again (a retry), `null` once dead-lettered. */
-  readonly retryAt?: number | null;
-  readonly error?: string;
-  /** It waited for a limit instead of running: not an attempt. */
-  readonly deferred?: boolean;
-}
-
-function endAttemptSpan(span: Span, row: OutboxRecord, intentType: string, settled: Settled | undefined): void {
-  setAttributes(span, () => ({
-    [TraceAttr.Machine]: row.machine,
-    [TraceAttr.EntityId]: row.entityId,
-    [TraceAttr.IntentType]: intentType,
-    [TraceAttr.IntentId]: row.intentId,
-    [TraceAttr.Attempt]: row.attempts,
-    [TraceAttr.Outcome]: settled?.outcome ?? "unknown",
-    ...(typeof settled?.retryAt === "number"
-      ? { [TraceAttr.NextAttemptAt]: new Date(settled.retryAt).toISOString() }
-      : {}),
-  }));
-  // A failed attempt is an infrastructure failure (the provider, the network): an error.
-  if (settled === undefined || settled.error !== undefined) {
-    span.setStatus({ code: SpanStatusCode.ERROR, message: settled?.error ?? "the attempt threw" });
-  }
-  span.end();
-}
-
-/** Every attempt in flight listens to this signal: many listeners are expected, not a leak. */
-function stoppingController(): AbortController {
-  const controller = new AbortController();
-  setMaxListeners(0, controller.signal);
-  return controller;
-}
-
-function handlerKey(machine: string, type: string): string {
-  return `${machine}\u0000${type}`;
 }
 
 function delay(ms: number): Promise<void> {
