@@ -1,48 +1,26 @@
 import { randomUUID } from "node:crypto";
 import type * as port from "@drover/core";
-import {
-  CommitOutcomeKind,
-  ConfigurationError,
-  DecisionKind,
-  type Json,
-  type OutboxStatus,
-  type TimerStatus,
-} from "@drover/core";
+import { ConfigurationError, type Json, type OutboxStatus, type TimerStatus } from "@drover/core";
 import type * as sql from "@drover/core/sql";
 import { refundOf } from "@drover/core/sql";
 import type pg from "pg";
 import type { PostgresStoreInfo, PostgresStoreOptions, Settings } from "./connection.js";
-import {
-  clientConfig,
-  codeOf,
-  constraintOf,
-  createDatabase,
-  describeServer,
-  settingsOf,
-  UNIQUE_VIOLATION,
-  watchClient,
-} from "./connection.js";
+import { clientConfig, codeOf, createDatabase, describeServer, settingsOf, watchClient } from "./connection.js";
 import { ConnectionPool } from "./connection-pool.js";
-import type { LoadRequest } from "./group-loader.js";
-import { GroupLoader } from "./group-loader.js";
 import { channelFor, quoteIdent } from "./identifiers.js";
+import { PostgresIntentControls } from "./intent-controls.js";
 import type { MigrationReport } from "./migrations.js";
 import { migrate } from "./migrations.js";
 import { NotificationListener } from "./notifications.js";
 import { WRITE_PROBE } from "./probe.js";
-import type { StepRow } from "./rows.js";
 import { rows } from "./rows.js";
-import { commitOneStatement, commitOneValues } from "./single-step.js";
+import { commitOneStatement } from "./single-step.js";
 import { rewriteStates } from "./state-rewrites.js";
 import type { Statement, Statements } from "./statements.js";
 import { buildStatements, claimValues } from "./statements.js";
-import type { Prepared } from "./step-batch.js";
-import { COMMITTED, commitValues, distinctEvents, outcomesOf, prepare, RETRYABLE } from "./step-batch.js";
+import { StepWriter } from "./step-writer.js";
 import { PostgresTokenVault } from "./token-vault.js";
-import { cannotOpen, isUnavailable } from "./unavailable.js";
-
-/** The most loads read in one query. */
-const MAX_LOAD_BATCH = 256;
+import { cannotOpen } from "./unavailable.js";
 
 /**
  * The scale-out {@link port.Store | Store}: PostgreSQL through node-postgres (`pg`), shared by any number of
@@ -67,7 +45,8 @@ export class PostgresStore implements port.Store {
   readonly #where: string;
   readonly #db: ConnectionPool;
   readonly #sql: Statements;
-  readonly #commitOne: Statement;
+  readonly #steps: StepWriter;
+  readonly #controls: PostgresIntentControls;
   readonly #channel: string;
   readonly #listener: NotificationListener;
   /**
@@ -78,7 +57,6 @@ export class PostgresStore implements port.Store {
   readonly commitConcurrency: number;
   /** The HTTP API's tokens, in the schema's `api_tokens`: shared by every process on the schema. */
   readonly tokenVault: PostgresTokenVault;
-  readonly #loader = new GroupLoader((batch) => this.#loadMany(batch), MAX_LOAD_BATCH);
   #migration: MigrationReport = { from: 0, to: 0, applied: [] };
 
   private constructor(settings: Settings) {
@@ -89,11 +67,16 @@ export class PostgresStore implements port.Store {
     // Our own notifications carry our name, so our own listener can ignore them.
     const self = randomUUID();
     this.#sql = buildStatements(settings.schema, { channel: this.#channel, payload: self });
-    this.#commitOne = commitOneStatement(settings.schema, quoteIdent(settings.schema), {
-      channel: this.#channel,
-      payload: self,
-    });
     this.#db = new ConnectionPool(settings, this.#where);
+    this.#steps = new StepWriter(
+      this.#db,
+      this.#sql,
+      commitOneStatement(settings.schema, quoteIdent(settings.schema), {
+        channel: this.#channel,
+        payload: self,
+      }),
+    );
+    this.#controls = new PostgresIntentControls(this.#db, this.#sql);
     this.tokenVault = new PostgresTokenVault(this.#db, settings.schema, this.#where);
     this.#listener = new NotificationListener(clientConfig(settings), this.#channel, self);
   }
@@ -173,145 +156,16 @@ export class PostgresStore implements port.Store {
 
   /** Loads asked for in the same turn of the event loop are read together, in one query. */
   async load(ref: port.EntityRef, eventId: string): Promise<port.LoadResult> {
-    this.#db.live();
-    return this.#loader.load(ref, eventId);
-  }
-
-  async #loadMany(batch: readonly LoadRequest[]): Promise<port.LoadResult[]> {
-    const [only] = batch;
-    if (batch.length === 1 && only !== undefined) {
-      const [row] = await this.#read<sql.LoadRow<Json>>("loading an entity", this.#sql.load, [
-        only.ref.machine,
-        only.ref.id,
-        only.eventId,
-      ]);
-      return [
-        row === undefined ? { entity: undefined, inbox: undefined } : rows.fromLoadRow(row, only.ref, only.eventId),
-      ];
-    }
-    const found = await this.#read<sql.LoadRow<Json>>("loading entities", this.#sql.loadMany, [
-      batch.map((item) => item.ref.machine),
-      batch.map((item) => item.ref.id),
-      batch.map((item) => item.eventId),
-    ]);
-    return batch.map((item, i) => {
-      const row = found[i];
-      if (row === undefined) throw new Error("drover_load returned fewer rows than asked");
-      return rows.fromLoadRow(row, item.ref, item.eventId);
-    });
+    return this.#steps.load(ref, eventId);
   }
 
   async commit(steps: readonly port.StepWrite[]): Promise<port.CommitOutcome[]> {
-    this.#db.live();
-    if (steps.length === 0) return [];
-    const outcomes: (port.CommitOutcome | undefined)[] = [];
-    const batch: Prepared[] = [];
-    steps.forEach((step, index) => {
-      try {
-        batch.push(prepare(step, index));
-      } catch (error) {
-        // A value JSON refuses fails its step alone, before anything is sent.
-        outcomes[index] = { kind: CommitOutcomeKind.Failed, error };
-      }
-    });
-    if (batch.length > 0) {
-      const done = await this.#db.withClient("committing", (client) => this.#commitBatch(client, batch));
-      batch.forEach((item, i) => {
-        outcomes[item.index] = done[i];
-      });
-    }
-    return steps.map(
-      (_, index) => outcomes[index] ?? { kind: CommitOutcomeKind.Failed, error: new Error("no outcome") },
-    );
-  }
-
-  /** The whole batch in one call; step by step, in savepoints, if that fails or event ids repeat. */
-  async #commitBatch(client: pg.PoolClient, batch: readonly Prepared[]): Promise<port.CommitOutcome[]> {
-    const [only] = batch;
-    if (batch.length === 1 && only !== undefined && (await this.#commitAlone(client, only))) return [COMMITTED];
-    if (distinctEvents(batch)) {
-      try {
-        return outcomesOf(batch, await this.#call(client, batch));
-      } catch (error) {
-        if (isUnavailable(error)) throw error;
-        // The call was its own transaction: nothing of it was written.
-        const [only] = batch;
-        if (batch.length === 1 && only !== undefined) return [await this.#failure(client, only, error)];
-      }
-    }
-    return this.#commitEach(client, batch);
-  }
-
-  /**
-   * A lone accepted step in one call of `drover_commit_one` (single-step.ts): `true` when it was written.
-   * `false` sends it on to `drover_commit`, which tells a conflict from a duplicate: the step
-   * was not written (another version, an existing entity) or the statement failed (another
-   * writer's inbox row for the event id, say) and so wrote nothing.
-   */
-  async #commitAlone(client: pg.PoolClient, item: Prepared): Promise<boolean> {
-    const { step } = item;
-    if (step.kind !== DecisionKind.Accepted) return false;
-    try {
-      const result = await client.query<{ written: boolean }>({
-        ...this.#commitOne,
-        values: commitOneValues(item, step),
-      });
-      return result.rows[0]?.written === true;
-    } catch (error) {
-      if (isUnavailable(error)) throw error;
-      return false;
-    }
-  }
-
-  /** One transaction, one savepoint per step: a failing step is rolled back alone. */
-  async #commitEach(client: pg.PoolClient, batch: readonly Prepared[]): Promise<port.CommitOutcome[]> {
-    await client.query("BEGIN");
-    try {
-      const outcomes: port.CommitOutcome[] = [];
-      for (const item of batch) {
-        await client.query("SAVEPOINT step");
-        try {
-          outcomes.push(...outcomesOf([item], await this.#call(client, [item])));
-          await client.query("RELEASE SAVEPOINT step");
-        } catch (error) {
-          if (isUnavailable(error)) throw error;
-          await client.query("ROLLBACK TO SAVEPOINT step");
-          outcomes.push(await this.#failure(client, item, error));
-        }
-      }
-      await client.query("COMMIT");
-      return outcomes;
-    } catch (error) {
-      // If even ROLLBACK fails the connection is gone, and with it the transaction.
-      await client.query("ROLLBACK").catch(() => undefined);
-      throw error;
-    }
-  }
-
-  async #call(client: pg.PoolClient, batch: readonly Prepared[]): Promise<StepRow[]> {
-    const result = await client.query<StepRow>({ ...this.#sql.commit, values: commitValues(batch) });
-    return result.rows;
+    return this.#steps.commit(steps);
   }
 
   /** Stored states rewritten at a newer state version, in one transaction (see state-rewrites.ts). */
   async rewriteStates(rewrites: readonly port.StateRewrite[]): Promise<boolean[]> {
     return rewriteStates(this.#db, this.#sql, rewrites);
-  }
-
-  /** What a step's error means: another writer's inbox row is a duplicate, a lock trouble a conflict. */
-  async #failure(client: pg.PoolClient, item: Prepared, error: unknown): Promise<port.CommitOutcome> {
-    const code = codeOf(error);
-    if (code === UNIQUE_VIOLATION && constraintOf(error) === "inbox_pkey") {
-      const found = await client.query<sql.InboxRow<Json>>({ ...this.#sql.inbox, values: [item.step.eventId] });
-      const row = found.rows[0];
-      if (row !== undefined) return { kind: CommitOutcomeKind.Duplicate, record: rows.toInbox(row) };
-    }
-    if (code !== undefined && RETRYABLE.has(code)) {
-      const { machine, id } = item.step.ref;
-      const found = await client.query<{ version: number }>({ ...this.#sql.version, values: [machine, id] });
-      return { kind: CommitOutcomeKind.Conflict, currentVersion: found.rows[0]?.version ?? 0 };
-    }
-    return { kind: CommitOutcomeKind.Failed, error };
   }
 
   async getEntity(ref: port.EntityRef): Promise<port.StoredEntity | undefined> {
@@ -463,54 +317,30 @@ export class PostgresStore implements port.Store {
 
   /** Paused in the schema's `paused_intent_types`: every process's next claim skips the type. */
   async pauseIntentType(intentType: string, now: number): Promise<boolean> {
-    return this.#changed("pausing an intent type", this.#sql.pauseIntentType, [intentType, now]);
+    return this.#controls.pause(intentType, now);
   }
 
   /** Resumed for every process; the other processes' dispatchers are woken (see {@link watch}). */
   async resumeIntentType(intentType: string): Promise<boolean> {
-    const result = await this.#db.write<{ n: number }>("resuming an intent type", this.#sql.resumeIntentType, [
-      intentType,
-    ]);
-    return (result.rows[0]?.n ?? 0) > 0;
+    return this.#controls.resume(intentType);
   }
 
   async listPausedIntentTypes(): Promise<port.PausedIntentType[]> {
-    const found = await this.#read<{ intent_type: string; paused_at: number }>(
-      "listing paused intent types",
-      this.#sql.pausedIntentTypes,
-      [],
-    );
-    return found.map((row) => ({ intentType: row.intent_type, pausedAt: row.paused_at }));
+    return this.#controls.paused();
   }
 
   /** One call of the schema's `drover_acquire_slot`, which queues the key's acquirers of every process on one lock. */
   async acquireSlot(request: port.SlotRequest): Promise<boolean> {
-    const { key, limit, holder, owner, now, leaseMs } = request;
-    const result = await this.#db.write<{ held: boolean }>("acquiring a concurrency slot", this.#sql.acquireSlot, [
-      key,
-      Math.min(2_147_483_647, Math.max(0, Math.floor(limit))),
-      holder,
-      owner,
-      now,
-      now + leaseMs,
-    ]);
-    return result.rows[0]?.held === true;
+    return this.#controls.acquire(request);
   }
 
   async releaseSlot(key: string, holder: string): Promise<void> {
-    await this.#db.write("releasing a concurrency slot", this.#sql.releaseSlot, [key, holder]);
+    await this.#controls.release(key, holder);
   }
 
   /** One call of the schema's `drover_take_token`, which locks the bucket's row. */
   async takeToken(request: port.TokenRequest): Promise<number> {
-    const burst = Math.max(1, request.burst ?? request.perSecond);
-    const result = await this.#db.write<{ wait: number }>("taking a rate-limit token", this.#sql.takeToken, [
-      request.key,
-      request.perSecond,
-      burst,
-      request.now,
-    ]);
-    return result.rows[0]?.wait ?? 0;
+    return this.#controls.take(request);
   }
 
   /**

@@ -1,5 +1,6 @@
 import type { Claimed, OutboxRow } from "@drover/core/sql";
-import type { ClaimParams, PendingHead, Statements, TypedPendingHead } from "./statements.js";
+import type { ClaimParams } from "./claim-params.js";
+import type { PendingHead, Statements, TypedPendingHead } from "./statements.js";
 
 /**
  * The outbox claim: walk the pending rows in commit order (the partial index `outbox_pending`)

@@ -1,22 +1,24 @@
 import type * as port from "@drover/core";
 import type { OutboxStatus, TimerStatus } from "@drover/core";
 import { ConfigurationError, StoreUnavailableError } from "@drover/core";
-import type { Claimed, OutboxRow, TimerRow } from "@drover/core/sql";
 import * as sql from "@drover/core/sql";
 import type Database from "better-sqlite3";
+import type { ClaimParams } from "./claim-params.js";
+import { claimParams } from "./claim-params.js";
 import type { SqliteStoreInfo, SqliteStoreOptions } from "./connection.js";
 import { connect, DEFAULT_BUSY_TIMEOUT_MS, IDLE_CHECKPOINT_MS, SqliteSynchronous } from "./connection.js";
 import { IdleCheckpoint } from "./idle-checkpoint.js";
 import { SqliteIntentControls } from "./intent-controls.js";
+import { SqliteLeases } from "./leases.js";
 import type { MigrationReport } from "./migrations.js";
-import { claimOutboxRows } from "./outbox-claim.js";
 import { writeProbe } from "./probe.js";
 import type { RewriteParams } from "./rows.js";
 import { rewriteParams, rows } from "./rows.js";
 import { SettleBatch } from "./settle-batch.js";
-import type { ClaimParams, Statements } from "./statements.js";
-import { claimParams, outboxListing, prepare, timerListing } from "./statements.js";
+import type { Statements } from "./statements.js";
+import { outboxListing, prepare } from "./statements.js";
 import { StepWriter } from "./step-writer.js";
+import { timerListing } from "./timer-statements.js";
 import { translate } from "./unavailable.js";
 import { workQueueSync } from "./work-queue-sync.js";
 
@@ -40,17 +42,13 @@ export class SqliteStore implements port.Store {
   readonly #db: Database.Database;
   readonly #sql: Statements;
   readonly #steps: StepWriter;
-  readonly #claimOutbox: (claim: ClaimParams) => Claimed<OutboxRow<string>>[];
-  readonly #claimTimers: (claim: ClaimParams) => Claimed<TimerRow<string>>[];
+  readonly #leases: SqliteLeases;
   readonly #rewrite: (rewrites: readonly RewriteParams[]) => boolean[];
   readonly #migration: MigrationReport;
   readonly #settles: SettleBatch;
   readonly #controls: SqliteIntentControls;
-  /** Runs a work-queue write without an fsync of its own (see {@link workQueueSync}). */
-  readonly #relaxed: <T>(work: () => T) => T;
   /** Empties the WAL after a quiet second (a file database only). */
   readonly #idle: IdleCheckpoint | undefined;
-  readonly #release: (release: port.LeaseRelease) => port.ReleasedLeases;
   readonly #probe: () => void;
   #closed = false;
 
@@ -90,31 +88,18 @@ export class SqliteStore implements port.Store {
       workQueueSync(this.#db, synchronous === SqliteSynchronous.Full),
     );
     this.#steps = new StepWriter(this.#db, this.#sql);
-    // One statement each, but in BEGIN IMMEDIATE: the write lock is taken (or waited for)
-    // before anything is read, so two connections never lease the same row.
     const sql = this.#sql;
+    // Runs a work-queue write without an fsync of its own (see workQueueSync).
     const relaxed = workQueueSync(this.#db, synchronous === SqliteSynchronous.Full);
-    const claimOutbox = this.#db.transaction((claim: ClaimParams) => claimOutboxRows(sql, claim)).immediate;
-    const claimTimers = this.#db.transaction((claim: ClaimParams) => sql.claimTimers.all(claim)).immediate;
-    this.#claimOutbox = (claim) => relaxed(() => claimOutbox(claim));
-    this.#claimTimers = (claim) => relaxed(() => claimTimers(claim));
+    this.#leases = new SqliteLeases(this.#db, sql, relaxed);
     this.#rewrite = this.#db.transaction((rewrites: readonly RewriteParams[]) =>
       rewrites.map((params) => sql.rewriteState.run(...params).changes > 0),
     ).immediate;
     this.#controls = new SqliteIntentControls(this.#db, relaxed);
-    this.#relaxed = relaxed;
     if (path !== ":memory:") {
       this.#idle = new IdleCheckpoint(this.#db, IDLE_CHECKPOINT_MS, busyTimeout);
       this.#idle.start();
     }
-    this.#release = this.#db.transaction(
-      (release: port.LeaseRelease): port.ReleasedLeases => ({
-        outbox: sql.releaseOutboxLeases.run({ ownerPrefix: release.ownerPrefix, keepPrefix: release.keepPrefix })
-          .changes,
-        timers: sql.releaseTimerLeases.run({ ownerPrefix: release.ownerPrefix, keepPrefix: release.keepPrefix })
-          .changes,
-      }),
-    ).immediate;
     this.#probe = writeProbe(this.#db);
   }
 
@@ -267,7 +252,9 @@ export class SqliteStore implements port.Store {
   }
 
   async claimOutbox(query: port.ClaimQuery): Promise<port.OutboxRecord[]> {
-    return this.#claim("claiming outbox rows", query, (claim) => rows.fromClaimedOutbox(this.#claimOutbox(claim)));
+    return this.#claim("claiming outbox rows", query, (claim) =>
+      rows.fromClaimedOutbox(this.#leases.claimOutbox(claim)),
+    );
   }
 
   async completeOutbox(intentId: string, owner: string, _now: number): Promise<boolean> {
@@ -288,25 +275,21 @@ export class SqliteStore implements port.Store {
 
   async renewOutboxLeases(owner: string, intentIds: readonly string[], until: number): Promise<string[]> {
     if (intentIds.length === 0) return [];
-    return this.#guard("renewing outbox leases", () =>
-      this.#relaxed(() => this.#sql.renewOutboxLeases.all(until, owner, JSON.stringify(intentIds))),
-    );
+    return this.#guard("renewing outbox leases", () => this.#leases.renewOutboxLeases(owner, intentIds, until));
   }
 
   async renewTimerLeases(owner: string, timerIds: readonly string[], until: number): Promise<string[]> {
     if (timerIds.length === 0) return [];
-    return this.#guard("renewing timer leases", () =>
-      this.#relaxed(() => this.#sql.renewTimerLeases.all(until, owner, JSON.stringify(timerIds))),
-    );
+    return this.#guard("renewing timer leases", () => this.#leases.renewTimerLeases(owner, timerIds, until));
   }
 
   /** Both tables in one transaction, at start: see {@link port.WorkQueue.releaseLeases}. */
   async releaseLeases(release: port.LeaseRelease): Promise<port.ReleasedLeases> {
-    return this.#guard("releasing the leases of an earlier incarnation", () => this.#release(release));
+    return this.#guard("releasing the leases of an earlier incarnation", () => this.#leases.release(release));
   }
 
   async claimTimers(query: port.ClaimQuery): Promise<port.TimerRecord[]> {
-    return this.#claim("claiming timers", query, (claim) => rows.fromClaimedTimers(this.#claimTimers(claim)));
+    return this.#claim("claiming timers", query, (claim) => rows.fromClaimedTimers(this.#leases.claimTimers(claim)));
   }
 
   async completeTimer(timerId: string, owner: string, _now: number): Promise<boolean> {

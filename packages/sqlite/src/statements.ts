@@ -1,8 +1,10 @@
-import type { ClaimQuery, LeaseRelease, TimerQuery } from "@drover/core";
+import type { LeaseRelease } from "@drover/core";
 import { OutboxStatus, TimerStatus } from "@drover/core";
 import * as sql from "@drover/core/sql";
 import type Database from "better-sqlite3";
 import type { RewriteParams } from "./rows.js";
+import type { TimerStatements } from "./timer-statements.js";
+import { prepareTimerStatements, timerColumns } from "./timer-statements.js";
 
 /** Named parameters of the filtered entity listing; `null`: no such filter. */
 export interface EntityFilter {
@@ -32,23 +34,8 @@ export interface LoadParams {
   eventId: string;
 }
 
-/** A {@link ClaimQuery} as the claim statements bind it. */
-export interface ClaimParams {
-  readonly owner: string;
-  readonly now: number;
-  readonly leaseUntil: number;
-  readonly limit: number;
-}
-
-/** The claim's parameters, or undefined when it asks for no rows (LIMIT -1 would mean all). */
-export function claimParams(query: ClaimQuery): ClaimParams | undefined {
-  const limit = Math.floor(query.limit);
-  if (!(limit > 0)) return undefined;
-  return { owner: query.owner, now: query.now, leaseUntil: query.now + query.leaseMs, limit };
-}
-
-/** Every statement the store runs, compiled once per connection. */
-export interface Statements {
+/** Every statement the store runs, compiled once per connection (the timers' in timer-statements.ts). */
+export interface Statements extends TimerStatements {
   readonly schemaVersion: Database.Statement<[], number | null>;
   readonly journalMode: Database.Statement<[], string>;
   /** 1 for NORMAL, 2 for FULL. */
@@ -136,19 +123,6 @@ export interface Statements {
   readonly outboxDead: Database.Statement<[limit: number], sql.OutboxRow<string>>;
   readonly outboxRow: Database.Statement<[intentId: string], sql.OutboxRow<string>>;
   readonly outboxStats: Database.Statement<[], sql.StatusCountRow>;
-  /** Timer listings, soonest due first (ties by timer id), up to a limit: all of them… */
-  readonly timers: Database.Statement<[limit: number], sql.TimerRow<string>>;
-  /** …those in one status… */
-  readonly timersIn: Database.Statement<[status: string, limit: number], sql.TimerRow<string>>;
-  /** …those of one entity… */
-  readonly timersOf: Database.Statement<[machine: string, entityId: string, limit: number], sql.TimerRow<string>>;
-  /** …and those of one entity in one status. */
-  readonly timersOfIn: Database.Statement<
-    [machine: string, entityId: string, status: string, limit: number],
-    sql.TimerRow<string>
-  >;
-  readonly timer: Database.Statement<[timerId: string], sql.TimerRow<string>>;
-  readonly timerStats: Database.Statement<[], sql.StatusCountRow>;
   /** Cancel one pending timer of an entity by its timer id. */
   readonly cancelTimerById: Database.Statement<[timerId: string, machine: string, entityId: string]>;
   /** Cancel the pending timers of an entity with a key (one, unless an operator revived another). */
@@ -170,19 +144,10 @@ export interface Statements {
   >;
   readonly buryOutbox: Database.Statement<[error: string, intentId: string, owner: string]>;
   readonly reviveOutbox: Database.Statement<[now: number, intentId: string]>;
-  readonly claimTimers: Database.Statement<[ClaimParams], sql.Claimed<sql.TimerRow<string>>>;
-  readonly completeTimer: Database.Statement<[timerId: string, owner: string]>;
-  readonly retryTimer: Database.Statement<
-    [retryAt: number, error: string, refund: number, timerId: string, owner: string]
-  >;
-  readonly buryTimer: Database.Statement<[error: string, refund: number, timerId: string, owner: string]>;
-  readonly reviveTimer: Database.Statement<[now: number, timerId: string]>;
   /** The heartbeat: move the leases an owner still holds among some ids (a JSON array); the ids held. */
   readonly renewOutboxLeases: Database.Statement<[until: number, owner: string, ids: string], string>;
-  readonly renewTimerLeases: Database.Statement<[until: number, owner: string, ids: string], string>;
   /** Free the pending rows leased to an instance's earlier incarnations (owner prefix, kept prefix). */
   readonly releaseOutboxLeases: Database.Statement<[LeaseRelease]>;
-  readonly releaseTimerLeases: Database.Statement<[LeaseRelease]>;
 }
 
 /** The listing statement for a status: each status has its own, to read its own index. */
@@ -207,24 +172,10 @@ export function outboxListing(
   }
 }
 
-/** The listing statement of a timer query and its parameters (LIMIT -1 is SQLite for "no limit"). */
-export function timerListing(statements: Statements, query: TimerQuery): sql.TimerRow<string>[] {
-  const limit = query.limit ?? -1;
-  const { status, entity } = query;
-  if (entity === undefined) {
-    return status === undefined ? statements.timers.all(limit) : statements.timersIn.all(status, limit);
-  }
-  return status === undefined
-    ? statements.timersOf.all(entity.machine, entity.id, limit)
-    : statements.timersOfIn.all(entity.machine, entity.id, status, limit);
-}
-
 export function prepare(db: Database.Database): Statements {
   const entityColumns = "machine, id, version, state, state_name, state_version, created_at, updated_at";
   const outboxColumns =
     "intent_id, machine, entity_id, intent, status, attempts, next_attempt_at, lease_owner, lease_until, last_error, created_at, trace_parent";
-  const timerColumns =
-    "timer_id, timer_key, machine, entity_id, event, event_version, due_at, status, attempts, next_attempt_at, lease_owner, lease_until, last_error, trace_parent";
   const journalColumns = "machine, id, version, event_id, event, event_version, decision, state_version, intents, at";
   // An accepted event's inbox record is its journal row (migration 5): the `processed` result
   // in core's key order, built from the columns. Each arm of an inbox lookup names the event
@@ -241,12 +192,11 @@ export function prepare(db: Database.Database): Statements {
   const dead = `'${OutboxStatus.Dead}'`;
   const done = `'${OutboxStatus.Done}'`;
   const timerPending = `'${TimerStatus.Pending}'`;
-  const timerDead = `'${TimerStatus.Dead}'`;
   // A cancelled timer's lease is freed: whoever had claimed it can no longer settle it.
   const cancel = `UPDATE timers SET status = '${TimerStatus.Cancelled}', lease_owner = NULL, lease_until = NULL`;
-  const timerOrder = "ORDER BY due_at, timer_id LIMIT ?";
   const settle = sql.settleStatements("", () => "?");
   return Object.freeze({
+    ...prepareTimerStatements(db),
     schemaVersion: db.prepare<[], number | null>("SELECT max(version) FROM drover_migrations").pluck(),
     journalMode: db.prepare<[], string>("PRAGMA journal_mode").pluck(),
     synchronous: db.prepare<[], number>("PRAGMA synchronous").pluck(),
@@ -340,22 +290,6 @@ export function prepare(db: Database.Database): Statements {
        UNION ALL SELECT ${dead}, dead FROM n
        UNION ALL SELECT ${done}, total - pending - dead FROM n`,
     ),
-    // Read-side listings (operators, the dashboard), sorted as read: one status is found through
-    // timers_claim (status, next_attempt_at); an entity's timers by a scan, since an index of
-    // every timer by entity would be written by every step that sets one.
-    timers: db.prepare<[number], sql.TimerRow<string>>(`SELECT ${timerColumns} FROM timers ${timerOrder}`),
-    timersIn: db.prepare<[string, number], sql.TimerRow<string>>(
-      `SELECT ${timerColumns} FROM timers WHERE status = ? ${timerOrder}`,
-    ),
-    timersOf: db.prepare<[string, string, number], sql.TimerRow<string>>(
-      `SELECT ${timerColumns} FROM timers WHERE machine = ? AND entity_id = ? ${timerOrder}`,
-    ),
-    timersOfIn: db.prepare<[string, string, string, number], sql.TimerRow<string>>(
-      `SELECT ${timerColumns} FROM timers WHERE machine = ? AND entity_id = ? AND status = ? ${timerOrder}`,
-    ),
-    timer: db.prepare<[string], sql.TimerRow<string>>(`SELECT ${timerColumns} FROM timers WHERE timer_id = ?`),
-    // Counted from timers_claim, whose first column is the status.
-    timerStats: db.prepare<[], sql.StatusCountRow>("SELECT status, count(*) AS n FROM timers GROUP BY status"),
     cancelTimerById: db.prepare<[string, string, string]>(
       `${cancel} WHERE timer_id = ? AND machine = ? AND entity_id = ? AND status = ${timerPending}`,
     ),
@@ -399,26 +333,6 @@ export function prepare(db: Database.Database): Statements {
       `UPDATE outbox SET status = ${pending}, attempts = 0, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL
         WHERE intent_id = ? AND status = ${dead}`,
     ),
-    claimTimers: db.prepare<[ClaimParams], sql.Claimed<sql.TimerRow<string>>>(
-      `UPDATE timers SET attempts = attempts + 1, lease_owner = @owner, lease_until = @leaseUntil
-        WHERE rowid IN (
-          SELECT rowid FROM timers
-           WHERE status = ${timerPending} AND next_attempt_at <= @now
-             AND (lease_until IS NULL OR lease_until <= @now)
-           ORDER BY due_at, rowid LIMIT @limit)
-        RETURNING rowid AS seq, ${timerColumns}`,
-    ),
-    completeTimer: db.prepare(settle.timers.complete),
-    retryTimer: db.prepare(settle.timers.retry),
-    buryTimer: db.prepare<[string, number, string, string]>(
-      `UPDATE timers SET status = ${timerDead}, last_error = ?, attempts = attempts - ?, lease_owner = NULL, lease_until = NULL
-        WHERE timer_id = ? AND lease_owner = ? AND status = ${timerPending}`,
-    ),
-    // The last error stays, to show what killed the timer before; so does its due time.
-    reviveTimer: db.prepare<[number, string]>(
-      `UPDATE timers SET status = ${timerPending}, attempts = 0, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL
-        WHERE timer_id = ? AND status = ${timerDead}`,
-    ),
     renewOutboxLeases: db
       .prepare<[number, string, string], string>(
         `UPDATE outbox SET lease_until = ?
@@ -426,23 +340,10 @@ export function prepare(db: Database.Database): Statements {
           RETURNING intent_id`,
       )
       .pluck(),
-    renewTimerLeases: db
-      .prepare<[number, string, string], string>(
-        `UPDATE timers SET lease_until = ?
-          WHERE lease_owner = ? AND status = ${timerPending} AND timer_id IN (SELECT value FROM json_each(?))
-          RETURNING timer_id`,
-      )
-      .pluck(),
     // substr, not LIKE: an instance name may hold LIKE's wildcards. Run once per start.
     releaseOutboxLeases: db.prepare<[LeaseRelease]>(
       `UPDATE outbox SET lease_owner = NULL, lease_until = NULL
         WHERE status = ${pending} AND lease_owner IS NOT NULL
-          AND substr(lease_owner, 1, length(@ownerPrefix)) = @ownerPrefix
-          AND substr(lease_owner, 1, length(@keepPrefix)) <> @keepPrefix`,
-    ),
-    releaseTimerLeases: db.prepare<[LeaseRelease]>(
-      `UPDATE timers SET lease_owner = NULL, lease_until = NULL
-        WHERE status = ${timerPending} AND lease_owner IS NOT NULL
           AND substr(lease_owner, 1, length(@ownerPrefix)) = @ownerPrefix
           AND substr(lease_owner, 1, length(@keepPrefix)) <> @keepPrefix`,
     ),
