@@ -77,11 +77,8 @@ export type CancelPayment = z.infer<typeof CancelPayment>;
 export const AuthorizationExpired = z.strictObject({ type: z.literal("AuthorizationExpired") });
 export type AuthorizationExpired = z.infer<typeof AuthorizationExpired>;
 
-/**
- * drover gave up an intent of this payment (its attempts ran out, or the provider refused it
- * for good): sent by drover, never by callers. See `IntentFailedEvent` of @drover/core.
- */
-export type IntentFailed = z.infer<typeof IntentFailedEvent>;
+// drover gave up an intent of this payment: `IntentFailed`, the event of @drover/core.
+export type { IntentFailed } from "@drover/core";
 
 /** Every event the payments machine takes: flat JSON objects told apart by `type`. **contract** */
 export const PaymentEvent = z.discriminatedUnion("type", [

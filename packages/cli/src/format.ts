@@ -152,25 +152,6 @@ export function describeOutbox(record: OutboxRecord): string {
   return `${record.intentId}  ${type}  ${record.status}, ${record.attempts} attempt${record.attempts === 1 ? "" : "s"}${when}${error}`;
 }
 
-/** A timer as `timers --json` prints it (the HTTP API's `GET /v1/timers` item). */
-export function timerJson(timer: TimerRecord) {
-  return {
-    timerId: timer.timerId,
-    machine: timer.machine,
-    entityId: timer.entityId,
-    key: timer.key,
-    event: timer.event,
-    eventVersion: timer.eventVersion,
-    status: timer.status,
-    attempts: timer.attempts,
-    lastError: timer.lastError,
-    dueAt: isoTime(timer.dueAt),
-    nextAttemptAt: isoTime(timer.nextAttemptAt),
-    leaseOwner: timer.leaseOwner,
-    leaseUntil: timer.leaseUntil === null ? null : isoTime(timer.leaseUntil),
-  };
-}
-
 /** A timer for people: id, entity, event type, key, status, attempts, when; its last error below. */
 export function describeTimer(timer: TimerRecord): string {
   const type = String((timer.event as { type?: unknown } | null)?.type ?? "?");

@@ -1,6 +1,7 @@
 export type { RouteScope } from "./auth.js";
 export { authenticate, installAuth, Public } from "./auth.js";
 // Conditional requests (RFC 9110) are public as a whole: every export of the module.
+export { timerBody } from "./bodies.js";
 export * from "./conditional.js";
 export type { ConnectionLimits } from "./connection-limits.js";
 export { DEFAULT_CONNECTION_LIMITS } from "./connection-limits.js";

@@ -1,10 +1,11 @@
 import type { EntityRef } from "@drover/core";
 import { TimerStatus } from "@drover/core";
+import { timerBody } from "@drover/http";
 import type { Command } from "commander";
 import { Option } from "commander";
 import { machineNamed } from "../config.js";
 import { CliError, ExitCode } from "../exit-code.js";
-import { describeTimer, timerJson } from "../format.js";
+import { describeTimer } from "../format.js";
 import type { CommandContext } from "./context.js";
 import { dbOption, idOf, wholeNumber, withApp } from "./context.js";
 
@@ -51,7 +52,7 @@ export function timersCommand(program: Command, context: CommandContext): Comman
         const { status } = options;
         const rows = await app.listTimers({ status, limit, ...(entity === undefined ? {} : { entity }) });
         if (json) {
-          context.print(JSON.stringify({ status, items: rows.map(timerJson) }));
+          context.print(JSON.stringify({ status, items: rows.map(timerBody) }));
           context.done(ExitCode.Ok);
           return;
         }
